@@ -1,0 +1,29 @@
+# Thin entry points; the real build is CMake + Ninja in build/.
+#   make demo   set up, build, compile the default model for this machine and generate with it
+#   make test   set up, build, run the whole test suite under ctest
+BUILD ?= build
+JOBS ?= $(shell nproc)
+MODEL ?=
+PY := .venv/bin/python
+
+.PHONY: setup configure build demo test clean
+
+setup:
+	@bash scripts/setup
+
+$(BUILD)/build.ninja: | setup
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release
+
+configure: setup $(BUILD)/build.ninja
+
+build: configure
+	cmake --build $(BUILD) -j $(JOBS)
+
+demo: build
+	@bash scripts/demo $(BUILD) "$(MODEL)"
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+clean:
+	rm -rf $(BUILD)

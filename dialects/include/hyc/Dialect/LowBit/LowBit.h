@@ -1,0 +1,30 @@
+//===- LowBit.h - the lowbit dialect: types, ops and registration --------===//
+#ifndef HYC_DIALECT_LOWBIT_LOWBIT_H
+#define HYC_DIALECT_LOWBIT_LOWBIT_H
+
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Dialect.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#include "hyc/Dialect/LowBit/LowBitEnums.h.inc"
+
+#include "hyc/Dialect/LowBit/LowBitDialect.h.inc"
+
+#define GET_TYPEDEF_CLASSES
+#include "hyc/Dialect/LowBit/LowBitTypes.h.inc"
+
+#define GET_OP_CLASSES
+#include "hyc/Dialect/LowBit/LowBitOps.h.inc"
+
+namespace hyc::lowbit {
+/// Block size (weights per block) a format requires: 1 for plain formats.
+int64_t requiredBlockSize(WeightFormat format);
+/// Bytes of one block of `format`.
+int64_t blockBytes(WeightFormat format);
+/// The scale layout a format requires.
+ScaleLayout requiredScaleLayout(WeightFormat format);
+} // namespace hyc::lowbit
+
+#endif // HYC_DIALECT_LOWBIT_LOWBIT_H

@@ -1,0 +1,220 @@
+//===- LowBitOps.td - lowbit dialect operations ------------*- tablegen -*-===//
+//
+// Ops follow destination-passing style on f32 memrefs: each op reads its
+// inputs and writes its result into the `out` memref given as an operand, so
+// the activation arena a compiled model uses is explicit in the IR.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HYC_DIALECT_LOWBIT_OPS
+#define HYC_DIALECT_LOWBIT_OPS
+
+include "hyc/Dialect/LowBit/LowBitTypes.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+class LowBit_Op<string mnemonic, list<Trait> traits = []>
+    : Op<LowBit_Dialect, mnemonic, traits>;
+
+def LowBit_F32Vector : MemRefRankOf<[F32], [1]>;
+def LowBit_F32Activations : MemRefRankOf<[F32], [1, 2]>;
+
+//===----------------------------------------------------------------------===//
+// Weights
+//===----------------------------------------------------------------------===//
+
+def LowBit_WeightOp : LowBit_Op<"weight", [Pure]> {
+  let summary = "a named weight matrix inside the weights blob";
+  let description = [{
+    Names one tensor of the model (`name`, as the source file spells it) and
+    the byte `offset` at which its packed bytes start inside the weights blob
+    `blob`, which the compiled library memory-maps at run time. The result
+    type says how the bytes are laid out. No weight data ever lives in the IR.
+
+    Example:
+
+    ```mlir
+    %wq = lowbit.weight %blob {name = "blk.0.attn_q.weight", offset = 4096 : i64}
+        : memref<1048576xi8> -> !lowbit.packed<q2_0c, 512x512, block = 512, scales = f16_per_block>
+    ```
+  }];
+  let arguments = (ins MemRefRankOf<[I8], [1]>:$blob, StrAttr:$name,
+                       I64Attr:$offset);
+  let results = (outs LowBit_PackedType:$result);
+  let assemblyFormat = "$blob attr-dict `:` type($blob) `->` qualified(type($result))";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Compute
+//===----------------------------------------------------------------------===//
+
+def LowBit_MatmulOp : LowBit_Op<"matmul"> {
+  let summary = "f32 activations times a packed weight matrix, into f32";
+  let description = [{
+    `out[m, n] = sum_k x[m, k] * W[n, k]` where `W` is the packed `rows x
+    cols` matrix `weight` (so `N = rows`, `K = cols`). `x` and `out` are
+    either vectors (`[K]` -> `[N]`, the decode form) or matrices with the same
+    leading dimension M (`[M, K]` -> `[M, N]`, the prefill form).
+
+    Example:
+
+    ```mlir
+    lowbit.matmul %x, %w, %y : memref<2048xf32>,
+        !lowbit.packed<q2_0c, 6144x2048, block = 512, scales = f16_per_block>,
+        memref<6144xf32>
+    ```
+  }];
+  let arguments = (ins LowBit_F32Activations:$x, LowBit_PackedType:$weight,
+                       LowBit_F32Activations:$out);
+  let assemblyFormat = [{
+    $x `,` $weight `,` $out attr-dict `:` type($x) `,` qualified(type($weight)) `,` type($out)
+  }];
+  let hasVerifier = 1;
+}
+
+def LowBit_EmbeddingOp : LowBit_Op<"embedding"> {
+  let summary = "copy one row of an embedding table into f32";
+  let description = [{
+    Writes row `token` of the `vocab x dim` table `table` to `out` (converted
+    to f32). A token outside `[0, vocab)` is undefined here: the caller (the
+    library's entry point) checks it first.
+
+    ```mlir
+    lowbit.embedding %table, %tok, %x : !lowbit.packed<f16, 512x512>, i32, memref<512xf32>
+    ```
+  }];
+  let arguments = (ins LowBit_PackedType:$table, I32:$token,
+                       LowBit_F32Vector:$out);
+  let assemblyFormat = [{
+    $table `,` $token `,` $out attr-dict `:` qualified(type($table)) `,` type($token) `,` type($out)
+  }];
+  let hasVerifier = 1;
+}
+
+def LowBit_RmsNormOp : LowBit_Op<"rms_norm"> {
+  let summary = "RMS normalization over the whole vector or per group (head)";
+  let description = [{
+    Splits `x` into consecutive groups of G elements, where G is the length
+    of the f32 gain vector `gamma` (`!lowbit.packed<f32, 1xG>`), and writes
+    `out = x / sqrt(mean(x^2) + eps) * gamma` per group. G equal to the
+    length of `x` is the usual pre-norm; G = head_dim is the per-head q/k
+    norm. `out` may alias `x`.
+
+    ```mlir
+    lowbit.rms_norm %q, %qnorm, %q {eps = 1.0e-05 : f32}
+        : memref<512xf32>, !lowbit.packed<f32, 1x64>, memref<512xf32>
+    ```
+  }];
+  let arguments = (ins LowBit_F32Vector:$x, LowBit_PackedType:$gamma,
+                       LowBit_F32Vector:$out, F32Attr:$eps);
+  let assemblyFormat = [{
+    $x `,` $gamma `,` $out attr-dict `:` type($x) `,` qualified(type($gamma)) `,` type($out)
+  }];
+  let hasVerifier = 1;
+}
+
+def LowBit_RopeOp : LowBit_Op<"rope"> {
+  let summary = "NEOX-style rotary position embedding, per head";
+  let description = [{
+    For each head of `head_dim` elements and each i < head_dim / 2, rotates
+    the pair (x[i], x[i + head_dim/2]) by angle `pos * freq_base^(-2i /
+    head_dim)` (NEOX: rotate halves, not adjacent pairs). `freq_base` is the
+    final base (for HY, already scaled by dynamic NTK). `out` may alias `x`.
+
+    ```mlir
+    lowbit.rope %q, %pos, %q {head_dim = 64 : i64, freq_base = 1.0e4 : f64}
+        : memref<512xf32>, i32, memref<512xf32>
+    ```
+  }];
+  let arguments = (ins LowBit_F32Vector:$x, I32:$pos, LowBit_F32Vector:$out,
+                       I64Attr:$head_dim, F64Attr:$freq_base);
+  let assemblyFormat = [{
+    $x `,` $pos `,` $out attr-dict `:` type($x) `,` type($pos) `,` type($out)
+  }];
+  let hasVerifier = 1;
+}
+
+def LowBit_KvStoreOp : LowBit_Op<"kv_store"> {
+  let summary = "store one position's keys or values into a cache";
+  let description = [{
+    Copies the vector `x` (all KV heads of one position) into row `pos` of
+    the `context x width` cache `cache`.
+
+    ```mlir
+    lowbit.kv_store %k, %kcache, %pos : memref<128xf32>, memref<256x128xf32>, i32
+    ```
+  }];
+  let arguments = (ins LowBit_F32Vector:$x, MemRefRankOf<[F32], [2]>:$cache,
+                       I32:$pos);
+  let assemblyFormat = [{
+    $x `,` $cache `,` $pos attr-dict `:` type($x) `,` type($cache) `,` type($pos)
+  }];
+  let hasVerifier = 1;
+}
+
+def LowBit_AttentionOp : LowBit_Op<"attention"> {
+  let summary = "causal grouped-query attention of one query over a KV cache";
+  let description = [{
+    For each of `num_heads` query heads h (head_dim elements each), with KV
+    head `j = h / (num_heads / num_kv_heads)` (consecutive query heads share
+    a KV head), computes softmax over t in [0, pos] of
+    `q_h . k[t, j] / sqrt(head_dim)` and writes the weighted sum of
+    `v[t, j]` to head h of `out`. `scratch` holds the scores (at least
+    `context` floats).
+
+    ```mlir
+    lowbit.attention %q, %kc, %vc, %pos, %s, %o
+        {num_heads = 8 : i64, num_kv_heads = 2 : i64, head_dim = 64 : i64}
+        : memref<512xf32>, memref<256x128xf32>, memref<256x128xf32>, i32,
+          memref<256xf32>, memref<512xf32>
+    ```
+  }];
+  let arguments = (ins LowBit_F32Vector:$q, MemRefRankOf<[F32], [2]>:$k_cache,
+                       MemRefRankOf<[F32], [2]>:$v_cache, I32:$pos,
+                       LowBit_F32Vector:$scratch, LowBit_F32Vector:$out,
+                       I64Attr:$num_heads, I64Attr:$num_kv_heads,
+                       I64Attr:$head_dim);
+  let assemblyFormat = [{
+    $q `,` $k_cache `,` $v_cache `,` $pos `,` $scratch `,` $out attr-dict `:`
+    type($q) `,` type($k_cache) `,` type($v_cache) `,` type($pos) `,`
+    type($scratch) `,` type($out)
+  }];
+  let hasVerifier = 1;
+}
+
+def LowBit_SwigluOp : LowBit_Op<"swiglu"> {
+  let summary = "SwiGLU gate: silu(gate) * up";
+  let description = [{
+    `out = gate / (1 + exp(-gate)) * up`, elementwise. `out` may alias
+    either input.
+
+    ```mlir
+    lowbit.swiglu %g, %u, %g : memref<1024xf32>, memref<1024xf32>, memref<1024xf32>
+    ```
+  }];
+  let arguments = (ins LowBit_F32Vector:$gate, LowBit_F32Vector:$up,
+                       LowBit_F32Vector:$out);
+  let assemblyFormat = [{
+    $gate `,` $up `,` $out attr-dict `:` type($gate) `,` type($up) `,` type($out)
+  }];
+  let hasVerifier = 1;
+}
+
+def LowBit_AddOp : LowBit_Op<"add"> {
+  let summary = "elementwise f32 add (the residual connection)";
+  let description = [{
+    `out = lhs + rhs`; `out` may alias either input.
+
+    ```mlir
+    lowbit.add %x, %o, %x : memref<512xf32>, memref<512xf32>, memref<512xf32>
+    ```
+  }];
+  let arguments = (ins LowBit_F32Vector:$lhs, LowBit_F32Vector:$rhs,
+                       LowBit_F32Vector:$out);
+  let assemblyFormat = [{
+    $lhs `,` $rhs `,` $out attr-dict `:` type($lhs) `,` type($rhs) `,` type($out)
+  }];
+  let hasVerifier = 1;
+}
+
+#endif // HYC_DIALECT_LOWBIT_OPS

@@ -1,0 +1,50 @@
+//===- LowBitTypes.td - lowbit dialect types ---------------*- tablegen -*-===//
+
+#ifndef HYC_DIALECT_LOWBIT_TYPES
+#define HYC_DIALECT_LOWBIT_TYPES
+
+include "hyc/Dialect/LowBit/LowBitBase.td"
+
+class LowBit_Type<string name, string typeMnemonic, list<Trait> traits = []>
+    : TypeDef<LowBit_Dialect, name, traits> {
+  let mnemonic = typeMnemonic;
+}
+
+def LowBit_PackedType : LowBit_Type<"Packed", "packed"> {
+  let summary = "a weight matrix stored in a packed (possibly low-bit) format";
+  let description = [{
+    A logical `rows x cols` weight matrix (`cols` is the reduction dimension:
+    a row is what one output element dots with the activation vector) stored
+    row after row in `format`. Quantized formats group each row into blocks
+    of `block` weights; `scales` says where their dequantization scales live.
+
+    Q2_0C: blocks of 512 weights, each `{ f16 d; u8 qs[128] }` (130 bytes,
+    2.03 bits per weight); weight i of a block is code
+    `c = (qs[i / 4] >> 2 * (i % 4)) & 3` with value `(2c - 3) * d`.
+
+    Example:
+
+    ```mlir
+    !lowbit.packed<q2_0c, 6144x2048, block = 512, scales = f16_per_block>
+    !lowbit.packed<f16, 120818x2048>
+    ```
+  }];
+  let parameters = (ins
+    "::hyc::lowbit::WeightFormat":$format,
+    "int64_t":$rows,
+    "int64_t":$cols,
+    "int64_t":$blockSize,
+    "::hyc::lowbit::ScaleLayout":$scales);
+  let hasCustomAssemblyFormat = 1;
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// Bytes one row occupies in this format.
+    int64_t getRowBytes() const;
+    /// Bytes of the whole matrix.
+    int64_t getTotalBytes() const { return getRows() * getRowBytes(); }
+    /// True for formats whose values are block-quantized codes.
+    bool isQuantized() const;
+  }];
+}
+
+#endif // HYC_DIALECT_LOWBIT_TYPES

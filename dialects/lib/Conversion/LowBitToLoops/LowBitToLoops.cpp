@@ -1,0 +1,406 @@
+//===- LowBitToLoops.cpp - lower lowbit ops to kernel calls and loops -----===//
+//
+// This pass is the bridge between the lowbit dialect and MLIR's standard
+// lowering to LLVM. Packed weights become typed views of the weights blob;
+// Q2_0C matmuls become calls into the Halide-generated kernel library (flat C
+// ABI, see schedules/include/hyk/kernels.h); the light ops become scf.for loop
+// nests. Everything produced here is handled by the stock
+// scf/arith/math/memref/func -> LLVM conversions.
+//
+// The rewrite is a walk in program order rather than a pattern set: every
+// lowbit op has exactly one lowering, and weights (the only producers of
+// !lowbit.packed values) are replaced first, so no type conversion of block
+// arguments or function signatures is ever needed.
+//
+//===----------------------------------------------------------------------===//
+
+#include "hyc/Dialect/LowBit/LowBit.h"
+#include "hyc/Dialect/LowBit/Passes.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/SymbolTable.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <cmath>
+#include <limits>
+
+#include <functional>
+
+namespace hyc::lowbit {
+#define GEN_PASS_DEF_CONVERTLOWBITTOLOOPSPASS
+#include "hyc/Dialect/LowBit/Passes.h.inc"
+} // namespace hyc::lowbit
+
+using namespace mlir;
+using namespace hyc::lowbit;
+
+namespace {
+
+/// Small helpers to keep the loop builders readable.
+struct Emitter {
+  OpBuilder &b;
+  Location loc;
+
+  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value f32(double v) {
+    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
+  }
+  Value f64(double v) {
+    return arith::ConstantOp::create(b, loc, b.getF64FloatAttr(v));
+  }
+  Value add(Value a, Value c) { return arith::AddFOp::create(b, loc, a, c); }
+  Value sub(Value a, Value c) { return arith::SubFOp::create(b, loc, a, c); }
+  Value mul(Value a, Value c) { return arith::MulFOp::create(b, loc, a, c); }
+  Value div(Value a, Value c) { return arith::DivFOp::create(b, loc, a, c); }
+  Value iadd(Value a, Value c) { return arith::AddIOp::create(b, loc, a, c); }
+  Value imul(Value a, Value c) { return arith::MulIOp::create(b, loc, a, c); }
+  Value load(Value mem, ValueRange ix) {
+    return memref::LoadOp::create(b, loc, mem, ix);
+  }
+  void store(Value v, Value mem, ValueRange ix) {
+    memref::StoreOp::create(b, loc, v, mem, ix);
+  }
+  /// Loads an element and widens it to f32 (f16 tables).
+  Value loadF32(Value mem, ValueRange ix) {
+    Value v = load(mem, ix);
+    if (!v.getType().isF32())
+      v = arith::ExtFOp::create(b, loc, b.getF32Type(), v);
+    return v;
+  }
+  Value toIndex(Value i32) {
+    return arith::IndexCastOp::create(b, loc, b.getIndexType(), i32);
+  }
+
+  /// for (i = lb; i < ub; ++i) body(i)
+  void loop(Value lb, Value ub, const std::function<void(Value)> &body) {
+    scf::ForOp::create(b, loc, lb, ub, idx(1), ValueRange{},
+                       [&](OpBuilder &nb, Location, Value i, ValueRange) {
+                         OpBuilder::InsertionGuard g(b);
+                         b.setInsertionPoint(nb.getInsertionBlock(),
+                                             nb.getInsertionPoint());
+                         body(i);
+                         scf::YieldOp::create(b, loc);
+                       });
+  }
+  void loop(int64_t n, const std::function<void(Value)> &body) {
+    loop(idx(0), idx(n), body);
+  }
+  /// acc = init; for (i = lb; i < ub; ++i) acc = body(i, acc); return acc
+  Value reduce(Value lb, Value ub, Value init,
+               const std::function<Value(Value, Value)> &body) {
+    auto forOp = scf::ForOp::create(
+        b, loc, lb, ub, idx(1), ValueRange{init},
+        [&](OpBuilder &nb, Location, Value i, ValueRange acc) {
+          OpBuilder::InsertionGuard g(b);
+          b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+          Value next = body(i, acc[0]);
+          scf::YieldOp::create(b, loc, next);
+        });
+    return forOp.getResult(0);
+  }
+  Value reduce(int64_t n, Value init,
+               const std::function<Value(Value, Value)> &body) {
+    return reduce(idx(0), idx(n), init, body);
+  }
+  /// The aligned base pointer of a memref as !llvm.ptr, for kernel calls.
+  Value pointer(Value mem) {
+    Value asIndex =
+        memref::ExtractAlignedPointerAsIndexOp::create(b, loc, mem);
+    Value asInt =
+        arith::IndexCastOp::create(b, loc, b.getI64Type(), asIndex);
+    return LLVM::IntToPtrOp::create(b, loc,
+                                    LLVM::LLVMPointerType::get(b.getContext()),
+                                    asInt);
+  }
+  Value gep(Value ptr, Value byteOffsetI64) {
+    return LLVM::GEPOp::create(b, loc, ptr.getType(), b.getI8Type(), ptr,
+                               ValueRange{byteOffsetI64});
+  }
+};
+
+/// The memref type a packed weight is viewed as.
+MemRefType viewType(PackedType t) {
+  MLIRContext *ctx = t.getContext();
+  switch (t.getFormat()) {
+  case WeightFormat::F32:
+    return MemRefType::get({t.getRows(), t.getCols()}, Float32Type::get(ctx));
+  case WeightFormat::F16:
+    return MemRefType::get({t.getRows(), t.getCols()}, Float16Type::get(ctx));
+  case WeightFormat::Q2_0C:
+    return MemRefType::get({t.getRows(), t.getRowBytes()},
+                           IntegerType::get(ctx, 8));
+  }
+  llvm_unreachable("unknown weight format");
+}
+
+int64_t length(Value v) { return cast<MemRefType>(v.getType()).getNumElements(); }
+
+class Lowering {
+public:
+  Lowering(ModuleOp module, StringRef isa) : module(module), isa(isa.str()) {}
+
+  LogicalResult run() {
+    // Weights first: every packed value gets its view.
+    SmallVector<WeightOp> weights;
+    module.walk([&](WeightOp op) { weights.push_back(op); });
+    for (WeightOp op : weights) {
+      OpBuilder b(op);
+      Value offset = arith::ConstantIndexOp::create(b, op.getLoc(),
+                                                    op.getOffset());
+      views[op.getResult()] =
+          memref::ViewOp::create(b, op.getLoc(), viewType(op.getType()),
+                                 op.getBlob(), offset, ValueRange{});
+    }
+    SmallVector<Operation *> ops;
+    module.walk([&](Operation *op) {
+      if (isa_lowbit(op) && !llvm::isa<WeightOp>(op))
+        ops.push_back(op);
+    });
+    for (Operation *op : ops) {
+      OpBuilder b(op);
+      Emitter e{b, op->getLoc()};
+      LogicalResult result =
+          llvm::TypeSwitch<Operation *, LogicalResult>(op)
+              .Case([&](MatmulOp o) { return lowerMatmul(e, o); })
+              .Case([&](EmbeddingOp o) { return lowerEmbedding(e, o); })
+              .Case([&](RmsNormOp o) { return lowerRmsNorm(e, o); })
+              .Case([&](RopeOp o) { return lowerRope(e, o); })
+              .Case([&](KvStoreOp o) { return lowerKvStore(e, o); })
+              .Case([&](AttentionOp o) { return lowerAttention(e, o); })
+              .Case([&](SwigluOp o) { return lowerSwiglu(e, o); })
+              .Case([&](AddOp o) { return lowerAdd(e, o); })
+              .Default([&](Operation *o) {
+                return o->emitOpError("has no lowering in convert-lowbit-to-loops");
+              });
+      if (failed(result))
+        return failure();
+      op->erase();
+    }
+    for (WeightOp op : weights) {
+      if (!op->use_empty())
+        return op.emitOpError("still has users after lowering");
+      op->erase();
+    }
+    return success();
+  }
+
+private:
+  static bool isa_lowbit(Operation *op) {
+    return op->getDialect() &&
+           op->getDialect()->getNamespace() == LowBitDialect::getDialectNamespace();
+  }
+
+  Value view(Value packed) { return views.lookup(packed); }
+
+  /// Declares (once) the flat-ABI kernel `name` in the module.
+  func::FuncOp kernelDecl(StringRef name, FunctionType type) {
+    if (auto existing = module.lookupSymbol<func::FuncOp>(name))
+      return existing;
+    OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+    auto decl = func::FuncOp::create(b, module.getLoc(), name, type);
+    decl.setPrivate();
+    return decl;
+  }
+
+  LogicalResult lowerMatmul(Emitter &e, MatmulOp op) {
+    PackedType wt = op.getWeight().getType();
+    Value w = view(op.getWeight());
+    auto xType = cast<MemRefType>(op.getX().getType());
+    int64_t m = xType.getRank() == 2 ? xType.getDimSize(0) : 1;
+    int64_t n = wt.getRows(), k = wt.getCols();
+    bool rank2 = xType.getRank() == 2;
+    auto xAt = [&](Value row, Value col) -> SmallVector<Value, 2> {
+      if (rank2)
+        return {row, col};
+      return {col};
+    };
+
+    if (wt.getFormat() == WeightFormat::Q2_0C) {
+      // One kernel call per activation row. K % 512 == 0 is guaranteed by the
+      // packed type's verifier, which is the only way the kernel can fail, so
+      // its status is not checked here.
+      MLIRContext *ctx = op.getContext();
+      Type ptr = LLVM::LLVMPointerType::get(ctx);
+      Type i64 = IntegerType::get(ctx, 64), i32 = IntegerType::get(ctx, 32);
+      std::string name = "hyk_gemv_q2_0c_" + isa;
+      func::FuncOp callee = kernelDecl(
+          name, FunctionType::get(ctx, {ptr, ptr, ptr, i64, i64}, {i32}));
+      Value wp = e.pointer(w), xp = e.pointer(op.getX()),
+            yp = e.pointer(op.getOut());
+      Value nC = arith::ConstantIntOp::create(e.b, e.loc, i64, n);
+      Value kC = arith::ConstantIntOp::create(e.b, e.loc, i64, k);
+      e.loop(m, [&](Value row) {
+        Value r = arith::IndexCastOp::create(e.b, e.loc, i64, row);
+        Value xRow = e.gep(xp, arith::MulIOp::create(
+                                   e.b, e.loc, r,
+                                   arith::ConstantIntOp::create(e.b, e.loc, i64, 4 * k)));
+        Value yRow = e.gep(yp, arith::MulIOp::create(
+                                   e.b, e.loc, r,
+                                   arith::ConstantIntOp::create(e.b, e.loc, i64, 4 * n)));
+        func::CallOp::create(e.b, e.loc, callee, ValueRange{wp, xRow, yRow, nC, kC});
+      });
+      return success();
+    }
+
+    // f32/f16 weights (the tied lm_head, small test matrices): a plain loop.
+    e.loop(m, [&](Value row) {
+      e.loop(n, [&](Value col) {
+        Value acc = e.reduce(k, e.f32(0.0), [&](Value kk, Value a) {
+          return e.add(a, e.mul(e.loadF32(w, {col, kk}),
+                                e.load(op.getX(), xAt(row, kk))));
+        });
+        e.store(acc, op.getOut(), xAt(row, col));
+      });
+    });
+    return success();
+  }
+
+  LogicalResult lowerEmbedding(Emitter &e, EmbeddingOp op) {
+    Value table = view(op.getTable());
+    Value tok = e.toIndex(op.getToken());
+    e.loop(length(op.getOut()), [&](Value i) {
+      e.store(e.loadF32(table, {tok, i}), op.getOut(), {i});
+    });
+    return success();
+  }
+
+  LogicalResult lowerRmsNorm(Emitter &e, RmsNormOp op) {
+    Value gamma = view(op.getGamma());
+    int64_t g = op.getGamma().getType().getCols();
+    int64_t groups = length(op.getX()) / g;
+    Value x = op.getX(), out = op.getOut(), zero = e.idx(0);
+    e.loop(groups, [&](Value grp) {
+      Value base = e.imul(grp, e.idx(g));
+      Value ss = e.reduce(g, e.f32(0.0), [&](Value i, Value acc) {
+        Value v = e.load(x, {e.iadd(base, i)});
+        return e.add(acc, e.mul(v, v));
+      });
+      Value mean = e.div(ss, e.f32(static_cast<double>(g)));
+      Value inv = math::RsqrtOp::create(
+          e.b, e.loc, e.add(mean, e.f32(op.getEps().convertToFloat())));
+      e.loop(g, [&](Value i) {
+        Value at = e.iadd(base, i);
+        e.store(e.mul(e.mul(e.load(x, {at}), inv), e.load(gamma, {zero, i})),
+                out, {at});
+      });
+    });
+    return success();
+  }
+
+  LogicalResult lowerRope(Emitter &e, RopeOp op) {
+    int64_t d = op.getHeadDim(), half = d / 2, heads = length(op.getX()) / d;
+    Value x = op.getX(), out = op.getOut();
+    // Angles in f64: positions reach tens of thousands, where f32 angles
+    // would lose several bits.
+    Value pos = arith::SIToFPOp::create(e.b, e.loc, e.b.getF64Type(), op.getPos());
+    Value base = e.f64(op.getFreqBase().convertToDouble());
+    e.loop(half, [&](Value i) {
+      Value iF = arith::UIToFPOp::create(
+          e.b, e.loc, e.b.getF64Type(),
+          arith::IndexCastUIOp::create(e.b, e.loc, e.b.getI64Type(), i));
+      Value expo = e.div(e.mul(iF, e.f64(-2.0)), e.f64(static_cast<double>(d)));
+      Value angle = e.mul(pos, math::PowFOp::create(e.b, e.loc, base, expo));
+      Value c = arith::TruncFOp::create(e.b, e.loc, e.b.getF32Type(),
+                                        math::CosOp::create(e.b, e.loc, angle));
+      Value s = arith::TruncFOp::create(e.b, e.loc, e.b.getF32Type(),
+                                        math::SinOp::create(e.b, e.loc, angle));
+      e.loop(heads, [&](Value h) {
+        Value lo = e.iadd(e.imul(h, e.idx(d)), i);
+        Value hi = e.iadd(lo, e.idx(half));
+        Value x0 = e.load(x, {lo}), x1 = e.load(x, {hi});
+        e.store(e.sub(e.mul(x0, c), e.mul(x1, s)), out, {lo});
+        e.store(e.add(e.mul(x1, c), e.mul(x0, s)), out, {hi});
+      });
+    });
+    return success();
+  }
+
+  LogicalResult lowerKvStore(Emitter &e, KvStoreOp op) {
+    Value pos = e.toIndex(op.getPos());
+    e.loop(length(op.getX()), [&](Value i) {
+      e.store(e.load(op.getX(), {i}), op.getCache(), {pos, i});
+    });
+    return success();
+  }
+
+  LogicalResult lowerAttention(Emitter &e, AttentionOp op) {
+    int64_t h = op.getNumHeads(), kv = op.getNumKvHeads(), d = op.getHeadDim();
+    int64_t group = h / kv;
+    Value q = op.getQ(), kc = op.getKCache(), vc = op.getVCache(),
+          scores = op.getScratch(), out = op.getOut();
+    Value n = e.iadd(e.toIndex(op.getPos()), e.idx(1));
+    Value zero = e.idx(0);
+    Value scale = e.f32(1.0 / std::sqrt(static_cast<double>(d)));
+    e.loop(h, [&](Value head) {
+      // GQA: consecutive query heads share one KV head.
+      Value kvHead = arith::DivUIOp::create(e.b, e.loc, head, e.idx(group));
+      Value qOff = e.imul(head, e.idx(d)), kOff = e.imul(kvHead, e.idx(d));
+      Value negInf = e.f32(-std::numeric_limits<double>::infinity());
+      Value maxScore = e.reduce(zero, n, negInf, [&](Value t, Value mx) {
+        Value dot = e.reduce(d, e.f32(0.0), [&](Value i, Value acc) {
+          return e.add(acc, e.mul(e.load(q, {e.iadd(qOff, i)}),
+                                  e.load(kc, {t, e.iadd(kOff, i)})));
+        });
+        Value s = e.mul(dot, scale);
+        e.store(s, scores, {t});
+        return arith::MaximumFOp::create(e.b, e.loc, mx, s);
+      });
+      Value sum = e.reduce(zero, n, e.f32(0.0), [&](Value t, Value acc) {
+        Value p = math::ExpOp::create(e.b, e.loc,
+                                      e.sub(e.load(scores, {t}), maxScore));
+        e.store(p, scores, {t});
+        return e.add(acc, p);
+      });
+      Value inv = e.div(e.f32(1.0), sum);
+      e.loop(d, [&](Value i) {
+        Value acc = e.reduce(zero, n, e.f32(0.0), [&](Value t, Value a) {
+          return e.add(a, e.mul(e.load(scores, {t}),
+                                e.load(vc, {t, e.iadd(kOff, i)})));
+        });
+        e.store(e.mul(acc, inv), out, {e.iadd(qOff, i)});
+      });
+    });
+    return success();
+  }
+
+  LogicalResult lowerSwiglu(Emitter &e, SwigluOp op) {
+    e.loop(length(op.getOut()), [&](Value i) {
+      Value g = e.load(op.getGate(), {i}), u = e.load(op.getUp(), {i});
+      Value sig = e.div(e.f32(1.0),
+                        e.add(e.f32(1.0), math::ExpOp::create(
+                                              e.b, e.loc,
+                                              arith::NegFOp::create(e.b, e.loc, g))));
+      e.store(e.mul(e.mul(g, sig), u), op.getOut(), {i});
+    });
+    return success();
+  }
+
+  LogicalResult lowerAdd(Emitter &e, AddOp op) {
+    e.loop(length(op.getOut()), [&](Value i) {
+      e.store(e.add(e.load(op.getLhs(), {i}), e.load(op.getRhs(), {i})),
+              op.getOut(), {i});
+    });
+    return success();
+  }
+
+  ModuleOp module;
+  std::string isa;
+  llvm::DenseMap<Value, Value> views;
+};
+
+struct ConvertLowBitToLoops
+    : public hyc::lowbit::impl::ConvertLowBitToLoopsPassBase<
+          ConvertLowBitToLoops> {
+  using Base::Base;
+  void runOnOperation() override {
+    if (kernelIsa != "avx2" && kernelIsa != "avx512") {
+      getOperation().emitError() << "convert-lowbit-to-loops: unknown kernel-isa '"
+                                 << kernelIsa << "' (expected avx2 or avx512)";
+      return signalPassFailure();
+    }
+    if (failed(Lowering(getOperation(), kernelIsa).run()))
+      signalPassFailure();
+  }
+};
+} // namespace

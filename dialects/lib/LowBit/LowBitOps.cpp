@@ -1,0 +1,187 @@
+//===- LowBitOps.cpp - lowbit op verifiers ---------------------------------===//
+#include "hyc/Dialect/LowBit/LowBit.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpImplementation.h"
+
+using namespace mlir;
+using namespace hyc::lowbit;
+
+#define GET_OP_CLASSES
+#include "hyc/Dialect/LowBit/LowBitOps.cpp.inc"
+
+namespace {
+/// Every lowbit op works on statically shaped buffers: the compiler plans
+/// memory for the whole model ahead of time.
+LogicalResult requireStatic(Operation *op, Value v, StringRef what) {
+  auto type = cast<MemRefType>(v.getType());
+  if (!type.hasStaticShape())
+    return op->emitOpError() << what << " must have a static shape, got "
+                             << type;
+  return success();
+}
+
+int64_t numElements(Value v) {
+  return cast<MemRefType>(v.getType()).getNumElements();
+}
+
+LogicalResult requireSameLength(Operation *op, Value a, StringRef aName,
+                                Value b, StringRef bName) {
+  if (failed(requireStatic(op, a, aName)) || failed(requireStatic(op, b, bName)))
+    return failure();
+  if (numElements(a) != numElements(b))
+    return op->emitOpError() << aName << " has " << numElements(a) << " elements but "
+                             << bName << " has " << numElements(b);
+  return success();
+}
+
+LogicalResult requirePositive(Operation *op, int64_t value, StringRef name) {
+  if (value <= 0)
+    return op->emitOpError() << name << " must be positive, got " << value;
+  return success();
+}
+} // namespace
+
+LogicalResult WeightOp::verify() {
+  auto blobType = cast<MemRefType>(getBlob().getType());
+  PackedType type = getResult().getType();
+  int64_t offset = getOffset();
+  if (offset < 0)
+    return emitOpError() << "offset must be non-negative, got " << offset;
+  int64_t align = blockBytes(type.getFormat()) == 4 ? 4 : 2;
+  if (offset % align != 0)
+    return emitOpError() << "offset " << offset << " of '" << getName()
+                         << "' is not aligned to " << align << " bytes";
+  if (blobType.hasStaticShape() &&
+      offset + type.getTotalBytes() > blobType.getNumElements())
+    return emitOpError() << "'" << getName() << "' needs bytes [" << offset
+                         << ", " << offset + type.getTotalBytes()
+                         << ") but the weights blob has "
+                         << blobType.getNumElements();
+  return success();
+}
+
+LogicalResult MatmulOp::verify() {
+  auto xType = cast<MemRefType>(getX().getType());
+  auto outType = cast<MemRefType>(getOut().getType());
+  PackedType w = getWeight().getType();
+  if (failed(requireStatic(*this, getX(), "x")) ||
+      failed(requireStatic(*this, getOut(), "out")))
+    return failure();
+  if (xType.getRank() != outType.getRank())
+    return emitOpError() << "x and out must have the same rank, got "
+                         << xType.getRank() << " and " << outType.getRank();
+  if (xType.getRank() == 2 && xType.getDimSize(0) != outType.getDimSize(0))
+    return emitOpError() << "x has " << xType.getDimSize(0)
+                         << " rows but out has " << outType.getDimSize(0);
+  int64_t k = xType.getShape().back(), n = outType.getShape().back();
+  if (k != w.getCols())
+    return emitOpError() << "x has K = " << k
+                         << " but the weight's row length is " << w.getCols();
+  if (n != w.getRows())
+    return emitOpError() << "out has N = " << n << " but the weight has "
+                         << w.getRows() << " rows";
+  return success();
+}
+
+LogicalResult EmbeddingOp::verify() {
+  PackedType table = getTable().getType();
+  if (table.isQuantized())
+    return emitOpError() << "embedding tables in "
+                         << stringifyWeightFormat(table.getFormat())
+                         << " are not supported yet (expected f32 or f16)";
+  if (failed(requireStatic(*this, getOut(), "out")))
+    return failure();
+  if (numElements(getOut()) != table.getCols())
+    return emitOpError() << "out has " << numElements(getOut())
+                         << " elements but the table's rows have "
+                         << table.getCols();
+  return success();
+}
+
+LogicalResult RmsNormOp::verify() {
+  PackedType gamma = getGamma().getType();
+  if (gamma.getFormat() != WeightFormat::F32 || gamma.getRows() != 1)
+    return emitOpError() << "gamma must be !lowbit.packed<f32, 1xG>, got "
+                         << gamma;
+  if (failed(requireSameLength(*this, getX(), "x", getOut(), "out")))
+    return failure();
+  if (numElements(getX()) % gamma.getCols() != 0)
+    return emitOpError() << "length " << numElements(getX())
+                         << " is not a multiple of the group size "
+                         << gamma.getCols();
+  if (!(getEps().convertToFloat() > 0.0f))
+    return emitOpError() << "eps must be positive";
+  return success();
+}
+
+LogicalResult RopeOp::verify() {
+  if (failed(requireSameLength(*this, getX(), "x", getOut(), "out")) ||
+      failed(requirePositive(*this, getHeadDim(), "head_dim")))
+    return failure();
+  if (getHeadDim() % 2 != 0)
+    return emitOpError() << "head_dim must be even, got " << getHeadDim();
+  if (numElements(getX()) % getHeadDim() != 0)
+    return emitOpError() << "length " << numElements(getX())
+                         << " is not a multiple of head_dim " << getHeadDim();
+  if (!(getFreqBase().convertToDouble() > 1.0))
+    return emitOpError() << "freq_base must be greater than 1";
+  return success();
+}
+
+LogicalResult KvStoreOp::verify() {
+  auto cache = cast<MemRefType>(getCache().getType());
+  if (failed(requireStatic(*this, getX(), "x")) ||
+      failed(requireStatic(*this, getCache(), "cache")))
+    return failure();
+  if (cache.getDimSize(1) != numElements(getX()))
+    return emitOpError() << "cache rows have " << cache.getDimSize(1)
+                         << " elements but x has " << numElements(getX());
+  return success();
+}
+
+LogicalResult AttentionOp::verify() {
+  int64_t h = getNumHeads(), kv = getNumKvHeads(), d = getHeadDim();
+  if (failed(requirePositive(*this, h, "num_heads")) ||
+      failed(requirePositive(*this, kv, "num_kv_heads")) ||
+      failed(requirePositive(*this, d, "head_dim")))
+    return failure();
+  if (h % kv != 0)
+    return emitOpError() << "num_heads " << h
+                         << " is not a multiple of num_kv_heads " << kv;
+  if (failed(requireSameLength(*this, getQ(), "q", getOut(), "out")) ||
+      failed(requireStatic(*this, getKCache(), "k_cache")) ||
+      failed(requireStatic(*this, getVCache(), "v_cache")) ||
+      failed(requireStatic(*this, getScratch(), "scratch")))
+    return failure();
+  if (numElements(getQ()) != h * d)
+    return emitOpError() << "q has " << numElements(getQ())
+                         << " elements, expected num_heads * head_dim = "
+                         << h * d;
+  auto kType = cast<MemRefType>(getKCache().getType());
+  if (kType != getVCache().getType())
+    return emitOpError() << "k_cache and v_cache types differ";
+  if (kType.getDimSize(1) != kv * d)
+    return emitOpError() << "cache rows have " << kType.getDimSize(1)
+                         << " elements, expected num_kv_heads * head_dim = "
+                         << kv * d;
+  if (numElements(getScratch()) < kType.getDimSize(0))
+    return emitOpError() << "scratch has " << numElements(getScratch())
+                         << " elements but the context is "
+                         << kType.getDimSize(0);
+  return success();
+}
+
+LogicalResult SwigluOp::verify() {
+  if (failed(requireSameLength(*this, getGate(), "gate", getUp(), "up")) ||
+      failed(requireSameLength(*this, getGate(), "gate", getOut(), "out")))
+    return failure();
+  return success();
+}
+
+LogicalResult AddOp::verify() {
+  if (failed(requireSameLength(*this, getLhs(), "lhs", getRhs(), "rhs")) ||
+      failed(requireSameLength(*this, getLhs(), "lhs", getOut(), "out")))
+    return failure();
+  return success();
+}

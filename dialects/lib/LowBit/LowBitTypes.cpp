@@ -1,0 +1,129 @@
+//===- LowBitTypes.cpp - !lowbit.packed parsing, printing and verification ===//
+#include "hyc/Dialect/LowBit/LowBit.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/DialectImplementation.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+using namespace hyc::lowbit;
+
+namespace hyc::lowbit {
+int64_t requiredBlockSize(WeightFormat format) {
+  return format == WeightFormat::Q2_0C ? 512 : 1;
+}
+int64_t blockBytes(WeightFormat format) {
+  switch (format) {
+  case WeightFormat::F32:
+    return 4;
+  case WeightFormat::F16:
+    return 2;
+  case WeightFormat::Q2_0C:
+    return 130; // f16 scale + 512 two-bit codes
+  }
+  return 0;
+}
+ScaleLayout requiredScaleLayout(WeightFormat format) {
+  return format == WeightFormat::Q2_0C ? ScaleLayout::F16PerBlock
+                                       : ScaleLayout::None;
+}
+} // namespace hyc::lowbit
+
+int64_t PackedType::getRowBytes() const {
+  return getCols() / getBlockSize() * blockBytes(getFormat());
+}
+
+bool PackedType::isQuantized() const {
+  return getFormat() == WeightFormat::Q2_0C;
+}
+
+LogicalResult
+PackedType::verify(function_ref<InFlightDiagnostic()> emitError,
+                   WeightFormat format, int64_t rows, int64_t cols,
+                   int64_t blockSize, ScaleLayout scales) {
+  if (rows <= 0 || cols <= 0)
+    return emitError() << "packed weight shape must be positive, got " << rows
+                       << "x" << cols;
+  int64_t want = requiredBlockSize(format);
+  if (blockSize != want)
+    return emitError() << "format " << stringifyWeightFormat(format)
+                       << " requires block size " << want << ", got "
+                       << blockSize;
+  if (cols % blockSize != 0)
+    return emitError() << "row length " << cols
+                       << " is not a multiple of the "
+                       << stringifyWeightFormat(format) << " block size "
+                       << blockSize;
+  if (scales != requiredScaleLayout(format))
+    return emitError() << "format " << stringifyWeightFormat(format)
+                       << " requires scale layout "
+                       << stringifyScaleLayout(requiredScaleLayout(format))
+                       << ", got " << stringifyScaleLayout(scales);
+  return success();
+}
+
+// !lowbit.packed<FORMAT, ROWSxCOLS[, block = B][, scales = S]>
+// block and scales default to what the format requires and are printed only
+// for quantized formats.
+Type PackedType::parse(AsmParser &parser) {
+  StringRef formatName;
+  SMLoc loc = parser.getCurrentLocation();
+  if (parser.parseLess() || parser.parseKeyword(&formatName))
+    return {};
+  std::optional<WeightFormat> format = symbolizeWeightFormat(formatName);
+  if (!format) {
+    parser.emitError(loc) << "unknown packed weight format '" << formatName
+                          << "' (expected f32, f16 or q2_0c)";
+    return {};
+  }
+  SmallVector<int64_t, 2> dims;
+  if (parser.parseComma() ||
+      parser.parseDimensionList(dims, /*allowDynamic=*/false,
+                                /*withTrailingX=*/false))
+    return {};
+  if (dims.size() != 2) {
+    parser.emitError(loc) << "packed weights must be 2-D (ROWSxCOLS), got "
+                          << dims.size() << " dimensions";
+    return {};
+  }
+  int64_t blockSize = requiredBlockSize(*format);
+  ScaleLayout scales = requiredScaleLayout(*format);
+  while (succeeded(parser.parseOptionalComma())) {
+    StringRef key;
+    SMLoc keyLoc = parser.getCurrentLocation();
+    if (parser.parseKeyword(&key) || parser.parseEqual())
+      return {};
+    if (key == "block") {
+      if (parser.parseInteger(blockSize))
+        return {};
+    } else if (key == "scales") {
+      StringRef name;
+      SMLoc valueLoc = parser.getCurrentLocation();
+      if (parser.parseKeyword(&name))
+        return {};
+      std::optional<ScaleLayout> layout = symbolizeScaleLayout(name);
+      if (!layout) {
+        parser.emitError(valueLoc) << "unknown scale layout '" << name << "'";
+        return {};
+      }
+      scales = *layout;
+    } else {
+      parser.emitError(keyLoc) << "unknown packed type parameter '" << key
+                               << "' (expected block or scales)";
+      return {};
+    }
+  }
+  if (parser.parseGreater())
+    return {};
+  return parser.getChecked<PackedType>(loc, parser.getContext(), *format,
+                                       dims[0], dims[1], blockSize, scales);
+}
+
+void PackedType::print(AsmPrinter &printer) const {
+  printer << "<" << stringifyWeightFormat(getFormat()) << ", " << getRows()
+          << "x" << getCols();
+  if (isQuantized())
+    printer << ", block = " << getBlockSize()
+            << ", scales = " << stringifyScaleLayout(getScales());
+  printer << ">";
+}

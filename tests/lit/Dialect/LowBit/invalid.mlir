@@ -1,0 +1,259 @@
+// RUN: hyc-opt %s -split-input-file -verify-diagnostics
+// One case per verifier error of the lowbit types and ops.
+
+// expected-error @below {{row length 768 is not a multiple of the q2_0c block size 512}}
+func.func @bad_row_length(%w: !lowbit.packed<q2_0c, 8x768>) { return }
+
+// -----
+
+// expected-error @below {{format q2_0c requires block size 512, got 256}}
+func.func @bad_block(%w: !lowbit.packed<q2_0c, 8x512, block = 256>) { return }
+
+// -----
+
+// expected-error @below {{format f16 requires scale layout none, got f16_per_block}}
+func.func @bad_scales(%w: !lowbit.packed<f16, 8x512, scales = f16_per_block>) { return }
+
+// -----
+
+// expected-error @below {{packed weight shape must be positive, got 0x512}}
+func.func @empty(%w: !lowbit.packed<f32, 0x512>) { return }
+
+// -----
+
+// expected-error @below {{unknown packed weight format 'q3_k'}}
+func.func @unknown_format(%w: !lowbit.packed<q3_k, 8x512>) { return }
+
+// -----
+
+// expected-error @below {{packed weights must be 2-D (ROWSxCOLS), got 3 dimensions}}
+func.func @rank3(%w: !lowbit.packed<f32, 8x8x8>) { return }
+
+// -----
+
+// expected-error @below {{unknown packed type parameter 'group'}}
+func.func @unknown_param(%w: !lowbit.packed<q2_0c, 8x512, group = 4>) { return }
+
+// -----
+
+func.func @weight_past_end(%blob: memref<1000xi8>) {
+  // expected-error @below {{'w' needs bytes [0, 1040) but the weights blob has 1000}}
+  %0 = lowbit.weight %blob {name = "w", offset = 0 : i64} : memref<1000xi8> -> !lowbit.packed<q2_0c, 8x512>
+  return
+}
+
+// -----
+
+func.func @weight_misaligned(%blob: memref<4096xi8>) {
+  // expected-error @below {{offset 3 of 'g' is not aligned to 4 bytes}}
+  %0 = lowbit.weight %blob {name = "g", offset = 3 : i64} : memref<4096xi8> -> !lowbit.packed<f32, 1x512>
+  return
+}
+
+// -----
+
+func.func @weight_negative(%blob: memref<4096xi8>) {
+  // expected-error @below {{offset must be non-negative, got -2}}
+  %0 = lowbit.weight %blob {name = "g", offset = -2 : i64} : memref<4096xi8> -> !lowbit.packed<f16, 1x512>
+  return
+}
+
+// -----
+
+func.func @matmul_k(%x: memref<1024xf32>, %w: !lowbit.packed<q2_0c, 64x512>, %y: memref<64xf32>) {
+  // expected-error @below {{x has K = 1024 but the weight's row length is 512}}
+  lowbit.matmul %x, %w, %y : memref<1024xf32>, !lowbit.packed<q2_0c, 64x512>, memref<64xf32>
+  return
+}
+
+// -----
+
+func.func @matmul_n(%x: memref<512xf32>, %w: !lowbit.packed<q2_0c, 64x512>, %y: memref<32xf32>) {
+  // expected-error @below {{out has N = 32 but the weight has 64 rows}}
+  lowbit.matmul %x, %w, %y : memref<512xf32>, !lowbit.packed<q2_0c, 64x512>, memref<32xf32>
+  return
+}
+
+// -----
+
+func.func @matmul_rank(%x: memref<1x512xf32>, %w: !lowbit.packed<q2_0c, 64x512>, %y: memref<64xf32>) {
+  // expected-error @below {{x and out must have the same rank, got 2 and 1}}
+  lowbit.matmul %x, %w, %y : memref<1x512xf32>, !lowbit.packed<q2_0c, 64x512>, memref<64xf32>
+  return
+}
+
+// -----
+
+func.func @matmul_rows(%x: memref<2x512xf32>, %w: !lowbit.packed<q2_0c, 64x512>, %y: memref<3x64xf32>) {
+  // expected-error @below {{x has 2 rows but out has 3}}
+  lowbit.matmul %x, %w, %y : memref<2x512xf32>, !lowbit.packed<q2_0c, 64x512>, memref<3x64xf32>
+  return
+}
+
+// -----
+
+func.func @matmul_dynamic(%x: memref<?xf32>, %w: !lowbit.packed<q2_0c, 64x512>, %y: memref<64xf32>) {
+  // expected-error @below {{x must have a static shape, got 'memref<?xf32>'}}
+  lowbit.matmul %x, %w, %y : memref<?xf32>, !lowbit.packed<q2_0c, 64x512>, memref<64xf32>
+  return
+}
+
+// -----
+
+func.func @matmul_f64(%x: memref<512xf64>, %w: !lowbit.packed<q2_0c, 64x512>, %y: memref<64xf32>) {
+  // expected-error @below {{operand #0 must be}}
+  lowbit.matmul %x, %w, %y : memref<512xf64>, !lowbit.packed<q2_0c, 64x512>, memref<64xf32>
+  return
+}
+
+// -----
+
+func.func @embedding_quantized(%t: !lowbit.packed<q2_0c, 64x512>, %tok: i32, %x: memref<512xf32>) {
+  // expected-error @below {{embedding tables in q2_0c are not supported yet}}
+  lowbit.embedding %t, %tok, %x : !lowbit.packed<q2_0c, 64x512>, i32, memref<512xf32>
+  return
+}
+
+// -----
+
+func.func @embedding_width(%t: !lowbit.packed<f16, 64x512>, %tok: i32, %x: memref<256xf32>) {
+  // expected-error @below {{out has 256 elements but the table's rows have 512}}
+  lowbit.embedding %t, %tok, %x : !lowbit.packed<f16, 64x512>, i32, memref<256xf32>
+  return
+}
+
+// -----
+
+func.func @norm_gamma(%x: memref<512xf32>, %g: !lowbit.packed<f16, 1x512>) {
+  // expected-error @below {{gamma must be !lowbit.packed<f32, 1xG>}}
+  lowbit.rms_norm %x, %g, %x {eps = 1.0e-05 : f32} : memref<512xf32>, !lowbit.packed<f16, 1x512>, memref<512xf32>
+  return
+}
+
+// -----
+
+func.func @norm_group(%x: memref<500xf32>, %g: !lowbit.packed<f32, 1x64>) {
+  // expected-error @below {{length 500 is not a multiple of the group size 64}}
+  lowbit.rms_norm %x, %g, %x {eps = 1.0e-05 : f32} : memref<500xf32>, !lowbit.packed<f32, 1x64>, memref<500xf32>
+  return
+}
+
+// -----
+
+func.func @norm_eps(%x: memref<64xf32>, %g: !lowbit.packed<f32, 1x64>) {
+  // expected-error @below {{eps must be positive}}
+  lowbit.rms_norm %x, %g, %x {eps = 0.0 : f32} : memref<64xf32>, !lowbit.packed<f32, 1x64>, memref<64xf32>
+  return
+}
+
+// -----
+
+func.func @norm_length(%x: memref<64xf32>, %g: !lowbit.packed<f32, 1x64>, %o: memref<128xf32>) {
+  // expected-error @below {{x has 64 elements but out has 128}}
+  lowbit.rms_norm %x, %g, %o {eps = 1.0e-05 : f32} : memref<64xf32>, !lowbit.packed<f32, 1x64>, memref<128xf32>
+  return
+}
+
+// -----
+
+func.func @rope_odd(%x: memref<63xf32>, %p: i32) {
+  // expected-error @below {{head_dim must be even, got 63}}
+  lowbit.rope %x, %p, %x {head_dim = 63 : i64, freq_base = 1.0e4 : f64} : memref<63xf32>, i32, memref<63xf32>
+  return
+}
+
+// -----
+
+func.func @rope_heads(%x: memref<96xf32>, %p: i32) {
+  // expected-error @below {{length 96 is not a multiple of head_dim 64}}
+  lowbit.rope %x, %p, %x {head_dim = 64 : i64, freq_base = 1.0e4 : f64} : memref<96xf32>, i32, memref<96xf32>
+  return
+}
+
+// -----
+
+func.func @rope_base(%x: memref<64xf32>, %p: i32) {
+  // expected-error @below {{freq_base must be greater than 1}}
+  lowbit.rope %x, %p, %x {head_dim = 64 : i64, freq_base = 0.5 : f64} : memref<64xf32>, i32, memref<64xf32>
+  return
+}
+
+// -----
+
+func.func @rope_dim(%x: memref<64xf32>, %p: i32) {
+  // expected-error @below {{head_dim must be positive, got 0}}
+  lowbit.rope %x, %p, %x {head_dim = 0 : i64, freq_base = 1.0e4 : f64} : memref<64xf32>, i32, memref<64xf32>
+  return
+}
+
+// -----
+
+func.func @kv_width(%k: memref<64xf32>, %c: memref<16x128xf32>, %p: i32) {
+  // expected-error @below {{cache rows have 128 elements but x has 64}}
+  lowbit.kv_store %k, %c, %p : memref<64xf32>, memref<16x128xf32>, i32
+  return
+}
+
+// -----
+
+func.func @attn_groups(%q: memref<192xf32>, %c: memref<16x128xf32>, %p: i32, %s: memref<16xf32>) {
+  // expected-error @below {{num_heads 3 is not a multiple of num_kv_heads 2}}
+  lowbit.attention %q, %c, %c, %p, %s, %q {num_heads = 3 : i64, num_kv_heads = 2 : i64, head_dim = 64 : i64} : memref<192xf32>, memref<16x128xf32>, memref<16x128xf32>, i32, memref<16xf32>, memref<192xf32>
+  return
+}
+
+// -----
+
+func.func @attn_q(%q: memref<256xf32>, %c: memref<16x128xf32>, %p: i32, %s: memref<16xf32>) {
+  // expected-error @below {{q has 256 elements, expected num_heads * head_dim = 512}}
+  lowbit.attention %q, %c, %c, %p, %s, %q {num_heads = 8 : i64, num_kv_heads = 2 : i64, head_dim = 64 : i64} : memref<256xf32>, memref<16x128xf32>, memref<16x128xf32>, i32, memref<16xf32>, memref<256xf32>
+  return
+}
+
+// -----
+
+func.func @attn_cache(%q: memref<512xf32>, %c: memref<16x64xf32>, %p: i32, %s: memref<16xf32>) {
+  // expected-error @below {{cache rows have 64 elements, expected num_kv_heads * head_dim = 128}}
+  lowbit.attention %q, %c, %c, %p, %s, %q {num_heads = 8 : i64, num_kv_heads = 2 : i64, head_dim = 64 : i64} : memref<512xf32>, memref<16x64xf32>, memref<16x64xf32>, i32, memref<16xf32>, memref<512xf32>
+  return
+}
+
+// -----
+
+func.func @attn_kv_types(%q: memref<512xf32>, %k: memref<16x128xf32>, %v: memref<8x128xf32>, %p: i32, %s: memref<16xf32>) {
+  // expected-error @below {{k_cache and v_cache types differ}}
+  lowbit.attention %q, %k, %v, %p, %s, %q {num_heads = 8 : i64, num_kv_heads = 2 : i64, head_dim = 64 : i64} : memref<512xf32>, memref<16x128xf32>, memref<8x128xf32>, i32, memref<16xf32>, memref<512xf32>
+  return
+}
+
+// -----
+
+func.func @attn_scratch(%q: memref<512xf32>, %c: memref<16x128xf32>, %p: i32, %s: memref<8xf32>) {
+  // expected-error @below {{scratch has 8 elements but the context is 16}}
+  lowbit.attention %q, %c, %c, %p, %s, %q {num_heads = 8 : i64, num_kv_heads = 2 : i64, head_dim = 64 : i64} : memref<512xf32>, memref<16x128xf32>, memref<16x128xf32>, i32, memref<8xf32>, memref<512xf32>
+  return
+}
+
+// -----
+
+func.func @attn_heads(%q: memref<512xf32>, %c: memref<16x128xf32>, %p: i32, %s: memref<16xf32>) {
+  // expected-error @below {{num_kv_heads must be positive, got 0}}
+  lowbit.attention %q, %c, %c, %p, %s, %q {num_heads = 8 : i64, num_kv_heads = 0 : i64, head_dim = 64 : i64} : memref<512xf32>, memref<16x128xf32>, memref<16x128xf32>, i32, memref<16xf32>, memref<512xf32>
+  return
+}
+
+// -----
+
+func.func @swiglu_len(%g: memref<64xf32>, %u: memref<32xf32>) {
+  // expected-error @below {{gate has 64 elements but up has 32}}
+  lowbit.swiglu %g, %u, %g : memref<64xf32>, memref<32xf32>, memref<64xf32>
+  return
+}
+
+// -----
+
+func.func @add_len(%a: memref<64xf32>, %b: memref<64xf32>, %o: memref<16xf32>) {
+  // expected-error @below {{lhs has 64 elements but out has 16}}
+  lowbit.add %a, %b, %o : memref<64xf32>, memref<64xf32>, memref<16xf32>
+  return
+}

@@ -1,0 +1,54 @@
+// RUN: hyc-opt %s | hyc-opt | FileCheck %s
+// Round trip of every lowbit type and op through the printer and parser.
+
+// CHECK-LABEL: func.func @weights
+// CHECK: lowbit.weight %{{.*}} {name = "blk.0.attn_q.weight", offset = 0 : i64} : memref<66560xi8> -> !lowbit.packed<q2_0c, 512x512, block = 512, scales = f16_per_block>
+// CHECK: lowbit.weight %{{.*}} {name = "token_embd.weight", offset = 0 : i64} : memref<66560xi8> -> !lowbit.packed<f16, 64x512>
+// CHECK: lowbit.weight %{{.*}} {name = "output_norm.weight", offset = 2048 : i64} : memref<66560xi8> -> !lowbit.packed<f32, 1x512>
+func.func @weights(%blob: memref<66560xi8>) {
+  %0 = lowbit.weight %blob {name = "blk.0.attn_q.weight", offset = 0 : i64} : memref<66560xi8> -> !lowbit.packed<q2_0c, 512x512, block = 512, scales = f16_per_block>
+  %1 = lowbit.weight %blob {name = "token_embd.weight", offset = 0 : i64} : memref<66560xi8> -> !lowbit.packed<f16, 64x512>
+  %2 = lowbit.weight %blob {name = "output_norm.weight", offset = 2048 : i64} : memref<66560xi8> -> !lowbit.packed<f32, 1x512>
+  return
+}
+
+// CHECK-LABEL: func.func @defaults
+// The block size and scale layout of q2_0c may be left out: they are implied.
+// CHECK: !lowbit.packed<q2_0c, 8x1024, block = 512, scales = f16_per_block>
+func.func @defaults(%blob: memref<2080xi8>) {
+  %0 = lowbit.weight %blob {name = "w", offset = 0 : i64} : memref<2080xi8> -> !lowbit.packed<q2_0c, 8x1024>
+  return
+}
+
+// CHECK-LABEL: func.func @matmul
+// CHECK: lowbit.matmul %{{.*}}, %{{.*}}, %{{.*}} : memref<512xf32>, !lowbit.packed<q2_0c, 1024x512, block = 512, scales = f16_per_block>, memref<1024xf32>
+// CHECK: lowbit.matmul %{{.*}}, %{{.*}}, %{{.*}} : memref<4x512xf32>, !lowbit.packed<q2_0c, 1024x512, block = 512, scales = f16_per_block>, memref<4x1024xf32>
+func.func @matmul(%x: memref<512xf32>, %w: !lowbit.packed<q2_0c, 1024x512>, %y: memref<1024xf32>,
+                  %xs: memref<4x512xf32>, %ys: memref<4x1024xf32>) {
+  lowbit.matmul %x, %w, %y : memref<512xf32>, !lowbit.packed<q2_0c, 1024x512>, memref<1024xf32>
+  lowbit.matmul %xs, %w, %ys : memref<4x512xf32>, !lowbit.packed<q2_0c, 1024x512>, memref<4x1024xf32>
+  return
+}
+
+// CHECK-LABEL: func.func @layer_ops
+// CHECK: lowbit.embedding
+// CHECK: lowbit.rms_norm %{{.*}} {eps = 9.99999974E-6 : f32}
+// CHECK: lowbit.rope %{{.*}} {freq_base = 1.000000e+04 : f64, head_dim = 64 : i64}
+// CHECK: lowbit.kv_store
+// CHECK: lowbit.attention %{{.*}} {head_dim = 64 : i64, num_heads = 8 : i64, num_kv_heads = 2 : i64}
+// CHECK: lowbit.swiglu
+// CHECK: lowbit.add
+func.func @layer_ops(%emb: !lowbit.packed<f16, 512x512>, %tok: i32, %pos: i32,
+                     %x: memref<512xf32>, %g: !lowbit.packed<f32, 1x512>,
+                     %k: memref<128xf32>, %kc: memref<256x128xf32>, %vc: memref<256x128xf32>,
+                     %s: memref<256xf32>, %o: memref<512xf32>,
+                     %ff: memref<1024xf32>, %up: memref<1024xf32>) {
+  lowbit.embedding %emb, %tok, %x : !lowbit.packed<f16, 512x512>, i32, memref<512xf32>
+  lowbit.rms_norm %x, %g, %x {eps = 1.0e-05 : f32} : memref<512xf32>, !lowbit.packed<f32, 1x512>, memref<512xf32>
+  lowbit.rope %x, %pos, %x {head_dim = 64 : i64, freq_base = 1.0e4 : f64} : memref<512xf32>, i32, memref<512xf32>
+  lowbit.kv_store %k, %kc, %pos : memref<128xf32>, memref<256x128xf32>, i32
+  lowbit.attention %x, %kc, %vc, %pos, %s, %o {num_heads = 8 : i64, num_kv_heads = 2 : i64, head_dim = 64 : i64} : memref<512xf32>, memref<256x128xf32>, memref<256x128xf32>, i32, memref<256xf32>, memref<512xf32>
+  lowbit.swiglu %ff, %up, %ff : memref<1024xf32>, memref<1024xf32>, memref<1024xf32>
+  lowbit.add %x, %o, %x : memref<512xf32>, memref<512xf32>, memref<512xf32>
+  return
+}
