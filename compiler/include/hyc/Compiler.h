@@ -1,0 +1,65 @@
+//===- Compiler.h - hyc's compile pipeline: model -> MLIR -> object -> library ===//
+#ifndef HYC_COMPILER_H
+#define HYC_COMPILER_H
+
+#include "hyc/ModelImport.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/OwningOpRef.h"
+
+#include <functional>
+#include <string>
+
+namespace hyc {
+
+/// What the compiled code runs on.
+struct TargetInfo {
+  std::string name;      ///< as given on the command line (after host resolution)
+  std::string triple;    ///< LLVM target triple
+  std::string cpu;       ///< LLVM CPU name
+  std::string features;  ///< LLVM feature string
+  std::string kernelIsa; ///< suffix of the kernels the glue calls (avx2, avx512)
+  std::string kernelArchive; ///< kernel library whose members join the output
+};
+
+/// Resolves a --target name (host, x86-64-avx2, x86-64-avx512, ...).
+bool resolveTarget(const std::string &name, TargetInfo &out, std::string &error);
+
+/// The sizes the compiled decode step was planned with.
+struct MemoryPlan {
+  int64_t context = 0;
+  int64_t arenaBytes = 0;
+  int64_t kvBytes = 0;
+};
+
+/// Builds the lowbit-level module of one decode step of the whole model:
+/// `hy_<name>_decode(weights, arena, kv, token, pos, logits) -> i32`.
+mlir::OwningOpRef<mlir::ModuleOp>
+buildDecodeModule(mlir::MLIRContext &ctx, const ImportedModel &model,
+                  const std::string &name, int64_t context, MemoryPlan &plan);
+
+/// ABI version of the emitted code (HY_ABI_VERSION in runtime/include/hy/hy_abi.h).
+constexpr int64_t kAbiVersion = 1;
+
+/// Adds the exported constant `hy_<name>_desc` (an hy_model_desc_t).
+void addModelDescriptor(mlir::ModuleOp module, const std::string &name,
+                        const ImportedModel &model, const MemoryPlan &plan,
+                        uint64_t weightsHash);
+
+/// Registers every dialect and translation the pipeline needs.
+void registerCompilerDialects(mlir::MLIRContext &ctx);
+
+/// Lowers the module in place to the LLVM dialect. `dump` (if set) is called
+/// with a phase name after each phase, for --dump-ir.
+bool lowerToLLVMDialect(mlir::ModuleOp module, const TargetInfo &target,
+                        const std::function<void(const std::string &)> &dump,
+                        std::string &error);
+
+/// Translates an LLVM-dialect module to an optimized object file.
+bool emitObject(mlir::ModuleOp module, const TargetInfo &target,
+                std::string &objectBytes, std::string &llvmIR,
+                std::string &error);
+} // namespace hyc
+
+#endif // HYC_COMPILER_H

@@ -1,0 +1,51 @@
+//===- Package.h - writing a compiled model library to its directory -----===//
+#ifndef HYC_PACKAGE_H
+#define HYC_PACKAGE_H
+
+#include "hyc/Compiler.h"
+
+#include <string>
+
+namespace hyc {
+
+/// A temporary sibling of the output directory that becomes the output
+/// directory only on commit(); otherwise it is removed, so a failed compile
+/// leaves nothing behind.
+class StagingDir {
+public:
+  StagingDir() = default;
+  ~StagingDir();
+  bool create(const std::string &outDir, std::string &error);
+  const std::string &path() const { return tmp; }
+  std::string file(const std::string &name) const { return tmp + "/" + name; }
+  bool commit(std::string &error);
+
+private:
+  std::string out, tmp;
+  bool committed = false;
+};
+
+/// Writes the weights blob (each weight at its blobOffset, zero padding) and
+/// returns its fingerprint (the hash hy_weights_hash computes at load).
+bool writeWeightsBlob(const ImportedModel &model, const std::string &path,
+                      uint64_t &hash, std::string &error);
+
+/// Writes a static archive of the glue object plus every member of the
+/// target's kernel archive.
+bool writeStaticLibrary(const std::string &path, const std::string &glueName,
+                        const std::string &glueObject,
+                        const std::string &kernelArchive, std::string &error);
+
+/// Links the glue object and kernel archive into a shared library.
+bool linkSharedLibrary(const std::string &path, const std::string &glueObjectPath,
+                       const std::string &kernelArchive, std::string &error);
+
+/// Writes hy_model.h (declarations of the library's symbols) and hy_abi.h.
+bool writeHeaders(const std::string &dir, const std::string &name,
+                  const ImportedModel &model, std::string &error);
+
+bool writeFile(const std::string &path, const std::string &contents,
+               std::string &error);
+} // namespace hyc
+
+#endif // HYC_PACKAGE_H

@@ -1,0 +1,231 @@
+//===- Package.cpp - the files of a compiled model library ---------------===//
+#include "hyc/Package.h"
+
+#include "llvm/Object/Archive.h"
+#include "llvm/Object/ArchiveWriter.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+
+#include <cstdio>
+#include <fstream>
+#include <unistd.h>
+
+#ifndef HYC_RUNTIME_INCLUDE_DIR
+#error "HYC_RUNTIME_INCLUDE_DIR must name runtime/include"
+#endif
+
+using namespace hyc;
+
+StagingDir::~StagingDir() {
+  if (!tmp.empty() && !committed)
+    llvm::sys::fs::remove_directories(tmp);
+}
+
+bool StagingDir::create(const std::string &outDir, std::string &error) {
+  out = outDir;
+  while (out.size() > 1 && out.back() == '/')
+    out.pop_back();
+  if (llvm::sys::fs::exists(out)) {
+    bool isDir = llvm::sys::fs::is_directory(out);
+    std::error_code ec;
+    bool empty = isDir && llvm::sys::fs::directory_iterator(out, ec) ==
+                              llvm::sys::fs::directory_iterator();
+    if (!isDir || (!empty && !llvm::sys::fs::exists(out + "/hy_model.name"))) {
+      error = "output '" + out + "' exists and is not an (empty or hyc) output "
+              "directory; refusing to overwrite it";
+      return false;
+    }
+  }
+  tmp = out + ".hyc-tmp-" + std::to_string(::getpid());
+  llvm::sys::fs::remove_directories(tmp);
+  if (std::error_code ec = llvm::sys::fs::create_directories(tmp)) {
+    error = "cannot create '" + tmp + "': " + ec.message();
+    tmp.clear();
+    return false;
+  }
+  return true;
+}
+
+bool StagingDir::commit(std::string &error) {
+  if (llvm::sys::fs::exists(out))
+    if (std::error_code ec = llvm::sys::fs::remove_directories(out)) {
+      error = "cannot replace '" + out + "': " + ec.message();
+      return false;
+    }
+  if (std::error_code ec = llvm::sys::fs::rename(tmp, out)) {
+    error = "cannot move the output into '" + out + "': " + ec.message();
+    return false;
+  }
+  committed = true;
+  return true;
+}
+
+bool hyc::writeFile(const std::string &path, const std::string &contents,
+                    std::string &error) {
+  std::ofstream os(path, std::ios::binary);
+  os.write(contents.data(), static_cast<std::streamsize>(contents.size()));
+  os.close();
+  if (!os) {
+    error = "cannot write '" + path + "'";
+    return false;
+  }
+  return true;
+}
+
+namespace {
+/// FNV-1a over little-endian 64-bit words (then tail bytes), fed in pieces.
+/// Must agree with hy_weights_hash() in runtime/src/model.c.
+class WordHash {
+public:
+  void update(const uint8_t *p, size_t n) {
+    for (size_t i = 0; i < n; ++i) {
+      word |= static_cast<uint64_t>(p[i]) << (8 * filled);
+      if (++filled == 8) {
+        h = (h ^ word) * kPrime;
+        word = 0;
+        filled = 0;
+      }
+    }
+  }
+  uint64_t finish() {
+    for (unsigned i = 0; i < filled; ++i)
+      h = (h ^ ((word >> (8 * i)) & 0xff)) * kPrime;
+    filled = 0;
+    word = 0;
+    return h;
+  }
+
+private:
+  static constexpr uint64_t kPrime = 0x100000001b3ull;
+  uint64_t h = 0xcbf29ce484222325ull, word = 0;
+  unsigned filled = 0;
+};
+} // namespace
+
+bool hyc::writeWeightsBlob(const ImportedModel &model, const std::string &path,
+                           uint64_t &hash, std::string &error) {
+  std::ofstream os(path, std::ios::binary);
+  WordHash hasher;
+  static const uint8_t zeros[64] = {};
+  int64_t at = 0;
+  for (const WeightEntry &w : model.weights) {
+    while (at < w.blobOffset) {
+      size_t n = static_cast<size_t>(std::min<int64_t>(64, w.blobOffset - at));
+      os.write(reinterpret_cast<const char *>(zeros), n);
+      hasher.update(zeros, n);
+      at += n;
+    }
+    os.write(reinterpret_cast<const char *>(w.source), w.bytes);
+    hasher.update(w.source, static_cast<size_t>(w.bytes));
+    at += w.bytes;
+  }
+  while (at < model.blobBytes) {
+    size_t n = static_cast<size_t>(std::min<int64_t>(64, model.blobBytes - at));
+    os.write(reinterpret_cast<const char *>(zeros), n);
+    hasher.update(zeros, n);
+    at += n;
+  }
+  os.close();
+  if (!os) {
+    error = "cannot write the weights blob '" + path + "'";
+    return false;
+  }
+  hash = hasher.finish();
+  return true;
+}
+
+bool hyc::writeStaticLibrary(const std::string &path,
+                             const std::string &glueName,
+                             const std::string &glueObject,
+                             const std::string &kernelArchive,
+                             std::string &error) {
+  auto kernelBuffer = llvm::MemoryBuffer::getFile(kernelArchive);
+  if (!kernelBuffer) {
+    error = "cannot read the kernel library '" + kernelArchive +
+            "': " + kernelBuffer.getError().message();
+    return false;
+  }
+  llvm::Error err = llvm::Error::success();
+  llvm::object::Archive archive((*kernelBuffer)->getMemBufferRef(), err);
+  if (err) {
+    error = "'" + kernelArchive + "' is not an archive: " + llvm::toString(std::move(err));
+    return false;
+  }
+  std::vector<llvm::NewArchiveMember> members;
+  llvm::NewArchiveMember glue(
+      llvm::MemoryBufferRef(llvm::StringRef(glueObject), glueName));
+  members.push_back(std::move(glue));
+  for (const llvm::object::Archive::Child &child : archive.children(err)) {
+    auto member = llvm::NewArchiveMember::getOldMember(child, /*Deterministic=*/true);
+    if (!member) {
+      error = "cannot read a member of '" + kernelArchive +
+              "': " + llvm::toString(member.takeError());
+      return false;
+    }
+    members.push_back(std::move(*member));
+  }
+  if (err) {
+    error = "cannot read '" + kernelArchive + "': " + llvm::toString(std::move(err));
+    return false;
+  }
+  if (llvm::Error e = llvm::writeArchive(path, members,
+                                         llvm::SymtabWritingMode::NormalSymtab,
+                                         llvm::object::Archive::K_GNU,
+                                         /*Deterministic=*/true, /*Thin=*/false)) {
+    error = "cannot write '" + path + "': " + llvm::toString(std::move(e));
+    return false;
+  }
+  return true;
+}
+
+bool hyc::linkSharedLibrary(const std::string &path,
+                            const std::string &glueObjectPath,
+                            const std::string &kernelArchive,
+                            std::string &error) {
+  // The system C compiler driver knows where libc, libm and crt files live.
+  llvm::ErrorOr<std::string> cc = llvm::sys::findProgramByName("cc");
+  if (!cc) {
+    error = "cannot link the shared library: no 'cc' on PATH";
+    return false;
+  }
+  std::vector<llvm::StringRef> args = {*cc, "-shared", "-o", path, glueObjectPath,
+                                       kernelArchive, "-lm", "-lpthread", "-ldl"};
+  std::string message;
+  int rc = llvm::sys::ExecuteAndWait(*cc, args, std::nullopt, {}, 0, 0, &message);
+  if (rc != 0) {
+    error = "linking '" + path + "' failed (" + *cc + " exited with " +
+            std::to_string(rc) + (message.empty() ? "" : ": " + message) + ")";
+    return false;
+  }
+  return true;
+}
+
+bool hyc::writeHeaders(const std::string &dir, const std::string &name,
+                       const ImportedModel &model, std::string &error) {
+  auto abi = llvm::MemoryBuffer::getFile(std::string(HYC_RUNTIME_INCLUDE_DIR) +
+                                         "/hy/hy_abi.h");
+  if (!abi) {
+    error = "cannot read hy_abi.h from " HYC_RUNTIME_INCLUDE_DIR;
+    return false;
+  }
+  if (!writeFile(dir + "/hy_abi.h", (*abi)->getBuffer().str(), error))
+    return false;
+  const HyConfig &c = model.config;
+  std::string h;
+  h += "/* hy_model.h - generated by hyc: the entry points of model '" + name + "'.\n";
+  h += " * arch " + c.arch + ", " + std::to_string(c.nLayer) + " layers, hidden " +
+       std::to_string(c.nEmbd) + ", vocab " + std::to_string(c.nVocab) + ".\n";
+  h += " * Link libhy_" + name + ".a with -lm -lpthread -ldl, open it with\n";
+  h += " * hy_model_open_static(&hy_" + name + "_desc, hy_" + name +
+       "_decode, \"" + name + ".weights\", &model). */\n";
+  h += "#ifndef HY_MODEL_" + name + "_H_\n#define HY_MODEL_" + name + "_H_\n\n";
+  h += "#include \"hy_abi.h\"\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n";
+  h += "extern const hy_model_desc_t hy_" + name + "_desc;\n";
+  h += "int32_t hy_" + name +
+       "_decode(const uint8_t *weights, uint8_t *arena, uint8_t *kv_cache,\n"
+       "        int32_t token, int32_t pos, float *logits);\n\n";
+  h += "#ifdef __cplusplus\n}\n#endif\n\n#endif\n";
+  return writeFile(dir + "/hy_model.h", h, error);
+}

@@ -1,0 +1,88 @@
+//===- Pipeline.cpp - lowbit -> loops/kernel calls -> LLVM dialect -------===//
+#include "hyc/Compiler.h"
+#include "hyc/Dialect/LowBit/Passes.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+
+void hyc::registerCompilerDialects(MLIRContext &ctx) {
+  DialectRegistry registry;
+  registry.insert<lowbit::LowBitDialect, arith::ArithDialect,
+                  cf::ControlFlowDialect, func::FuncDialect, math::MathDialect,
+                  memref::MemRefDialect, scf::SCFDialect, LLVM::LLVMDialect>();
+  registerBuiltinDialectTranslation(registry);
+  registerLLVMDialectTranslation(registry);
+  ctx.appendDialectRegistry(registry);
+  ctx.loadAllAvailableDialects();
+}
+
+namespace {
+/// Runs a comma-separated list of module passes (no op-name wrapper).
+bool runPipeline(ModuleOp module, const std::string &pipeline,
+                 std::string &error) {
+  auto pm = PassManager::on<ModuleOp>(module.getContext());
+  std::string parseError;
+  llvm::raw_string_ostream os(parseError);
+  if (failed(parsePassPipeline(pipeline, pm, os))) {
+    error = "internal error: bad pass pipeline '" + pipeline + "': " + parseError;
+    return false;
+  }
+  // Diagnostics go to stderr through the context's handler; the caller adds
+  // which phase failed.
+  if (failed(pm.run(module))) {
+    error = "pass pipeline failed: " + pipeline;
+    return false;
+  }
+  return true;
+}
+} // namespace
+
+bool hyc::lowerToLLVMDialect(ModuleOp module, const TargetInfo &target,
+                             const std::function<void(const std::string &)> &dump,
+                             std::string &error) {
+  static bool registered = [] {
+    lowbit::registerLowBitPasses();
+    registerSCFToControlFlowPass();
+    registerConvertMathToLLVMPass();
+    registerFinalizeMemRefToLLVMConversionPass();
+    registerArithToLLVMConversionPass();
+    registerConvertControlFlowToLLVMPass();
+    registerConvertFuncToLLVMPass();
+    registerReconcileUnrealizedCastsPass();
+    registerCanonicalizerPass();
+    registerCSEPass();
+    return true;
+  }();
+  (void)registered;
+  if (failed(verify(module))) {
+    error = "the imported module does not verify";
+    return false;
+  }
+  if (!runPipeline(module,
+                   "convert-lowbit-to-loops{kernel-isa=" + target.kernelIsa +
+                       "},canonicalize,cse",
+                   error))
+    return false;
+  if (dump)
+    dump("loops");
+  if (!runPipeline(module,
+                   "convert-scf-to-cf,convert-math-to-llvm,"
+                   "finalize-memref-to-llvm,convert-arith-to-llvm,"
+                   "convert-cf-to-llvm,"
+                   "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},"
+                   "reconcile-unrealized-casts,canonicalize",
+                   error))
+    return false;
+  if (dump)
+    dump("llvm");
+  return true;
+}

@@ -1,0 +1,54 @@
+//===- Target.cpp - --target names to LLVM triples, CPUs and kernels -----===//
+#include "hyc/Compiler.h"
+
+#include "llvm/TargetParser/Host.h"
+#include "llvm/ADT/StringMap.h"
+
+#ifndef HYC_KERNEL_LIB_DIR
+#error "HYC_KERNEL_LIB_DIR must name the directory of the kernel archives"
+#endif
+
+using namespace hyc;
+
+bool hyc::resolveTarget(const std::string &requested, TargetInfo &out,
+                        std::string &error) {
+  std::string name = requested;
+  if (name == "host") {
+    llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
+    if (features.lookup("avx512f") && features.lookup("avx512bw") &&
+        features.lookup("avx512vnni"))
+      name = "x86-64-avx512";
+    else if (features.lookup("avx2") && features.lookup("fma") &&
+             features.lookup("f16c"))
+      name = "x86-64-avx2";
+    else {
+      error = "the host CPU has neither AVX-512 (F, BW, VNNI) nor AVX2+FMA+F16C; "
+              "hyc has no kernels for it yet";
+      return false;
+    }
+  }
+  out = TargetInfo();
+  out.name = name;
+  out.triple = "x86_64-unknown-linux-gnu";
+  out.kernelArchive = std::string(HYC_KERNEL_LIB_DIR) + "/libhyk_x86.a";
+  if (name == "x86-64-avx2") {
+    out.cpu = "haswell";
+    out.features = "+avx2,+fma,+f16c";
+    out.kernelIsa = "avx2";
+    return true;
+  }
+  if (name == "x86-64-avx512") {
+    out.cpu = "skylake-avx512";
+    out.features = "+avx512f,+avx512bw,+avx512vl,+avx512dq,+avx512vnni,+fma,+f16c";
+    out.kernelIsa = "avx512";
+    return true;
+  }
+  if (name == "aarch64-neon" || name == "aarch64-sme2") {
+    error = "target '" + name + "' is not supported yet by this hyc build "
+            "(AArch64 kernels are not built); supported: host, x86-64-avx2, x86-64-avx512";
+    return false;
+  }
+  error = "unknown target '" + requested +
+          "' (expected host, x86-64-avx2, x86-64-avx512, aarch64-neon or aarch64-sme2)";
+  return false;
+}

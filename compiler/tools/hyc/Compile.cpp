@@ -1,0 +1,225 @@
+//===- Compile.cpp - `hyc compile`: GGUF -> native model library ---------===//
+#include "Driver.h"
+
+#include "hyc/Compiler.h"
+#include "hyc/Package.h"
+
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/OperationSupport.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <chrono>
+#include <cstdio>
+
+using namespace hyc;
+
+namespace {
+/// One line per phase on stderr: "[3/7] lower to LLVM ........ 0.41 s".
+class Progress {
+public:
+  explicit Progress(int total) : total(total) {}
+  void begin(const std::string &what) {
+    current = what;
+    std::fprintf(stderr, "[%d/%d] %-34s", ++index, total, what.c_str());
+    std::fflush(stderr);
+    start = std::chrono::steady_clock::now();
+  }
+  void end(const std::string &detail = "") {
+    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::fprintf(stderr, " %7.2f s%s%s\n", s, detail.empty() ? "" : "  ", detail.c_str());
+  }
+  void failed() { std::fprintf(stderr, " failed\n"); }
+
+private:
+  int total, index = 0;
+  std::string current;
+  std::chrono::steady_clock::time_point start;
+};
+
+std::string sanitizeName(const std::string &path) {
+  std::string stem = llvm::sys::path::stem(path).str(), out;
+  for (char c : stem) {
+    if (c >= 'A' && c <= 'Z')
+      c = static_cast<char>(c - 'A' + 'a');
+    out += ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) ? c : '_';
+  }
+  if (out.empty() || (out[0] >= '0' && out[0] <= '9'))
+    out = "m_" + out;
+  return out;
+}
+
+std::string jsonEscape(const std::string &s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '"' || c == '\\')
+      out += '\\';
+    out += c;
+  }
+  return out;
+}
+} // namespace
+
+int hyc::driver::compileMain(const std::vector<std::string> &args) {
+  const std::string cmd = "compile";
+  std::string model, target, out, dumpDir, name;
+  long long context = 0;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string &a = args[i];
+    auto value = [&](std::string &dst) {
+      if (i + 1 >= args.size())
+        return false;
+      dst = args[++i];
+      return true;
+    };
+    std::string v, error;
+    if (a == "--target" || a == "-o" || a == "--dump-ir" || a == "--name" ||
+        a == "--context") {
+      if (!value(v))
+        return fail(cmd, "option " + a + " needs a value");
+      if (a == "--target")
+        target = v;
+      else if (a == "-o")
+        out = v;
+      else if (a == "--dump-ir")
+        dumpDir = v;
+      else if (a == "--name")
+        name = v;
+      else if (!parsePositive(a, v, 1 << 20, context, error))
+        return fail(cmd, error);
+    } else if (!a.empty() && a[0] == '-') {
+      return fail(cmd, "unknown option '" + a + "' (see 'hyc help')");
+    } else if (model.empty()) {
+      model = a;
+    } else {
+      return fail(cmd, "unexpected argument '" + a + "' (one model file expected)");
+    }
+  }
+  if (model.empty())
+    return fail(cmd, "no model file given (usage: hyc compile MODEL.gguf --target T -o DIR)");
+  if (out.empty())
+    return fail(cmd, "no output directory given (-o DIR)");
+  if (target.empty())
+    target = "host";
+  if (name.empty())
+    name = sanitizeName(model);
+  for (char c : name)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+      return fail(cmd, "--name must use only a-z, 0-9 and _, got '" + name + "'");
+
+  std::string error;
+  TargetInfo targetInfo;
+  if (!resolveTarget(target, targetInfo, error))
+    return fail(cmd, error);
+
+  Progress progress(7);
+  progress.begin("import " + llvm::sys::path::filename(model).str());
+  std::unique_ptr<ImportedModel> imported = importGGUF(model, error);
+  if (!imported) {
+    progress.failed();
+    return fail(cmd, error);
+  }
+  const HyConfig &c = imported->config;
+  if (context == 0)
+    context = std::min<long long>(c.trainContext, 4096);
+  progress.end(std::to_string(c.nLayer) + " layers, hidden " + std::to_string(c.nEmbd) +
+               ", vocab " + std::to_string(c.nVocab));
+
+  StagingDir staging;
+  if (!staging.create(out, error))
+    return fail(cmd, error);
+
+  progress.begin("write weights blob");
+  uint64_t hash = 0;
+  if (!writeWeightsBlob(*imported, staging.file(name + ".weights"), hash, error)) {
+    progress.failed();
+    return fail(cmd, error);
+  }
+  progress.end(std::to_string(imported->blobBytes) + " bytes");
+
+  progress.begin("build lowbit module");
+  mlir::MLIRContext ctx;
+  registerCompilerDialects(ctx);
+  MemoryPlan plan;
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      buildDecodeModule(ctx, *imported, name, context, plan);
+  addModelDescriptor(*module, name, *imported, plan, hash);
+  progress.end("context " + std::to_string(plan.context) + ", arena " +
+               std::to_string(plan.arenaBytes) + " B, KV " +
+               std::to_string(plan.kvBytes) + " B");
+
+  auto dump = [&](const std::string &phase) {
+    if (dumpDir.empty())
+      return;
+    llvm::sys::fs::create_directories(dumpDir);
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    module->print(os, mlir::OpPrintingFlags().elideLargeElementsAttrs(64));
+    std::string ignored;
+    writeFile(dumpDir + "/" + name + "." + phase + ".mlir", text, ignored);
+  };
+  dump("lowbit");
+
+  progress.begin("lower to LLVM dialect (" + targetInfo.kernelIsa + " kernels)");
+  if (!lowerToLLVMDialect(*module, targetInfo, dump, error)) {
+    progress.failed();
+    return fail(cmd, error);
+  }
+  progress.end();
+
+  progress.begin("LLVM " + targetInfo.cpu + " object");
+  std::string object, llvmIR;
+  if (!emitObject(*module, targetInfo, object, llvmIR, error)) {
+    progress.failed();
+    return fail(cmd, error);
+  }
+  if (!dumpDir.empty())
+    writeFile(dumpDir + "/" + name + ".ll", llvmIR, error);
+  progress.end(std::to_string(object.size()) + " bytes");
+
+  progress.begin("static + shared library");
+  std::string objPath = staging.file(name + ".o");
+  if (!writeFile(objPath, object, error) ||
+      !writeStaticLibrary(staging.file("libhy_" + name + ".a"), name + ".o", object,
+                          targetInfo.kernelArchive, error) ||
+      !linkSharedLibrary(staging.file("libhy_" + name + ".so"), objPath,
+                         targetInfo.kernelArchive, error)) {
+    progress.failed();
+    return fail(cmd, error);
+  }
+  llvm::sys::fs::remove(objPath);
+  progress.end();
+
+  progress.begin("headers + manifest");
+  std::string manifest = "{\n";
+  manifest += "  \"hyc_version\": \"" HYC_VERSION "\",\n";
+  manifest += "  \"abi_version\": " + std::to_string(kAbiVersion) + ",\n";
+  manifest += "  \"name\": \"" + name + "\",\n";
+  manifest += "  \"source\": \"" + jsonEscape(llvm::sys::path::filename(model).str()) + "\",\n";
+  manifest += "  \"arch\": \"" + c.arch + "\",\n";
+  manifest += "  \"target\": {\"name\": \"" + targetInfo.name + "\", \"triple\": \"" +
+              targetInfo.triple + "\", \"cpu\": \"" + targetInfo.cpu + "\"},\n";
+  manifest += "  \"kernels\": [{\"name\": \"hyk_gemv_q2_0c_" + targetInfo.kernelIsa +
+              "\", \"schedule\": \"default\"}],\n";
+  manifest += "  \"context\": " + std::to_string(plan.context) + ",\n";
+  char hashText[32];
+  std::snprintf(hashText, sizeof hashText, "%016llx", static_cast<unsigned long long>(hash));
+  manifest += "  \"weights\": {\"file\": \"" + name + ".weights\", \"bytes\": " +
+              std::to_string(imported->blobBytes) + ", \"fnv1a64\": \"" + hashText + "\"}\n";
+  manifest += "}\n";
+  if (!writeHeaders(staging.path(), name, *imported, error) ||
+      !writeFile(staging.file("manifest.json"), manifest, error) ||
+      !writeFile(staging.file("hy_model.name"), name + "\n", error)) {
+    progress.failed();
+    return fail(cmd, error);
+  }
+  if (!staging.commit(error)) {
+    progress.failed();
+    return fail(cmd, error);
+  }
+  progress.end();
+  std::fprintf(stderr, "hyc: wrote %s (libhy_%s.a, libhy_%s.so, hy_model.h, %s.weights)\n",
+               out.c_str(), name.c_str(), name.c_str(), name.c_str());
+  return 0;
+}

@@ -1,0 +1,64 @@
+//===- hyc.cpp - the hyc command-line driver ------------------------------===//
+#include "Driver.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+using namespace hyc::driver;
+
+static const char *kUsage =
+    "usage: hyc <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  compile MODEL.gguf --target T -o DIR [--context N] [--name NAME] [--dump-ir DIR]\n"
+    "      compile a model into a native library directory\n"
+    "      targets: host, x86-64-avx2, x86-64-avx512\n"
+    "  run DIR [-n N] [--tokens ID,ID,...] [--dump-logits PREFIX] [--quiet]\n"
+    "      greedy-decode with a compiled model and print token ids and tokens/s\n"
+    "  help      this text\n"
+    "  version   the hyc version\n";
+
+int hyc::driver::fail(const std::string &cmd, const std::string &message) {
+  std::fprintf(stderr, "hyc %s: error: %s\n", cmd.c_str(), message.c_str());
+  return 1;
+}
+
+bool hyc::driver::parsePositive(const std::string &flag, const std::string &text,
+                                long long max, long long &out,
+                                std::string &error) {
+  char *end = nullptr;
+  errno = 0;
+  long long v = std::strtoll(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || errno != 0 || v <= 0 || v > max) {
+    error = flag + " expects an integer in [1, " + std::to_string(max) +
+            "], got '" + text + "'";
+    return false;
+  }
+  out = v;
+  return true;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    std::fputs(kUsage, stderr);
+    return 2;
+  }
+  std::string cmd = argv[1];
+  std::vector<std::string> args(argv + 2, argv + argc);
+  if (cmd == "compile")
+    return compileMain(args);
+  if (cmd == "run")
+    return runMain(args);
+  if (cmd == "help" || cmd == "--help" || cmd == "-h") {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  if (cmd == "version" || cmd == "--version") {
+    std::printf("hyc %s\n", HYC_VERSION);
+    return 0;
+  }
+  std::fprintf(stderr, "hyc: error: unknown command '%s'\n\n%s", cmd.c_str(), kUsage);
+  return 2;
+}

@@ -1,0 +1,60 @@
+/* hy_abi.h - the versioned ABI between hyc-compiled model libraries and the hy runtime.
+ *
+ * The compiler emits code against this header only; the runtime checks
+ * `abi_version` before it calls anything in a model library. Append-only:
+ * a change to an existing field or signature bumps HY_ABI_VERSION.
+ */
+#ifndef HY_ABI_H_
+#define HY_ABI_H_
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** ABI version a library was compiled for (hy_model_desc_t.abi_version). */
+#define HY_ABI_VERSION 1
+
+/** Constant description of a compiled model, exported by the library as
+ *  `const hy_model_desc_t hy_<name>_desc`. Every field is int64_t so that the
+ *  compiler can emit it as a flat array of i64. */
+typedef struct hy_model_desc_t {
+  int64_t abi_version;   /**< HY_ABI_VERSION the library was built for */
+  int64_t n_vocab;       /**< logits per step */
+  int64_t n_embd;        /**< hidden size */
+  int64_t n_layer;
+  int64_t n_head;
+  int64_t n_head_kv;
+  int64_t head_dim;
+  int64_t n_ff;
+  int64_t n_ctx;         /**< positions the KV cache holds */
+  int64_t weights_bytes; /**< exact size of the weights blob */
+  int64_t arena_bytes;   /**< activation arena one decode step needs */
+  int64_t kv_bytes;      /**< KV cache bytes for n_ctx positions */
+  int64_t bos_id;        /**< -1 when the model has none */
+  int64_t eos_id;        /**< -1 when the model has none */
+  int64_t weights_hash;  /**< FNV-1a 64 of the weights blob (as int64) */
+  int64_t reserved;
+} hy_model_desc_t;
+
+/** Status codes returned by a library's decode entry point. */
+enum {
+  HY_DECODE_OK = 0,
+  HY_DECODE_BAD_TOKEN = 1,    /**< token outside [0, n_vocab) */
+  HY_DECODE_BAD_POSITION = 2, /**< pos outside [0, n_ctx) */
+};
+
+/** One decode step, exported as `hy_<name>_decode`: embeds `token` at
+ *  position `pos`, appends its keys/values to `kv_cache` (kv_bytes, 64-byte
+ *  aligned), and writes n_vocab logits. `arena` (arena_bytes, 64-byte
+ *  aligned) is scratch. Not thread-safe per (arena, kv_cache) pair. */
+typedef int32_t (*hy_decode_fn)(const uint8_t *weights, uint8_t *arena,
+                                uint8_t *kv_cache, int32_t token, int32_t pos,
+                                float *logits);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HY_ABI_H_ */

@@ -1,0 +1,190 @@
+# reference: numpy forward pass of a hunyuan-dense GGUF, written from the model's math, for e2e checks.
+"""Reference decoder for hunyuan-dense (HY-1.8B-2Bit) GGUF files.
+
+One token at a time with a KV cache, in float64 by default (weights are dequantized once to
+float32, which is exact for F16/Q2_0C, and widened per matrix-vector product), so its
+rounding error is far below the float32 library it checks:
+
+    x = E[token]
+    per layer:
+      h = rmsnorm(x) * attn_norm
+      q, k, v = Wq h, Wk h, Wv h            (heads of head_dim D)
+      RoPE NEOX on q, k: pairs (i, i + D/2), angle pos * base^(-2i/D)
+      q, k = per-head rmsnorm(.) * attn_q_norm / attn_k_norm   (after RoPE)
+      GQA softmax attention over the cache (query head h reads kv head h // (H/KV))
+      x += Wo o
+      x += Wdown(silu(Wgate h') * Wup h'),  h' = rmsnorm(x) * ffn_norm
+    logits = E @ (rmsnorm(x) * output_norm)  (tied embeddings)
+
+CLI (greedy decoding):
+  python tests/e2e/reference.py MODEL --tokens 3,4,5 --steps 16 -o ref [--dtype float32]
+writes ref.logits (little-endian float32, one row of vocab floats per fed token) and
+ref.tokens (fed token ids, space-separated). --dtype float32 runs the whole pass in float32,
+to estimate how far an honest float32 implementation may drift from float64.
+"""
+
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                "scripts", "models"))
+from hy_gguf import GGUFFile  # noqa: E402
+
+ARCH = "hunyuan-dense"
+
+
+class Reference:
+    def __init__(self, gguf_path, dtype=np.float64):
+        self.dtype = np.dtype(dtype)
+        m = GGUFFile(gguf_path)
+        md = m.metadata
+        if md.get("general.architecture") != ARCH:
+            raise ValueError(f"{gguf_path}: architecture {md.get('general.architecture')!r}, "
+                             f"expected {ARCH!r}")
+        hp = lambda k: md[f"{ARCH}.{k}"]  # noqa: E731
+        self.n_layer = hp("block_count")
+        self.n_embd = hp("embedding_length")
+        self.n_head = hp("attention.head_count")
+        self.n_kv = hp("attention.head_count_kv")
+        self.head_dim = hp("attention.key_length")
+        if hp("attention.value_length") != self.head_dim:
+            raise ValueError("key_length != value_length is not supported")
+        if self.n_head % self.n_kv:
+            raise ValueError("head_count must be a multiple of head_count_kv")
+        self.n_ctx = hp("context_length")
+        self.eps = float(hp("attention.layer_norm_rms_epsilon"))
+        n_rot = hp("rope.dimension_count")
+        if n_rot != self.head_dim:
+            raise ValueError(f"partial RoPE (dimension_count {n_rot} != head_dim) is not supported")
+        base = float(hp("rope.freq_base"))  # the float32 value as stored, like any loader sees it
+        D = self.head_dim
+        self.inv_freq = base ** (-2.0 * np.arange(D // 2, dtype=np.float64) / D)
+
+        # Stored as float32 (exact for F16/F32/Q2_0C); only small vectors use self.dtype, so
+        # the full model fits in memory even for the float64 pass.
+        self.E = m.tensor("token_embd.weight")
+        self.vocab = self.E.shape[0]
+        if "output.weight" in m.tensors:
+            raise ValueError("untied output.weight is not supported (HY-1.8B ties embeddings)")
+        self.output_norm = m.tensor("output_norm.weight").astype(self.dtype)
+        names = ["attn_norm", "attn_q", "attn_k", "attn_v", "attn_q_norm", "attn_k_norm",
+                 "attn_output", "ffn_norm", "ffn_gate", "ffn_up", "ffn_down"]
+        self.layers = []
+        for i in range(self.n_layer):
+            lw = {n: m.tensor(f"blk.{i}.{n}.weight") for n in names}
+            for n in ("attn_norm", "attn_q_norm", "attn_k_norm", "ffn_norm"):
+                lw[n] = lw[n].astype(self.dtype)
+            self.layers.append(lw)
+        self.reset()
+
+    def reset(self):
+        self.n_past = 0
+        self.k_cache = [np.zeros((0, self.n_kv, self.head_dim), self.dtype) for _ in self.layers]
+        self.v_cache = [np.zeros((0, self.n_kv, self.head_dim), self.dtype) for _ in self.layers]
+
+    # -- pieces ------------------------------------------------------------------------------
+
+    def _mv(self, W, x):
+        """W @ x in self.dtype; a float32 W is widened a row block at a time to bound memory."""
+        if W.dtype == self.dtype:
+            return W @ x
+        step = max(1, (1 << 22) // W.shape[1])
+        return np.concatenate([W[r:r + step].astype(self.dtype) @ x
+                               for r in range(0, W.shape[0], step)])
+
+    def _rmsnorm(self, v):
+        # Normalizes the last axis, so one call covers every head at once.
+        return v / np.sqrt(np.mean(v * v, axis=-1, keepdims=True) + self.dtype.type(self.eps))
+
+    def _rope(self, t, pos):
+        """NEOX rotation of [heads, D] at position pos: pairs (i, i + D/2)."""
+        a = pos * self.inv_freq
+        cos, sin = np.cos(a).astype(self.dtype), np.sin(a).astype(self.dtype)
+        half = self.head_dim // 2
+        x0, x1 = t[:, :half], t[:, half:]
+        return np.concatenate([x0 * cos - x1 * sin, x1 * cos + x0 * sin], axis=-1)
+
+    # -- decode -------------------------------------------------------------------------------
+
+    def decode(self, token, pos):
+        """Feed `token` at position `pos` (0 = first; re-decoding an earlier position drops the
+        cache from there on) and return the next-token logits as float32 [vocab]."""
+        if not 0 <= token < self.vocab:
+            raise ValueError(f"token {token} outside the vocabulary (0..{self.vocab - 1})")
+        if pos > self.n_past:
+            raise ValueError(f"position {pos} skips ahead of the cache ({self.n_past} tokens)")
+        if pos >= self.n_ctx:
+            raise ValueError(f"position {pos} is past the context length {self.n_ctx}")
+        H, KV, D = self.n_head, self.n_kv, self.head_dim
+        group = H // KV
+        x = self.E[token].astype(self.dtype)
+        for li, lw in enumerate(self.layers):
+            h = self._rmsnorm(x) * lw["attn_norm"]
+            q = self._mv(lw["attn_q"], h).reshape(H, D)
+            k = self._mv(lw["attn_k"], h).reshape(KV, D)
+            v = self._mv(lw["attn_v"], h).reshape(KV, D)
+            # HY normalizes q/k per head after the rotation (QK-norm on rotated vectors).
+            q = self._rmsnorm(self._rope(q, pos)) * lw["attn_q_norm"]
+            k = self._rmsnorm(self._rope(k, pos)) * lw["attn_k_norm"]
+            K = self.k_cache[li] = np.concatenate([self.k_cache[li][:pos], k[None]])
+            V = self.v_cache[li] = np.concatenate([self.v_cache[li][:pos], v[None]])
+            # Consecutive query heads share a kv head: view q as [KV, group, D].
+            s = np.einsum("jgd,tjd->jgt", q.reshape(KV, group, D), K) / np.sqrt(self.dtype.type(D))
+            p = np.exp(s - s.max(axis=-1, keepdims=True))
+            p /= p.sum(axis=-1, keepdims=True)
+            o = np.einsum("jgt,tjd->jgd", p, V).reshape(H * D)
+            x = x + self._mv(lw["attn_output"], o)
+            h = self._rmsnorm(x) * lw["ffn_norm"]
+            g = self._mv(lw["ffn_gate"], h)
+            u = self._mv(lw["ffn_up"], h)
+            x = x + self._mv(lw["ffn_down"], g / (1 + np.exp(-g)) * u)
+        self.n_past = pos + 1
+        return self._mv(self.E, self._rmsnorm(x) * self.output_norm).astype(np.float32)
+
+
+def run_tokens(ref, tokens):
+    """Teacher-forced pass over `tokens` from position 0 -> float32 [len(tokens), vocab]."""
+    ref.reset()
+    return np.stack([ref.decode(t, pos) for pos, t in enumerate(tokens)])
+
+
+def write_outputs(prefix, logits, tokens):
+    np.asarray(logits, dtype="<f4").tofile(prefix + ".logits")
+    with open(prefix + ".tokens", "w") as f:
+        f.write(" ".join(str(t) for t in tokens) + "\n")
+
+
+def main():
+    ap = argparse.ArgumentParser(description="Greedy decoding with the numpy reference.")
+    ap.add_argument("model")
+    ap.add_argument("--tokens", required=True, help="start tokens, comma-separated (first at pos 0)")
+    ap.add_argument("--steps", type=int, default=16, help="greedy tokens fed after the start tokens")
+    ap.add_argument("-o", "--output", required=True, help="prefix for .logits and .tokens")
+    ap.add_argument("--dtype", choices=["float64", "float32"], default="float64")
+    args = ap.parse_args()
+    start = [int(t) for t in args.tokens.split(",") if t.strip()]
+    if not start:
+        ap.error("--tokens needs at least one token")
+
+    t0 = time.perf_counter()
+    ref = Reference(args.model, dtype=args.dtype)
+    t1 = time.perf_counter()
+    fed, rows = [], []
+    feed = list(start)
+    for pos in range(len(start) + args.steps):
+        tok = feed[pos] if pos < len(feed) else int(np.argmax(rows[-1]))
+        fed.append(tok)
+        rows.append(ref.decode(tok, pos))
+    t2 = time.perf_counter()
+    write_outputs(args.output, np.stack(rows), fed)
+    print(f"reference: load {t1 - t0:.2f} s, {len(fed)} tokens in {t2 - t1:.2f} s "
+          f"({(t2 - t1) / len(fed) * 1e3:.1f} ms/token); fed {' '.join(map(str, fed))}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
