@@ -190,7 +190,9 @@ bool hyc::linkSharedLibrary(const std::string &path,
     error = "cannot link the shared library: no 'cc' on PATH";
     return false;
   }
-  std::vector<llvm::StringRef> args = {*cc, "-shared", "-o", path, glueObjectPath,
+  // Only the model's own hy_* symbols are exported: the kernel archive's
+  // (Halide runtime) symbols stay inside the library.
+  std::vector<llvm::StringRef> args = {*cc, "-shared", "-Wl,--exclude-libs,ALL", "-o", path, glueObjectPath,
                                        kernelArchive, "-lm", "-lpthread", "-ldl"};
   std::string message;
   int rc = llvm::sys::ExecuteAndWait(*cc, args, std::nullopt, {}, 0, 0, &message);

@@ -722,8 +722,14 @@ private:
 
       std::string why;
       t.type = resolveType(t.ggmlType, t.dims, limit - start, a, why);
-      if (t.type == QuantType::Unknown)
+      if (t.type == QuantType::Unknown) {
+        // Data running into the end of the file with too few bytes for any
+        // candidate type is almost always a truncated download.
+        if (limit == F.Size)
+          why += "; the data runs past end of file (" + u64(F.Size) +
+                 " bytes): the file looks truncated";
         return fail(ctx + ": " + why);
+      }
       uint32_t bs = blockSize(t.type);
       if (t.dims[0] % bs != 0)
         return fail(ctx + ": dims[0] = " + u64(t.dims[0]) +

@@ -526,7 +526,8 @@ def _norm_producer(rng, n):
     return lambda: [(1.0 + 0.1 * rng.standard_normal(n)).astype("<f4")]
 
 
-def write_model(config, path, seed=0):
+def write_model(config, path, seed=0, skip_tensors=()):
+    """Writes the synthetic model; `skip_tensors` leaves tensors out (for error tests)."""
     c = CONFIGS[config]
     L, E, H, KV, D = (c["block_count"], c["embedding_length"], c["head_count"],
                       c["head_count_kv"], c["head_dim"])
@@ -576,6 +577,8 @@ def write_model(config, path, seed=0):
     # One independent generator per tensor: streaming order and chunking can't shift values.
     children = np.random.SeedSequence(seed).spawn(len(specs))
     for (name, shape, gtype, kind), ss in zip(specs, children):
+        if name in skip_tensors:
+            continue
         rng = np.random.default_rng(ss)
         if kind == "embd":
             prod = _f16_normal_producer(rng, shape[0], shape[1], 0.05)

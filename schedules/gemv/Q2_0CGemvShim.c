@@ -1,0 +1,109 @@
+/* Q2_0CGemvShim.c - the flat C entry points (hyk/kernels.h) over the
+ * AOT-compiled Halide GEMV pipelines gemv_q2_0c_avx2 / gemv_q2_0c_avx512.
+ *
+ * Each entry point validates its arguments, describes the caller's memory with
+ * halide_buffer_t / halide_dimension_t descriptors on the stack (no allocation,
+ * no copy) and runs the pipeline. */
+#include "hyk/kernels.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "HalideRuntime.h"
+#include "gemv_q2_0c_avx2.h"
+#include "gemv_q2_0c_avx512.h"
+
+typedef int (*hyk_gemv_pipeline)(struct halide_buffer_t *w,
+                                 struct halide_buffer_t *x,
+                                 struct halide_buffer_t *y);
+
+static void hyk_init_buffer(halide_buffer_t *buf, void *host, uint8_t type_code,
+                            uint8_t bits, int32_t dimensions,
+                            halide_dimension_t *dim) {
+  buf->device = 0;
+  buf->device_interface = NULL;
+  buf->host = (uint8_t *)host;
+  buf->flags = 0;
+  buf->type.code = type_code;
+  buf->type.bits = bits;
+  buf->type.lanes = 1;
+  buf->dimensions = dimensions;
+  buf->dim = dim;
+  buf->padding = NULL;
+}
+
+static void hyk_init_dim(halide_dimension_t *dim, int32_t extent,
+                         int32_t stride) {
+  dim->min = 0;
+  dim->extent = extent;
+  dim->stride = stride;
+  dim->flags = 0;
+}
+
+static int32_t hyk_run_gemv_q2_0c(hyk_gemv_pipeline pipeline, const uint8_t *w,
+                                  const float *x, float *y, int64_t n,
+                                  int64_t k) {
+  if (w == NULL || x == NULL || y == NULL) {
+    return HYK_ERR_NULL_POINTER;
+  }
+  if (n <= 0 || k <= 0) {
+    return HYK_ERR_BAD_SHAPE;
+  }
+  if (k % HYK_Q2_0C_BLOCK_WEIGHTS != 0) {
+    return HYK_ERR_K_NOT_BLOCKED;
+  }
+  /* Halide buffers have int32 extents/strides and (without the large_buffers
+   * target feature) must each span fewer than 2^31 bytes. */
+  const int64_t row_bytes = k / HYK_Q2_0C_BLOCK_WEIGHTS * HYK_Q2_0C_BLOCK_BYTES;
+  if (k > INT32_MAX / (int64_t)sizeof(float) ||
+      n > INT32_MAX / (int64_t)sizeof(float) || n > INT32_MAX / row_bytes) {
+    return HYK_ERR_TOO_LARGE;
+  }
+
+  halide_dimension_t w_dim[2];
+  hyk_init_dim(&w_dim[0], (int32_t)row_bytes, 1);
+  hyk_init_dim(&w_dim[1], (int32_t)n, (int32_t)row_bytes);
+  halide_dimension_t x_dim[1];
+  hyk_init_dim(&x_dim[0], (int32_t)k, 1);
+  halide_dimension_t y_dim[1];
+  hyk_init_dim(&y_dim[0], (int32_t)n, 1);
+
+  /* The pipeline only reads w and x; halide_buffer_t has no const host pointer.
+   */
+  halide_buffer_t w_buf, x_buf, y_buf;
+  hyk_init_buffer(&w_buf, (void *)(uintptr_t)w, halide_type_uint, 8, 2, w_dim);
+  hyk_init_buffer(&x_buf, (void *)(uintptr_t)x, halide_type_float, 32, 1,
+                  x_dim);
+  hyk_init_buffer(&y_buf, (void *)y, halide_type_float, 32, 1, y_dim);
+
+  return pipeline(&w_buf, &x_buf, &y_buf) == 0 ? HYK_OK : HYK_ERR_KERNEL;
+}
+
+int32_t hyk_gemv_q2_0c_avx2(const uint8_t *w, const float *x, float *y,
+                            int64_t n, int64_t k) {
+  return hyk_run_gemv_q2_0c(gemv_q2_0c_avx2, w, x, y, n, k);
+}
+
+int32_t hyk_gemv_q2_0c_avx512(const uint8_t *w, const float *x, float *y,
+                              int64_t n, int64_t k) {
+  return hyk_run_gemv_q2_0c(gemv_q2_0c_avx512, w, x, y, n, k);
+}
+
+const char *hyk_status_message(int32_t status) {
+  switch (status) {
+  case HYK_OK:
+    return "success";
+  case HYK_ERR_NULL_POINTER:
+    return "a required pointer argument is NULL";
+  case HYK_ERR_BAD_SHAPE:
+    return "a dimension (n or k) is not positive";
+  case HYK_ERR_K_NOT_BLOCKED:
+    return "K is not a multiple of the Q2_0C block size (512)";
+  case HYK_ERR_TOO_LARGE:
+    return "a buffer exceeds the kernels' 2^31-1 byte limit";
+  case HYK_ERR_KERNEL:
+    return "the Halide kernel reported an error (see stderr)";
+  default:
+    return "unknown hyk status code";
+  }
+}

@@ -1,0 +1,59 @@
+/* hyk/kernels.h - flat C ABI of the hyc kernel library (libhyk_<target>.a).
+ *
+ * The model libraries produced by hyc call these entry points directly; each
+ * one validates its arguments, describes the caller's memory to the Halide
+ * pipeline behind it (no allocation, no copies) and runs it.
+ *
+ * All functions are thread-safe. Multithreading happens inside a call, on the
+ * Halide runtime's thread pool (size: HL_NUM_THREADS, default = CPU count).
+ */
+#ifndef HYK_KERNELS_H
+#define HYK_KERNELS_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Status codes: 0 on success, a negative HYK_ERR_* code otherwise. ---- */
+#define HYK_OK 0
+#define HYK_ERR_NULL_POINTER (-1) /* a required pointer argument is NULL */
+#define HYK_ERR_BAD_SHAPE (-2)    /* a dimension is <= 0 */
+#define HYK_ERR_K_NOT_BLOCKED                                                  \
+  (-3) /* k is not a multiple of HYK_Q2_0C_BLOCK_WEIGHTS */
+#define HYK_ERR_TOO_LARGE                                                      \
+  (-4) /* a buffer exceeds the 2^31-1 byte limit of the kernels */
+#define HYK_ERR_KERNEL (-5) /* the Halide pipeline reported an error */
+/* Note: the argument checks make pipeline errors impossible for valid memory.
+ * Should one still happen, the Halide runtime's default error handler prints
+ * it and aborts; HYK_ERR_KERNEL is only returned if the embedding program has
+ * installed a returning handler with halide_set_error_handler(). */
+
+/* ---- Q2_0C weight format ----------------------------------------------------
+ * A row of K weights (K a multiple of 512) is K/512 consecutive 130-byte blocks
+ * { fp16 d (little-endian); uint8 qs[128]; }. Weight i of a block has code
+ * c = (qs[i/4] >> (2*(i%4))) & 3 and value (2c - 3) * d. Rows are consecutive:
+ * row n starts at byte n * (K/512) * 130. */
+#define HYK_Q2_0C_BLOCK_WEIGHTS 512
+#define HYK_Q2_0C_BLOCK_BYTES 130
+
+/* y[0..n) = W x for W in Q2_0C (n rows of k weights, n * k/512 * 130 bytes at
+ * w, no alignment required; each of w, x, y must span < 2^31 bytes), x[0..k)
+ * and y float32; y must not overlap w or x. The _avx2 variant needs
+ * AVX2+FMA+F16C; the _avx512 variant additionally AVX-512 F/CD/BW/DQ/VL.
+ * Returns HYK_OK or a negative HYK_ERR_* code (y is untouched on argument
+ * errors). */
+int32_t hyk_gemv_q2_0c_avx2(const uint8_t *w, const float *x, float *y,
+                            int64_t n, int64_t k);
+int32_t hyk_gemv_q2_0c_avx512(const uint8_t *w, const float *x, float *y,
+                              int64_t n, int64_t k);
+
+/* A static, human-readable description of a status code (never NULL). */
+const char *hyk_status_message(int32_t status);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* HYK_KERNELS_H */

@@ -1,0 +1,419 @@
+//===- GemvQ2_0CTest.cpp - Unit tests for the Q2_0C GEMV kernels ---------===//
+//
+// Tests of the Q2_0C GEMV kernels (hyk_gemv_q2_0c_{avx2,avx512}) against a
+// scalar reference written from the format definition.
+//
+// Accuracy bound, per output row n (the kernels accumulate in float32):
+//   |y[n] - ref[n]| <= 1e-4 * sum_k |W[n,k] * x[k]| + 1e-6
+// where ref is accumulated in double.
+//
+// Memory discipline: w and x are allocated exactly sized and end right before
+// an inaccessible (PROT_NONE) page, so any read past their end faults; y sits
+// between two 64-byte sentinel zones that must be untouched, and is pre-filled
+// with NaN so a row the kernel forgot to write fails the comparison.
+
+#include <gtest/gtest.h>
+
+#include <dlfcn.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <ostream>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "hyk/kernels.h"
+
+namespace {
+
+constexpr int64_t kBlockWeights = HYK_Q2_0C_BLOCK_WEIGHTS;
+constexpr int64_t kBlockBytes = HYK_Q2_0C_BLOCK_BYTES;
+
+using GemvFn = int32_t (*)(const uint8_t *, const float *, float *, int64_t,
+                           int64_t);
+
+enum class Isa { kAvx2, kAvx512 };
+
+const char *IsaName(Isa isa) { return isa == Isa::kAvx2 ? "avx2" : "avx512"; }
+
+GemvFn IsaKernel(Isa isa) {
+  return isa == Isa::kAvx2 ? &hyk_gemv_q2_0c_avx2 : &hyk_gemv_q2_0c_avx512;
+}
+
+// What the Halide targets of each variant require of the CPU.
+bool IsaSupported(Isa isa) {
+  __builtin_cpu_init();
+  const bool avx2 =
+      __builtin_cpu_supports("avx") && __builtin_cpu_supports("avx2") &&
+      __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c") &&
+      __builtin_cpu_supports("sse4.1");
+  if (isa == Isa::kAvx2)
+    return avx2;
+  return avx2 && __builtin_cpu_supports("avx512f") &&
+         __builtin_cpu_supports("avx512cd") &&
+         __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512dq") &&
+         __builtin_cpu_supports("avx512vl");
+}
+
+// IEEE 754 binary16 -> float, written from the format definition.
+float HalfToFloat(uint16_t h) {
+  const int sign = (h >> 15) & 1;
+  const int exponent = (h >> 10) & 0x1f;
+  const int mantissa = h & 0x3ff;
+  double v;
+  if (exponent == 0) {
+    v = std::ldexp(static_cast<double>(mantissa), -24); // zero / subnormal
+  } else if (exponent == 31) {
+    v = mantissa ? std::numeric_limits<double>::quiet_NaN()
+                 : std::numeric_limits<double>::infinity();
+  } else {
+    v = std::ldexp(static_cast<double>(mantissa | 0x400), exponent - 25);
+  }
+  return static_cast<float>(sign ? -v : v);
+}
+
+// Exactly `bytes` bytes of read-write memory immediately followed by a
+// PROT_NONE page: reading one byte past the end faults.
+class GuardedBuffer {
+public:
+  explicit GuardedBuffer(size_t bytes) : bytes_(bytes) {
+    page_ = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    const size_t data_pages = (bytes + page_ - 1) / page_;
+    map_bytes_ = (data_pages + 1) * page_;
+    void *p = mmap(nullptr, map_bytes_, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+      map_ = nullptr;
+      return;
+    }
+    map_ = static_cast<uint8_t *>(p);
+    uint8_t *guard = map_ + data_pages * page_;
+    if (mprotect(guard, page_, PROT_NONE) != 0) {
+      munmap(map_, map_bytes_);
+      map_ = nullptr;
+      return;
+    }
+    data_ = guard - bytes;
+  }
+  ~GuardedBuffer() {
+    if (map_)
+      munmap(map_, map_bytes_);
+  }
+  GuardedBuffer(const GuardedBuffer &) = delete;
+  GuardedBuffer &operator=(const GuardedBuffer &) = delete;
+
+  bool ok() const { return map_ != nullptr; }
+  uint8_t *data() const { return data_; }
+  size_t size() const { return bytes_; }
+
+private:
+  size_t bytes_ = 0, page_ = 0, map_bytes_ = 0;
+  uint8_t *map_ = nullptr;
+  uint8_t *data_ = nullptr;
+};
+
+// y with 64 sentinel bytes on each side.
+class GuardedOutput {
+public:
+  static constexpr size_t kGuardBytes = 64;
+  static constexpr uint8_t kSentinel = 0xA5;
+
+  explicit GuardedOutput(int64_t n)
+      : n_(n),
+        storage_(2 * kGuardBytes + static_cast<size_t>(n) * sizeof(float),
+                 kSentinel) {
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    for (int64_t i = 0; i < n_; ++i)
+      std::memcpy(y() + i, &nan, sizeof(float));
+  }
+  float *y() {
+    return reinterpret_cast<float *>(storage_.data() + kGuardBytes);
+  }
+  float at(int64_t i) const {
+    float v;
+    std::memcpy(&v, storage_.data() + kGuardBytes + i * sizeof(float),
+                sizeof(float));
+    return v;
+  }
+  bool GuardsIntact() const {
+    const size_t tail = kGuardBytes + static_cast<size_t>(n_) * sizeof(float);
+    for (size_t i = 0; i < kGuardBytes; ++i) {
+      if (storage_[i] != kSentinel || storage_[tail + i] != kSentinel)
+        return false;
+    }
+    return true;
+  }
+
+private:
+  int64_t n_;
+  std::vector<uint8_t>
+      storage_; // float-aligned: kGuardBytes is a multiple of 4
+};
+
+// Random Q2_0C matrix + activations (fixed seed per shape).
+struct Problem {
+  int64_t n, k;
+  GuardedBuffer w;
+  GuardedBuffer x;
+
+  Problem(int64_t n_, int64_t k_, uint32_t seed)
+      : n(n_), k(k_),
+        w(static_cast<size_t>(n_ * (k_ / kBlockWeights) * kBlockBytes)),
+        x(static_cast<size_t>(k_) * sizeof(float)) {
+    std::mt19937 rng(seed);
+    uint8_t *wp = w.data();
+    const int64_t blocks = n * (k / kBlockWeights);
+    for (int64_t b = 0; b < blocks; ++b) {
+      uint8_t *block = wp + b * kBlockBytes;
+      // Scale: random sign, exponent and mantissa over normal halves in
+      // [2^-14, 2^4), with a few zeros and subnormals mixed in.
+      uint16_t h;
+      const uint32_t kind = rng() % 64;
+      if (kind == 0) {
+        h = 0;
+      } else if (kind == 1) {
+        h = static_cast<uint16_t>(1 + rng() % 0x3ff); // subnormal
+      } else {
+        const uint16_t exponent = static_cast<uint16_t>(1 + rng() % 19);
+        h = static_cast<uint16_t>((exponent << 10) | (rng() & 0x3ff));
+      }
+      if (rng() & 1)
+        h |= 0x8000;
+      block[0] = static_cast<uint8_t>(h & 0xff);
+      block[1] = static_cast<uint8_t>(h >> 8);
+      for (int64_t i = 2; i < kBlockBytes; ++i)
+        block[i] = static_cast<uint8_t>(rng());
+    }
+    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+    float *xp = xs();
+    for (int64_t i = 0; i < k; ++i)
+      xp[i] = dist(rng);
+  }
+
+  const uint8_t *ws() const { return w.data(); }
+  float *xs() const { return reinterpret_cast<float *>(x.data()); }
+};
+
+// Scalar reference from the format definition: ref[n] = sum_k W[n,k] x[k] in
+// double, and mag[n] = sum_k |W[n,k] x[k]| for the error bound.
+void Reference(const Problem &p, std::vector<double> *ref,
+               std::vector<double> *mag) {
+  const int64_t blocks = p.k / kBlockWeights;
+  const int64_t row_bytes = blocks * kBlockBytes;
+  ref->assign(static_cast<size_t>(p.n), 0.0);
+  mag->assign(static_cast<size_t>(p.n), 0.0);
+  const float *x = p.xs();
+  for (int64_t n = 0; n < p.n; ++n) {
+    double acc = 0.0, abs_acc = 0.0;
+    for (int64_t b = 0; b < blocks; ++b) {
+      const uint8_t *block = p.ws() + n * row_bytes + b * kBlockBytes;
+      const double d =
+          HalfToFloat(static_cast<uint16_t>(block[0] | (block[1] << 8)));
+      const uint8_t *qs = block + 2;
+      for (int64_t i = 0; i < kBlockWeights; ++i) {
+        const int c = (qs[i / 4] >> (2 * (i % 4))) & 3;
+        const double term =
+            (2 * c - 3) * d * static_cast<double>(x[b * kBlockWeights + i]);
+        acc += term;
+        abs_acc += std::fabs(term);
+      }
+    }
+    (*ref)[static_cast<size_t>(n)] = acc;
+    (*mag)[static_cast<size_t>(n)] = abs_acc;
+  }
+}
+
+struct Shape {
+  Isa isa;
+  int64_t n, k;
+};
+
+// gtest value printers (used in failure messages).
+void PrintTo(Isa isa, std::ostream *os) { *os << IsaName(isa); }
+void PrintTo(const Shape &s, std::ostream *os) {
+  *os << IsaName(s.isa) << " n=" << s.n << " k=" << s.k;
+}
+
+std::string ShapeName(const testing::TestParamInfo<Shape> &info) {
+  return std::string(IsaName(info.param.isa)) + "_n" +
+         std::to_string(info.param.n) + "_k" + std::to_string(info.param.k);
+}
+
+std::vector<Shape> AllShapes() {
+  std::vector<Shape> shapes;
+  for (Isa isa : {Isa::kAvx2, Isa::kAvx512}) {
+    for (int64_t n : {1, 3, 7, 8, 9, 17, 63, 65, 257, 1000}) {
+      for (int64_t k : {512, 1024, 1536, 2560})
+        shapes.push_back({isa, n, k});
+    }
+    // HY-1.8B projection shapes (n, k).
+    for (auto nk : {std::pair<int64_t, int64_t>{2048, 2048},
+                    {512, 2048},
+                    {6144, 2048},
+                    {2048, 6144}}) {
+      shapes.push_back({isa, nk.first, nk.second});
+    }
+  }
+  return shapes;
+}
+
+class GemvQ2_0CTest : public testing::TestWithParam<Shape> {};
+
+TEST_P(GemvQ2_0CTest, MatchesScalarReference) {
+  const Shape s = GetParam();
+  if (!IsaSupported(s.isa)) {
+    GTEST_SKIP() << "CPU lacks the features of the " << IsaName(s.isa)
+                 << " kernel variant";
+  }
+  const uint32_t seed = static_cast<uint32_t>(s.n * 7919 + s.k * 31 +
+                                              (s.isa == Isa::kAvx2 ? 1 : 2));
+  Problem p(s.n, s.k, seed);
+  ASSERT_TRUE(p.w.ok() && p.x.ok()) << "guarded allocation failed";
+  std::vector<double> ref, mag;
+  Reference(p, &ref, &mag);
+
+  GuardedOutput out(s.n);
+  ASSERT_EQ(IsaKernel(s.isa)(p.ws(), p.xs(), out.y(), s.n, s.k), HYK_OK);
+  EXPECT_TRUE(out.GuardsIntact()) << "bytes around y were modified";
+
+  int failures = 0;
+  for (int64_t n = 0; n < s.n; ++n) {
+    const double got = out.at(n);
+    const double bound = 1e-4 * mag[static_cast<size_t>(n)] + 1e-6;
+    const double err = std::fabs(got - ref[static_cast<size_t>(n)]);
+    if (!(err <= bound)) { // also catches NaN (row not written)
+      if (++failures <= 5) {
+        ADD_FAILURE() << "row " << n << ": got " << got << ", want "
+                      << ref[static_cast<size_t>(n)] << " (|err| " << err
+                      << " > bound " << bound << ")";
+      }
+    }
+  }
+  EXPECT_EQ(failures, 0) << failures << " of " << s.n << " rows out of bounds";
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, GemvQ2_0CTest, testing::ValuesIn(AllShapes()),
+                         ShapeName);
+
+// Argument validation: every error returns before touching y.
+class GemvQ2_0CErrorTest : public testing::TestWithParam<Isa> {};
+
+TEST_P(GemvQ2_0CErrorTest, RejectsBadArguments) {
+  // Validation happens before any ISA-specific code runs, so this test runs
+  // (and must pass) even on CPUs without the variant's features.
+  const GemvFn gemv = IsaKernel(GetParam());
+  const int64_t n = 4, k = 1024;
+  std::vector<uint8_t> w(
+      static_cast<size_t>(n * (k / kBlockWeights) * kBlockBytes), 0);
+  std::vector<float> x(static_cast<size_t>(k), 1.0f);
+  GuardedOutput out(n);
+
+  // K not a multiple of the block size.
+  int32_t status = gemv(w.data(), x.data(), out.y(), n, 768);
+  EXPECT_EQ(status, HYK_ERR_K_NOT_BLOCKED);
+  EXPECT_NE(std::string(hyk_status_message(status)).find("512"),
+            std::string::npos)
+      << hyk_status_message(status);
+
+  // Null pointers.
+  EXPECT_EQ(gemv(nullptr, x.data(), out.y(), n, k), HYK_ERR_NULL_POINTER);
+  EXPECT_EQ(gemv(w.data(), nullptr, out.y(), n, k), HYK_ERR_NULL_POINTER);
+  EXPECT_EQ(gemv(w.data(), x.data(), nullptr, n, k), HYK_ERR_NULL_POINTER);
+
+  // Non-positive dimensions.
+  EXPECT_EQ(gemv(w.data(), x.data(), out.y(), 0, k), HYK_ERR_BAD_SHAPE);
+  EXPECT_EQ(gemv(w.data(), x.data(), out.y(), -1, k), HYK_ERR_BAD_SHAPE);
+  EXPECT_EQ(gemv(w.data(), x.data(), out.y(), n, 0), HYK_ERR_BAD_SHAPE);
+  EXPECT_EQ(gemv(w.data(), x.data(), out.y(), n, -512), HYK_ERR_BAD_SHAPE);
+
+  // Sizes Halide's int32 buffer descriptors cannot express (checked before
+  // anything is read, so the small buffers above are never overrun).
+  EXPECT_EQ(gemv(w.data(), x.data(), out.y(), int64_t{1} << 31, k),
+            HYK_ERR_TOO_LARGE);
+  EXPECT_EQ(gemv(w.data(), x.data(), out.y(), 1, int64_t{1} << 40),
+            HYK_ERR_TOO_LARGE);
+  EXPECT_EQ(gemv(w.data(), x.data(), out.y(), 20000000, 2048),
+            HYK_ERR_TOO_LARGE);
+
+  for (int64_t i = 0; i < n; ++i)
+    EXPECT_TRUE(std::isnan(out.at(i))) << "y[" << i << "] was written";
+  EXPECT_TRUE(out.GuardsIntact());
+}
+
+INSTANTIATE_TEST_SUITE_P(Isas, GemvQ2_0CErrorTest,
+                         testing::Values(Isa::kAvx2, Isa::kAvx512),
+                         [](const testing::TestParamInfo<Isa> &info) {
+                           return std::string(IsaName(info.param));
+                         });
+
+TEST(HykStatusMessage, DescribesEveryCode) {
+  for (int32_t code :
+       {HYK_OK, HYK_ERR_NULL_POINTER, HYK_ERR_BAD_SHAPE, HYK_ERR_K_NOT_BLOCKED,
+        HYK_ERR_TOO_LARGE, HYK_ERR_KERNEL, -1000, 7}) {
+    const char *msg = hyk_status_message(code);
+    ASSERT_NE(msg, nullptr);
+    EXPECT_GT(std::strlen(msg), 0u);
+  }
+  EXPECT_STREQ(hyk_status_message(-1000), "unknown hyk status code");
+}
+
+// Concurrent calls from several threads (each call itself runs on the shared
+// Halide thread pool) produce the same results as sequential calls.
+TEST(GemvQ2_0CConcurrency, ConcurrentCallsAgree) {
+  const Isa isa = Isa::kAvx2;
+  if (!IsaSupported(isa))
+    GTEST_SKIP() << "CPU lacks AVX2/FMA";
+  Problem p(257, 2048, 4242);
+  std::vector<float> expected(257);
+  ASSERT_EQ(hyk_gemv_q2_0c_avx2(p.ws(), p.xs(), expected.data(), p.n, p.k),
+            HYK_OK);
+  constexpr int kThreads = 4;
+  std::vector<std::vector<float>> got(kThreads, std::vector<float>(257));
+  std::vector<int32_t> status(kThreads, -100);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int rep = 0; rep < 20 && status[t] != HYK_ERR_KERNEL; ++rep) {
+        status[t] =
+            hyk_gemv_q2_0c_avx2(p.ws(), p.xs(), got[t].data(), p.n, p.k);
+      }
+    });
+  }
+  for (auto &th : threads)
+    th.join();
+  for (int t = 0; t < kThreads; ++t) {
+    EXPECT_EQ(status[t], HYK_OK);
+    EXPECT_EQ(std::memcmp(got[t].data(), expected.data(),
+                          expected.size() * sizeof(float)),
+              0)
+        << "thread " << t;
+  }
+}
+
+#ifdef HYK_PIC_CHECK_SO
+// libhyk_x86.a is linked whole into a shared object (as the compiler does for
+// model libraries); loading it and running a kernel from it must work.
+TEST(HykArchive, LinksIntoSharedObject) {
+  void *so = dlopen(HYK_PIC_CHECK_SO, RTLD_NOW | RTLD_LOCAL);
+  ASSERT_NE(so, nullptr) << dlerror();
+  auto fn = reinterpret_cast<GemvFn>(dlsym(so, "hyk_gemv_q2_0c_avx2"));
+  ASSERT_NE(fn, nullptr) << dlerror();
+  if (IsaSupported(Isa::kAvx2)) {
+    Problem p(9, 1024, 99);
+    std::vector<float> a(9), b(9);
+    ASSERT_EQ(fn(p.ws(), p.xs(), a.data(), p.n, p.k), HYK_OK);
+    ASSERT_EQ(hyk_gemv_q2_0c_avx2(p.ws(), p.xs(), b.data(), p.n, p.k), HYK_OK);
+    EXPECT_EQ(std::memcmp(a.data(), b.data(), sizeof(float) * 9), 0);
+  }
+  EXPECT_EQ(dlclose(so), 0);
+}
+#endif
+
+} // namespace
