@@ -3,6 +3,7 @@
 #define HYC_COMPILER_H
 
 #include "hyc/ModelImport.h"
+#include "targets/common/Targets.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
@@ -12,19 +13,6 @@
 #include <string>
 
 namespace hyc {
-
-/// What the compiled code runs on.
-struct TargetInfo {
-  std::string name;      ///< as given on the command line (after host resolution)
-  std::string triple;    ///< LLVM target triple
-  std::string cpu;       ///< LLVM CPU name
-  std::string features;  ///< LLVM feature string
-  std::string kernelIsa; ///< suffix of the kernels the glue calls (avx2, avx512)
-  std::string kernelArchive; ///< kernel library whose members join the output
-};
-
-/// Resolves a --target name (host, x86-64-avx2, x86-64-avx512, ...).
-bool resolveTarget(const std::string &name, TargetInfo &out, std::string &error);
 
 /// The sizes the compiled decode step was planned with.
 struct MemoryPlan {

@@ -1,5 +1,5 @@
-//===- Target.cpp - --target names to LLVM triples, CPUs and kernels -----===//
-#include "hyc/Compiler.h"
+//===- Targets.cpp - --target names to LLVM triples, CPUs and kernels ----===//
+#include "targets/common/Targets.h"
 
 #include "llvm/TargetParser/Host.h"
 #include "llvm/ADT/StringMap.h"

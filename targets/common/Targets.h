@@ -1,0 +1,24 @@
+//===- Targets.h - what hyc can compile for, and how --------------------===//
+#ifndef HYC_TARGETS_COMMON_TARGETS_H
+#define HYC_TARGETS_COMMON_TARGETS_H
+
+#include <string>
+
+namespace hyc {
+
+/// What the compiled code runs on.
+struct TargetInfo {
+  std::string name;      ///< as given on the command line (after host resolution)
+  std::string triple;    ///< LLVM target triple
+  std::string cpu;       ///< LLVM CPU name
+  std::string features;  ///< LLVM feature string
+  std::string kernelIsa; ///< suffix of the kernels the glue calls (avx2, avx512)
+  std::string kernelArchive; ///< kernel library whose members join the output
+};
+
+/// Resolves a --target name (host, x86-64-avx2, x86-64-avx512, ...).
+bool resolveTarget(const std::string &name, TargetInfo &out, std::string &error);
+
+} // namespace hyc
+
+#endif // HYC_TARGETS_COMMON_TARGETS_H

@@ -1,0 +1,80 @@
+// RUN: hyc-opt %s -convert-lowbit-to-loops=kernel-isa=avx512 -split-input-file | FileCheck %s
+
+// Q2_0C matmul: the weight becomes a view of the blob, the op a kernel call.
+// CHECK-LABEL: func.func @matmul_q2
+// CHECK: %[[W:.+]] = memref.view %{{.*}}[%{{.*}}][] : memref<8320xi8> to memref<64x130xi8>
+// CHECK: memref.extract_aligned_pointer_as_index %[[W]]
+// CHECK: scf.for
+// CHECK: func.call @hyk_gemv_q2_0c_avx512(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) : (!llvm.ptr, !llvm.ptr, !llvm.ptr, i64, i64) -> i32
+// CHECK-NOT: lowbit.
+// CHECK: func.func private @hyk_gemv_q2_0c_avx512
+func.func @matmul_q2(%blob: memref<8320xi8>, %x: memref<512xf32>, %y: memref<64xf32>) {
+  %w = lowbit.weight %blob {name = "w", offset = 0 : i64} : memref<8320xi8> -> !lowbit.packed<q2_0c, 64x512>
+  lowbit.matmul %x, %w, %y : memref<512xf32>, !lowbit.packed<q2_0c, 64x512>, memref<64xf32>
+  return
+}
+
+// -----
+
+// f16 matmul (the tied lm_head): a loop nest with an f16 -> f32 extension.
+// CHECK-LABEL: func.func @matmul_f16
+// CHECK: memref.view %{{.*}} : memref<1024xi8> to memref<8x64xf16>
+// CHECK: scf.for
+// CHECK: scf.for
+// CHECK: arith.extf %{{.*}} : f16 to f32
+// CHECK: arith.mulf
+func.func @matmul_f16(%blob: memref<1024xi8>, %x: memref<64xf32>, %y: memref<8xf32>) {
+  %w = lowbit.weight %blob {name = "w", offset = 0 : i64} : memref<1024xi8> -> !lowbit.packed<f16, 8x64>
+  lowbit.matmul %x, %w, %y : memref<64xf32>, !lowbit.packed<f16, 8x64>, memref<8xf32>
+  return
+}
+
+// -----
+
+// Per-head RMSNorm: an outer loop over groups, rsqrt of the mean square.
+// CHECK-LABEL: func.func @rms_norm_per_head
+// CHECK: scf.for %{{.*}} = %{{.*}} to %[[GROUPS:.+]] step
+// CHECK: math.rsqrt
+func.func @rms_norm_per_head(%blob: memref<256xi8>, %x: memref<256xf32>) {
+  %g = lowbit.weight %blob {name = "g", offset = 0 : i64} : memref<256xi8> -> !lowbit.packed<f32, 1x64>
+  lowbit.rms_norm %x, %g, %x {eps = 1.0e-05 : f32} : memref<256xf32>, !lowbit.packed<f32, 1x64>, memref<256xf32>
+  return
+}
+
+// -----
+
+// RoPE: angles in f64 (powf, cos, sin), truncated to f32.
+// CHECK-LABEL: func.func @rope
+// CHECK: math.powf %{{.*}} : f64
+// CHECK: math.cos %{{.*}} : f64
+// CHECK: math.sin %{{.*}} : f64
+// CHECK: arith.truncf
+func.func @rope(%x: memref<128xf32>, %pos: i32) {
+  lowbit.rope %x, %pos, %x {head_dim = 64 : i64, freq_base = 1.0e4 : f64} : memref<128xf32>, i32, memref<128xf32>
+  return
+}
+
+// -----
+
+// GQA attention: the KV head is the query head divided by the group size.
+// CHECK-LABEL: func.func @attention
+// CHECK: arith.divui %{{.*}}, %c4
+// CHECK: arith.maximumf
+// CHECK: math.exp
+func.func @attention(%q: memref<512xf32>, %kc: memref<16x128xf32>, %vc: memref<16x128xf32>, %pos: i32, %s: memref<16xf32>, %o: memref<512xf32>) {
+  lowbit.attention %q, %kc, %vc, %pos, %s, %o {num_heads = 8 : i64, num_kv_heads = 2 : i64, head_dim = 64 : i64} : memref<512xf32>, memref<16x128xf32>, memref<16x128xf32>, i32, memref<16xf32>, memref<512xf32>
+  return
+}
+
+// -----
+
+// CHECK-LABEL: func.func @elementwise
+// CHECK: math.exp
+// CHECK: arith.addf
+// CHECK-NOT: lowbit.
+func.func @elementwise(%a: memref<64xf32>, %b: memref<64xf32>, %k: memref<16xf32>, %c: memref<8x16xf32>, %p: i32) {
+  lowbit.swiglu %a, %b, %a : memref<64xf32>, memref<64xf32>, memref<64xf32>
+  lowbit.add %a, %b, %a : memref<64xf32>, memref<64xf32>, memref<64xf32>
+  lowbit.kv_store %k, %c, %p : memref<16xf32>, memref<8x16xf32>, i32
+  return
+}
