@@ -42,6 +42,8 @@ std::optional<WeightFormat> formatOf(QuantType t) {
     return WeightFormat::F16;
   case QuantType::Q2_0C:
     return WeightFormat::Q2_0C;
+  case QuantType::Q8_0:
+    return WeightFormat::Q8_0;
   default:
     return std::nullopt;
   }
@@ -153,13 +155,15 @@ std::unique_ptr<ImportedModel> hyc::importGGUF(const std::string &path,
     std::optional<WeightFormat> format = formatOf(t->type);
     bool ok = format && (w.linear ? *format == WeightFormat::Q2_0C
                                   : *format != WeightFormat::Q2_0C);
+    if (w.name == "token_embd.weight" && format && *format == WeightFormat::Q8_0)
+      ok = true;
     if (w.name == "output_norm.weight" || w.name.find("norm") != std::string::npos)
       ok = ok && *format == WeightFormat::F32;
     if (!ok) {
       error = path + ": tensor '" + w.name + "' has type " +
               quantTypeName(t->type) + ", which this compiler does not support there (" +
               (w.linear ? "linear layers must be q2_0c"
-                        : w.name == "token_embd.weight" ? "the embedding must be f16 or f32"
+                        : w.name == "token_embd.weight" ? "the embedding must be q8_0, f16 or f32"
                                                         : "norm weights must be f32") +
               ")";
       return nullptr;

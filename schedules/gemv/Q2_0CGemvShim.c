@@ -12,6 +12,8 @@
 #include "HalideRuntime.h"
 #include "gemv_q2_0c_avx2.h"
 #include "gemv_q2_0c_avx512.h"
+#include "gemv_q8_0_avx2.h"
+#include "gemv_q8_0_avx512.h"
 
 typedef int (*hyk_gemv_pipeline)(struct halide_buffer_t *w,
                                  struct halide_buffer_t *x,
@@ -40,21 +42,24 @@ static void hyk_init_dim(halide_dimension_t *dim, int32_t extent,
   dim->flags = 0;
 }
 
-static int32_t hyk_run_gemv_q2_0c(hyk_gemv_pipeline pipeline, const uint8_t *w,
-                                  const float *x, float *y, int64_t n,
-                                  int64_t k) {
+/* Runs a GEMV pipeline over a block-quantized format whose rows are K/block
+ * blocks of block_bytes bytes. */
+static int32_t hyk_run_gemv(hyk_gemv_pipeline pipeline, const uint8_t *w,
+                            const float *x, float *y, int64_t n, int64_t k,
+                            int64_t block_weights, int64_t block_bytes,
+                            int32_t not_blocked_status) {
   if (w == NULL || x == NULL || y == NULL) {
     return HYK_ERR_NULL_POINTER;
   }
   if (n <= 0 || k <= 0) {
     return HYK_ERR_BAD_SHAPE;
   }
-  if (k % HYK_Q2_0C_BLOCK_WEIGHTS != 0) {
-    return HYK_ERR_K_NOT_BLOCKED;
+  if (k % block_weights != 0) {
+    return not_blocked_status;
   }
   /* Halide buffers have int32 extents/strides and (without the large_buffers
    * target feature) must each span fewer than 2^31 bytes. */
-  const int64_t row_bytes = k / HYK_Q2_0C_BLOCK_WEIGHTS * HYK_Q2_0C_BLOCK_BYTES;
+  const int64_t row_bytes = k / block_weights * block_bytes;
   if (k > INT32_MAX / (int64_t)sizeof(float) ||
       n > INT32_MAX / (int64_t)sizeof(float) || n > INT32_MAX / row_bytes) {
     return HYK_ERR_TOO_LARGE;
@@ -81,12 +86,27 @@ static int32_t hyk_run_gemv_q2_0c(hyk_gemv_pipeline pipeline, const uint8_t *w,
 
 int32_t hyk_gemv_q2_0c_avx2(const uint8_t *w, const float *x, float *y,
                             int64_t n, int64_t k) {
-  return hyk_run_gemv_q2_0c(gemv_q2_0c_avx2, w, x, y, n, k);
+  return hyk_run_gemv(gemv_q2_0c_avx2, w, x, y, n, k, HYK_Q2_0C_BLOCK_WEIGHTS,
+                      HYK_Q2_0C_BLOCK_BYTES, HYK_ERR_K_NOT_BLOCKED);
 }
 
 int32_t hyk_gemv_q2_0c_avx512(const uint8_t *w, const float *x, float *y,
                               int64_t n, int64_t k) {
-  return hyk_run_gemv_q2_0c(gemv_q2_0c_avx512, w, x, y, n, k);
+  return hyk_run_gemv(gemv_q2_0c_avx512, w, x, y, n, k,
+                      HYK_Q2_0C_BLOCK_WEIGHTS, HYK_Q2_0C_BLOCK_BYTES,
+                      HYK_ERR_K_NOT_BLOCKED);
+}
+
+int32_t hyk_gemv_q8_0_avx2(const uint8_t *w, const float *x, float *y,
+                           int64_t n, int64_t k) {
+  return hyk_run_gemv(gemv_q8_0_avx2, w, x, y, n, k, HYK_Q8_0_BLOCK_WEIGHTS,
+                      HYK_Q8_0_BLOCK_BYTES, HYK_ERR_K_NOT_BLOCKED_Q8_0);
+}
+
+int32_t hyk_gemv_q8_0_avx512(const uint8_t *w, const float *x, float *y,
+                             int64_t n, int64_t k) {
+  return hyk_run_gemv(gemv_q8_0_avx512, w, x, y, n, k, HYK_Q8_0_BLOCK_WEIGHTS,
+                      HYK_Q8_0_BLOCK_BYTES, HYK_ERR_K_NOT_BLOCKED_Q8_0);
 }
 
 const char *hyk_status_message(int32_t status) {
@@ -99,6 +119,8 @@ const char *hyk_status_message(int32_t status) {
     return "a dimension (n or k) is not positive";
   case HYK_ERR_K_NOT_BLOCKED:
     return "K is not a multiple of the Q2_0C block size (512)";
+  case HYK_ERR_K_NOT_BLOCKED_Q8_0:
+    return "K is not a multiple of the Q8_0 block size (32)";
   case HYK_ERR_TOO_LARGE:
     return "a buffer exceeds the kernels' 2^31-1 byte limit";
   case HYK_ERR_KERNEL:

@@ -86,10 +86,10 @@ LogicalResult MatmulOp::verify() {
 
 LogicalResult EmbeddingOp::verify() {
   PackedType table = getTable().getType();
-  if (table.isQuantized())
+  if (table.getFormat() == WeightFormat::Q2_0C)
     return emitOpError() << "embedding tables in "
                          << stringifyWeightFormat(table.getFormat())
-                         << " are not supported yet (expected f32 or f16)";
+                         << " are not supported (expected f32, f16 or q8_0)";
   if (failed(requireStatic(*this, getOut(), "out")))
     return failure();
   if (numElements(getOut()) != table.getCols())

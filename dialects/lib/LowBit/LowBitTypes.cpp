@@ -10,7 +10,14 @@ using namespace hyc::lowbit;
 
 namespace hyc::lowbit {
 int64_t requiredBlockSize(WeightFormat format) {
-  return format == WeightFormat::Q2_0C ? 512 : 1;
+  switch (format) {
+  case WeightFormat::Q2_0C:
+    return 512;
+  case WeightFormat::Q8_0:
+    return 32;
+  default:
+    return 1;
+  }
 }
 int64_t blockBytes(WeightFormat format) {
   switch (format) {
@@ -20,12 +27,16 @@ int64_t blockBytes(WeightFormat format) {
     return 2;
   case WeightFormat::Q2_0C:
     return 130; // f16 scale + 512 two-bit codes
+  case WeightFormat::Q8_0:
+    return 34; // f16 scale + 32 int8 codes
   }
   return 0;
 }
 ScaleLayout requiredScaleLayout(WeightFormat format) {
-  return format == WeightFormat::Q2_0C ? ScaleLayout::F16PerBlock
-                                       : ScaleLayout::None;
+  return isBlockQuantized(format) ? ScaleLayout::F16PerBlock : ScaleLayout::None;
+}
+bool isBlockQuantized(WeightFormat format) {
+  return format == WeightFormat::Q2_0C || format == WeightFormat::Q8_0;
 }
 } // namespace hyc::lowbit
 
@@ -33,9 +44,7 @@ int64_t PackedType::getRowBytes() const {
   return getCols() / getBlockSize() * blockBytes(getFormat());
 }
 
-bool PackedType::isQuantized() const {
-  return getFormat() == WeightFormat::Q2_0C;
-}
+bool PackedType::isQuantized() const { return isBlockQuantized(getFormat()); }
 
 LogicalResult
 PackedType::verify(function_ref<InFlightDiagnostic()> emitError,
@@ -73,7 +82,7 @@ Type PackedType::parse(AsmParser &parser) {
   std::optional<WeightFormat> format = symbolizeWeightFormat(formatName);
   if (!format) {
     parser.emitError(loc) << "unknown packed weight format '" << formatName
-                          << "' (expected f32, f16 or q2_0c)";
+                          << "' (expected f32, f16, q2_0c or q8_0)";
     return {};
   }
   SmallVector<int64_t, 2> dims;

@@ -25,6 +25,8 @@ extern "C" {
 #define HYK_ERR_TOO_LARGE                                                      \
   (-4) /* a buffer exceeds the 2^31-1 byte limit of the kernels */
 #define HYK_ERR_KERNEL (-5) /* the Halide pipeline reported an error */
+#define HYK_ERR_K_NOT_BLOCKED_Q8_0                                             \
+  (-6) /* k is not a multiple of HYK_Q8_0_BLOCK_WEIGHTS */
 /* Note: the argument checks make pipeline errors impossible for valid memory.
  * Should one still happen, the Halide runtime's default error handler prints
  * it and aborts; HYK_ERR_KERNEL is only returned if the embedding program has
@@ -48,6 +50,18 @@ int32_t hyk_gemv_q2_0c_avx2(const uint8_t *w, const float *x, float *y,
                             int64_t n, int64_t k);
 int32_t hyk_gemv_q2_0c_avx512(const uint8_t *w, const float *x, float *y,
                               int64_t n, int64_t k);
+
+/* ---- Q8_0 weight format -----------------------------------------------------
+ * A row of K weights (K a multiple of 32) is K/32 consecutive 34-byte blocks
+ * { fp16 d (little-endian); int8 qs[32]; }; weight i is qs[i] * d. */
+#define HYK_Q8_0_BLOCK_WEIGHTS 32
+#define HYK_Q8_0_BLOCK_BYTES 34
+
+/* y[0..n) = W x for W in Q8_0; the same contract as the Q2_0C entry points. */
+int32_t hyk_gemv_q8_0_avx2(const uint8_t *w, const float *x, float *y,
+                           int64_t n, int64_t k);
+int32_t hyk_gemv_q8_0_avx512(const uint8_t *w, const float *x, float *y,
+                             int64_t n, int64_t k);
 
 /* A static, human-readable description of a status code (never NULL). */
 const char *hyk_status_message(int32_t status);

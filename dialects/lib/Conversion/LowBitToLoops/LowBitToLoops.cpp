@@ -68,6 +68,22 @@ struct Emitter {
       v = arith::ExtFOp::create(b, loc, b.getF32Type(), v);
     return v;
   }
+  /// The little-endian f16 at bytes [at, at+1] of row `row`, as f32.
+  Value loadHalfFromBytes(Value mem, Value row, Value at) {
+    Type i16 = b.getI16Type();
+    Value lo = arith::ExtUIOp::create(b, loc, i16, load(mem, {row, at}));
+    Value hi = arith::ExtUIOp::create(b, loc, i16, load(mem, {row, iaddIdx(at, 1)}));
+    Value bits = arith::OrIOp::create(
+        b, loc, lo,
+        arith::ShLIOp::create(b, loc, hi, arith::ConstantIntOp::create(b, loc, i16, 8)));
+    Value half = arith::BitcastOp::create(b, loc, b.getF16Type(), bits);
+    return arith::ExtFOp::create(b, loc, b.getF32Type(), half);
+  }
+  /// The signed byte at `at` of row `row`, as f32.
+  Value loadInt8AsF32(Value mem, Value row, Value at) {
+    return arith::SIToFPOp::create(b, loc, b.getF32Type(), load(mem, {row, at}));
+  }
+  Value iaddIdx(Value a, int64_t c) { return iadd(a, idx(c)); }
   Value toIndex(Value i32) {
     return arith::IndexCastOp::create(b, loc, b.getIndexType(), i32);
   }
@@ -128,6 +144,7 @@ MemRefType viewType(PackedType t) {
   case WeightFormat::F16:
     return MemRefType::get({t.getRows(), t.getCols()}, Float16Type::get(ctx));
   case WeightFormat::Q2_0C:
+  case WeightFormat::Q8_0:
     return MemRefType::get({t.getRows(), t.getRowBytes()},
                            IntegerType::get(ctx, 8));
   }
@@ -216,14 +233,15 @@ private:
       return {col};
     };
 
-    if (wt.getFormat() == WeightFormat::Q2_0C) {
-      // One kernel call per activation row. K % 512 == 0 is guaranteed by the
-      // packed type's verifier, which is the only way the kernel can fail, so
-      // its status is not checked here.
+    if (wt.isQuantized()) {
+      // One kernel call per activation row. K being a multiple of the block
+      // size is guaranteed by the packed type's verifier, which is the only
+      // way the kernel can fail, so its status is not checked here.
       MLIRContext *ctx = op.getContext();
       Type ptr = LLVM::LLVMPointerType::get(ctx);
       Type i64 = IntegerType::get(ctx, 64), i32 = IntegerType::get(ctx, 32);
-      std::string name = "hyk_gemv_q2_0c_" + isa;
+      std::string name = "hyk_gemv_" +
+                         stringifyWeightFormat(wt.getFormat()).str() + "_" + isa;
       func::FuncOp callee = kernelDecl(
           name, FunctionType::get(ctx, {ptr, ptr, ptr, i64, i64}, {i32}));
       Value wp = e.pointer(w), xp = e.pointer(op.getX()),
@@ -243,7 +261,7 @@ private:
       return success();
     }
 
-    // f32/f16 weights (the tied lm_head, small test matrices): a plain loop.
+    // f32/f16 weights (small test matrices, f16 lm_heads): a plain loop.
     e.loop(m, [&](Value row) {
       e.loop(n, [&](Value col) {
         Value acc = e.reduce(k, e.f32(0.0), [&](Value kk, Value a) {
@@ -259,6 +277,17 @@ private:
   LogicalResult lowerEmbedding(Emitter &e, EmbeddingOp op) {
     Value table = view(op.getTable());
     Value tok = e.toIndex(op.getToken());
+    if (op.getTable().getType().getFormat() == WeightFormat::Q8_0) {
+      e.loop(length(op.getOut()) / 32, [&](Value blk) {
+        Value base = e.imul(blk, e.idx(34));
+        Value d = e.loadHalfFromBytes(table, tok, base);
+        e.loop(32, [&](Value j) {
+          Value q = e.loadInt8AsF32(table, tok, e.iadd(e.iaddIdx(base, 2), j));
+          e.store(e.mul(q, d), op.getOut(), {e.iadd(e.imul(blk, e.idx(32)), j)});
+        });
+      });
+      return success();
+    }
     e.loop(length(op.getOut()), [&](Value i) {
       e.store(e.loadF32(table, {tok, i}), op.getOut(), {i});
     });

@@ -78,3 +78,18 @@ func.func @elementwise(%a: memref<64xf32>, %b: memref<64xf32>, %k: memref<16xf32
   lowbit.kv_store %k, %c, %p : memref<16xf32>, memref<8x16xf32>, i32
   return
 }
+
+// -----
+
+// Q8_0 (the tied lm_head and embedding): matmul calls the Q8_0 kernel; the
+// embedding lookup decodes the f16 block scale from its two bytes.
+// CHECK-LABEL: func.func @q8_0_table
+// CHECK: arith.bitcast %{{.*}} : i16 to f16
+// CHECK: arith.sitofp %{{.*}} : i8 to f32
+// CHECK: func.call @hyk_gemv_q8_0_avx512
+func.func @q8_0_table(%blob: memref<1088xi8>, %tok: i32, %x: memref<64xf32>, %y: memref<16xf32>) {
+  %t = lowbit.weight %blob {name = "token_embd.weight", offset = 0 : i64} : memref<1088xi8> -> !lowbit.packed<q8_0, 16x64>
+  lowbit.embedding %t, %tok, %x : !lowbit.packed<q8_0, 16x64>, i32, memref<64xf32>
+  lowbit.matmul %x, %t, %y : memref<64xf32>, !lowbit.packed<q8_0, 16x64>, memref<16xf32>
+  return
+}

@@ -11,6 +11,11 @@ func.func @bad_block(%w: !lowbit.packed<q2_0c, 8x512, block = 256>) { return }
 
 // -----
 
+// expected-error @below {{row length 48 is not a multiple of the q8_0 block size 32}}
+func.func @bad_q8_row(%w: !lowbit.packed<q8_0, 8x48>) { return }
+
+// -----
+
 // expected-error @below {{format f16 requires scale layout none, got f16_per_block}}
 func.func @bad_scales(%w: !lowbit.packed<f16, 8x512, scales = f16_per_block>) { return }
 
@@ -109,7 +114,7 @@ func.func @matmul_f64(%x: memref<512xf64>, %w: !lowbit.packed<q2_0c, 64x512>, %y
 // -----
 
 func.func @embedding_quantized(%t: !lowbit.packed<q2_0c, 64x512>, %tok: i32, %x: memref<512xf32>) {
-  // expected-error @below {{embedding tables in q2_0c are not supported yet}}
+  // expected-error @below {{embedding tables in q2_0c are not supported (expected f32, f16 or q8_0)}}
   lowbit.embedding %t, %tok, %x : !lowbit.packed<q2_0c, 64x512>, i32, memref<512xf32>
   return
 }

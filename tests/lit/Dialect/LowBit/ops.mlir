@@ -5,10 +5,12 @@
 // CHECK: lowbit.weight %{{.*}} {name = "blk.0.attn_q.weight", offset = 0 : i64} : memref<66560xi8> -> !lowbit.packed<q2_0c, 512x512, block = 512, scales = f16_per_block>
 // CHECK: lowbit.weight %{{.*}} {name = "token_embd.weight", offset = 0 : i64} : memref<66560xi8> -> !lowbit.packed<f16, 64x512>
 // CHECK: lowbit.weight %{{.*}} {name = "output_norm.weight", offset = 2048 : i64} : memref<66560xi8> -> !lowbit.packed<f32, 1x512>
+// CHECK: -> !lowbit.packed<q8_0, 64x512, block = 32, scales = f16_per_block>
 func.func @weights(%blob: memref<66560xi8>) {
   %0 = lowbit.weight %blob {name = "blk.0.attn_q.weight", offset = 0 : i64} : memref<66560xi8> -> !lowbit.packed<q2_0c, 512x512, block = 512, scales = f16_per_block>
   %1 = lowbit.weight %blob {name = "token_embd.weight", offset = 0 : i64} : memref<66560xi8> -> !lowbit.packed<f16, 64x512>
   %2 = lowbit.weight %blob {name = "output_norm.weight", offset = 2048 : i64} : memref<66560xi8> -> !lowbit.packed<f32, 1x512>
+  %3 = lowbit.weight %blob {name = "token_embd.weight", offset = 4096 : i64} : memref<66560xi8> -> !lowbit.packed<q8_0, 64x512>
   return
 }
 

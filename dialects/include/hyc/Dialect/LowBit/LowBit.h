@@ -23,6 +23,8 @@ namespace hyc::lowbit {
 int64_t requiredBlockSize(WeightFormat format);
 /// Bytes of one block of `format`.
 int64_t blockBytes(WeightFormat format);
+/// True for formats stored as blocks of codes with an f16 scale each.
+bool isBlockQuantized(WeightFormat format);
 /// The scale layout a format requires.
 ScaleLayout requiredScaleLayout(WeightFormat format);
 } // namespace hyc::lowbit

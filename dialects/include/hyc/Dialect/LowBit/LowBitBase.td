@@ -38,6 +38,7 @@ def LowBit_WeightFormat : I32EnumAttr<"WeightFormat",
       I32EnumAttrCase<"F32", 0, "f32">,
       I32EnumAttrCase<"F16", 1, "f16">,
       I32EnumAttrCase<"Q2_0C", 2, "q2_0c">,
+      I32EnumAttrCase<"Q8_0", 3, "q8_0">,
     ]> {
   let cppNamespace = "::hyc::lowbit";
   let genSpecializedAttr = 0;

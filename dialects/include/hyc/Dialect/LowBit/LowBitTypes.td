@@ -22,9 +22,13 @@ def LowBit_PackedType : LowBit_Type<"Packed", "packed"> {
     2.03 bits per weight); weight i of a block is code
     `c = (qs[i / 4] >> 2 * (i % 4)) & 3` with value `(2c - 3) * d`.
 
+    Q8_0: blocks of 32 weights, each `{ f16 d; i8 qs[32] }` (34 bytes); weight
+    i is `qs[i] * d`. Used for embedding tables (and the tied lm_head).
+
     Example:
 
     ```mlir
+    !lowbit.packed<q8_0, 120818x2048, block = 32, scales = f16_per_block>
     !lowbit.packed<q2_0c, 6144x2048, block = 512, scales = f16_per_block>
     !lowbit.packed<f16, 120818x2048>
     ```
