@@ -1,8 +1,10 @@
-//===- BuildModule.cpp - the lowbit module of one decode step ------------===//
+//===- BuildModule.cpp - the lowbit module of a model's entry points -----===//
 //
 // Lays out the activation arena and the KV cache (a static plan: every
-// buffer at a fixed offset) and emits the layer loop as straight-line lowbit
-// ops, one group per layer, so later passes see every matmul and its shape.
+// buffer at a fixed offset) and emits the layers as straight-line lowbit ops,
+// one group per layer, so later passes see every matmul and its shape.
+// Entry points: decode (one token) and prefill (n tokens, logits of the last);
+// both share the private @step (embedding + layers) and @head (lm_head).
 //
 //===----------------------------------------------------------------------===//
 #include "hyc/Compiler.h"
@@ -11,6 +13,7 @@
 #include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/Builders.h"
 
 using namespace mlir;
@@ -18,16 +21,49 @@ using namespace hyc;
 namespace lb = hyc::lowbit;
 
 namespace {
-class DecodeBuilder {
+/// Fixed byte offsets of every activation buffer in the arena and of every
+/// layer's K and V cache: the static memory plan. All offsets 64-byte aligned.
+/// q, k, v are adjacent (and so are gate, up) so that projections sharing an
+/// input can be fused into one matmul writing one contiguous buffer.
+struct Layout {
+  int64_t x, h, o, down, q, k, v, attn, gate, up, scores, arenaBytes;
+  std::vector<int64_t> kCache, vCache;
+  int64_t kvBytes;
+
+  Layout(const HyConfig &c, int64_t context) {
+    int64_t top = 0;
+    auto take = [&](int64_t floats) {
+      int64_t at = top;
+      top += (floats * 4 + 63) / 64 * 64;
+      return at;
+    };
+    int64_t qDim = c.nHead * c.headDim, kvDim = c.nHeadKv * c.headDim;
+    x = take(c.nEmbd), h = take(c.nEmbd), o = take(c.nEmbd), down = take(c.nEmbd);
+    q = take(qDim), k = take(kvDim), v = take(kvDim), attn = take(qDim);
+    gate = take(c.nFF), up = take(c.nFF), scores = take(context);
+    arenaBytes = top;
+    top = 0;
+    for (int64_t l = 0; l < c.nLayer; ++l) {
+      kCache.push_back(take(context * kvDim));
+      vCache.push_back(take(context * kvDim));
+    }
+    kvBytes = top;
+  }
+};
+
+/// Emits lowbit ops against the blob / arena / KV arguments of one function.
+class Emit {
 public:
-  DecodeBuilder(OpBuilder &b, Location loc, const ImportedModel &model,
-                Value blob, Value arena, Value kv)
+  Emit(OpBuilder &b, Location loc, const ImportedModel &model, Value blob,
+       Value arena, Value kv)
       : b(b), loc(loc), model(model), blob(blob), arena(arena), kv(kv) {}
 
-  /// A view of `n` f32 at the next free arena offset (64-byte aligned).
-  Value arenaVector(int64_t n) { return view(arena, arenaTop, {n}); }
-  Value kvMatrix(int64_t rows, int64_t cols) { return view(kv, kvTop, {rows, cols}); }
-
+  Value arenaF32(int64_t offset, ArrayRef<int64_t> shape) {
+    return view(arena, offset, shape);
+  }
+  Value kvF32(int64_t offset, ArrayRef<int64_t> shape) {
+    return view(kv, offset, shape);
+  }
   Value weight(const std::string &name) {
     const WeightEntry *w = model.find(name);
     assert(w && "importer checked every tensor");
@@ -38,14 +74,11 @@ public:
                                 b.getI64IntegerAttr(w->blobOffset));
   }
 
-  int64_t arenaTop = 0, kvTop = 0;
-
 private:
-  Value view(Value base, int64_t &top, ArrayRef<int64_t> shape) {
+  Value view(Value base, int64_t offset, ArrayRef<int64_t> shape) {
     auto type = MemRefType::get(shape, b.getF32Type());
-    Value offset = arith::ConstantIndexOp::create(b, loc, top);
-    top += (type.getNumElements() * 4 + 63) / 64 * 64;
-    return memref::ViewOp::create(b, loc, type, base, offset, ValueRange{});
+    Value at = arith::ConstantIndexOp::create(b, loc, offset);
+    return memref::ViewOp::create(b, loc, type, base, at, ValueRange{});
   }
 
   OpBuilder &b;
@@ -53,6 +86,31 @@ private:
   const ImportedModel &model;
   Value blob, arena, kv;
 };
+
+Value constI32(OpBuilder &b, Location loc, int64_t v) {
+  return arith::ConstantIntOp::create(b, loc, b.getI32Type(), v);
+}
+
+/// v < lo || v >= hi, as i1.
+Value outside(OpBuilder &b, Location loc, Value v, int64_t lo, Value hi) {
+  Value below = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, v,
+                                      constI32(b, loc, lo));
+  Value above = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, v, hi);
+  return arith::OrIOp::create(b, loc, below, above);
+}
+
+/// Ends `block` with: if (bad) return code; else continue in a new block,
+/// which becomes the insertion point.
+void returnIf(OpBuilder &b, Location loc, Value bad, Value code) {
+  Block *current = b.getInsertionBlock();
+  Region *region = current->getParent();
+  Block *fail = b.createBlock(region, region->end(), {b.getI32Type()}, {loc});
+  func::ReturnOp::create(b, loc, fail->getArgument(0));
+  Block *next = b.createBlock(region, region->end());
+  b.setInsertionPointToEnd(current);
+  cf::CondBranchOp::create(b, loc, bad, fail, ValueRange{code}, next, ValueRange{});
+  b.setInsertionPointToEnd(next);
+}
 } // namespace
 
 OwningOpRef<ModuleOp> hyc::buildDecodeModule(MLIRContext &ctx,
@@ -64,100 +122,164 @@ OwningOpRef<ModuleOp> hyc::buildDecodeModule(MLIRContext &ctx,
   Location loc = NameLoc::get(b.getStringAttr(name));
   OwningOpRef<ModuleOp> module = ModuleOp::create(loc, StringRef(name));
   b.setInsertionPointToEnd(module->getBody());
-
-  // The arena and KV sizes are part of the signature, so they are computed
-  // up front; the assert below checks the builder used exactly this plan.
-  auto align = [](int64_t bytes) { return (bytes + 63) / 64 * 64; };
+  Layout lay(c, context);
   int64_t qDim = c.nHead * c.headDim, kvDim = c.nHeadKv * c.headDim;
-  int64_t arenaBytes = align(4 * c.nEmbd) * 4 + align(4 * qDim) * 2 +
-                       align(4 * kvDim) * 2 + align(4 * c.nFF) * 2 +
-                       align(4 * context);
-  int64_t kvBytes = align(4 * context * kvDim) * 2 * c.nLayer;
 
   Type i32 = b.getI32Type();
   auto blobType = MemRefType::get({model.blobBytes}, b.getI8Type());
-  auto arenaType = MemRefType::get({arenaBytes}, b.getI8Type());
-  auto kvType = MemRefType::get({kvBytes}, b.getI8Type());
+  auto arenaType = MemRefType::get({lay.arenaBytes}, b.getI8Type());
+  auto kvType = MemRefType::get({lay.kvBytes}, b.getI8Type());
   auto logitsType = MemRefType::get({c.nVocab}, b.getF32Type());
-  auto fnType = b.getFunctionType({blobType, arenaType, kvType, i32, i32, logitsType}, {i32});
-  auto fn = func::FuncOp::create(b, loc, "hy_" + name + "_decode", fnType);
-  Block *entry = fn.addEntryBlock();
-  Block *body = fn.addBlock();
-  Block *fail = fn.addBlock();
-  fail->addArgument(i32, loc);
-
-  // Entry: reject a bad token or position before touching any memory.
-  b.setInsertionPointToEnd(entry);
-  Value token = entry->getArgument(3), pos = entry->getArgument(4);
-  auto constI32 = [&](int64_t v) -> Value {
-    return arith::ConstantIntOp::create(b, loc, i32, v);
-  };
-  auto outside = [&](Value v, int64_t hi) {
-    Value lo = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, v, constI32(0));
-    Value up = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, v, constI32(hi));
-    return arith::OrIOp::create(b, loc, lo, up);
-  };
-  Value badToken = outside(token, c.nVocab);
-  Value badPos = outside(pos, context);
-  Value code = arith::SelectOp::create(b, loc, badToken, constI32(1), constI32(2));
-  Value bad = arith::OrIOp::create(b, loc, badToken, badPos);
-  cf::CondBranchOp::create(b, loc, bad, fail, ValueRange{code}, body, ValueRange{});
-  b.setInsertionPointToEnd(fail);
-  func::ReturnOp::create(b, loc, fail->getArgument(0));
-
-  b.setInsertionPointToEnd(body);
-  DecodeBuilder d(b, loc, model, entry->getArgument(0), entry->getArgument(1),
-                  entry->getArgument(2));
-  Value x = d.arenaVector(c.nEmbd), h = d.arenaVector(c.nEmbd),
-        o = d.arenaVector(c.nEmbd), down = d.arenaVector(c.nEmbd);
-  Value q = d.arenaVector(qDim), attn = d.arenaVector(qDim);
-  Value k = d.arenaVector(kvDim), v = d.arenaVector(kvDim);
-  Value gate = d.arenaVector(c.nFF), up = d.arenaVector(c.nFF);
-  Value scores = d.arenaVector(context);
-  Value logits = entry->getArgument(5);
+  auto tokensType = MemRefType::get({context}, i32);
   FloatAttr eps = b.getF32FloatAttr(c.rmsEps);
 
-  Value embd = d.weight("token_embd.weight");
-  lb::EmbeddingOp::create(b, loc, embd, token, x);
-  for (int64_t l = 0; l < c.nLayer; ++l) {
-    std::string p = "blk." + std::to_string(l) + ".";
-    Value kCache = d.kvMatrix(context, kvDim), vCache = d.kvMatrix(context, kvDim);
-    // Attention block.
-    lb::RmsNormOp::create(b, loc, x, d.weight(p + "attn_norm.weight"), h, eps);
-    lb::MatmulOp::create(b, loc, h, d.weight(p + "attn_q.weight"), q);
-    lb::MatmulOp::create(b, loc, h, d.weight(p + "attn_k.weight"), k);
-    lb::MatmulOp::create(b, loc, h, d.weight(p + "attn_v.weight"), v);
+  // @step: embed `token` and run every layer at `pos`; leaves the hidden
+  // state in the arena's x and appends this position to the KV cache.
+  auto step = func::FuncOp::create(
+      b, loc, "hy_" + name + "_step",
+      b.getFunctionType({blobType, arenaType, kvType, i32, i32}, {}));
+  step.setPrivate();
+  {
+    OpBuilder::InsertionGuard guard(b);
+    Block *entry = step.addEntryBlock();
+    b.setInsertionPointToEnd(entry);
+    Emit e(b, loc, model, entry->getArgument(0), entry->getArgument(1),
+           entry->getArgument(2));
+    Value token = entry->getArgument(3), pos = entry->getArgument(4);
+    Value x = e.arenaF32(lay.x, {c.nEmbd}), h = e.arenaF32(lay.h, {c.nEmbd}),
+          o = e.arenaF32(lay.o, {c.nEmbd}), down = e.arenaF32(lay.down, {c.nEmbd});
+    Value q = e.arenaF32(lay.q, {qDim}), attn = e.arenaF32(lay.attn, {qDim});
+    Value k = e.arenaF32(lay.k, {kvDim}), v = e.arenaF32(lay.v, {kvDim});
+    Value gate = e.arenaF32(lay.gate, {c.nFF}), up = e.arenaF32(lay.up, {c.nFF});
+    Value scores = e.arenaF32(lay.scores, {context});
     auto base = b.getF64FloatAttr(c.ropeBase);
     auto hd = b.getI64IntegerAttr(c.headDim);
-    lb::RopeOp::create(b, loc, q, pos, q, hd, base);
-    lb::RopeOp::create(b, loc, k, pos, k, hd, base);
-    // HY normalizes q and k per head AFTER RoPE.
-    lb::RmsNormOp::create(b, loc, q, d.weight(p + "attn_q_norm.weight"), q, eps);
-    lb::RmsNormOp::create(b, loc, k, d.weight(p + "attn_k_norm.weight"), k, eps);
-    lb::KvStoreOp::create(b, loc, k, kCache, pos);
-    lb::KvStoreOp::create(b, loc, v, vCache, pos);
-    lb::AttentionOp::create(b, loc, q, kCache, vCache, pos, scores, attn,
-                            b.getI64IntegerAttr(c.nHead),
-                            b.getI64IntegerAttr(c.nHeadKv), hd);
-    lb::MatmulOp::create(b, loc, attn, d.weight(p + "attn_output.weight"), o);
-    lb::AddOp::create(b, loc, x, o, x);
-    // SwiGLU feed-forward block.
-    lb::RmsNormOp::create(b, loc, x, d.weight(p + "ffn_norm.weight"), h, eps);
-    lb::MatmulOp::create(b, loc, h, d.weight(p + "ffn_gate.weight"), gate);
-    lb::MatmulOp::create(b, loc, h, d.weight(p + "ffn_up.weight"), up);
-    lb::SwigluOp::create(b, loc, gate, up, gate);
-    lb::MatmulOp::create(b, loc, gate, d.weight(p + "ffn_down.weight"), down);
-    lb::AddOp::create(b, loc, x, down, x);
-  }
-  lb::RmsNormOp::create(b, loc, x, d.weight("output_norm.weight"), h, eps);
-  // Tied embeddings: the lm_head is the embedding table.
-  lb::MatmulOp::create(b, loc, h, embd, logits);
-  func::ReturnOp::create(b, loc, constI32(0));
 
-  assert(d.arenaTop == arenaBytes && d.kvTop == kvBytes && "plan mismatch");
+    lb::EmbeddingOp::create(b, loc, e.weight("token_embd.weight"), token, x);
+    for (int64_t l = 0; l < c.nLayer; ++l) {
+      std::string p = "blk." + std::to_string(l) + ".";
+      Value kCache = e.kvF32(lay.kCache[l], {context, kvDim});
+      Value vCache = e.kvF32(lay.vCache[l], {context, kvDim});
+      // Attention block.
+      lb::RmsNormOp::create(b, loc, x, e.weight(p + "attn_norm.weight"), h, eps);
+      lb::MatmulOp::create(b, loc, h, e.weight(p + "attn_q.weight"), q);
+      lb::MatmulOp::create(b, loc, h, e.weight(p + "attn_k.weight"), k);
+      lb::MatmulOp::create(b, loc, h, e.weight(p + "attn_v.weight"), v);
+      lb::RopeOp::create(b, loc, q, pos, q, hd, base);
+      lb::RopeOp::create(b, loc, k, pos, k, hd, base);
+      // HY normalizes q and k per head AFTER RoPE.
+      lb::RmsNormOp::create(b, loc, q, e.weight(p + "attn_q_norm.weight"), q, eps);
+      lb::RmsNormOp::create(b, loc, k, e.weight(p + "attn_k_norm.weight"), k, eps);
+      lb::KvStoreOp::create(b, loc, k, kCache, pos);
+      lb::KvStoreOp::create(b, loc, v, vCache, pos);
+      lb::AttentionOp::create(b, loc, q, kCache, vCache, pos, scores, attn,
+                              b.getI64IntegerAttr(c.nHead),
+                              b.getI64IntegerAttr(c.nHeadKv), hd);
+      lb::MatmulOp::create(b, loc, attn, e.weight(p + "attn_output.weight"), o);
+      lb::AddOp::create(b, loc, x, o, x);
+      // SwiGLU feed-forward block.
+      lb::RmsNormOp::create(b, loc, x, e.weight(p + "ffn_norm.weight"), h, eps);
+      lb::MatmulOp::create(b, loc, h, e.weight(p + "ffn_gate.weight"), gate);
+      lb::MatmulOp::create(b, loc, h, e.weight(p + "ffn_up.weight"), up);
+      lb::SwigluOp::create(b, loc, gate, up, gate);
+      lb::MatmulOp::create(b, loc, gate, e.weight(p + "ffn_down.weight"), down);
+      lb::AddOp::create(b, loc, x, down, x);
+    }
+    func::ReturnOp::create(b, loc);
+  }
+
+  // @head: final norm and the tied lm_head (the embedding table) -> logits.
+  auto head = func::FuncOp::create(
+      b, loc, "hy_" + name + "_head",
+      b.getFunctionType({blobType, arenaType, logitsType}, {}));
+  head.setPrivate();
+  {
+    OpBuilder::InsertionGuard guard(b);
+    Block *entry = head.addEntryBlock();
+    b.setInsertionPointToEnd(entry);
+    Emit e(b, loc, model, entry->getArgument(0), entry->getArgument(1), Value());
+    Value x = e.arenaF32(lay.x, {c.nEmbd}), h = e.arenaF32(lay.h, {c.nEmbd});
+    lb::RmsNormOp::create(b, loc, x, e.weight("output_norm.weight"), h, eps);
+    lb::MatmulOp::create(b, loc, h, e.weight("token_embd.weight"),
+                         entry->getArgument(2));
+    func::ReturnOp::create(b, loc);
+  }
+
+  // @decode(weights, arena, kv, token, pos, logits) -> status: one position.
+  {
+    auto fn = func::FuncOp::create(
+        b, loc, "hy_" + name + "_decode",
+        b.getFunctionType({blobType, arenaType, kvType, i32, i32, logitsType}, {i32}));
+    OpBuilder::InsertionGuard guard(b);
+    Block *entry = fn.addEntryBlock();
+    b.setInsertionPointToEnd(entry);
+    Value token = entry->getArgument(3), pos = entry->getArgument(4);
+    // Reject a bad token or position before touching any memory.
+    returnIf(b, loc, outside(b, loc, token, 0, constI32(b, loc, c.nVocab)),
+             constI32(b, loc, 1));
+    returnIf(b, loc, outside(b, loc, pos, 0, constI32(b, loc, context)),
+             constI32(b, loc, 2));
+    func::CallOp::create(b, loc, step,
+                         ValueRange{entry->getArgument(0), entry->getArgument(1),
+                                    entry->getArgument(2), token, pos});
+    func::CallOp::create(b, loc, head,
+                         ValueRange{entry->getArgument(0), entry->getArgument(1),
+                                    entry->getArgument(5)});
+    func::ReturnOp::create(b, loc, constI32(b, loc, 0));
+  }
+
+  // @prefill(weights, arena, kv, tokens, n, pos0, logits) -> status: the n
+  // tokens at positions pos0.., logits of the last one only.
+  {
+    auto fn = func::FuncOp::create(
+        b, loc, "hy_" + name + "_prefill",
+        b.getFunctionType({blobType, arenaType, kvType, tokensType, i32, i32, logitsType},
+                          {i32}));
+    OpBuilder::InsertionGuard guard(b);
+    Block *entry = fn.addEntryBlock();
+    b.setInsertionPointToEnd(entry);
+    Value tokens = entry->getArgument(3), n = entry->getArgument(4),
+          pos0 = entry->getArgument(5);
+    Value ctxC = constI32(b, loc, context);
+    returnIf(b, loc, outside(b, loc, n, 1, constI32(b, loc, context + 1)),
+             constI32(b, loc, 3));
+    Value room = arith::SubIOp::create(b, loc, ctxC, n);
+    returnIf(b, loc,
+             outside(b, loc, pos0, 0, arith::AddIOp::create(b, loc, room, constI32(b, loc, 1))),
+             constI32(b, loc, 2));
+    Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+    Value one = arith::ConstantIndexOp::create(b, loc, 1);
+    Value count = arith::IndexCastOp::create(b, loc, b.getIndexType(), n);
+    Value vocabC = constI32(b, loc, c.nVocab);
+    // Any token outside the vocabulary rejects the whole call.
+    auto scan = scf::ForOp::create(
+        b, loc, zero, count, one, ValueRange{arith::ConstantIntOp::create(b, loc, b.getI1Type(), 0)},
+        [&](OpBuilder &nb, Location l, Value i, ValueRange acc) {
+          Value t = memref::LoadOp::create(nb, l, tokens, ValueRange{i});
+          Value bad = outside(nb, l, t, 0, vocabC);
+          scf::YieldOp::create(nb, l, ValueRange{arith::OrIOp::create(nb, l, acc[0], bad)});
+        });
+    returnIf(b, loc, scan.getResult(0), constI32(b, loc, 1));
+    scf::ForOp::create(
+        b, loc, zero, count, one, ValueRange{},
+        [&](OpBuilder &nb, Location l, Value i, ValueRange) {
+          Value t = memref::LoadOp::create(nb, l, tokens, ValueRange{i});
+          Value p = arith::AddIOp::create(
+              nb, l, pos0, arith::IndexCastOp::create(nb, l, nb.getI32Type(), i));
+          func::CallOp::create(nb, l, step,
+                               ValueRange{entry->getArgument(0), entry->getArgument(1),
+                                          entry->getArgument(2), t, p});
+          scf::YieldOp::create(nb, l);
+        });
+    func::CallOp::create(b, loc, head,
+                         ValueRange{entry->getArgument(0), entry->getArgument(1),
+                                    entry->getArgument(6)});
+    func::ReturnOp::create(b, loc, constI32(b, loc, 0));
+  }
+
   plan.context = context;
-  plan.arenaBytes = arenaBytes;
-  plan.kvBytes = kvBytes;
+  plan.arenaBytes = lay.arenaBytes;
+  plan.kvBytes = lay.kvBytes;
   return module;
 }
 

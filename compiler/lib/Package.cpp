@@ -227,7 +227,10 @@ bool hyc::writeHeaders(const std::string &dir, const std::string &name,
   h += "extern const hy_model_desc_t hy_" + name + "_desc;\n";
   h += "int32_t hy_" + name +
        "_decode(const uint8_t *weights, uint8_t *arena, uint8_t *kv_cache,\n"
-       "        int32_t token, int32_t pos, float *logits);\n\n";
+       "        int32_t token, int32_t pos, float *logits);\n";
+  h += "int32_t hy_" + name +
+       "_prefill(const uint8_t *weights, uint8_t *arena, uint8_t *kv_cache,\n"
+       "        const int32_t *tokens, int32_t n, int32_t pos0, float *logits);\n\n";
   h += "#ifdef __cplusplus\n}\n#endif\n\n#endif\n";
   return writeFile(dir + "/hy_model.h", h, error);
 }

@@ -42,7 +42,8 @@ typedef struct hy_model_desc_t {
 enum {
   HY_DECODE_OK = 0,
   HY_DECODE_BAD_TOKEN = 1,    /**< token outside [0, n_vocab) */
-  HY_DECODE_BAD_POSITION = 2, /**< pos outside [0, n_ctx) */
+  HY_DECODE_BAD_POSITION = 2, /**< pos outside [0, n_ctx) (prefill: pos0 + n > n_ctx) */
+  HY_DECODE_BAD_COUNT = 3,    /**< prefill: n outside [1, n_ctx] */
 };
 
 /** One decode step, exported as `hy_<name>_decode`: embeds `token` at
@@ -52,6 +53,13 @@ enum {
 typedef int32_t (*hy_decode_fn)(const uint8_t *weights, uint8_t *arena,
                                 uint8_t *kv_cache, int32_t token, int32_t pos,
                                 float *logits);
+
+/** Prefill, exported as `hy_<name>_prefill`: the n tokens at positions
+ *  pos0 .. pos0+n-1 (appended to the KV cache), logits of the last one only.
+ *  Same buffers and threading rules as hy_decode_fn. */
+typedef int32_t (*hy_prefill_fn)(const uint8_t *weights, uint8_t *arena,
+                                 uint8_t *kv_cache, const int32_t *tokens,
+                                 int32_t n, int32_t pos0, float *logits);
 
 #ifdef __cplusplus
 }
