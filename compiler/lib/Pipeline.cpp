@@ -68,7 +68,7 @@ bool hyc::lowerToLLVMDialect(ModuleOp module, const TargetInfo &target,
     return false;
   }
   if (!runPipeline(module,
-                   "convert-lowbit-to-loops{kernel-isa=" + target.kernelIsa +
+                   "func.func(lowbit-fuse-matmuls),convert-lowbit-to-loops{kernel-isa=" + target.kernelIsa +
                        "},canonicalize,cse",
                    error))
     return false;

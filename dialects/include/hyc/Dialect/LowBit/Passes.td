@@ -31,4 +31,29 @@ def ConvertLowBitToLoopsPass : Pass<"convert-lowbit-to-loops", "::mlir::ModuleOp
   ];
 }
 
+def FuseMatmulsPass : Pass<"lowbit-fuse-matmuls", "::mlir::func::FuncOp"> {
+  let summary = "Fuse matmuls that share an input into one (q/k/v, gate/up)";
+  let description = [{
+    Two `lowbit.matmul`s that follow each other (only pure ops between them),
+    read the same activations, and whose weights are adjacent in the weights
+    blob (same format and row length, the second starting where the first
+    ends) and whose outputs are adjacent `memref.view`s of one buffer, are
+    replaced by one matmul over the concatenated weight rows writing the
+    concatenated output. Repeated, this turns q, k, v into one projection and
+    gate, up into one: one kernel launch instead of three (or two), and one
+    pass over the activations.
+
+    ```mlir
+    lowbit.matmul %h, %wq, %q : ...   // wq at offset 0, q at arena byte 0
+    lowbit.matmul %h, %wk, %k : ...   // wk at offset |wq|, k right after q
+    ```
+    becomes
+    ```mlir
+    %wqk = lowbit.weight %blob {name = "wq+wk", offset = 0 : i64} : ...
+    %qk = memref.view %arena[%c0][] : memref<...xi8> to memref<(Nq+Nk)xf32>
+    lowbit.matmul %h, %wqk, %qk : ...
+    ```
+  }];
+}
+
 #endif // HYC_DIALECT_LOWBIT_PASSES
