@@ -2,6 +2,7 @@
 
 #include "common/QuantTypes.h"
 
+#include <cstdio>
 #include <cstring>
 #include <limits>
 
@@ -226,17 +227,92 @@ float bf16ToFloat(uint16_t h) {
 }
 
 bool canDequantize(QuantType t) {
-  switch (t) {
-  case QuantType::F32:
-  case QuantType::F16:
-  case QuantType::BF16:
-  case QuantType::Q8_0:
-  case QuantType::Q2_0C:
-    return true;
-  default:
-    return false;
+  return t != QuantType::NVFP4 && t != QuantType::Unknown;
+}
+
+namespace {
+
+// One function per block format: each expands one block of blockSize(t)
+// elements. The arithmetic mirrors ggml's reference dequantizers operation
+// by operation in float32 (products of the fp16 scales first, then the
+// quant), which is what makes the results bit-identical to the gguf
+// package's. The library is built with -ffp-contract=off so that no FMA
+// changes a rounding.
+
+void dequantQ8_0(const uint8_t *blk, float *y) {
+  float d = fp16ToFloat(loadU16(blk));
+  for (int i = 0; i < 32; ++i)
+    y[i] = static_cast<float>(static_cast<int8_t>(blk[2 + i])) * d;
+}
+
+void dequantQ2_K(const uint8_t *blk, float *y) {
+  const uint8_t *scales = blk, *qs = blk + 16;
+  float d = fp16ToFloat(loadU16(blk + 80));
+  float dmin = fp16ToFloat(loadU16(blk + 82));
+  for (int i = 0; i < 256; ++i) {
+    int h = i / 128, j = (i % 128) / 32, l = i % 32;
+    uint8_t sc = scales[i / 16];
+    float dl = d * static_cast<float>(sc & 15);
+    float ml = dmin * static_cast<float>(sc >> 4);
+    int q = (qs[32 * h + l] >> (2 * j)) & 3;
+    y[i] = dl * static_cast<float>(q) - ml;
   }
 }
+
+void dequantTQ2_0(const uint8_t *blk, float *y) {
+  float d = fp16ToFloat(loadU16(blk + 64));
+  for (int i = 0; i < 256; ++i) {
+    int h = i / 128, j = (i % 128) / 32, l = i % 32;
+    int q = (blk[32 * h + l] >> (2 * j)) & 3;
+    y[i] = d * static_cast<float>(q - 1);
+  }
+}
+
+void dequantQ4_K(const uint8_t *blk, float *y) {
+  float d = fp16ToFloat(loadU16(blk));
+  float dmin = fp16ToFloat(loadU16(blk + 2));
+  const uint8_t *scales = blk + 4, *qs = blk + 16;
+  for (int s = 0; s < 8; ++s) {
+    int sc, m;
+    if (s < 4) {
+      sc = scales[s] & 63;
+      m = scales[s + 4] & 63;
+    } else {
+      sc = (scales[s + 4] & 15) | ((scales[s - 4] >> 6) << 4);
+      m = (scales[s + 4] >> 4) | ((scales[s] >> 6) << 4);
+    }
+    float dl = d * static_cast<float>(sc);
+    float ml = dmin * static_cast<float>(m);
+    int g = s / 2, shift = 4 * (s % 2);
+    for (int l = 0; l < 32; ++l) {
+      int q = (qs[32 * g + l] >> shift) & 15;
+      y[32 * s + l] = dl * static_cast<float>(q) - ml;
+    }
+  }
+}
+
+void dequantQ6_K(const uint8_t *blk, float *y) {
+  const uint8_t *ql = blk, *qh = blk + 128, *scales = blk + 192;
+  float d = fp16ToFloat(loadU16(blk + 208));
+  for (int i = 0; i < 256; ++i) {
+    int h = i / 128, r = i % 128;
+    int lo = (ql[64 * h + r % 64] >> (4 * (r / 64))) & 15;
+    int hi = (qh[32 * h + r % 32] >> (2 * (r / 32))) & 3;
+    float dl = d * static_cast<float>(static_cast<int8_t>(scales[i / 16]));
+    y[i] = dl * static_cast<float>((lo | (hi << 4)) - 32);
+  }
+}
+
+void dequantQ2_0C(const uint8_t *blk, float *y) {
+  float d = fp16ToFloat(loadU16(blk));
+  const uint8_t *qs = blk + 2;
+  for (int i = 0; i < 512; ++i) {
+    int c = (qs[i / 4] >> (2 * (i % 4))) & 3;
+    y[i] = static_cast<float>(2 * c - 3) * d;
+  }
+}
+
+} // namespace
 
 bool dequantizeRow(QuantType t, const uint8_t *src, float *dst, int64_t n,
                    std::string &error) {
@@ -259,40 +335,86 @@ bool dequantizeRow(QuantType t, const uint8_t *src, float *dst, int64_t n,
     return false;
   }
 
+  void (*block)(const uint8_t *, float *) = nullptr;
   switch (t) {
   case QuantType::F32:
     for (int64_t i = 0; i < n; ++i)
       dst[i] = bitsToFloat(loadU32(src + 4 * i));
-    break;
+    return true;
   case QuantType::F16:
     for (int64_t i = 0; i < n; ++i)
       dst[i] = fp16ToFloat(loadU16(src + 2 * i));
-    break;
+    return true;
   case QuantType::BF16:
     for (int64_t i = 0; i < n; ++i)
       dst[i] = bf16ToFloat(loadU16(src + 2 * i));
-    break;
+    return true;
   case QuantType::Q8_0:
-    for (int64_t b = 0; b < n / 32; ++b) {
-      const uint8_t *blk = src + 34 * b;
-      float d = fp16ToFloat(loadU16(blk));
-      for (int i = 0; i < 32; ++i)
-        dst[32 * b + i] = static_cast<int8_t>(blk[2 + i]) * d;
-    }
+    block = dequantQ8_0;
+    break;
+  case QuantType::Q2_K:
+    block = dequantQ2_K;
+    break;
+  case QuantType::TQ2_0:
+    block = dequantTQ2_0;
+    break;
+  case QuantType::Q4_K:
+    block = dequantQ4_K;
+    break;
+  case QuantType::Q6_K:
+    block = dequantQ6_K;
     break;
   case QuantType::Q2_0C:
-    for (int64_t b = 0; b < n / 512; ++b) {
-      const uint8_t *blk = src + 130 * b;
-      float d = fp16ToFloat(loadU16(blk));
-      const uint8_t *qs = blk + 2;
-      for (int i = 0; i < 512; ++i) {
-        int c = (qs[i / 4] >> (2 * (i % 4))) & 3;
-        dst[512 * b + i] = static_cast<float>(2 * c - 3) * d;
-      }
-    }
+    block = dequantQ2_0C;
     break;
   default:
-    break; // Excluded by canDequantize() above.
+    return false; // Excluded by canDequantize() above.
+  }
+  const uint32_t bb = blockBytes(t);
+  for (int64_t b = 0; b < n / bs; ++b)
+    block(src + bb * b, dst + bs * b);
+  return true;
+}
+
+bool convertQ2_0CToQ2_K(const uint8_t *src, uint8_t *dst, int64_t n,
+                        std::string &error) {
+  if (n < 0 || n % 512 != 0) {
+    error = "convert q2_0c to q2_K: element count " + std::to_string(n) +
+            " is not a non-negative multiple of 512";
+    return false;
+  }
+  if (n > 0 && (!src || !dst)) {
+    error = "convert q2_0c to q2_K: null buffer";
+    return false;
+  }
+  for (int64_t b = 0; b < n / 512; ++b) {
+    const uint8_t *in = src + 130 * b;
+    uint16_t d = loadU16(in);
+    if ((d & 0x7c00u) == 0x7c00u) {
+      char bits[8];
+      std::snprintf(bits, sizeof(bits), "%04x", d);
+      error = "convert q2_0c to q2_K: block " + std::to_string(b) +
+              " has a non-finite scale (fp16 0x" + bits + ")";
+      return false;
+    }
+    const uint8_t *qs = in + 2;
+    for (int half = 0; half < 2; ++half) {
+      uint8_t *out = dst + 84 * (2 * b + half);
+      // Scale 2 in the low nibble, min 3 in the high one: 2Dc - 3D.
+      std::memset(out, 0x32, 16);
+      uint8_t *oq = out + 16;
+      std::memset(oq, 0, 64);
+      for (int i = 0; i < 256; ++i) {
+        int k = 256 * half + i; // index in the Q2_0C block
+        int c = (qs[k / 4] >> (2 * (k % 4))) & 3;
+        int h = i / 128, j = (i % 128) / 32, l = i % 32;
+        oq[32 * h + l] |= static_cast<uint8_t>(c << (2 * j));
+      }
+      out[80] = in[0]; // d = D
+      out[81] = in[1];
+      out[82] = in[0]; // dmin = D
+      out[83] = in[1];
+    }
   }
   return true;
 }

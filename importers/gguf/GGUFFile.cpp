@@ -807,6 +807,26 @@ std::unique_ptr<GGUFFile> GGUFFile::open(const std::string &path,
   file->Path = path;
   file->Base = static_cast<const uint8_t *>(p);
   file->Size = size;
+  file->OwnsMapping = true;
+  GGUFParser parser(*file, error);
+  if (!parser.parse())
+    return nullptr;
+  return file;
+}
+
+std::unique_ptr<GGUFFile> GGUFFile::openMemory(const uint8_t *data,
+                                               uint64_t size,
+                                               const std::string &name,
+                                               std::string &error) {
+  error.clear();
+  if (size == 0 || !data) {
+    error = name + ": empty file (0 bytes; expected a GGUF header)";
+    return nullptr;
+  }
+  std::unique_ptr<GGUFFile> file(new GGUFFile());
+  file->Path = name;
+  file->Base = data;
+  file->Size = size;
   GGUFParser parser(*file, error);
   if (!parser.parse())
     return nullptr;
@@ -816,10 +836,11 @@ std::unique_ptr<GGUFFile> GGUFFile::open(const std::string &path,
 GGUFFile::~GGUFFile() { release(); }
 
 void GGUFFile::release() {
-  if (Base)
+  if (Base && OwnsMapping)
     ::munmap(const_cast<uint8_t *>(Base), static_cast<size_t>(Size));
   Base = nullptr;
   Size = 0;
+  OwnsMapping = false;
 }
 
 GGUFFile::GGUFFile(GGUFFile &&other) noexcept { *this = std::move(other); }
@@ -831,6 +852,7 @@ GGUFFile &GGUFFile::operator=(GGUFFile &&other) noexcept {
   Path = std::move(other.Path);
   Base = other.Base;
   Size = other.Size;
+  OwnsMapping = other.OwnsMapping;
   Version = other.Version;
   Alignment = other.Alignment;
   DataOffset = other.DataOffset;
@@ -840,6 +862,7 @@ GGUFFile &GGUFFile::operator=(GGUFFile &&other) noexcept {
   TensorIndex = std::move(other.TensorIndex);
   other.Base = nullptr;
   other.Size = 0;
+  other.OwnsMapping = false;
   return *this;
 }
 

@@ -155,6 +155,15 @@ public:
   static std::unique_ptr<GGUFFile> open(const std::string &path,
                                         std::string &error);
 
+  /// Parses \p size bytes at \p data, which the caller keeps alive (and
+  /// unchanged) for the lifetime of the result; \p name stands in for the
+  /// path in messages. Same checks as open(); used by the fuzzer, where an
+  /// exactly sized heap buffer lets AddressSanitizer see any overread.
+  static std::unique_ptr<GGUFFile> openMemory(const uint8_t *data,
+                                              uint64_t size,
+                                              const std::string &name,
+                                              std::string &error);
+
   ~GGUFFile();
   GGUFFile(GGUFFile &&other) noexcept;
   GGUFFile &operator=(GGUFFile &&other) noexcept;
@@ -225,6 +234,8 @@ private:
   std::string Path;
   const uint8_t *Base = nullptr;
   uint64_t Size = 0;
+  /// Whether Base is our mmap (open()) or borrowed memory (openMemory()).
+  bool OwnsMapping = false;
   uint32_t Version = 0;
   uint64_t Alignment = 32;
   uint64_t DataOffset = 0;

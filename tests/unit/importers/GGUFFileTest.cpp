@@ -575,6 +575,40 @@ TEST_F(GGUFFileTest, MoveKeepsMappingAlive) {
   EXPECT_EQ(arch, "hunyuan");
 }
 
+TEST_F(GGUFFileTest, OpenMemoryMatchesOpen) {
+  const Bytes bytes = smallValidFile();
+  std::string error;
+  auto fromFile = openBytes(bytes, error);
+  ASSERT_NE(fromFile, nullptr) << error;
+  auto fromMemory =
+      GGUFFile::openMemory(bytes.data(), bytes.size(), "<buffer>", error);
+  ASSERT_NE(fromMemory, nullptr) << error;
+  EXPECT_EQ(fromMemory->path(), "<buffer>");
+  EXPECT_EQ(fromMemory->fileSize(), fromFile->fileSize());
+  EXPECT_EQ(fromMemory->dataOffset(), fromFile->dataOffset());
+  ASSERT_EQ(fromMemory->metadata().size(), fromFile->metadata().size());
+  for (size_t i = 0; i < fromFile->metadata().size(); ++i)
+    EXPECT_EQ(fromMemory->metadata()[i].value.toString(),
+              fromFile->metadata()[i].value.toString());
+  ASSERT_EQ(fromMemory->tensors().size(), fromFile->tensors().size());
+  for (const TensorInfo &t : fromMemory->tensors()) {
+    EXPECT_EQ(fromMemory->tensorData(t),
+              bytes.data() + fromMemory->dataOffset() + t.offset);
+    EXPECT_EQ(t.type, fromFile->findTensor(t.name)->type);
+  }
+  // The buffer is borrowed: moving and destroying must not free it.
+  GGUFFile moved(std::move(*fromMemory));
+  fromMemory.reset();
+  EXPECT_EQ(moved.tensors().size(), 3u);
+
+  Bytes cut(bytes.begin(), bytes.begin() + 30);
+  EXPECT_EQ(GGUFFile::openMemory(cut.data(), cut.size(), "<cut>", error),
+            nullptr);
+  EXPECT_EQ(error.rfind("<cut>: truncated", 0), 0u) << error;
+  EXPECT_EQ(GGUFFile::openMemory(nullptr, 0, "<none>", error), nullptr);
+  EXPECT_NE(error.find("<none>: empty file"), std::string::npos) << error;
+}
+
 //===----------------------------------------------------------------------===//
 // ggml id 40: Q2_0C vs NVFP4
 //===----------------------------------------------------------------------===//

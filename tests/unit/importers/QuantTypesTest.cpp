@@ -269,6 +269,57 @@ TEST(QuantTypesTest, DequantizeQ2_0C) {
   EXPECT_EQ(out[3], 1.5f);
 }
 
+TEST(QuantTypesTest, ConvertQ2_0CToQ2_KIsLossless) {
+  std::mt19937 rng(23);
+  // Ordinary, negative, tiny (subnormal), largest finite and zero scales.
+  const uint16_t scales[] = {0x3c00, 0x2e66, 0xb555, 0x0001, 0x83ff,
+                             0x7bff, 0xfbff, 0x0000, 0x8000, 0x1234};
+  const int blocks = static_cast<int>(std::size(scales));
+  const int n = 512 * blocks;
+  std::vector<uint8_t> src(130 * blocks);
+  for (int b = 0; b < blocks; ++b) {
+    putHalf(src, 130 * b, scales[b]);
+    for (int i = 0; i < 128; ++i)
+      src[130 * b + 2 + i] = static_cast<uint8_t>(rng());
+  }
+  std::vector<uint8_t> q2k(rowBytes(QuantType::Q2_K, n), 0xee);
+  ASSERT_EQ(q2k.size(), 84u * 2 * blocks);
+  std::string error;
+  ASSERT_TRUE(convertQ2_0CToQ2_K(src.data(), q2k.data(), n, error)) << error;
+
+  std::vector<float> want(n), got(n);
+  ASSERT_TRUE(
+      dequantizeRow(QuantType::Q2_0C, src.data(), want.data(), n, error));
+  ASSERT_TRUE(dequantizeRow(QuantType::Q2_K, q2k.data(), got.data(), n, error));
+  for (int i = 0; i < n; ++i) {
+    ASSERT_EQ(got[i], want[i]) << "element " << i;
+    if (want[i] != 0) // Zero scales may flip the sign of a zero.
+      ASSERT_EQ(std::signbit(got[i]), std::signbit(want[i])) << i;
+  }
+  // The encoding itself: scale 2 / min 3 everywhere, d = dmin = D.
+  for (int k = 0; k < 2 * blocks; ++k) {
+    const uint8_t *blk = q2k.data() + 84 * k;
+    for (int s = 0; s < 16; ++s)
+      EXPECT_EQ(blk[s], 0x32);
+    uint16_t d = blk[80] | (blk[81] << 8), dmin = blk[82] | (blk[83] << 8);
+    EXPECT_EQ(d, scales[k / 2]);
+    EXPECT_EQ(dmin, scales[k / 2]);
+  }
+
+  // Inf and NaN scales cannot be represented (Q2_K would give NaN).
+  for (uint16_t bad : {0x7c00, 0xfc00, 0x7e00}) {
+    std::vector<uint8_t> s2 = src;
+    putHalf(s2, 130 * 3, bad);
+    error.clear();
+    EXPECT_FALSE(convertQ2_0CToQ2_K(s2.data(), q2k.data(), n, error));
+    EXPECT_NE(error.find("block 3 has a non-finite scale"), std::string::npos)
+        << error;
+  }
+  EXPECT_FALSE(convertQ2_0CToQ2_K(src.data(), q2k.data(), 256, error));
+  EXPECT_NE(error.find("multiple of 512"), std::string::npos) << error;
+  EXPECT_TRUE(convertQ2_0CToQ2_K(nullptr, nullptr, 0, error));
+}
+
 TEST(QuantTypesTest, DequantizeErrors) {
   std::vector<uint8_t> src(512);
   std::vector<float> dst(512);
@@ -280,8 +331,8 @@ TEST(QuantTypesTest, DequantizeErrors) {
   EXPECT_FALSE(
       dequantizeRow(QuantType::F32, src.data(), dst.data(), -1, error));
   EXPECT_FALSE(
-      dequantizeRow(QuantType::Q2_K, src.data(), dst.data(), 256, error));
-  EXPECT_NE(error.find("q2_K is not implemented"), std::string::npos) << error;
+      dequantizeRow(QuantType::NVFP4, src.data(), dst.data(), 64, error));
+  EXPECT_NE(error.find("nvfp4 is not implemented"), std::string::npos) << error;
   EXPECT_FALSE(
       dequantizeRow(QuantType::Unknown, src.data(), dst.data(), 1, error));
   EXPECT_TRUE(dequantizeRow(QuantType::Q2_0C, nullptr, nullptr, 0, error));
