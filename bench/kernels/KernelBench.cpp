@@ -1,0 +1,123 @@
+//===- KernelBench.cpp - decode kernels against the machine's read bandwidth ===//
+//
+// Google Benchmark suite (not a test): the sustained read bandwidth of this
+// machine (a STREAM-like sum over a buffer far larger than the caches) and
+// the decode GEMV kernels on the full-size HY-1.8B shapes, streaming weights
+// from DRAM the way a decode step does: each iteration walks a different copy
+// of the matrix, cycling through ~512 MB so nothing stays cached. Reported as
+// bytes_per_second of weights read. Thread count: HL_NUM_THREADS for the
+// Halide kernels, --threads (benchmark's own) for the bandwidth probe.
+//
+//===----------------------------------------------------------------------===//
+#include "hyk/kernels.h"
+
+#include <benchmark/benchmark.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <thread>
+#include <vector>
+
+namespace {
+
+constexpr size_t kStreamBytes = size_t(1) << 30; // 1 GiB, far beyond any LLC
+constexpr size_t kWorkingSet = size_t(512) << 20;
+
+uint8_t *streamBuffer() {
+  static uint8_t *buf = [] {
+    auto *p = static_cast<uint8_t *>(std::aligned_alloc(64, kStreamBytes));
+    std::memset(p, 1, kStreamBytes);
+    return p;
+  }();
+  return buf;
+}
+
+// Read bandwidth: `threads` threads each sum a disjoint slice of 1 GiB.
+void BM_ReadBandwidth(benchmark::State &state) {
+  const int threads = static_cast<int>(state.range(0));
+  const uint64_t *data = reinterpret_cast<const uint64_t *>(streamBuffer());
+  const size_t words = kStreamBytes / 8;
+  for (auto _ : state) {
+    std::vector<std::thread> pool;
+    std::vector<uint64_t> sums(threads);
+    for (int t = 0; t < threads; ++t)
+      pool.emplace_back([&, t] {
+        size_t lo = words / threads * t, hi = words / threads * (t + 1);
+        uint64_t a = 0, b = 0, c = 0, d = 0;
+        for (size_t i = lo; i < hi; i += 4) {
+          a += data[i];
+          b += data[i + 1];
+          c += data[i + 2];
+          d += data[i + 3];
+        }
+        sums[t] = a + b + c + d;
+      });
+    for (auto &th : pool)
+      th.join();
+    benchmark::DoNotOptimize(sums.data());
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * kStreamBytes));
+}
+BENCHMARK(BM_ReadBandwidth)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+using Gemv = int32_t (*)(const uint8_t *, const float *, float *, int64_t, int64_t);
+
+// Rotating copies of a random matrix so every call streams from DRAM.
+template <int64_t BlockWeights, int64_t BlockBytes>
+void runGemv(benchmark::State &state, Gemv fn) {
+  const int64_t n = state.range(0), k = state.range(1);
+  const size_t matrix = static_cast<size_t>(n * (k / BlockWeights) * BlockBytes);
+  const size_t copies = std::max<size_t>(2, kWorkingSet / matrix);
+  std::vector<uint8_t> w(matrix * copies);
+  std::mt19937 rng(7);
+  for (size_t i = 0; i < w.size(); i += 4) {
+    uint32_t r = rng();
+    std::memcpy(&w[i], &r, std::min<size_t>(4, w.size() - i));
+  }
+  // Sane fp16 scales (0x2c00 = 0.0625) at the start of every block.
+  for (size_t b = 0; b < w.size(); b += BlockBytes) {
+    w[b] = 0x00;
+    w[b + 1] = 0x2c;
+  }
+  std::vector<float> x(static_cast<size_t>(k), 0.5f), y(static_cast<size_t>(n));
+  size_t c = 0;
+  for (auto _ : state) {
+    if (fn(w.data() + matrix * c, x.data(), y.data(), n, k) != HYK_OK)
+      state.SkipWithError("kernel failed");
+    c = (c + 1) % copies;
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * matrix));
+}
+
+bool hasAvx512() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+}
+
+void BM_GemvQ2_0C_avx2(benchmark::State &s) { runGemv<512, 130>(s, hyk_gemv_q2_0c_avx2); }
+void BM_GemvQ2_0C_avx512(benchmark::State &s) {
+  if (!hasAvx512())
+    return s.SkipWithError("no AVX-512");
+  runGemv<512, 130>(s, hyk_gemv_q2_0c_avx512);
+}
+void BM_GemvQ8_0_avx512(benchmark::State &s) {
+  if (!hasAvx512())
+    return s.SkipWithError("no AVX-512");
+  runGemv<32, 34>(s, hyk_gemv_q8_0_avx512);
+}
+
+// The full-size model's decode shapes (N, K): fused q/k/v, o, fused gate/up,
+// down; and the tied lm_head.
+void decodeShapes(benchmark::internal::Benchmark *b) {
+  b->Args({3072, 2048})->Args({2048, 2048})->Args({12288, 2048})->Args({2048, 6144});
+  b->Unit(benchmark::kMicrosecond)->UseRealTime();
+}
+BENCHMARK(BM_GemvQ2_0C_avx2)->Apply(decodeShapes);
+BENCHMARK(BM_GemvQ2_0C_avx512)->Apply(decodeShapes);
+BENCHMARK(BM_GemvQ8_0_avx512)->Args({120818, 2048})->Unit(benchmark::kMillisecond)->UseRealTime();
+
+} // namespace
+
+BENCHMARK_MAIN();
