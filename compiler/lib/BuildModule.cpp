@@ -277,6 +277,22 @@ OwningOpRef<ModuleOp> hyc::buildDecodeModule(MLIRContext &ctx,
     func::ReturnOp::create(b, loc, constI32(b, loc, 0));
   }
 
+  // @set_parallel(parallel_for, pool): lends the runtime's thread pool to the
+  // kernels (hy_set_parallel_fn in hy_abi.h; forwarded to the kernel library).
+  {
+    Type ptr = LLVM::LLVMPointerType::get(&ctx);
+    auto hook = func::FuncOp::create(b, loc, "hyk_set_parallel",
+                                     b.getFunctionType({ptr, ptr}, {}));
+    hook.setPrivate();
+    auto fn = func::FuncOp::create(b, loc, "hy_" + name + "_set_parallel",
+                                   b.getFunctionType({ptr, ptr}, {}));
+    OpBuilder::InsertionGuard guard(b);
+    Block *entry = fn.addEntryBlock();
+    b.setInsertionPointToEnd(entry);
+    func::CallOp::create(b, loc, hook, ValueRange{entry->getArgument(0), entry->getArgument(1)});
+    func::ReturnOp::create(b, loc);
+  }
+
   plan.context = context;
   plan.arenaBytes = lay.arenaBytes;
   plan.kvBytes = lay.kvBytes;

@@ -230,7 +230,9 @@ bool hyc::writeHeaders(const std::string &dir, const std::string &name,
        "        int32_t token, int32_t pos, float *logits);\n";
   h += "int32_t hy_" + name +
        "_prefill(const uint8_t *weights, uint8_t *arena, uint8_t *kv_cache,\n"
-       "        const int32_t *tokens, int32_t n, int32_t pos0, float *logits);\n\n";
+       "        const int32_t *tokens, int32_t n, int32_t pos0, float *logits);\n";
+  h += "void hy_" + name +
+       "_set_parallel(hy_parallel_for_fn parallel_for, void *pool);\n\n";
   h += "#ifdef __cplusplus\n}\n#endif\n\n#endif\n";
   return writeFile(dir + "/hy_model.h", h, error);
 }

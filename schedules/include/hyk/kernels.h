@@ -63,6 +63,18 @@ int32_t hyk_gemv_q8_0_avx2(const uint8_t *w, const float *x, float *y,
 int32_t hyk_gemv_q8_0_avx512(const uint8_t *w, const float *x, float *y,
                              int64_t n, int64_t k);
 
+/* ---- Thread pool -------------------------------------------------------------
+ * By default the kernels' parallel loops run on Halide's own thread pool.
+ * hyk_set_parallel routes them to a caller's pool instead: parallel_for(pool,
+ * task, ctx, n) must run task(ctx, i) for every i in [0, n) and return 0 if
+ * all returned 0 (else one nonzero result). (NULL, NULL) restores Halide's
+ * pool. Process-wide; call it only while no kernel is running. The signature
+ * matches hy_parallel_for_fn in the runtime's hy_abi.h. */
+typedef int32_t (*hyk_task_fn)(void *task_ctx, int32_t index);
+typedef int32_t (*hyk_parallel_for_fn)(void *pool, hyk_task_fn task,
+                                       void *task_ctx, int32_t n);
+void hyk_set_parallel(hyk_parallel_for_fn parallel_for, void *pool);
+
 /* A static, human-readable description of a status code (never NULL). */
 const char *hyk_status_message(int32_t status);
 
