@@ -109,6 +109,26 @@ int32_t hyk_gemv_q8_0_avx512(const uint8_t *w, const float *x, float *y,
                       HYK_Q8_0_BLOCK_BYTES, HYK_ERR_K_NOT_BLOCKED_Q8_0);
 }
 
+int32_t hyk_gemv_run_q2_0c(hyk_gemv_pipeline_fn pipeline, const uint8_t *w,
+                           const float *x, float *y, int64_t n, int64_t k) {
+  if (pipeline == NULL) {
+    return HYK_ERR_NULL_POINTER;
+  }
+  return hyk_run_gemv((hyk_gemv_pipeline)pipeline, w, x, y, n, k,
+                      HYK_Q2_0C_BLOCK_WEIGHTS, HYK_Q2_0C_BLOCK_BYTES,
+                      HYK_ERR_K_NOT_BLOCKED);
+}
+
+int32_t hyk_gemv_run_q8_0(hyk_gemv_pipeline_fn pipeline, const uint8_t *w,
+                          const float *x, float *y, int64_t n, int64_t k) {
+  if (pipeline == NULL) {
+    return HYK_ERR_NULL_POINTER;
+  }
+  return hyk_run_gemv((hyk_gemv_pipeline)pipeline, w, x, y, n, k,
+                      HYK_Q8_0_BLOCK_WEIGHTS, HYK_Q8_0_BLOCK_BYTES,
+                      HYK_ERR_K_NOT_BLOCKED_Q8_0);
+}
+
 const char *hyk_status_message(int32_t status) {
   switch (status) {
   case HYK_OK:

@@ -63,6 +63,17 @@ int32_t hyk_gemv_q8_0_avx2(const uint8_t *w, const float *x, float *y,
 int32_t hyk_gemv_q8_0_avx512(const uint8_t *w, const float *x, float *y,
                              int64_t n, int64_t k);
 
+/* ---- Tuned schedules ----------------------------------------------------------
+ * hyc compile generates a kernel again when the tuning database gives it a
+ * non-default schedule; such a Halide pipeline (w, x, y halide_buffer_t*, as
+ * declared by the generator) is run through these, with the same argument
+ * checks and contract as the fixed entry points above. */
+typedef int (*hyk_gemv_pipeline_fn)(void *w, void *x, void *y);
+int32_t hyk_gemv_run_q2_0c(hyk_gemv_pipeline_fn pipeline, const uint8_t *w,
+                           const float *x, float *y, int64_t n, int64_t k);
+int32_t hyk_gemv_run_q8_0(hyk_gemv_pipeline_fn pipeline, const uint8_t *w,
+                          const float *x, float *y, int64_t n, int64_t k);
+
 /* ---- Thread pool -------------------------------------------------------------
  * By default the kernels' parallel loops run on Halide's own thread pool.
  * hyk_set_parallel routes them to a caller's pool instead: parallel_for(pool,
