@@ -12,6 +12,10 @@
 #include <fstream>
 #include <unistd.h>
 
+#ifndef HYC_HALIDE_GENERATOR
+#error "HYC_HALIDE_GENERATOR must name the Halide generator executable"
+#endif
+
 #ifndef HYC_RUNTIME_INCLUDE_DIR
 #error "HYC_RUNTIME_INCLUDE_DIR must name runtime/include"
 #endif
@@ -136,9 +140,60 @@ bool hyc::writeWeightsBlob(const ImportedModel &model, const std::string &path,
   return true;
 }
 
+bool hyc::generateKernelVariants(const std::vector<KernelVariant> &variants,
+                                 const TargetInfo &target, const std::string &dir,
+                                 std::vector<std::string> &objects,
+                                 std::string &error) {
+  if (variants.empty())
+    return true;
+  // "isa=halide-target,..." from the build (schedules/CMakeLists.txt).
+  std::string halideTarget;
+  llvm::SmallVector<llvm::StringRef> pairs;
+  llvm::StringRef(HYC_HALIDE_ISA_TARGETS).split(pairs, ',');
+  for (llvm::StringRef pair : pairs) {
+    auto [isa, value] = pair.split('=');
+    if (isa == target.kernelIsa)
+      halideTarget = value.str();
+  }
+  if (halideTarget.empty()) {
+    error = "no Halide target known for kernel ISA '" + target.kernelIsa +
+            "': cannot generate tuned kernels for it";
+    return false;
+  }
+  std::string generator = HYC_HALIDE_GENERATOR;
+  for (const KernelVariant &v : variants) {
+    std::vector<std::string> argv = {generator, "-g", v.kernel, "-f", v.symbol,
+                                     "-e", "object", "-o", dir,
+                                     "target=" + halideTarget + "-no_runtime"};
+    llvm::SmallVector<llvm::StringRef> params;
+    llvm::StringRef(v.schedule).split(params, ',');
+    for (llvm::StringRef p : params)
+      argv.push_back(p.str());
+    std::vector<llvm::StringRef> refs(argv.begin(), argv.end());
+    std::string message;
+    std::string log = dir + "/" + v.symbol + ".log";
+    std::optional<llvm::StringRef> redirects[] = {std::nullopt, llvm::StringRef(log),
+                                                  llvm::StringRef(log)};
+    int rc = llvm::sys::ExecuteAndWait(generator, refs, std::nullopt, redirects, 0, 0,
+                                       &message);
+    std::string object = dir + "/" + v.symbol + ".o";
+    if (rc != 0 || !llvm::sys::fs::exists(object)) {
+      auto text = llvm::MemoryBuffer::getFile(log);
+      error = "generating kernel " + v.kernel + " with schedule '" + v.schedule +
+              "' failed (exit " + std::to_string(rc) + ")" +
+              (text ? ": " + llvm::StringRef((*text)->getBuffer()).trim().str() : "");
+      return false;
+    }
+    llvm::sys::fs::remove(log);
+    objects.push_back(object);
+  }
+  return true;
+}
+
 bool hyc::writeStaticLibrary(const std::string &path,
                              const std::string &glueName,
                              const std::string &glueObject,
+                             const std::vector<std::string> &extraObjects,
                              const std::string &kernelArchive,
                              std::string &error) {
   auto kernelBuffer = llvm::MemoryBuffer::getFile(kernelArchive);
@@ -157,6 +212,14 @@ bool hyc::writeStaticLibrary(const std::string &path,
   llvm::NewArchiveMember glue(
       llvm::MemoryBufferRef(llvm::StringRef(glueObject), glueName));
   members.push_back(std::move(glue));
+  for (const std::string &object : extraObjects) {
+    auto member = llvm::NewArchiveMember::getFile(object, /*Deterministic=*/true);
+    if (!member) {
+      error = "cannot read '" + object + "': " + llvm::toString(member.takeError());
+      return false;
+    }
+    members.push_back(std::move(*member));
+  }
   for (const llvm::object::Archive::Child &child : archive.children(err)) {
     auto member = llvm::NewArchiveMember::getOldMember(child, /*Deterministic=*/true);
     if (!member) {
@@ -182,6 +245,7 @@ bool hyc::writeStaticLibrary(const std::string &path,
 
 bool hyc::linkSharedLibrary(const std::string &path,
                             const std::string &glueObjectPath,
+                            const std::vector<std::string> &extraObjects,
                             const std::string &kernelArchive,
                             std::string &error) {
   // The system C compiler driver knows where libc, libm and crt files live.
@@ -192,8 +256,13 @@ bool hyc::linkSharedLibrary(const std::string &path,
   }
   // Only the model's own hy_* symbols are exported: the kernel archive's
   // (Halide runtime) symbols stay inside the library.
-  std::vector<llvm::StringRef> args = {*cc, "-shared", "-Wl,--exclude-libs,ALL", "-o", path, glueObjectPath,
-                                       kernelArchive, "-lm", "-lpthread", "-ldl"};
+  std::vector<llvm::StringRef> args = {*cc, "-shared", "-Wl,--exclude-libs,ALL",
+                                       "-o", path, glueObjectPath};
+  for (const std::string &object : extraObjects)
+    args.push_back(object);
+  for (llvm::StringRef lib : {llvm::StringRef(kernelArchive), llvm::StringRef("-lm"),
+                              llvm::StringRef("-lpthread"), llvm::StringRef("-ldl")})
+    args.push_back(lib);
   std::string message;
   int rc = llvm::sys::ExecuteAndWait(*cc, args, std::nullopt, {}, 0, 0, &message);
   if (rc != 0) {

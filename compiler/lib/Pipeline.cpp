@@ -12,6 +12,8 @@
 #include "mlir/Transforms/Passes.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <set>
+
 using namespace mlir;
 
 void hyc::registerCompilerDialects(MLIRContext &ctx) {
@@ -47,8 +49,10 @@ bool runPipeline(ModuleOp module, const std::string &pipeline,
 } // namespace
 
 bool hyc::lowerToLLVMDialect(ModuleOp module, const TargetInfo &target,
+                             const std::string &tuningDb,
                              const std::function<void(const std::string &)> &dump,
-                             std::string &error) {
+                             std::vector<KernelVariant> &variants,
+                             std::vector<KernelUse> &uses, std::string &error) {
   static bool registered = [] {
     lowbit::registerLowBitPasses();
     registerSCFToControlFlowPass();
@@ -67,8 +71,36 @@ bool hyc::lowerToLLVMDialect(ModuleOp module, const TargetInfo &target,
     error = "the imported module does not verify";
     return false;
   }
+  // Pass options are parsed from text: paths with spaces or braces would not
+  // survive that, so reject them clearly.
+  if (tuningDb.find_first_of(" {}") != std::string::npos) {
+    error = "tuning database path '" + tuningDb + "' must not contain spaces or braces";
+    return false;
+  }
   if (!runPipeline(module,
-                   "func.func(lowbit-fuse-matmuls),convert-lowbit-to-loops{kernel-isa=" + target.kernelIsa +
+                   "func.func(lowbit-fuse-matmuls),lowbit-select-kernels{tuning-db=" +
+                       tuningDb + " target=" + target.name + "}",
+                   error))
+    return false;
+  if (dump)
+    dump("selected");
+  std::set<std::string> seen;
+  module.walk([&](lowbit::MatmulOp op) {
+    auto kernel = op->getAttrOfType<StringAttr>("hyc.kernel");
+    auto schedule = op->getAttrOfType<StringAttr>("hyc.schedule");
+    if (!kernel || !schedule)
+      return;
+    lowbit::PackedType w = op.getWeight().getType();
+    uses.push_back({kernel.str(), schedule.str(), w.getRows(), w.getCols()});
+    if (schedule.getValue() == "default")
+      return;
+    std::string symbol = lowbit::kernelVariantName(kernel.getValue(), target.kernelIsa,
+                                                   schedule.getValue());
+    if (seen.insert(symbol).second)
+      variants.push_back({kernel.str(), schedule.str(), symbol});
+  });
+  if (!runPipeline(module,
+                   "convert-lowbit-to-loops{kernel-isa=" + target.kernelIsa +
                        "},canonicalize,cse",
                    error))
     return false;

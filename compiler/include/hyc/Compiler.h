@@ -38,11 +38,28 @@ void addModelDescriptor(mlir::ModuleOp module, const std::string &name,
 /// Registers every dialect and translation the pipeline needs.
 void registerCompilerDialects(mlir::MLIRContext &ctx);
 
-/// Lowers the module in place to the LLVM dialect. `dump` (if set) is called
-/// with a phase name after each phase, for --dump-ir.
+/// A kernel regenerated with a tuned schedule (from the tuning database).
+struct KernelVariant {
+  std::string kernel;   ///< generator name, e.g. gemv_q2_0c
+  std::string schedule; ///< "name=value,..." GeneratorParams
+  std::string symbol;   ///< the generated pipeline's function name
+};
+
+/// Every matmul's kernel and schedule, for the manifest.
+struct KernelUse {
+  std::string kernel, schedule;
+  int64_t n = 0, k = 0;
+};
+
+/// Lowers the module in place to the LLVM dialect, choosing kernels from the
+/// tuning database `tuningDb` (empty: default schedules). `dump` (if set) is
+/// called with a phase name after each phase, for --dump-ir. `variants`
+/// receives the distinct tuned kernels the code calls, `uses` every choice.
 bool lowerToLLVMDialect(mlir::ModuleOp module, const TargetInfo &target,
+                        const std::string &tuningDb,
                         const std::function<void(const std::string &)> &dump,
-                        std::string &error);
+                        std::vector<KernelVariant> &variants,
+                        std::vector<KernelUse> &uses, std::string &error);
 
 /// Translates an LLVM-dialect module to an optimized object file.
 bool emitObject(mlir::ModuleOp module, const TargetInfo &target,

@@ -30,14 +30,22 @@ private:
 bool writeWeightsBlob(const ImportedModel &model, const std::string &path,
                       uint64_t &hash, std::string &error);
 
-/// Writes a static archive of the glue object plus every member of the
-/// target's kernel archive.
+/// Runs the Halide generator for every tuned kernel variant, writing
+/// `<dir>/<symbol>.o`; `objects` receives their paths.
+bool generateKernelVariants(const std::vector<KernelVariant> &variants,
+                            const TargetInfo &target, const std::string &dir,
+                            std::vector<std::string> &objects, std::string &error);
+
+/// Writes a static archive of the glue object, the extra (variant) objects
+/// and every member of the target's kernel archive.
 bool writeStaticLibrary(const std::string &path, const std::string &glueName,
                         const std::string &glueObject,
+                        const std::vector<std::string> &extraObjects,
                         const std::string &kernelArchive, std::string &error);
 
-/// Links the glue object and kernel archive into a shared library.
+/// Links the glue object, extra objects and kernel archive into a shared library.
 bool linkSharedLibrary(const std::string &path, const std::string &glueObjectPath,
+                       const std::vector<std::string> &extraObjects,
                        const std::string &kernelArchive, std::string &error);
 
 /// Writes hy_model.h (declarations of the library's symbols) and hy_abi.h.

@@ -11,6 +11,8 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
+#include <set>
+#include <tuple>
 #include <cstdio>
 
 using namespace hyc;
@@ -63,7 +65,7 @@ std::string jsonEscape(const std::string &s) {
 
 int hyc::driver::compileMain(const std::vector<std::string> &args) {
   const std::string cmd = "compile";
-  std::string model, target, out, dumpDir, name;
+  std::string model, target, out, dumpDir, name, tuningDb;
   long long context = 0;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string &a = args[i];
@@ -75,7 +77,7 @@ int hyc::driver::compileMain(const std::vector<std::string> &args) {
     };
     std::string v, error;
     if (a == "--target" || a == "-o" || a == "--dump-ir" || a == "--name" ||
-        a == "--context") {
+        a == "--context" || a == "--tuning-db") {
       if (!value(v))
         return fail(cmd, "option " + a + " needs a value");
       if (a == "--target")
@@ -86,6 +88,8 @@ int hyc::driver::compileMain(const std::vector<std::string> &args) {
         dumpDir = v;
       else if (a == "--name")
         name = v;
+      else if (a == "--tuning-db")
+        tuningDb = v;
       else if (!parsePositive(a, v, 1 << 20, context, error))
         return fail(cmd, error);
     } else if (!a.empty() && a[0] == '-') {
@@ -162,7 +166,9 @@ int hyc::driver::compileMain(const std::vector<std::string> &args) {
   dump("lowbit");
 
   progress.begin("lower to LLVM dialect (" + targetInfo.kernelIsa + " kernels)");
-  if (!lowerToLLVMDialect(*module, targetInfo, dump, error)) {
+  std::vector<KernelVariant> variants;
+  std::vector<KernelUse> uses;
+  if (!lowerToLLVMDialect(*module, targetInfo, tuningDb, dump, variants, uses, error)) {
     progress.failed();
     return fail(cmd, error);
   }
@@ -180,15 +186,19 @@ int hyc::driver::compileMain(const std::vector<std::string> &args) {
 
   progress.begin("static + shared library");
   std::string objPath = staging.file(name + ".o");
-  if (!writeFile(objPath, object, error) ||
+  std::vector<std::string> variantObjects;
+  if (!generateKernelVariants(variants, targetInfo, staging.path(), variantObjects, error) ||
+      !writeFile(objPath, object, error) ||
       !writeStaticLibrary(staging.file("libhy_" + name + ".a"), name + ".o", object,
-                          targetInfo.kernelArchive, error) ||
-      !linkSharedLibrary(staging.file("libhy_" + name + ".so"), objPath,
+                          variantObjects, targetInfo.kernelArchive, error) ||
+      !linkSharedLibrary(staging.file("libhy_" + name + ".so"), objPath, variantObjects,
                          targetInfo.kernelArchive, error)) {
     progress.failed();
     return fail(cmd, error);
   }
   llvm::sys::fs::remove(objPath);
+  for (const std::string &o : variantObjects)
+    llvm::sys::fs::remove(o);
   progress.end();
 
   progress.begin("headers + manifest");
@@ -200,8 +210,22 @@ int hyc::driver::compileMain(const std::vector<std::string> &args) {
   manifest += "  \"arch\": \"" + c.arch + "\",\n";
   manifest += "  \"target\": {\"name\": \"" + targetInfo.name + "\", \"triple\": \"" +
               targetInfo.triple + "\", \"cpu\": \"" + targetInfo.cpu + "\"},\n";
-  manifest += "  \"kernels\": [{\"name\": \"hyk_gemv_q2_0c_" + targetInfo.kernelIsa +
-              "\", \"schedule\": \"default\"}],\n";
+  // Every distinct (kernel, shape, schedule) the library calls.
+  std::set<std::tuple<std::string, int64_t, int64_t, std::string>> kernelSet;
+  for (const KernelUse &u : uses)
+    kernelSet.insert({u.kernel, u.n, u.k, u.schedule});
+  manifest += "  \"tuning_db\": " +
+              (tuningDb.empty() ? std::string("null") : "\"" + jsonEscape(tuningDb) + "\"") +
+              ",\n  \"kernels\": [";
+  bool first = true;
+  for (const auto &[kernel, n, k, schedule] : kernelSet) {
+    manifest += std::string(first ? "\n" : ",\n") + "    {\"kernel\": \"" + kernel +
+                "\", \"isa\": \"" + targetInfo.kernelIsa + "\", \"n\": " +
+                std::to_string(n) + ", \"k\": " + std::to_string(k) +
+                ", \"schedule\": \"" + schedule + "\"}";
+    first = false;
+  }
+  manifest += "\n  ],\n";
   manifest += "  \"context\": " + std::to_string(plan.context) + ",\n";
   char hashText[32];
   std::snprintf(hashText, sizeof hashText, "%016llx", static_cast<unsigned long long>(hash));

@@ -5,6 +5,8 @@
 #include "mlir/IR/DialectImplementation.h"
 #include "llvm/ADT/TypeSwitch.h"
 
+#include <cstdio>
+
 using namespace mlir;
 using namespace hyc::lowbit;
 
@@ -34,6 +36,15 @@ int64_t blockBytes(WeightFormat format) {
 }
 ScaleLayout requiredScaleLayout(WeightFormat format) {
   return isBlockQuantized(format) ? ScaleLayout::F16PerBlock : ScaleLayout::None;
+}
+std::string kernelVariantName(llvm::StringRef kernel, llvm::StringRef isa,
+                              llvm::StringRef schedule) {
+  uint32_t h = 2166136261u; // FNV-1a 32 of the schedule string
+  for (char c : schedule)
+    h = (h ^ static_cast<uint8_t>(c)) * 16777619u;
+  char hex[9];
+  std::snprintf(hex, sizeof hex, "%08x", h);
+  return ("hyk_v_" + kernel + "_" + isa + "_s").str() + hex;
 }
 bool isBlockQuantized(WeightFormat format) {
   return format == WeightFormat::Q2_0C || format == WeightFormat::Q8_0;

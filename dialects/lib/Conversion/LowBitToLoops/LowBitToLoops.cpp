@@ -240,12 +240,25 @@ private:
       MLIRContext *ctx = op.getContext();
       Type ptr = LLVM::LLVMPointerType::get(ctx);
       Type i64 = IntegerType::get(ctx, 64), i32 = IntegerType::get(ctx, 32);
-      std::string name = "hyk_gemv_" +
-                         stringifyWeightFormat(wt.getFormat()).str() + "_" + isa;
-      func::FuncOp callee = kernelDecl(
-          name, FunctionType::get(ctx, {ptr, ptr, ptr, i64, i64}, {i32}));
+      std::string format = stringifyWeightFormat(wt.getFormat()).str();
+      auto schedule = op->getAttrOfType<StringAttr>("hyc.schedule");
+      bool tuned = schedule && schedule.getValue() != "default";
+      // Default schedules have prebuilt flat entry points; a tuned schedule
+      // is a Halide pipeline the driver generates (named by
+      // kernelVariantName), run through the kernel library's generic runner.
+      std::string name = tuned ? "hyk_gemv_run_" + format
+                               : "hyk_gemv_" + format + "_" + isa;
+      SmallVector<Type> params = {ptr, ptr, ptr, i64, i64};
+      if (tuned)
+        params.insert(params.begin(), ptr);
+      func::FuncOp callee =
+          kernelDecl(name, FunctionType::get(ctx, params, {i32}));
       Value wp = e.pointer(w), xp = e.pointer(op.getX()),
             yp = e.pointer(op.getOut());
+      Value pipeline;
+      if (tuned)
+        pipeline = pipelineAddress(
+            e, kernelVariantName("gemv_" + format, isa, schedule.getValue()));
       Value nC = arith::ConstantIntOp::create(e.b, e.loc, i64, n);
       Value kC = arith::ConstantIntOp::create(e.b, e.loc, i64, k);
       e.loop(m, [&](Value row) {
@@ -256,7 +269,10 @@ private:
         Value yRow = e.gep(yp, arith::MulIOp::create(
                                    e.b, e.loc, r,
                                    arith::ConstantIntOp::create(e.b, e.loc, i64, 4 * n)));
-        func::CallOp::create(e.b, e.loc, callee, ValueRange{wp, xRow, yRow, nC, kC});
+        SmallVector<Value> args = {wp, xRow, yRow, nC, kC};
+        if (pipeline)
+          args.insert(args.begin(), pipeline);
+        func::CallOp::create(e.b, e.loc, callee, args);
       });
       return success();
     }
@@ -272,6 +288,19 @@ private:
       });
     });
     return success();
+  }
+
+  /// The address of a generated Halide pipeline (three halide_buffer_t*).
+  Value pipelineAddress(Emitter &e, const std::string &symbol) {
+    MLIRContext *ctx = module.getContext();
+    Type ptr = LLVM::LLVMPointerType::get(ctx);
+    if (!module.lookupSymbol(symbol)) {
+      OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+      LLVM::LLVMFuncOp::create(
+          b, module.getLoc(), symbol,
+          LLVM::LLVMFunctionType::get(IntegerType::get(ctx, 32), {ptr, ptr, ptr}));
+    }
+    return LLVM::AddressOfOp::create(e.b, e.loc, ptr, symbol);
   }
 
   LogicalResult lowerEmbedding(Emitter &e, EmbeddingOp op) {

@@ -93,3 +93,16 @@ func.func @q8_0_table(%blob: memref<1088xi8>, %tok: i32, %x: memref<64xf32>, %y:
   lowbit.matmul %x, %t, %y : memref<64xf32>, !lowbit.packed<q8_0, 16x64>, memref<16xf32>
   return
 }
+
+// -----
+
+// A tuned schedule: the generated pipeline's address goes to the generic runner.
+// CHECK-LABEL: func.func @tuned
+// CHECK: %[[FN:.+]] = llvm.mlir.addressof @hyk_v_gemv_q2_0c_avx512_s{{[0-9a-f]+}} : !llvm.ptr
+// CHECK: call @hyk_gemv_run_q2_0c(%[[FN]],
+// CHECK: llvm.func @hyk_v_gemv_q2_0c_avx512_s{{[0-9a-f]+}}(!llvm.ptr, !llvm.ptr, !llvm.ptr) -> i32
+func.func @tuned(%blob: memref<8320xi8>, %x: memref<512xf32>, %y: memref<64xf32>) {
+  %w = lowbit.weight %blob {name = "w", offset = 0 : i64} : memref<8320xi8> -> !lowbit.packed<q2_0c, 64x512>
+  lowbit.matmul %x, %w, %y {hyc.kernel = "gemv_q2_0c", hyc.schedule = "rows_per_task=16,unroll=2"} : memref<512xf32>, !lowbit.packed<q2_0c, 64x512>, memref<64xf32>
+  return
+}

@@ -23,6 +23,10 @@ namespace hyc::lowbit {
 int64_t requiredBlockSize(WeightFormat format);
 /// Bytes of one block of `format`.
 int64_t blockBytes(WeightFormat format);
+/// Symbol of the Halide pipeline generated for `kernel` (e.g. gemv_q2_0c) on
+/// `isa` with a tuned `schedule` ("name=value,..."); stable across runs.
+std::string kernelVariantName(llvm::StringRef kernel, llvm::StringRef isa,
+                              llvm::StringRef schedule);
 /// True for formats stored as blocks of codes with an f16 scale each.
 bool isBlockQuantized(WeightFormat format);
 /// The scale layout a format requires.

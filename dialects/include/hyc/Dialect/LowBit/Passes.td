@@ -56,4 +56,28 @@ def FuseMatmulsPass : Pass<"lowbit-fuse-matmuls", "::mlir::func::FuncOp"> {
   }];
 }
 
+def SelectKernelsPass : Pass<"lowbit-select-kernels", "::mlir::ModuleOp"> {
+  let summary = "Choose each matmul's kernel and schedule from the tuning database";
+  let description = [{
+    Annotates every `lowbit.matmul` over block-quantized weights with the
+    kernel family that implements it (`hyc.kernel`, e.g. "gemv_q2_0c") and
+    the schedule to use (`hyc.schedule`): the GeneratorParams string the
+    tuning database recorded for (kernel, N, K, target), or "default" when
+    the database has no entry (or no database is given). The database is the
+    versioned JSON file `hyc tune` writes (format in
+    schedules/TuningDatabase.md); a malformed file is an error naming it.
+
+    ```mlir
+    lowbit.matmul %x, %w, %y {hyc.kernel = "gemv_q2_0c",
+                              hyc.schedule = "rows_per_task=16,unroll=2"} : ...
+    ```
+  }];
+  let options = [
+    Option<"tuningDb", "tuning-db", "std::string", /*default=*/"\"\"",
+           "path of the tuning database (JSON); empty: default schedules">,
+    Option<"target", "target", "std::string", /*default=*/"\"\"",
+           "target name the database entries must match (e.g. x86-64-avx512)">,
+  ];
+}
+
 #endif // HYC_DIALECT_LOWBIT_PASSES

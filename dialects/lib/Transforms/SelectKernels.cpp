@@ -1,0 +1,119 @@
+//===- SelectKernels.cpp - kernel and schedule choice from the tuning DB -===//
+//
+// The tuning database maps (kernel family, N, K, target) to the schedule that
+// measured fastest on the device. This pass only records the choice on each
+// matmul; the lowering calls the matching kernel and the driver generates any
+// non-default schedule it names.
+//
+//===----------------------------------------------------------------------===//
+
+#include "hyc/Dialect/LowBit/LowBit.h"
+#include "hyc/Dialect/LowBit/Passes.h"
+
+#include "mlir/IR/Builders.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+
+#include <map>
+#include <tuple>
+
+namespace hyc::lowbit {
+#define GEN_PASS_DEF_SELECTKERNELSPASS
+#include "hyc/Dialect/LowBit/Passes.h.inc"
+} // namespace hyc::lowbit
+
+using namespace mlir;
+using namespace hyc::lowbit;
+
+namespace {
+using Key = std::tuple<std::string, int64_t, int64_t>; // kernel, n, k
+
+/// Reads the entries of `target` from the database at `path`.
+LogicalResult readDatabase(StringRef path, StringRef target,
+                           std::map<Key, std::string> &out, std::string &error) {
+  auto buffer = llvm::MemoryBuffer::getFile(path);
+  if (!buffer) {
+    error = "cannot read tuning database '" + path.str() +
+            "': " + buffer.getError().message();
+    return failure();
+  }
+  llvm::Expected<llvm::json::Value> json = llvm::json::parse((*buffer)->getBuffer());
+  if (!json) {
+    error = "tuning database '" + path.str() +
+            "' is not valid JSON: " + llvm::toString(json.takeError());
+    return failure();
+  }
+  const llvm::json::Object *root = json->getAsObject();
+  auto bad = [&](const std::string &what) {
+    error = "tuning database '" + path.str() + "': " + what;
+    return failure();
+  };
+  if (!root || root->getString("format") != "hyc-tuning-db")
+    return bad("missing \"format\": \"hyc-tuning-db\"");
+  if (root->getInteger("version") != 1)
+    return bad("unsupported version (this hyc reads version 1)");
+  const llvm::json::Array *entries = root->getArray("entries");
+  if (!entries)
+    return bad("missing \"entries\" array");
+  for (size_t i = 0; i < entries->size(); ++i) {
+    const llvm::json::Object *e = (*entries)[i].getAsObject();
+    std::string where = "entry #" + std::to_string(i);
+    if (!e)
+      return bad(where + " is not an object");
+    std::optional<StringRef> kernel = e->getString("kernel"), tgt = e->getString("target");
+    std::optional<int64_t> n = e->getInteger("n"), k = e->getInteger("k");
+    const llvm::json::Object *schedule = e->getObject("schedule");
+    if (!kernel || !tgt || !n || !k || !schedule)
+      return bad(where + " needs kernel, target, n, k and schedule");
+    if (*tgt != target)
+      continue;
+    // Schedule params as "name=value,..." in key order (std::map: stable).
+    std::map<std::string, std::string> params;
+    for (const auto &kv : *schedule) {
+      std::string value;
+      if (std::optional<int64_t> iv = kv.second.getAsInteger())
+        value = std::to_string(*iv);
+      else if (std::optional<bool> bv = kv.second.getAsBoolean())
+        value = *bv ? "true" : "false";
+      else
+        return bad(where + ": schedule parameter '" + kv.first.str() +
+                   "' must be an integer or a boolean");
+      for (char c : kv.first.str())
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_'))
+          return bad(where + ": bad schedule parameter name '" + kv.first.str() + "'");
+      params[kv.first.str()] = value;
+    }
+    std::string text;
+    for (const auto &[name, value] : params)
+      text += (text.empty() ? "" : ",") + name + "=" + value;
+    out[Key(kernel->str(), *n, *k)] = text.empty() ? "default" : text;
+  }
+  return success();
+}
+
+struct SelectKernels
+    : public hyc::lowbit::impl::SelectKernelsPassBase<SelectKernels> {
+  using Base::Base;
+  void runOnOperation() override {
+    std::map<Key, std::string> db;
+    if (!tuningDb.empty()) {
+      std::string error;
+      if (failed(readDatabase(tuningDb, target, db, error))) {
+        getOperation().emitError(error);
+        return signalPassFailure();
+      }
+    }
+    Builder b(&getContext());
+    getOperation().walk([&](MatmulOp op) {
+      PackedType w = op.getWeight().getType();
+      if (!w.isQuantized())
+        return;
+      std::string kernel = "gemv_" + stringifyWeightFormat(w.getFormat()).str();
+      auto it = db.find(Key(kernel, w.getRows(), w.getCols()));
+      op->setAttr("hyc.kernel", b.getStringAttr(kernel));
+      op->setAttr("hyc.schedule",
+                  b.getStringAttr(it == db.end() ? "default" : it->second));
+    });
+  }
+};
+} // namespace

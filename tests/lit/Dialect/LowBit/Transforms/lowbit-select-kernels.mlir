@@ -1,0 +1,27 @@
+// RUN: hyc-opt %s -lowbit-select-kernels="tuning-db=%S/Inputs/tuning.json target=x86-64-avx512" | FileCheck %s
+// RUN: hyc-opt %s -lowbit-select-kernels | FileCheck %s --check-prefix=NODB
+// RUN: not hyc-opt %s -lowbit-select-kernels="tuning-db=%S/Inputs/bad-version.json target=x86-64-avx512" 2>&1 | FileCheck %s --check-prefix=VERSION
+// RUN: not hyc-opt %s -lowbit-select-kernels="tuning-db=%S/Inputs/bad-entry.json target=x86-64-avx512" 2>&1 | FileCheck %s --check-prefix=ENTRY
+// RUN: not hyc-opt %s -lowbit-select-kernels="tuning-db=%S/Inputs/missing.json target=x86-64-avx512" 2>&1 | FileCheck %s --check-prefix=MISSING
+
+// The (64, 512) matmul has an entry for this target: its schedule, with the
+// parameters in name order. The (32, 512) one only has an avx2 entry: default.
+// The f16 matmul has no kernel family: untouched.
+// CHECK-LABEL: func.func @select
+// CHECK: lowbit.matmul {{.*}} {hyc.kernel = "gemv_q2_0c", hyc.schedule = "rows_per_task=16,unroll=2"} : memref<512xf32>, !lowbit.packed<q2_0c, 64x512
+// CHECK: lowbit.matmul {{.*}} {hyc.kernel = "gemv_q2_0c", hyc.schedule = "default"} : memref<512xf32>, !lowbit.packed<q2_0c, 32x512
+// CHECK: lowbit.matmul %{{[^{]*}} : memref<512xf32>, !lowbit.packed<f16, 8x512>
+
+// NODB-COUNT-2: hyc.schedule = "default"
+
+// VERSION: unsupported version (this hyc reads version 1)
+// ENTRY: entry #0 needs kernel, target, n, k and schedule
+// MISSING: cannot read tuning database '{{.*}}missing.json'
+func.func @select(%a: !lowbit.packed<q2_0c, 64x512>, %b: !lowbit.packed<q2_0c, 32x512>,
+                  %c: !lowbit.packed<f16, 8x512>, %x: memref<512xf32>,
+                  %y: memref<64xf32>, %z: memref<32xf32>, %u: memref<8xf32>) {
+  lowbit.matmul %x, %a, %y : memref<512xf32>, !lowbit.packed<q2_0c, 64x512>, memref<64xf32>
+  lowbit.matmul %x, %b, %z : memref<512xf32>, !lowbit.packed<q2_0c, 32x512>, memref<32xf32>
+  lowbit.matmul %x, %c, %u : memref<512xf32>, !lowbit.packed<f16, 8x512>, memref<8xf32>
+  return
+}
