@@ -2,7 +2,9 @@
 #include "hyc/Dialect/LowBit/LowBit.h"
 
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/IR/OpImplementation.h"
+#include "mlir/IR/PatternMatch.h"
 
 using namespace mlir;
 using namespace hyc::lowbit;
@@ -184,4 +186,25 @@ LogicalResult AddOp::verify() {
       failed(requireSameLength(*this, getLhs(), "lhs", getOut(), "out")))
     return failure();
   return success();
+}
+
+namespace {
+/// rope at position 0 rotates by angle 0: identity.
+struct RopeAtZeroIsIdentity : public OpRewritePattern<RopeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(RopeOp op, PatternRewriter &rewriter) const override {
+    APInt pos;
+    if (!matchPattern(op.getPos(), m_ConstantInt(&pos)) || !pos.isZero())
+      return failure();
+    if (op.getX() != op.getOut())
+      memref::CopyOp::create(rewriter, op.getLoc(), op.getX(), op.getOut());
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+} // namespace
+
+void RopeOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                         MLIRContext *context) {
+  results.add<RopeAtZeroIsIdentity>(context);
 }

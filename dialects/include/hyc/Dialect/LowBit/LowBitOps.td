@@ -64,8 +64,9 @@ def LowBit_MatmulOp : LowBit_Op<"matmul"> {
         memref<6144xf32>
     ```
   }];
-  let arguments = (ins LowBit_F32Activations:$x, LowBit_PackedType:$weight,
-                       LowBit_F32Activations:$out);
+  let arguments = (ins Arg<LowBit_F32Activations, "", [MemRead]>:$x,
+                       LowBit_PackedType:$weight,
+                       Arg<LowBit_F32Activations, "", [MemWrite]>:$out);
   let assemblyFormat = [{
     $x `,` $weight `,` $out attr-dict `:` type($x) `,` qualified(type($weight)) `,` type($out)
   }];
@@ -84,7 +85,7 @@ def LowBit_EmbeddingOp : LowBit_Op<"embedding"> {
     ```
   }];
   let arguments = (ins LowBit_PackedType:$table, I32:$token,
-                       LowBit_F32Vector:$out);
+                       Arg<LowBit_F32Vector, "", [MemWrite]>:$out);
   let assemblyFormat = [{
     $table `,` $token `,` $out attr-dict `:` qualified(type($table)) `,` type($token) `,` type($out)
   }];
@@ -105,8 +106,9 @@ def LowBit_RmsNormOp : LowBit_Op<"rms_norm"> {
         : memref<512xf32>, !lowbit.packed<f32, 1x64>, memref<512xf32>
     ```
   }];
-  let arguments = (ins LowBit_F32Vector:$x, LowBit_PackedType:$gamma,
-                       LowBit_F32Vector:$out, F32Attr:$eps);
+  let arguments = (ins Arg<LowBit_F32Vector, "", [MemRead]>:$x,
+                       LowBit_PackedType:$gamma,
+                       Arg<LowBit_F32Vector, "", [MemWrite]>:$out, F32Attr:$eps);
   let assemblyFormat = [{
     $x `,` $gamma `,` $out attr-dict `:` type($x) `,` qualified(type($gamma)) `,` type($out)
   }];
@@ -125,8 +127,13 @@ def LowBit_RopeOp : LowBit_Op<"rope"> {
     lowbit.rope %q, %pos, %q {head_dim = 64 : i64, freq_base = 1.0e4 : f64}
         : memref<512xf32>, i32, memref<512xf32>
     ```
+
+    Canonicalization: at a constant position 0 every angle is 0, so the op is
+    the identity: erased when in place, a `memref.copy` otherwise.
   }];
-  let arguments = (ins LowBit_F32Vector:$x, I32:$pos, LowBit_F32Vector:$out,
+  let hasCanonicalizer = 1;
+  let arguments = (ins Arg<LowBit_F32Vector, "", [MemRead]>:$x, I32:$pos,
+                       Arg<LowBit_F32Vector, "", [MemWrite]>:$out,
                        I64Attr:$head_dim, F64Attr:$freq_base);
   let assemblyFormat = [{
     $x `,` $pos `,` $out attr-dict `:` type($x) `,` type($pos) `,` type($out)
@@ -144,7 +151,8 @@ def LowBit_KvStoreOp : LowBit_Op<"kv_store"> {
     lowbit.kv_store %k, %kcache, %pos : memref<128xf32>, memref<256x128xf32>, i32
     ```
   }];
-  let arguments = (ins LowBit_F32Vector:$x, MemRefRankOf<[F32], [2]>:$cache,
+  let arguments = (ins Arg<LowBit_F32Vector, "", [MemRead]>:$x,
+                       Arg<MemRefRankOf<[F32], [2]>, "", [MemWrite]>:$cache,
                        I32:$pos);
   let assemblyFormat = [{
     $x `,` $cache `,` $pos attr-dict `:` type($x) `,` type($cache) `,` type($pos)
@@ -169,9 +177,11 @@ def LowBit_AttentionOp : LowBit_Op<"attention"> {
           memref<256xf32>, memref<512xf32>
     ```
   }];
-  let arguments = (ins LowBit_F32Vector:$q, MemRefRankOf<[F32], [2]>:$k_cache,
-                       MemRefRankOf<[F32], [2]>:$v_cache, I32:$pos,
-                       LowBit_F32Vector:$scratch, LowBit_F32Vector:$out,
+  let arguments = (ins Arg<LowBit_F32Vector, "", [MemRead]>:$q,
+                       Arg<MemRefRankOf<[F32], [2]>, "", [MemRead]>:$k_cache,
+                       Arg<MemRefRankOf<[F32], [2]>, "", [MemRead]>:$v_cache, I32:$pos,
+                       Arg<LowBit_F32Vector, "", [MemRead, MemWrite]>:$scratch,
+                       Arg<LowBit_F32Vector, "", [MemWrite]>:$out,
                        I64Attr:$num_heads, I64Attr:$num_kv_heads,
                        I64Attr:$head_dim);
   let assemblyFormat = [{
@@ -192,8 +202,9 @@ def LowBit_SwigluOp : LowBit_Op<"swiglu"> {
     lowbit.swiglu %g, %u, %g : memref<1024xf32>, memref<1024xf32>, memref<1024xf32>
     ```
   }];
-  let arguments = (ins LowBit_F32Vector:$gate, LowBit_F32Vector:$up,
-                       LowBit_F32Vector:$out);
+  let arguments = (ins Arg<LowBit_F32Vector, "", [MemRead]>:$gate,
+                       Arg<LowBit_F32Vector, "", [MemRead]>:$up,
+                       Arg<LowBit_F32Vector, "", [MemWrite]>:$out);
   let assemblyFormat = [{
     $gate `,` $up `,` $out attr-dict `:` type($gate) `,` type($up) `,` type($out)
   }];
@@ -209,8 +220,9 @@ def LowBit_AddOp : LowBit_Op<"add"> {
     lowbit.add %x, %o, %x : memref<512xf32>, memref<512xf32>, memref<512xf32>
     ```
   }];
-  let arguments = (ins LowBit_F32Vector:$lhs, LowBit_F32Vector:$rhs,
-                       LowBit_F32Vector:$out);
+  let arguments = (ins Arg<LowBit_F32Vector, "", [MemRead]>:$lhs,
+                       Arg<LowBit_F32Vector, "", [MemRead]>:$rhs,
+                       Arg<LowBit_F32Vector, "", [MemWrite]>:$out);
   let assemblyFormat = [{
     $lhs `,` $rhs `,` $out attr-dict `:` type($lhs) `,` type($rhs) `,` type($out)
   }];
