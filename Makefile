@@ -1,12 +1,15 @@
 # Thin entry points; the real build is CMake + Ninja in build/.
 #   make demo   set up, build, compile the default model for this machine and generate with it
 #   make test   set up, build, run the whole test suite under ctest
+#   make fuzz   set up, build the GGUF reader fuzzer in build-fuzz/ and run it FUZZ_SECONDS
 BUILD ?= build
 JOBS ?= $(shell nproc)
 MODEL ?=
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
 PY := .venv/bin/python
 
-.PHONY: setup configure build demo test clean
+.PHONY: setup configure build demo test fuzz clean
 
 setup:
 	@bash scripts/setup
@@ -24,6 +27,9 @@ demo: build
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+fuzz: setup
+	@bash scripts/fuzz $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 clean:
 	rm -rf $(BUILD)

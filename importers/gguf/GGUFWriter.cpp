@@ -237,7 +237,8 @@ uint64_t GGUFWriter::fileSize() const {
   return alignUp(head.size(), Alignment) + dataBytes;
 }
 
-bool GGUFWriter::write(const std::string &path, std::string &error) {
+bool GGUFWriter::write(const std::string &path, std::string &error,
+                       const Validator &validate) {
   std::vector<uint64_t> offsets;
   uint64_t dataBytes;
   std::vector<uint8_t> head = serializeHead(offsets, dataBytes);
@@ -298,6 +299,10 @@ bool GGUFWriter::write(const std::string &path, std::string &error) {
     int e = errno;
     ::unlink(tmp.c_str());
     error = "cannot write " + tmp + ": " + std::generic_category().message(e);
+    return false;
+  }
+  if (validate && !validate(tmp, error)) {
+    ::unlink(tmp.c_str());
     return false;
   }
   if (::rename(tmp.c_str(), path.c_str()) != 0) {

@@ -60,10 +60,18 @@ public:
   /// stay valid until write() returns.
   static TensorProducer copyFrom(const uint8_t *data, uint64_t size);
 
+  /// Checks the complete temporary file (\p tmpPath) before it is renamed
+  /// into place; false (with \p error set) abandons the write.
+  using Validator =
+      std::function<bool(const std::string &tmpPath, std::string &error)>;
+
   /// Writes the file to \p path atomically (temporary file in the same
-  /// directory, then rename). On failure no file is left at \p path or
-  /// under the temporary name, and \p error says what went wrong.
-  bool write(const std::string &path, std::string &error);
+  /// directory, then rename). On failure, including a \p validate that
+  /// returns false, no file is left at \p path or under the temporary name
+  /// (an existing file at \p path is untouched), and \p error says what
+  /// went wrong.
+  bool write(const std::string &path, std::string &error,
+             const Validator &validate = nullptr);
 
   /// Bytes write() will produce; valid after all entries were added.
   uint64_t fileSize() const;

@@ -17,6 +17,10 @@ static const char *kUsage =
     "      targets: host, x86-64-avx2, x86-64-avx512\n"
     "  run DIR [-n N] [--tokens ID,ID,...] [--dump-logits PREFIX] [--quiet]\n"
     "      greedy-decode with a compiled model and print token ids and tokens/s\n"
+    "  inspect FILE.gguf [--no-tensors]\n"
+    "      arch, hyperparameters, tokenizer, tensor table, totals per type, bits per weight\n"
+    "  convert FILE.gguf --to q2_k -o OUT.gguf [--no-verify]\n"
+    "      rewrite Q2_0C tensors as Q2_K (lossless; for stock llama.cpp), copy the rest\n"
     "  help      this text\n"
     "  version   the hyc version\n";
 
@@ -51,6 +55,10 @@ int main(int argc, char **argv) {
     return compileMain(args);
   if (cmd == "run")
     return runMain(args);
+  if (cmd == "inspect")
+    return inspectMain(args);
+  if (cmd == "convert")
+    return convertMain(args);
   if (cmd == "help" || cmd == "--help" || cmd == "-h") {
     std::fputs(kUsage, stdout);
     return 0;

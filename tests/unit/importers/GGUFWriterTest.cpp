@@ -257,6 +257,29 @@ TEST_F(GGUFWriterTest, FailuresLeaveNothingBehind) {
   EXPECT_EQ(std::filesystem::file_size(path), before);
   EXPECT_EQ(listDir(), std::vector<std::string>{"out.gguf"});
 
+  // A validator sees the complete temporary file and can veto the rename.
+  GGUFWriter checked;
+  ASSERT_TRUE(checked.addTensor("w", {16}, QuantType::F32,
+                                GGUFWriter::copyFrom(data.data(), 64), error));
+  std::string seen;
+  EXPECT_FALSE(
+      checked.write(path, error, [&](const std::string &tmp, std::string &why) {
+        seen = tmp;
+        std::string e;
+        auto f = GGUFFile::open(tmp, e);
+        EXPECT_TRUE(f) << e;
+        why = "vetoed";
+        return false;
+      }));
+  EXPECT_EQ(error, "vetoed");
+  EXPECT_NE(seen.find("out.gguf.tmp."), std::string::npos) << seen;
+  EXPECT_EQ(std::filesystem::file_size(path), before);
+  EXPECT_EQ(listDir(), std::vector<std::string>{"out.gguf"});
+  ASSERT_TRUE(checked.write(
+      path, error, [](const std::string &, std::string &) { return true; }))
+      << error;
+  EXPECT_GT(std::filesystem::file_size(path), before);
+
   GGUFWriter w;
   EXPECT_FALSE(w.write(Dir + "/no/such/dir/x.gguf", error));
   EXPECT_NE(error.find("cannot create"), std::string::npos) << error;
