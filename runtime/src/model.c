@@ -1,9 +1,10 @@
-/* model.c - the hy runtime: opening compiled models, contexts, decoding. */
+/* model.c - opening compiled models: ABI check, weights mapping, the tokenizer
+ * file, and the thread pool lent to the library's kernels. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,49 +12,72 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "hy/hy.h"
 #include "hy_internal.h"
 
-struct hy_model {
-  hy_model_desc_t desc;
-  hy_decode_fn decode;
-  const uint8_t *weights;
-  size_t weights_size;
-  void *dl; /* dlopen handle when opened from a directory */
-};
+/* ---- the pool registry ---------------------------------------------------------
+ * A library's kernels have one parallel-for hook for the whole process (it
+ * lives in the library's copy of the Halide runtime), so the pool belongs to
+ * the library, not to a model: the first model opened on a library creates the
+ * pool and installs it, later ones share it, the last one released uninstalls
+ * and frees it. Libraries are told apart by their set_parallel entry point. */
+enum { MAX_HOOKED_LIBRARIES = 64 };
 
-struct hy_context {
-  hy_model_t *model;
-  uint8_t *arena;
-  uint8_t *kv;
-  int32_t pos;
-};
+static struct {
+  hy_set_parallel_fn set_parallel;
+  hy_pool_t *pool;
+  int refs;
+} hooked[MAX_HOOKED_LIBRARIES];
+static pthread_mutex_t hooked_mu = PTHREAD_MUTEX_INITIALIZER;
 
-static _Thread_local char last_error[1024];
-
-const char *hy_last_error(void) { return last_error; }
-
-hy_status_t hy_set_error(hy_status_t status, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(last_error, sizeof last_error, fmt, ap);
-  va_end(ap);
-  return status;
+static hy_status_t attach_pool(hy_model_t *m, int32_t n_threads) {
+  hy_status_t s = HY_OK;
+  pthread_mutex_lock(&hooked_mu);
+  int free_slot = -1;
+  for (int i = 0; i < MAX_HOOKED_LIBRARIES; ++i) {
+    if (hooked[i].refs > 0 && hooked[i].set_parallel == m->set_parallel) {
+      hooked[i].refs++;
+      m->pool = hooked[i].pool;
+      pthread_mutex_unlock(&hooked_mu);
+      return HY_OK;
+    }
+    if (hooked[i].refs == 0 && free_slot < 0) free_slot = i;
+  }
+  if (free_slot < 0) {
+    /* Absurdly many distinct libraries: leave this one on its own pool. */
+    m->set_parallel = NULL;
+  } else if ((s = hy_pool_create(n_threads, &m->pool)) == HY_OK) {
+    hooked[free_slot].set_parallel = m->set_parallel;
+    hooked[free_slot].pool = m->pool;
+    hooked[free_slot].refs = 1;
+    m->set_parallel(hy_pool_parallel_for, m->pool);
+  }
+  pthread_mutex_unlock(&hooked_mu);
+  return s;
 }
 
-uint64_t hy_weights_hash(const uint8_t *data, size_t size) {
-  /* FNV-1a over little-endian 64-bit words, then the tail bytes: the
-   * compiler computes the same value when it writes the blob. */
-  uint64_t h = 0xcbf29ce484222325ull;
-  const uint64_t prime = 0x100000001b3ull;
-  size_t i = 0;
-  for (; i + 8 <= size; i += 8) {
-    uint64_t w;
-    memcpy(&w, data + i, 8);
-    h = (h ^ w) * prime;
+static void detach_pool(hy_model_t *m) {
+  if (!m->pool) return;
+  pthread_mutex_lock(&hooked_mu);
+  for (int i = 0; i < MAX_HOOKED_LIBRARIES; ++i) {
+    if (hooked[i].refs > 0 && hooked[i].pool == m->pool) {
+      if (--hooked[i].refs == 0) {
+        hooked[i].set_parallel(NULL, NULL);
+        hy_pool_release(hooked[i].pool);
+        hooked[i].set_parallel = NULL;
+        hooked[i].pool = NULL;
+      }
+      break;
+    }
   }
-  for (; i < size; ++i) h = (h ^ data[i]) * prime;
-  return h;
+  pthread_mutex_unlock(&hooked_mu);
+  m->pool = NULL;
+}
+
+/* ---- opening ------------------------------------------------------------------ */
+
+void hy_model_options_init(hy_model_options_t *o) {
+  if (!o) return;
+  memset(o, 0, sizeof *o);
 }
 
 static hy_status_t map_file(const char *path, const uint8_t **data,
@@ -92,23 +116,32 @@ static hy_status_t check_desc(const hy_model_desc_t *d) {
       d->kv_bytes <= 0 || d->weights_bytes <= 0)
     return hy_set_error(HY_ERR_CORRUPT,
                         "model description has a non-positive size");
+  if (d->n_vocab > INT32_MAX || d->n_ctx > INT32_MAX ||
+      d->bos_id >= d->n_vocab || d->eos_id >= d->n_vocab)
+    return hy_set_error(HY_ERR_CORRUPT,
+                        "model description is out of range (n_vocab %lld, "
+                        "n_ctx %lld, bos %lld, eos %lld)",
+                        (long long)d->n_vocab, (long long)d->n_ctx,
+                        (long long)d->bos_id, (long long)d->eos_id);
   return HY_OK;
 }
 
-hy_status_t hy_model_open_static(const hy_model_desc_t *desc,
-                                 hy_decode_fn decode, const char *weights_path,
-                                 hy_model_t **out) {
-  if (!out)
-    return hy_set_error(HY_ERR_INVALID_ARGUMENT, "hy_model_open_static: out is NULL");
-  *out = NULL;
-  if (!desc || !decode || !weights_path)
+static int file_exists(const char *path) { return access(path, F_OK) == 0; }
+
+/* Opens with a resolved tokenizer path (NULL: no tokenizer). */
+static hy_status_t open_model(const hy_model_desc_t *desc, hy_decode_fn decode,
+                              const char *weights_path,
+                              const hy_model_options_t *o,
+                              const char *tok_path, hy_model_t **out) {
+  if (o->n_threads < 0 || o->n_threads > 1024)
     return hy_set_error(HY_ERR_INVALID_ARGUMENT,
-                        "hy_model_open_static: desc, decode and weights_path "
-                        "must not be NULL");
+                        "hy_model_open: n_threads %d outside [0, 1024]",
+                        o->n_threads);
   hy_status_t s = check_desc(desc);
   if (s != HY_OK) return s;
-  const uint8_t *data;
-  size_t size;
+
+  const uint8_t *data = NULL;
+  size_t size = 0;
   if ((s = map_file(weights_path, &data, &size)) != HY_OK) return s;
   if ((int64_t)size != desc->weights_bytes) {
     munmap((void *)data, size);
@@ -130,35 +163,102 @@ hy_status_t hy_model_open_static(const hy_model_desc_t *desc,
   }
   m->desc = *desc;
   m->decode = decode;
+  m->prefill = o->prefill;
+  m->set_parallel = o->set_parallel;
   m->weights = data;
   m->weights_size = size;
+  m->eos_only[0] = (int32_t)desc->eos_id;
+  if (tok_path &&
+      (s = hy_tokenizer_load(tok_path, (int32_t)desc->n_vocab, &m->tok)) !=
+          HY_OK) {
+    hy_model_release(m);
+    return s;
+  }
+  if (m->set_parallel) {
+    int32_t n_threads = o->n_threads ? o->n_threads : hy_cpu_count();
+    if ((s = attach_pool(m, n_threads)) != HY_OK) {
+      hy_model_release(m);
+      return s;
+    }
+  }
   *out = m;
   return HY_OK;
 }
 
-hy_status_t hy_model_open_dir(const char *dir, hy_model_t **out) {
+hy_status_t hy_model_open_static_ex(const hy_model_desc_t *desc,
+                                    hy_decode_fn decode,
+                                    const char *weights_path,
+                                    const hy_model_options_t *options,
+                                    hy_model_t **out) {
   if (!out)
-    return hy_set_error(HY_ERR_INVALID_ARGUMENT, "hy_model_open_dir: out is NULL");
+    return hy_set_error(HY_ERR_INVALID_ARGUMENT,
+                        "hy_model_open_static: out is NULL");
+  *out = NULL;
+  if (!desc || !decode || !weights_path)
+    return hy_set_error(HY_ERR_INVALID_ARGUMENT,
+                        "hy_model_open_static: desc, decode and weights_path "
+                        "must not be NULL");
+  hy_model_options_t defaults;
+  hy_model_options_init(&defaults);
+  const hy_model_options_t *o = options ? options : &defaults;
+  /* The tokenizer: explicit path, or NAME.tokenizer beside NAME.weights. */
+  const char *tok_path = o->tokenizer_path;
+  char derived[4096];
+  if (!tok_path) {
+    size_t n = strlen(weights_path);
+    const char *suffix = ".weights";
+    size_t sn = strlen(suffix);
+    if (n > sn && strcmp(weights_path + n - sn, suffix) == 0 &&
+        n - sn + sizeof ".tokenizer" <= sizeof derived) {
+      memcpy(derived, weights_path, n - sn);
+      memcpy(derived + n - sn, ".tokenizer", sizeof ".tokenizer");
+      if (file_exists(derived)) tok_path = derived;
+    }
+  }
+  return open_model(desc, decode, weights_path, o, tok_path, out);
+}
+
+hy_status_t hy_model_open_static(const hy_model_desc_t *desc,
+                                 hy_decode_fn decode, const char *weights_path,
+                                 hy_model_t **out) {
+  return hy_model_open_static_ex(desc, decode, weights_path, NULL, out);
+}
+
+hy_status_t hy_model_open_dir_ex(const char *dir,
+                                 const hy_model_options_t *options,
+                                 hy_model_t **out) {
+  if (!out)
+    return hy_set_error(HY_ERR_INVALID_ARGUMENT,
+                        "hy_model_open_dir: out is NULL");
   *out = NULL;
   if (!dir)
-    return hy_set_error(HY_ERR_INVALID_ARGUMENT, "hy_model_open_dir: dir is NULL");
+    return hy_set_error(HY_ERR_INVALID_ARGUMENT,
+                        "hy_model_open_dir: dir is NULL");
   char path[4096], name[256];
-  snprintf(path, sizeof path, "%s/hy_model.name", dir);
+  if ((size_t)snprintf(path, sizeof path, "%s/hy_model.name", dir) >=
+      sizeof path)
+    return hy_set_error(HY_ERR_INVALID_ARGUMENT,
+                        "hy_model_open_dir: path too long");
   FILE *f = fopen(path, "r");
   if (!f)
-    return hy_set_error(HY_ERR_IO,
-                        "'%s' is not a hyc output directory (no hy_model.name): %s",
-                        dir, strerror(errno));
+    return hy_set_error(
+        HY_ERR_IO, "'%s' is not a hyc output directory (no hy_model.name): %s",
+        dir, strerror(errno));
   int ok = fscanf(f, "%255s", name) == 1;
   fclose(f);
   if (!ok) return hy_set_error(HY_ERR_CORRUPT, "'%s' is empty", path);
   for (const char *c = name; *c; ++c)
     if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_'))
-      return hy_set_error(HY_ERR_CORRUPT, "'%s': bad model name '%s'", path, name);
+      return hy_set_error(HY_ERR_CORRUPT, "'%s': bad model name '%s'", path,
+                          name);
 
-  snprintf(path, sizeof path, "%s/libhy_%s.so", dir, name);
+  if ((size_t)snprintf(path, sizeof path, "%s/libhy_%s.so", dir, name) >=
+      sizeof path)
+    return hy_set_error(HY_ERR_INVALID_ARGUMENT,
+                        "hy_model_open_dir: path too long");
   void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-  if (!dl) return hy_set_error(HY_ERR_IO, "cannot load '%s': %s", path, dlerror());
+  if (!dl)
+    return hy_set_error(HY_ERR_IO, "cannot load '%s': %s", path, dlerror());
   char sym[300];
   snprintf(sym, sizeof sym, "hy_%s_desc", name);
   const hy_model_desc_t *desc = dlsym(dl, sym);
@@ -166,11 +266,28 @@ hy_status_t hy_model_open_dir(const char *dir, hy_model_t **out) {
   hy_decode_fn decode = (hy_decode_fn)dlsym(dl, sym);
   if (!desc || !decode) {
     dlclose(dl);
-    return hy_set_error(HY_ERR_CORRUPT, "'%s' does not export hy_%s_desc/hy_%s_decode",
-                        path, name, name);
+    return hy_set_error(HY_ERR_CORRUPT,
+                        "'%s' does not export hy_%s_desc/hy_%s_decode", path,
+                        name, name);
+  }
+  hy_model_options_t o;
+  if (options)
+    o = *options;
+  else
+    hy_model_options_init(&o);
+  /* Optional entry points: absent in libraries from older compilers. */
+  snprintf(sym, sizeof sym, "hy_%s_prefill", name);
+  o.prefill = (hy_prefill_fn)dlsym(dl, sym);
+  snprintf(sym, sizeof sym, "hy_%s_set_parallel", name);
+  o.set_parallel = (hy_set_parallel_fn)dlsym(dl, sym);
+  char tok_path[4096];
+  const char *tok = o.tokenizer_path;
+  if (!tok) {
+    snprintf(tok_path, sizeof tok_path, "%s/%s.tokenizer", dir, name);
+    if (file_exists(tok_path)) tok = tok_path;
   }
   snprintf(path, sizeof path, "%s/%s.weights", dir, name);
-  hy_status_t s = hy_model_open_static(desc, decode, path, out);
+  hy_status_t s = open_model(desc, decode, path, &o, tok, out);
   if (s != HY_OK) {
     dlclose(dl);
     return s;
@@ -179,11 +296,27 @@ hy_status_t hy_model_open_dir(const char *dir, hy_model_t **out) {
   return HY_OK;
 }
 
+hy_status_t hy_model_open_dir(const char *dir, hy_model_t **out) {
+  return hy_model_open_dir_ex(dir, NULL, out);
+}
+
 void hy_model_release(hy_model_t *model) {
   if (!model) return;
+  detach_pool(model);
+  hy_tokenizer_release(model->tok);
   munmap((void *)model->weights, model->weights_size);
   if (model->dl) dlclose(model->dl);
   free(model);
+}
+
+void hy_model_eog(const hy_model_t *model, const int32_t **ids, size_t *n) {
+  if (model->tok) {
+    *ids = model->tok->eog;
+    *n = model->tok->n_eog;
+  } else {
+    *ids = model->eos_only;
+    *n = model->eos_only[0] >= 0 ? 1 : 0;
+  }
 }
 
 const hy_model_desc_t *hy_model_desc(const hy_model_t *model) {
@@ -194,79 +327,25 @@ const hy_model_desc_t *hy_model_desc(const hy_model_t *model) {
   return &model->desc;
 }
 
-static void *alloc64(int64_t bytes) {
-  size_t n = ((size_t)bytes + 63) & ~(size_t)63;
-  void *p = aligned_alloc(64, n);
-  if (p) memset(p, 0, n);
-  return p;
-}
-
-hy_status_t hy_context_create(hy_model_t *model, hy_context_t **out) {
-  if (!out)
-    return hy_set_error(HY_ERR_INVALID_ARGUMENT, "hy_context_create: out is NULL");
-  *out = NULL;
-  if (!model)
-    return hy_set_error(HY_ERR_INVALID_ARGUMENT, "hy_context_create: model is NULL");
-  hy_context_t *c = calloc(1, sizeof *c);
-  if (c) {
-    c->arena = alloc64(model->desc.arena_bytes);
-    c->kv = alloc64(model->desc.kv_bytes);
-  }
-  if (!c || !c->arena || !c->kv) {
-    hy_context_release(c);
-    return hy_set_error(HY_ERR_OUT_OF_MEMORY,
-                        "cannot allocate a context (%lld arena + %lld KV bytes)",
-                        (long long)model->desc.arena_bytes,
-                        (long long)model->desc.kv_bytes);
-  }
-  c->model = model;
-  *out = c;
-  return HY_OK;
-}
-
-void hy_context_release(hy_context_t *ctx) {
-  if (!ctx) return;
-  free(ctx->arena);
-  free(ctx->kv);
-  free(ctx);
-}
-
-hy_status_t hy_context_reset(hy_context_t *ctx) {
-  if (!ctx) return hy_set_error(HY_ERR_INVALID_ARGUMENT, "hy_context_reset: ctx is NULL");
-  ctx->pos = 0;
-  return HY_OK;
-}
-
-int32_t hy_context_position(const hy_context_t *ctx) { return ctx ? ctx->pos : -1; }
-
-hy_status_t hy_decode(hy_context_t *ctx, int32_t token, float *logits,
-                      size_t n_logits) {
-  if (!ctx || !logits)
-    return hy_set_error(HY_ERR_INVALID_ARGUMENT, "hy_decode: ctx and logits must not be NULL");
-  const hy_model_desc_t *d = &ctx->model->desc;
-  if ((int64_t)n_logits < d->n_vocab)
+hy_status_t hy_model_info(const hy_model_t *model, hy_model_info_t *info) {
+  if (!model || !info)
     return hy_set_error(HY_ERR_INVALID_ARGUMENT,
-                        "hy_decode: logits holds %zu floats, the model has %lld",
-                        n_logits, (long long)d->n_vocab);
-  if (token < 0 || token >= d->n_vocab)
-    return hy_set_error(HY_ERR_INVALID_ARGUMENT,
-                        "hy_decode: token %d outside the vocabulary [0, %lld)",
-                        token, (long long)d->n_vocab);
-  if (ctx->pos >= d->n_ctx)
-    return hy_set_error(HY_ERR_CONTEXT_FULL,
-                        "hy_decode: context full (%lld positions)", (long long)d->n_ctx);
-  int32_t rc = ctx->model->decode(ctx->model->weights, ctx->arena, ctx->kv, token,
-                                  ctx->pos, logits);
-  if (rc != HY_DECODE_OK)
-    return hy_set_error(HY_ERR_INTERNAL, "model library decode failed with status %d", rc);
-  ctx->pos++;
+                        "hy_model_info: model and info must not be NULL");
+  memset(info, 0, sizeof *info);
+  const hy_model_desc_t *d = &model->desc;
+  info->n_vocab = (int32_t)d->n_vocab;
+  info->n_ctx = (int32_t)d->n_ctx;
+  info->bos_id = (int32_t)d->bos_id;
+  info->eos_id = (int32_t)d->eos_id;
+  info->pad_id = -1;
+  if (model->tok) {
+    info->has_tokenizer = 1;
+    info->has_chat = model->tok->has_chat;
+    info->pad_id = model->tok->pad_id;
+  }
+  hy_model_eog(model, &info->eog_ids, &info->n_eog);
+  info->has_prefill = model->prefill != NULL;
+  info->has_parallel = model->pool != NULL;
+  info->n_threads = hy_pool_threads(model->pool);
   return HY_OK;
-}
-
-int32_t hy_argmax(const float *logits, size_t n) {
-  if (!logits || n == 0) return -1;
-  size_t best = 0;
-  for (size_t i = 1; i < n; ++i)
-    if (logits[i] > logits[best]) best = i;
-  return (int32_t)best;
 }

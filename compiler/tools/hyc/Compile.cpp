@@ -4,6 +4,8 @@
 #include "hyc/Compiler.h"
 #include "hyc/Package.h"
 
+#include "../../lib/TokenizerExport.h"
+
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/OperationSupport.h"
 #include "llvm/Support/FileSystem.h"
@@ -141,6 +143,9 @@ int hyc::driver::compileMain(const std::vector<std::string> &args) {
     return fail(cmd, error);
   }
   progress.end(std::to_string(imported->blobBytes) + " bytes");
+  // The runtime's tokenizer and chat template (NAME.tokenizer).
+  if (!exportTokenizer(*imported->file, c.nVocab, staging.file(name + ".tokenizer"), error))
+    return fail(cmd, error);
 
   progress.begin("build lowbit module");
   mlir::MLIRContext ctx;

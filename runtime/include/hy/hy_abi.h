@@ -61,6 +61,24 @@ typedef int32_t (*hy_prefill_fn)(const uint8_t *weights, uint8_t *arena,
                                  uint8_t *kv_cache, const int32_t *tokens,
                                  int32_t n, int32_t pos0, float *logits);
 
+/** Thread-pool hook (optional export `hy_<name>_set_parallel`; feature-
+ *  detected by the runtime, so adding it needs no ABI version bump).
+ *
+ *  The runtime lends the library a parallel-for: `parallel_for(pool, task,
+ *  task_ctx, n)` runs task(task_ctx, i) for every i in [0, n), on any threads,
+ *  in any order, and returns when all have finished: 0 if every task returned
+ *  0, otherwise one of the nonzero task results. It may be called from several
+ *  threads at once and from inside a task (it then runs the tasks inline).
+ *  The library routes the parallel loops of its kernels through it (Halide's
+ *  halide_do_par_for); `set_parallel(NULL, NULL)` restores the kernels' own
+ *  thread pool. The runtime calls set_parallel only while no decode or prefill
+ *  of that library is running. */
+typedef int32_t (*hy_task_fn)(void *task_ctx, int32_t index);
+typedef int32_t (*hy_parallel_for_fn)(void *pool, hy_task_fn task,
+                                      void *task_ctx, int32_t n);
+typedef void (*hy_set_parallel_fn)(hy_parallel_for_fn parallel_for,
+                                   void *pool);
+
 #ifdef __cplusplus
 }
 #endif

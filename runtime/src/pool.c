@@ -1,0 +1,209 @@
+/* pool.c - the runtime's thread pool: a fork-join parallel-for that model
+ * libraries route their kernels' parallel loops through (hy_abi.h). */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "hy_internal.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#define HY_CPU_RELAX() __builtin_ia32_pause()
+#elif defined(__aarch64__)
+#define HY_CPU_RELAX() __asm__ __volatile__("yield")
+#else
+#define HY_CPU_RELAX() ((void)0)
+#endif
+
+/* How long an idle thread spins before it sleeps on a condition variable.
+ * Kernels issue many short loops per token; a short spin saves the wake-up
+ * latency between them without burning a core when decoding stops. */
+enum { SPIN_ITERATIONS = 1 << 14 };
+
+/* One loop at a time per pool: the submitting thread holds `submit` (trylock:
+ * a second submitter, or a task submitting a nested loop, runs its loop
+ * inline). The loop's state lives on the submitter's stack and is published
+ * through `current`; workers that wake up take task indices from it until none
+ * are left. Nobody waits for a worker that has not started: if workers are
+ * slow to be scheduled (more threads than free cores), the submitter simply
+ * runs the tasks itself. A worker announces itself in `active` before it
+ * reads `current` (both sequentially consistent), so once the submitter has
+ * cleared `current` and seen `active` reach 0, no worker can still touch the
+ * loop's state and the submitter may return. */
+typedef struct job {
+  hy_task_fn task;
+  void *task_ctx;
+  int32_t n;
+  atomic_int next;
+  atomic_int done;
+  atomic_int status;
+} job_t;
+
+struct hy_pool {
+  int32_t n_workers;
+  pthread_t *threads;
+  pthread_mutex_t submit;
+  pthread_mutex_t mu;
+  pthread_cond_t work_cv; /* generation changed or stop */
+  pthread_cond_t done_cv; /* a job's last task finished, or active hit 0 */
+  int stop;
+  _Atomic(job_t *) current;
+  atomic_int active;
+  atomic_uint generation;
+  atomic_long jobs; /* loops that ran on the pool (for tests and stats) */
+};
+
+int32_t hy_cpu_count(void) {
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n < 1 ? 1 : (n > 1024 ? 1024 : (int32_t)n);
+}
+
+static void signal_done(hy_pool_t *p) {
+  pthread_mutex_lock(&p->mu);
+  pthread_cond_broadcast(&p->done_cv);
+  pthread_mutex_unlock(&p->mu);
+}
+
+static void run_tasks(hy_pool_t *p, job_t *j) {
+  for (;;) {
+    int i = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
+    if (i >= j->n) break;
+    int32_t rc = j->task(j->task_ctx, i);
+    if (rc != 0) {
+      int expected = 0;
+      atomic_compare_exchange_strong(&j->status, &expected, rc);
+    }
+    if (atomic_fetch_add_explicit(&j->done, 1, memory_order_acq_rel) + 1 ==
+            j->n &&
+        p)
+      signal_done(p);
+  }
+}
+
+static void *worker_main(void *arg) {
+  hy_pool_t *p = arg;
+  unsigned seen = 0;
+  for (;;) {
+    unsigned g = atomic_load_explicit(&p->generation, memory_order_acquire);
+    for (int spin = 0; g == seen && spin < SPIN_ITERATIONS; ++spin) {
+      HY_CPU_RELAX();
+      g = atomic_load_explicit(&p->generation, memory_order_acquire);
+    }
+    if (g == seen) {
+      pthread_mutex_lock(&p->mu);
+      while (!p->stop && (g = atomic_load_explicit(
+                              &p->generation, memory_order_acquire)) == seen)
+        pthread_cond_wait(&p->work_cv, &p->mu);
+      int stop = p->stop;
+      pthread_mutex_unlock(&p->mu);
+      if (stop) return NULL;
+    }
+    seen = g;
+    atomic_fetch_add(&p->active, 1);
+    job_t *j = atomic_load(&p->current);
+    if (j) run_tasks(p, j);
+    if (atomic_fetch_sub(&p->active, 1) == 1) signal_done(p);
+  }
+}
+
+hy_status_t hy_pool_create(int32_t n_threads, hy_pool_t **out) {
+  *out = NULL;
+  if (n_threads < 1 || n_threads > 1024)
+    return hy_set_error(HY_ERR_INVALID_ARGUMENT,
+                        "thread count %d outside [1, 1024]", n_threads);
+  hy_pool_t *p = calloc(1, sizeof *p);
+  if (!p) return hy_set_error(HY_ERR_OUT_OF_MEMORY, "out of memory");
+  pthread_mutex_init(&p->submit, NULL);
+  pthread_mutex_init(&p->mu, NULL);
+  pthread_cond_init(&p->work_cv, NULL);
+  pthread_cond_init(&p->done_cv, NULL);
+  if (n_threads > 1) {
+    p->threads = calloc((size_t)n_threads - 1, sizeof *p->threads);
+    if (!p->threads) {
+      hy_pool_release(p);
+      return hy_set_error(HY_ERR_OUT_OF_MEMORY, "out of memory");
+    }
+    for (int32_t i = 0; i < n_threads - 1; ++i) {
+      if (pthread_create(&p->threads[i], NULL, worker_main, p) != 0) {
+        hy_pool_release(p);
+        return hy_set_error(HY_ERR_OUT_OF_MEMORY,
+                            "cannot start thread %d of the pool", i + 1);
+      }
+      p->n_workers++;
+    }
+  }
+  *out = p;
+  return HY_OK;
+}
+
+void hy_pool_release(hy_pool_t *p) {
+  if (!p) return;
+  pthread_mutex_lock(&p->mu);
+  p->stop = 1;
+  pthread_cond_broadcast(&p->work_cv);
+  pthread_mutex_unlock(&p->mu);
+  for (int32_t i = 0; i < p->n_workers; ++i) pthread_join(p->threads[i], NULL);
+  free(p->threads);
+  pthread_cond_destroy(&p->work_cv);
+  pthread_cond_destroy(&p->done_cv);
+  pthread_mutex_destroy(&p->mu);
+  pthread_mutex_destroy(&p->submit);
+  free(p);
+}
+
+int32_t hy_pool_threads(const hy_pool_t *p) { return p ? p->n_workers + 1 : 1; }
+
+long hy_pool_jobs(const hy_pool_t *p) { return p ? atomic_load(&p->jobs) : 0; }
+
+static int32_t run_inline(hy_task_fn task, void *task_ctx, int32_t n) {
+  int32_t status = 0;
+  for (int32_t i = 0; i < n; ++i) {
+    int32_t rc = task(task_ctx, i);
+    if (rc != 0 && status == 0) status = rc;
+  }
+  return status;
+}
+
+int32_t hy_pool_parallel_for(void *pool, hy_task_fn task, void *task_ctx,
+                             int32_t n) {
+  hy_pool_t *p = pool;
+  if (n <= 0) return 0;
+  if (!p || p->n_workers == 0 || n == 1 ||
+      pthread_mutex_trylock(&p->submit) != 0)
+    return run_inline(task, task_ctx, n);
+
+  job_t j;
+  j.task = task;
+  j.task_ctx = task_ctx;
+  j.n = n;
+  atomic_init(&j.next, 0);
+  atomic_init(&j.done, 0);
+  atomic_init(&j.status, 0);
+  atomic_store(&p->current, &j);
+  pthread_mutex_lock(&p->mu);
+  atomic_fetch_add_explicit(&p->generation, 1, memory_order_release);
+  pthread_cond_broadcast(&p->work_cv);
+  pthread_mutex_unlock(&p->mu);
+  atomic_fetch_add(&p->jobs, 1);
+
+  run_tasks(NULL, &j); /* the submitter works too; it needs no signal */
+
+  /* Wait for tasks other threads took, then for them to let go of j. */
+  for (int phase = 0; phase < 2; ++phase) {
+    for (int spin = 0; spin < SPIN_ITERATIONS; ++spin) {
+      if (phase == 0 ? atomic_load(&j.done) == n : atomic_load(&p->active) == 0)
+        break;
+      HY_CPU_RELAX();
+    }
+    pthread_mutex_lock(&p->mu);
+    while (phase == 0 ? atomic_load(&j.done) != n
+                      : atomic_load(&p->active) != 0)
+      pthread_cond_wait(&p->done_cv, &p->mu);
+    pthread_mutex_unlock(&p->mu);
+    if (phase == 0) atomic_store(&p->current, NULL);
+  }
+  int32_t status = atomic_load_explicit(&j.status, memory_order_relaxed);
+  pthread_mutex_unlock(&p->submit);
+  return status;
+}
