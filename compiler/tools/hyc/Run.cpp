@@ -68,8 +68,9 @@ bool parseFloat(const std::string &flag, const std::string &text, double lo,
   char *end = nullptr;
   double v = std::strtod(text.c_str(), &end);
   if (text.empty() || *end != '\0' || !(v >= lo && v <= hi)) {
-    error = flag + " expects a number in [" + std::to_string(lo) + ", " +
-            std::to_string(hi) + "], got '" + text + "'";
+    char range[64];
+    std::snprintf(range, sizeof range, "[%g, %g]", lo, hi);
+    error = flag + " expects a number in " + range + ", got '" + text + "'";
     return false;
   }
   out = static_cast<float>(v);
