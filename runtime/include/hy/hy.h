@@ -8,7 +8,8 @@
  * function says otherwise.
  *
  * Ownership: objects returned through `**out` are owned by the caller and
- * freed with the matching *_release (which accepts NULL). Contexts and
+ * freed with the matching *_release (which accepts NULL); on failure *out is
+ * set to NULL. Contexts and
  * samplers keep a pointer to their model: release them before the model.
  * Pointers the runtime returns (token bytes, the context's logits and token
  * history) point into runtime memory and stay valid as long as the text says.
