@@ -247,11 +247,12 @@ bool hyc::linkSharedLibrary(const std::string &path,
                             const std::string &glueObjectPath,
                             const std::vector<std::string> &extraObjects,
                             const std::string &kernelArchive,
-                            std::string &error) {
-  // The system C compiler driver knows where libc, libm and crt files live.
-  llvm::ErrorOr<std::string> cc = llvm::sys::findProgramByName("cc");
+                            const std::string &linker, std::string &error) {
+  // The target's C compiler driver (`cc`, or a cross driver such as
+  // aarch64-linux-gnu-gcc) knows where its libc, libm and crt files live.
+  llvm::ErrorOr<std::string> cc = llvm::sys::findProgramByName(linker);
   if (!cc) {
-    error = "cannot link the shared library: no 'cc' on PATH";
+    error = "cannot link the shared library: no '" + linker + "' on PATH";
     return false;
   }
   // Only the model's own hy_* symbols are exported: the kernel archive's

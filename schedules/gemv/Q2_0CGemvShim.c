@@ -1,23 +1,19 @@
-/* Q2_0CGemvShim.c - the flat C entry points (hyk/kernels.h) over the
- * AOT-compiled Halide GEMV pipelines gemv_q2_0c_avx2 / gemv_q2_0c_avx512.
+/* Q2_0CGemvShim.c - the ISA-independent half of the flat C entry points
+ * (hyk/kernels.h) over the AOT-compiled Halide GEMV pipelines: argument
+ * checks and buffer descriptors (hyk_run_gemv), the generic runners for
+ * generated pipelines and the status messages. The per-ISA entry points
+ * (hyk_gemv_<format>_<isa>) live in EntryPoints<Arch>.c, so each kernel
+ * archive compiles only its own ISA's pipelines.
  *
  * Each entry point validates its arguments, describes the caller's memory with
  * halide_buffer_t / halide_dimension_t descriptors on the stack (no allocation,
  * no copy) and runs the pipeline. */
-#include "hyk/kernels.h"
+#include "GemvShim.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include "HalideRuntime.h"
-#include "gemv_q2_0c_avx2.h"
-#include "gemv_q2_0c_avx512.h"
-#include "gemv_q8_0_avx2.h"
-#include "gemv_q8_0_avx512.h"
-
-typedef int (*hyk_gemv_pipeline)(struct halide_buffer_t *w,
-                                 struct halide_buffer_t *x,
-                                 struct halide_buffer_t *y);
 
 static void hyk_init_buffer(halide_buffer_t *buf, void *host, uint8_t type_code,
                             uint8_t bits, int32_t dimensions,
@@ -42,12 +38,10 @@ static void hyk_init_dim(halide_dimension_t *dim, int32_t extent,
   dim->flags = 0;
 }
 
-/* Runs a GEMV pipeline over a block-quantized format whose rows are K/block
- * blocks of block_bytes bytes. */
-static int32_t hyk_run_gemv(hyk_gemv_pipeline pipeline, const uint8_t *w,
-                            const float *x, float *y, int64_t n, int64_t k,
-                            int64_t block_weights, int64_t block_bytes,
-                            int32_t not_blocked_status) {
+int32_t hyk_run_gemv(hyk_gemv_pipeline pipeline, const uint8_t *w,
+                     const float *x, float *y, int64_t n, int64_t k,
+                     int64_t block_weights, int64_t block_bytes,
+                     int32_t not_blocked_status) {
   if (w == NULL || x == NULL || y == NULL) {
     return HYK_ERR_NULL_POINTER;
   }
@@ -82,31 +76,6 @@ static int32_t hyk_run_gemv(hyk_gemv_pipeline pipeline, const uint8_t *w,
   hyk_init_buffer(&y_buf, (void *)y, halide_type_float, 32, 1, y_dim);
 
   return pipeline(&w_buf, &x_buf, &y_buf) == 0 ? HYK_OK : HYK_ERR_KERNEL;
-}
-
-int32_t hyk_gemv_q2_0c_avx2(const uint8_t *w, const float *x, float *y,
-                            int64_t n, int64_t k) {
-  return hyk_run_gemv(gemv_q2_0c_avx2, w, x, y, n, k, HYK_Q2_0C_BLOCK_WEIGHTS,
-                      HYK_Q2_0C_BLOCK_BYTES, HYK_ERR_K_NOT_BLOCKED);
-}
-
-int32_t hyk_gemv_q2_0c_avx512(const uint8_t *w, const float *x, float *y,
-                              int64_t n, int64_t k) {
-  return hyk_run_gemv(gemv_q2_0c_avx512, w, x, y, n, k,
-                      HYK_Q2_0C_BLOCK_WEIGHTS, HYK_Q2_0C_BLOCK_BYTES,
-                      HYK_ERR_K_NOT_BLOCKED);
-}
-
-int32_t hyk_gemv_q8_0_avx2(const uint8_t *w, const float *x, float *y,
-                           int64_t n, int64_t k) {
-  return hyk_run_gemv(gemv_q8_0_avx2, w, x, y, n, k, HYK_Q8_0_BLOCK_WEIGHTS,
-                      HYK_Q8_0_BLOCK_BYTES, HYK_ERR_K_NOT_BLOCKED_Q8_0);
-}
-
-int32_t hyk_gemv_q8_0_avx512(const uint8_t *w, const float *x, float *y,
-                             int64_t n, int64_t k) {
-  return hyk_run_gemv(gemv_q8_0_avx512, w, x, y, n, k, HYK_Q8_0_BLOCK_WEIGHTS,
-                      HYK_Q8_0_BLOCK_BYTES, HYK_ERR_K_NOT_BLOCKED_Q8_0);
 }
 
 int32_t hyk_gemv_run_q2_0c(hyk_gemv_pipeline_fn pipeline, const uint8_t *w,

@@ -31,6 +31,7 @@ bool hyc::resolveTarget(const std::string &requested, TargetInfo &out,
   out.name = name;
   out.triple = "x86_64-unknown-linux-gnu";
   out.kernelArchive = std::string(HYC_KERNEL_LIB_DIR) + "/libhyk_x86.a";
+  out.linker = "cc";
   if (name == "x86-64-avx2") {
     out.cpu = "haswell";
     out.features = "+avx2,+fma,+f16c";
@@ -43,9 +44,24 @@ bool hyc::resolveTarget(const std::string &requested, TargetInfo &out,
     out.kernelIsa = "avx512";
     return true;
   }
-  if (name == "aarch64-neon" || name == "aarch64-sme2") {
+  if (name == "aarch64-neon") {
+    // ARMv8.2-A with the dot product extension (sdot), the baseline of the
+    // neon kernels: Cortex-A55/A76 and later phones, Neoverse N1 servers,
+    // Apple M1 and later. The glue is tuned for an A76-class core.
+    out.triple = "aarch64-unknown-linux-gnu";
+    out.cpu = "cortex-a76";
+    out.features = "+neon,+dotprod";
+    out.kernelIsa = "neon";
+    out.kernelArchive = std::string(HYC_KERNEL_LIB_DIR) + "/libhyk_arm64.a";
+    // Debian's cross gcc driver (gcc-aarch64-linux-gnu) knows the aarch64
+    // sysroot's crt files and libc.
+    out.linker = "aarch64-linux-gnu-gcc";
+    return true;
+  }
+  if (name == "aarch64-sme2") {
     error = "target '" + name + "' is not supported yet by this hyc build "
-            "(AArch64 kernels are not built); supported: host, x86-64-avx2, x86-64-avx512";
+            "(SME2 kernels are not built); supported: host, x86-64-avx2, x86-64-avx512, "
+            "aarch64-neon";
     return false;
   }
   error = "unknown target '" + requested +

@@ -12,11 +12,12 @@ struct TargetInfo {
   std::string triple;    ///< LLVM target triple
   std::string cpu;       ///< LLVM CPU name
   std::string features;  ///< LLVM feature string
-  std::string kernelIsa; ///< suffix of the kernels the glue calls (avx2, avx512)
+  std::string kernelIsa; ///< suffix of the kernels the glue calls (avx2, avx512, neon)
   std::string kernelArchive; ///< kernel library whose members join the output
+  std::string linker;    ///< C compiler driver that links the shared library
 };
 
-/// Resolves a --target name (host, x86-64-avx2, x86-64-avx512, ...).
+/// Resolves a --target name (host, x86-64-avx2, x86-64-avx512, aarch64-neon, ...).
 bool resolveTarget(const std::string &name, TargetInfo &out, std::string &error);
 
 } // namespace hyc

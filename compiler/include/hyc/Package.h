@@ -43,10 +43,12 @@ bool writeStaticLibrary(const std::string &path, const std::string &glueName,
                         const std::vector<std::string> &extraObjects,
                         const std::string &kernelArchive, std::string &error);
 
-/// Links the glue object, extra objects and kernel archive into a shared library.
+/// Links the glue object, extra objects and kernel archive into a shared
+/// library with the target's C compiler driver `linker` (TargetInfo::linker).
 bool linkSharedLibrary(const std::string &path, const std::string &glueObjectPath,
                        const std::vector<std::string> &extraObjects,
-                       const std::string &kernelArchive, std::string &error);
+                       const std::string &kernelArchive, const std::string &linker,
+                       std::string &error);
 
 /// Writes hy_model.h (declarations of the library's symbols) and hy_abi.h.
 bool writeHeaders(const std::string &dir, const std::string &name,

@@ -197,7 +197,7 @@ int hyc::driver::compileMain(const std::vector<std::string> &args) {
       !writeStaticLibrary(staging.file("libhy_" + name + ".a"), name + ".o", object,
                           variantObjects, targetInfo.kernelArchive, error) ||
       !linkSharedLibrary(staging.file("libhy_" + name + ".so"), objPath, variantObjects,
-                         targetInfo.kernelArchive, error)) {
+                         targetInfo.kernelArchive, targetInfo.linker, error)) {
     progress.failed();
     return fail(cmd, error);
   }

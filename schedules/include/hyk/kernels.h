@@ -2,7 +2,9 @@
  *
  * The model libraries produced by hyc call these entry points directly; each
  * one validates its arguments, describes the caller's memory to the Halide
- * pipeline behind it (no allocation, no copies) and runs it.
+ * pipeline behind it (no allocation, no copies) and runs it. Each archive
+ * holds only its own architecture's variants: libhyk_x86.a the _avx2 and
+ * _avx512 ones, libhyk_arm64.a the _neon ones.
  *
  * All functions are thread-safe. Multithreading happens inside a call, on the
  * Halide runtime's thread pool (size: HL_NUM_THREADS, default = CPU count).
@@ -50,6 +52,13 @@ int32_t hyk_gemv_q2_0c_avx2(const uint8_t *w, const float *x, float *y,
                             int64_t n, int64_t k);
 int32_t hyk_gemv_q2_0c_avx512(const uint8_t *w, const float *x, float *y,
                               int64_t n, int64_t k);
+/* AArch64 (libhyk_arm64.a): needs NEON + dotprod (ARMv8.2 sdot). It runs the
+ * products on int8 dot products after turning each 512-block of x into
+ * 24-bit integers (three int8 digits; step 1/8e6 of the block's largest |x|,
+ * about float32's own precision), so it agrees with the float kernels to
+ * rounding (~1e-6 relative to sum |w x|). */
+int32_t hyk_gemv_q2_0c_neon(const uint8_t *w, const float *x, float *y,
+                            int64_t n, int64_t k);
 
 /* ---- Q8_0 weight format -----------------------------------------------------
  * A row of K weights (K a multiple of 32) is K/32 consecutive 34-byte blocks
@@ -62,6 +71,9 @@ int32_t hyk_gemv_q8_0_avx2(const uint8_t *w, const float *x, float *y,
                            int64_t n, int64_t k);
 int32_t hyk_gemv_q8_0_avx512(const uint8_t *w, const float *x, float *y,
                              int64_t n, int64_t k);
+/* AArch64 NEON + dotprod; x as 24-bit integers per 32-block, as above. */
+int32_t hyk_gemv_q8_0_neon(const uint8_t *w, const float *x, float *y,
+                           int64_t n, int64_t k);
 
 /* ---- Tuned schedules ----------------------------------------------------------
  * hyc compile generates a kernel again when the tuning database gives it a

@@ -452,9 +452,9 @@ struct ConvertLowBitToLoops
           ConvertLowBitToLoops> {
   using Base::Base;
   void runOnOperation() override {
-    if (kernelIsa != "avx2" && kernelIsa != "avx512") {
+    if (kernelIsa != "avx2" && kernelIsa != "avx512" && kernelIsa != "neon") {
       getOperation().emitError() << "convert-lowbit-to-loops: unknown kernel-isa '"
-                                 << kernelIsa << "' (expected avx2 or avx512)";
+                                 << kernelIsa << "' (expected avx2, avx512 or neon)";
       return signalPassFailure();
     }
     if (failed(Lowering(getOperation(), kernelIsa).run()))

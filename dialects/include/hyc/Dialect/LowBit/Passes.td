@@ -22,7 +22,7 @@ def ConvertLowBitToLoopsPass : Pass<"convert-lowbit-to-loops", "::mlir::ModuleOp
   }];
   let options = [
     Option<"kernelIsa", "kernel-isa", "std::string", /*default=*/"\"avx2\"",
-           "ISA suffix of the matmul kernels to call (avx2, avx512)">,
+           "ISA suffix of the matmul kernels to call (avx2, avx512, neon)">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",

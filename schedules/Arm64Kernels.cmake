@@ -1,0 +1,105 @@
+# schedules/Arm64Kernels.cmake - libhyk_arm64.a, the AArch64 kernel archive
+# (included by schedules/CMakeLists.txt when "neon" is in HYC_TARGETS).
+#
+# Everything here is cross-built with explicit commands, not with the host C
+# toolchain: the Halide generators (host executables) write AArch64 objects,
+# clang --target=aarch64-linux-gnu compiles the C shims, llvm-ar archives the
+# lot. Members (all PIC, position-independent ELF64 AArch64):
+#   gemv_q2_0c_neon.o, gemv_q8_0_neon.o   the int8-dot-product generators
+#                                         (gemv_*_i8dot) for HYK_NEON_TARGET
+#   hyk_halide_runtime_arm64.o            one Halide runtime for arm-64-linux
+#   Q2_0CGemvShim.o, EntryPointsNeon.o, ParallelHook.o   the flat C ABI
+#
+# Exported to the rest of the build (cache, INTERNAL):
+#   HYC_AARCH64_CC, HYC_AARCH64_CFLAGS   how to compile and link C for aarch64
+#                                        (tests/ cross-build their drivers so)
+#   HYC_LLVM_OBJDUMP                     for the disassembly tests
+#   HYC_QEMU_AARCH64                     runs the AArch64 tests (-cpu max)
+#   HYK_ARM64_ARCHIVE                    the archive's path
+
+# Halide target of the `neon` kernel ISA: ARMv8.2 dot product (sdot/udot).
+# Halide 21 has no i8mm (smmla/usdot) feature, so there is no neon_i8mm
+# variant; the fp16 scale conversion is emulated without arm_fp16 (a few
+# instructions per block), which keeps the kernels valid on every dotprod CPU.
+set(HYK_NEON_TARGET "arm-64-linux-arm_dot_prod")
+# hyc compile runs the generator for tuned schedules (also set by the x86 part).
+# Tuned neon variants are not supported yet: HYC_HALIDE_ISA_TARGETS has no
+# `neon` entry, and the tuning database names the float generators.
+set(HYC_HALIDE_GENERATOR "$<TARGET_FILE:hyk_halide_generators>" CACHE INTERNAL "")
+
+find_program(HYC_AARCH64_CC NAMES clang-22 HINTS /usr/lib/llvm-22/bin
+  DOC "clang used to cross-compile C for aarch64-linux-gnu")
+find_program(HYC_LLVM_AR NAMES llvm-ar-22 llvm-ar HINTS /usr/lib/llvm-22/bin)
+find_program(HYC_LLVM_OBJDUMP NAMES llvm-objdump-22 llvm-objdump HINTS /usr/lib/llvm-22/bin)
+set(HYC_AARCH64_SYSROOT "/usr/aarch64-linux-gnu" CACHE PATH
+  "AArch64 glibc sysroot (Debian libc6-dev-arm64-cross)")
+if(NOT HYC_AARCH64_CC OR NOT HYC_LLVM_AR OR NOT HYC_LLVM_OBJDUMP
+   OR NOT EXISTS "${HYC_AARCH64_SYSROOT}/include/stdio.h")
+  message(FATAL_ERROR
+    "hyc: 'neon' is in HYC_TARGETS but the AArch64 cross tools are missing "
+    "(clang-22: ${HYC_AARCH64_CC}, llvm-ar-22: ${HYC_LLVM_AR}, llvm-objdump-22: "
+    "${HYC_LLVM_OBJDUMP}, sysroot headers in ${HYC_AARCH64_SYSROOT}). Run "
+    "scripts/setup, or configure with -DHYC_TARGETS=x86.")
+endif()
+set(HYC_AARCH64_CFLAGS --target=aarch64-linux-gnu -fPIC -O2 -std=c11
+  CACHE INTERNAL "clang flags for AArch64 C (compile and link)")
+# The tests run AArch64 programs on this static qemu (>= 11) from scripts/setup;
+# they fail, not skip, when it is missing.
+set(HYC_QEMU_AARCH64 "${PROJECT_SOURCE_DIR}/.tools/qemu/usr/bin/qemu-aarch64" CACHE FILEPATH
+  "qemu-aarch64 (11.x or newer) that runs the AArch64 tests")
+
+set(_arm64_dir "${CMAKE_CURRENT_BINARY_DIR}/arm64")
+file(MAKE_DIRECTORY "${_arm64_dir}")
+set(_arm64_objects "")
+
+# ---- Halide pipelines and runtime ---------------------------------------------
+foreach(_format q2_0c q8_0)
+  set(_name gemv_${_format}_neon)
+  add_custom_command(
+    OUTPUT "${_arm64_dir}/${_name}.o" "${_arm64_dir}/${_name}.h"
+    COMMAND hyk_halide_generators -g gemv_${_format}_i8dot -f ${_name}
+            -e object,c_header -o "${_arm64_dir}" target=${HYK_NEON_TARGET}-no_runtime
+    DEPENDS hyk_halide_generators
+    COMMENT "Generating ${_name} (Halide, ${HYK_NEON_TARGET})"
+    VERBATIM)
+  list(APPEND _arm64_objects "${_arm64_dir}/${_name}.o")
+endforeach()
+
+add_custom_command(
+  OUTPUT "${_arm64_dir}/hyk_halide_runtime_arm64.o"
+  COMMAND hyk_halide_generators -r hyk_halide_runtime_arm64 -e object
+          -o "${_arm64_dir}" target=arm-64-linux
+  DEPENDS hyk_halide_generators
+  COMMENT "Generating the Halide runtime for arm-64-linux"
+  VERBATIM)
+list(APPEND _arm64_objects "${_arm64_dir}/hyk_halide_runtime_arm64.o")
+
+# ---- C shims ------------------------------------------------------------------------
+foreach(_src Q2_0CGemvShim EntryPointsNeon ParallelHook)
+  set(_obj "${_arm64_dir}/${_src}.o")
+  add_custom_command(
+    OUTPUT "${_obj}"
+    COMMAND "${HYC_AARCH64_CC}" ${HYC_AARCH64_CFLAGS} -Wall -Wextra -Werror
+            "-I${CMAKE_CURRENT_SOURCE_DIR}/include" "-I${_arm64_dir}"
+            "-I${HYC_HALIDE_INCLUDE_DIR}"
+            -MD -MF "${_obj}.d"
+            -c "${CMAKE_CURRENT_SOURCE_DIR}/gemv/${_src}.c" -o "${_obj}"
+    DEPENDS "${CMAKE_CURRENT_SOURCE_DIR}/gemv/${_src}.c"
+            "${_arm64_dir}/gemv_q2_0c_neon.h" "${_arm64_dir}/gemv_q8_0_neon.h"
+    DEPFILE "${_obj}.d"
+    COMMENT "Compiling ${_src}.c for aarch64"
+    VERBATIM)
+  list(APPEND _arm64_objects "${_obj}")
+endforeach()
+
+# ---- The archive -------------------------------------------------------------------
+set(HYK_ARM64_ARCHIVE "${HYC_LIB_DIR}/libhyk_arm64.a" CACHE INTERNAL "")
+add_custom_command(
+  OUTPUT "${HYK_ARM64_ARCHIVE}"
+  COMMAND "${CMAKE_COMMAND}" -E rm -f "${HYK_ARM64_ARCHIVE}"
+  # D: deterministic (zero timestamps/uids), so rebuilds are byte-identical.
+  COMMAND "${HYC_LLVM_AR}" rcsD "${HYK_ARM64_ARCHIVE}" ${_arm64_objects}
+  DEPENDS ${_arm64_objects}
+  COMMENT "Archiving libhyk_arm64.a"
+  VERBATIM)
+add_custom_target(hyk_arm64 ALL DEPENDS "${HYK_ARM64_ARCHIVE}")

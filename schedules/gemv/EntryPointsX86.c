@@ -1,0 +1,33 @@
+/* EntryPointsX86.c - hyk_gemv_<format>_{avx2,avx512} (hyk/kernels.h) over the
+ * x86 Halide pipelines; compiled into libhyk_x86.a only. */
+#include "GemvShim.h"
+
+#include "gemv_q2_0c_avx2.h"
+#include "gemv_q2_0c_avx512.h"
+#include "gemv_q8_0_avx2.h"
+#include "gemv_q8_0_avx512.h"
+
+int32_t hyk_gemv_q2_0c_avx2(const uint8_t *w, const float *x, float *y,
+                            int64_t n, int64_t k) {
+  return hyk_run_gemv(gemv_q2_0c_avx2, w, x, y, n, k, HYK_Q2_0C_BLOCK_WEIGHTS,
+                      HYK_Q2_0C_BLOCK_BYTES, HYK_ERR_K_NOT_BLOCKED);
+}
+
+int32_t hyk_gemv_q2_0c_avx512(const uint8_t *w, const float *x, float *y,
+                              int64_t n, int64_t k) {
+  return hyk_run_gemv(gemv_q2_0c_avx512, w, x, y, n, k,
+                      HYK_Q2_0C_BLOCK_WEIGHTS, HYK_Q2_0C_BLOCK_BYTES,
+                      HYK_ERR_K_NOT_BLOCKED);
+}
+
+int32_t hyk_gemv_q8_0_avx2(const uint8_t *w, const float *x, float *y,
+                           int64_t n, int64_t k) {
+  return hyk_run_gemv(gemv_q8_0_avx2, w, x, y, n, k, HYK_Q8_0_BLOCK_WEIGHTS,
+                      HYK_Q8_0_BLOCK_BYTES, HYK_ERR_K_NOT_BLOCKED_Q8_0);
+}
+
+int32_t hyk_gemv_q8_0_avx512(const uint8_t *w, const float *x, float *y,
+                             int64_t n, int64_t k) {
+  return hyk_run_gemv(gemv_q8_0_avx512, w, x, y, n, k, HYK_Q8_0_BLOCK_WEIGHTS,
+                      HYK_Q8_0_BLOCK_BYTES, HYK_ERR_K_NOT_BLOCKED_Q8_0);
+}

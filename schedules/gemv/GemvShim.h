@@ -1,0 +1,28 @@
+/* GemvShim.h - internal to the kernel archives: the shared argument checks
+ * and halide_buffer_t setup behind every hyk_gemv_* entry point
+ * (Q2_0CGemvShim.c), used by the per-ISA entry point files. */
+#ifndef HYK_SCHEDULES_GEMV_GEMVSHIM_H
+#define HYK_SCHEDULES_GEMV_GEMVSHIM_H
+
+#include <stdint.h>
+
+#include "hyk/kernels.h"
+
+struct halide_buffer_t;
+
+/* An AOT-compiled GEMV pipeline: (w, x, y) as declared by the generators. */
+typedef int (*hyk_gemv_pipeline)(struct halide_buffer_t *w,
+                                 struct halide_buffer_t *x,
+                                 struct halide_buffer_t *y);
+
+/* Checks the arguments of y[0..n) = W x for a block-quantized format whose
+ * rows are k/block_weights blocks of block_bytes bytes, describes the memory
+ * to Halide and runs `pipeline`. Returns HYK_OK or a HYK_ERR_* code
+ * (not_blocked_status when k is not a multiple of block_weights). Hidden: not
+ * part of the kernel ABI. */
+__attribute__((visibility("hidden"))) int32_t
+hyk_run_gemv(hyk_gemv_pipeline pipeline, const uint8_t *w, const float *x,
+             float *y, int64_t n, int64_t k, int64_t block_weights,
+             int64_t block_bytes, int32_t not_blocked_status);
+
+#endif /* HYK_SCHEDULES_GEMV_GEMVSHIM_H */

@@ -1,0 +1,202 @@
+#!/usr/bin/env python3
+"""aarch64-neon end to end under qemu: compile, run, compare with numpy and with x86.
+
+  python test_neon_e2e.py --hyc HYC --driver-arm EXE --driver-host EXE --qemu QEMU
+         [--sysroot DIR] [--objdump OBJDUMP] [--config tiny] [--embd-type T]
+         [--positions 128] [--prompt 8]
+
+1. Writes the synthetic model (scripts/models/hy_gguf.py) and compiles it with
+   `hyc compile --target aarch64-neon`; checks that libhy_NAME.so and every member of
+   libhy_NAME.a are AArch64 ELF and that the .so's code contains `sdot` (the neon kernels
+   are linked in).
+2. Runs model_driver (cross-compiled) under qemu-aarch64 -cpu max: prefill of a prompt
+   (every prefix length), then greedy decode up to --positions positions, dumping logits.
+3. Checks the dump with compare_logits.py against the float64 numpy reference (its default
+   bounds: max |error| 1e-3, cosine 0.999999, argmax agreement, greedy consistency).
+4. Compiles the same model for the host (x86) and runs the same driver natively: the
+   greedy tokens must be the same as on aarch64 (a divergence is tolerated only at a step
+   where the x86 top-2 logits are within 1e-3, i.e. a float tie); reports the max |logit
+   difference| between the two builds.
+Prints "N passed, N failed" last; a missing qemu is a failure.
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+E2E = os.path.dirname(HERE)
+ROOT = os.path.dirname(os.path.dirname(E2E))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(ROOT, "scripts", "models"))
+import qemu_aarch64  # noqa: E402
+from hy_gguf import GGUFFile  # noqa: E402
+
+EM_AARCH64, EM_X86_64 = 183, 62
+
+
+class Checks:
+    def __init__(self):
+        self.passed = self.failed = 0
+
+    def check(self, ok, what):
+        print(f"[{'PASS' if ok else 'FAIL'}] {what}", flush=True)
+        if ok:
+            self.passed += 1
+        else:
+            self.failed += 1
+        return ok
+
+
+def elf_machine(path):
+    with open(path, "rb") as f:
+        head = f.read(20)
+    if head[:4] != b"\x7fELF":
+        return None
+    return int.from_bytes(head[18:20], "little")
+
+
+def run(cmd, **kw):
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          **kw)
+    return proc, time.perf_counter() - t0
+
+
+def load_dump(prefix, vocab):
+    with open(prefix + ".tokens") as f:
+        tokens = [int(t) for t in f.read().split()]
+    logits = np.fromfile(prefix + ".logits", dtype="<f4").reshape(len(tokens), vocab)
+    return tokens, logits
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--hyc", required=True)
+    ap.add_argument("--driver-arm", required=True)
+    ap.add_argument("--driver-host", required=True)
+    ap.add_argument("--qemu", required=True)
+    ap.add_argument("--sysroot", default=qemu_aarch64.DEFAULT_SYSROOT)
+    ap.add_argument("--objdump", default="llvm-objdump-22")
+    ap.add_argument("--config", default="tiny")
+    ap.add_argument("--embd-type", default=None,
+                    help="hy_gguf.py --embd-type (q8_0: the tied lm_head runs on the Q8_0 kernel)")
+    ap.add_argument("--positions", type=int, default=128,
+                    help="prompt + decode steps (the library is compiled for this context)")
+    ap.add_argument("--prompt", type=int, default=8)
+    args = ap.parse_args()
+    args.driver_arm, args.driver_host = map(os.path.abspath, (args.driver_arm, args.driver_host))
+    c = Checks()
+
+    reason = qemu_aarch64.check_qemu(args.qemu)
+    if not c.check(reason is None, f"qemu-aarch64 usable ({reason or args.qemu})"):
+        print(f"{c.passed} passed, {c.failed} failed")
+        return 1
+
+    with tempfile.TemporaryDirectory(prefix="hyc-neon-e2e-") as tmp:
+        model = os.path.join(tmp, f"{args.config}.gguf")
+        subprocess.run([sys.executable, os.path.join(ROOT, "scripts/models/hy_gguf.py"), "write",
+                        "--config", args.config, "-o", model] +
+                       (["--embd-type", args.embd_type] if args.embd_type else []), check=True,
+                       stdout=subprocess.DEVNULL)
+
+        # ---- 1. compile for aarch64-neon --------------------------------------------
+        out_arm = os.path.join(tmp, "neon")
+        proc, secs = run([args.hyc, "compile", model, "--target", "aarch64-neon", "-o", out_arm,
+                          "--context", str(args.positions)])
+        if not c.check(proc.returncode == 0,
+                       f"hyc compile --target aarch64-neon ({secs:.1f} s)"):
+            print(proc.stdout)
+            print(f"{c.passed} passed, {c.failed} failed")
+            return 1
+        name = open(os.path.join(out_arm, "hy_model.name")).read().strip()
+        so = os.path.join(out_arm, f"libhy_{name}.so")
+        c.check(elf_machine(so) == EM_AARCH64, f"libhy_{name}.so is AArch64 ELF")
+        proc, _ = run([args.objdump, "-f", os.path.join(out_arm, f"libhy_{name}.a")])
+        formats = re.findall(r"file format (\S+)", proc.stdout)
+        c.check(proc.returncode == 0 and formats and
+                all(f == "elf64-littleaarch64" for f in formats),
+                f"libhy_{name}.a: {len(formats)} members, all elf64-littleaarch64 "
+                f"({sorted(set(formats))})")
+        proc, _ = run([args.objdump, "-d", "--no-show-raw-insn", so])
+        n_sdot = len(re.findall(r"\bsdot\b", proc.stdout))
+        c.check(n_sdot > 0, f"libhy_{name}.so code contains sdot ({n_sdot} instructions)")
+
+        # ---- 2. run under qemu ------------------------------------------------------
+        gguf = GGUFFile(model)
+        bos = int(gguf.metadata["tokenizer.ggml.bos_token_id"])
+        vocab = len(gguf.metadata["tokenizer.ggml.tokens"])
+        rng = np.random.default_rng(1)
+        prompt = [bos] + [int(t) for t in rng.integers(0, vocab, args.prompt - 1)]
+        steps = args.positions - len(prompt)
+        driver_args = ["--prompt", ",".join(map(str, prompt)), "--steps", str(steps)]
+        arm_prefix = os.path.join(tmp, "neon_dump")
+        proc = qemu_aarch64.run(args.qemu, args.sysroot,
+                                [args.driver_arm, out_arm, *driver_args, "--dump", arm_prefix],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        print(proc.stdout.rstrip())
+        if not c.check(proc.returncode == 0,
+                       f"model_driver under qemu-aarch64 -cpu max: prompt {len(prompt)} + "
+                       f"{steps} greedy steps"):
+            print(f"{c.passed} passed, {c.failed} failed")
+            return 1
+
+        # ---- 3. against the numpy reference ------------------------------------------
+        proc, secs = run([sys.executable, os.path.join(E2E, "compare_logits.py"), "--model", model,
+                          "--candidate", arm_prefix, "--prompt-len", str(len(prompt))])
+        lines = proc.stdout.strip().splitlines()
+        summary = next((l for l in lines if l.startswith("compare_logits:")), "no summary")
+        if proc.returncode != 0:
+            print("\n".join(lines[-30:]))
+        c.check(proc.returncode == 0, f"aarch64 logits vs numpy reference: {summary}")
+
+        # ---- 4. the x86 build of the same model ----------------------------------------
+        out_x86 = os.path.join(tmp, "x86")
+        proc, secs = run([args.hyc, "compile", model, "--target", "host", "-o", out_x86,
+                          "--context", str(args.positions)])
+        if c.check(proc.returncode == 0, f"hyc compile --target host ({secs:.1f} s)"):
+            c.check(elf_machine(os.path.join(out_x86, f"libhy_{name}.so")) == EM_X86_64,
+                    f"host libhy_{name}.so is x86-64 ELF")
+            x86_prefix = os.path.join(tmp, "x86_dump")
+            proc, secs = run([args.driver_host, out_x86, *driver_args, "--dump", x86_prefix])
+            print(proc.stdout.rstrip())
+            if c.check(proc.returncode == 0, f"model_driver on the host ({secs:.1f} s)"):
+                arm_tokens, arm_logits = load_dump(arm_prefix, vocab)
+                x86_tokens, x86_logits = load_dump(x86_prefix, vocab)
+                same = 0
+                while (same < min(len(arm_tokens), len(x86_tokens))
+                       and arm_tokens[same] == x86_tokens[same]):
+                    same += 1
+                # Rows up to and including the first divergent feed are comparable.
+                rows = min(same + 1, len(arm_tokens), len(x86_tokens))
+                diff = np.abs(arm_logits[:rows].astype(np.float64) - x86_logits[:rows])
+                worst = float(diff.max())
+                where = int(np.unravel_index(int(diff.argmax()), diff.shape)[0])
+                ok = same == len(arm_tokens) == len(x86_tokens)
+                note = ""
+                if not ok and 0 < same < len(x86_tokens):
+                    top2 = np.sort(x86_logits[same - 1])[-2:]
+                    if top2[1] - top2[0] < 1e-3:
+                        ok, note = True, f" (diverged at step {same} on a tie: top-2 gap " \
+                                         f"{top2[1] - top2[0]:.2e})"
+                c.check(ok, f"x86 and aarch64 builds feed the same greedy tokens "
+                            f"({same}/{len(arm_tokens)} identical){note}")
+                print(f"max |logit difference| aarch64-neon vs x86 ({args.config}, {rows} steps): "
+                      f"{worst:.3e} (step {where}); logits std {float(x86_logits.std()):.3f}")
+                proc, _ = run([sys.executable, os.path.join(E2E, "compare_logits.py"),
+                               "--model", model, "--candidate", x86_prefix,
+                               "--prompt-len", str(len(prompt))])
+                summary = next((l for l in proc.stdout.splitlines()
+                                if l.startswith("compare_logits:")), "no summary")
+                c.check(proc.returncode == 0, f"x86 logits vs numpy reference: {summary}")
+    print(f"{c.passed} passed, {c.failed} failed")
+    return 1 if c.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

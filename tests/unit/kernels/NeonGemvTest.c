@@ -1,0 +1,356 @@
+/* NeonGemvTest.c - the AArch64 NEON GEMV kernels (hyk_gemv_{q2_0c,q8_0}_neon)
+ * against a scalar reference written from the format definitions.
+ *
+ * Plain C (the GoogleTest libraries here are x86): cross-compiled for
+ * aarch64-linux-gnu and run under qemu-aarch64 -cpu max by ctest. Prints one
+ * line per case and ends with "N passed, N failed"; exits 1 on any failure.
+ *
+ * Accuracy bound, per output row n. The kernels (gemv_*_i8dot, built with
+ * digits = 3) quantize each activation block b (512 weights for Q2_0C, 32 for
+ * Q8_0) to 24-bit integers with step sx_b = max|x_b| / 8e6, multiply them on
+ * exact int8 dot products and combine in float, so
+ *   |y[n] - ref[n]| <= 1.01 * sum_i |W[n,i]| sx_b(i) + 1e-5 * sum_i |W[n,i] x_i|
+ *                      + 1e-6
+ * (half a step per activation, plus up to half a step more from the float32
+ * rounding of x / sx_b near 8e6; the second term covers float32 rounding of
+ * the digit combination and of the accumulation over blocks). ref is
+ * accumulated in double. The test also reports the largest error relative to
+ * sum |W x| over all rows of a case (~1e-6 when this was written).
+ *
+ * Memory discipline as in the x86 tests: w and x end right before a
+ * PROT_NONE page (a read past their end faults), y sits between 64-byte
+ * sentinel zones and starts as NaN (an unwritten row fails). */
+#define _GNU_SOURCE
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hyk/kernels.h"
+
+#ifndef HWCAP_ASIMDDP
+#define HWCAP_ASIMDDP (1 << 20)
+#endif
+
+/* Largest |q| of the kernels' activation integers (I8DotActivations::qmax
+ * for digits = 3, schedules/gemv/I8DotActivations.h). */
+static const double kQMax = 8000000.0;
+
+typedef int32_t (*gemv_fn)(const uint8_t *, const float *, float *, int64_t,
+                           int64_t);
+
+typedef struct {
+  const char *name;
+  gemv_fn fn;
+  int64_t block_weights, block_bytes;
+  int32_t not_blocked;
+} format_t;
+
+static const format_t kQ2_0C = {"q2_0c", hyk_gemv_q2_0c_neon,
+                                HYK_Q2_0C_BLOCK_WEIGHTS, HYK_Q2_0C_BLOCK_BYTES,
+                                HYK_ERR_K_NOT_BLOCKED};
+static const format_t kQ8_0 = {"q8_0", hyk_gemv_q8_0_neon,
+                               HYK_Q8_0_BLOCK_WEIGHTS, HYK_Q8_0_BLOCK_BYTES,
+                               HYK_ERR_K_NOT_BLOCKED_Q8_0};
+
+static int g_passed, g_failed;
+
+static void report(int ok, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void report(int ok, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  printf("%s ", ok ? "[PASS]" : "[FAIL]");
+  vprintf(fmt, ap);
+  printf("\n");
+  va_end(ap);
+  fflush(stdout);
+  if (ok)
+    g_passed++;
+  else
+    g_failed++;
+}
+
+/* ---- deterministic random numbers (xorshift64*) ------------------------- */
+static uint64_t g_rng;
+static uint32_t rnd(void) {
+  g_rng ^= g_rng >> 12;
+  g_rng ^= g_rng << 25;
+  g_rng ^= g_rng >> 27;
+  return (uint32_t)((g_rng * 0x2545F4914F6CDD1Dull) >> 32);
+}
+static float rnd_uniform(void) { /* [-1, 1) */
+  return (float)((double)rnd() / 2147483648.0 - 1.0);
+}
+
+/* IEEE 754 binary16 -> double, from the format definition. */
+static double half_to_double(uint16_t h) {
+  const int sign = (h >> 15) & 1, exponent = (h >> 10) & 0x1f;
+  const int mantissa = h & 0x3ff;
+  double v;
+  if (exponent == 0)
+    v = ldexp((double)mantissa, -24);
+  else if (exponent == 31)
+    v = mantissa ? NAN : INFINITY;
+  else
+    v = ldexp((double)(mantissa | 0x400), exponent - 25);
+  return sign ? -v : v;
+}
+
+/* ---- guarded memory ------------------------------------------------------ */
+typedef struct {
+  uint8_t *map, *data;
+  size_t map_bytes;
+} guarded_t;
+
+/* Exactly `bytes` bytes ending right before a PROT_NONE page. */
+static int guarded_alloc(guarded_t *g, size_t bytes) {
+  const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  const size_t data_pages = (bytes + page - 1) / page;
+  g->map_bytes = (data_pages + 1) * page;
+  void *p = mmap(NULL, g->map_bytes, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED)
+    return 0;
+  g->map = (uint8_t *)p;
+  if (mprotect(g->map + data_pages * page, page, PROT_NONE) != 0) {
+    munmap(g->map, g->map_bytes);
+    return 0;
+  }
+  g->data = g->map + data_pages * page - bytes;
+  return 1;
+}
+static void guarded_free(guarded_t *g) { munmap(g->map, g->map_bytes); }
+
+enum { kGuardBytes = 64, kSentinel = 0xA5 };
+
+/* y[0..n) between two sentinel zones, filled with NaN. */
+static uint8_t *output_alloc(int64_t n) {
+  uint8_t *s = (uint8_t *)malloc(2 * kGuardBytes + (size_t)n * sizeof(float));
+  memset(s, kSentinel, 2 * kGuardBytes + (size_t)n * sizeof(float));
+  const float nan = NAN;
+  for (int64_t i = 0; i < n; ++i)
+    memcpy(s + kGuardBytes + i * sizeof(float), &nan, sizeof(float));
+  return s;
+}
+static float *output_y(uint8_t *s) { return (float *)(s + kGuardBytes); }
+static int output_guards_intact(const uint8_t *s, int64_t n) {
+  const size_t tail = kGuardBytes + (size_t)n * sizeof(float);
+  for (size_t i = 0; i < kGuardBytes; ++i)
+    if (s[i] != kSentinel || s[tail + i] != kSentinel)
+      return 0;
+  return 1;
+}
+
+/* ---- problems ------------------------------------------------------------- */
+/* A random fp16 scale: normal halves in [2^-14, 2^4) of either sign, with
+ * a few zeros and subnormals. */
+static uint16_t random_scale(void) {
+  uint16_t h;
+  const uint32_t kind = rnd() % 64;
+  if (kind == 0)
+    h = 0;
+  else if (kind == 1)
+    h = (uint16_t)(1 + rnd() % 0x3ff);
+  else
+    h = (uint16_t)(((1 + rnd() % 19) << 10) | (rnd() & 0x3ff));
+  if (rnd() & 1)
+    h |= 0x8000;
+  return h;
+}
+
+/* Activations with the shapes the kernels must handle: mostly uniform, some
+ * blocks all zero, some with one large outlier, some tiny. */
+static void fill_x(float *x, int64_t k, int64_t block) {
+  for (int64_t b = 0; b < k / block; ++b) {
+    const uint32_t kind = rnd() % 8;
+    float *xb = x + b * block;
+    for (int64_t i = 0; i < block; ++i)
+      xb[i] = kind == 0 ? 0.0f : kind == 1 ? 1e-6f * rnd_uniform()
+                                            : rnd_uniform();
+    if (kind == 2)
+      xb[rnd() % block] = 50.0f * (rnd() & 1 ? 1.0f : -1.0f);
+  }
+}
+
+/* Weight (row n, index i) of a Q2_0C / Q8_0 row, from the definitions. */
+static double weight_at(const format_t *f, const uint8_t *row, int64_t i) {
+  const uint8_t *block = row + (i / f->block_weights) * f->block_bytes;
+  const double d = half_to_double((uint16_t)(block[0] | (block[1] << 8)));
+  const int64_t j = i % f->block_weights;
+  if (f == &kQ2_0C) {
+    const int c = (block[2 + j / 4] >> (2 * (j % 4))) & 3;
+    return (2 * c - 3) * d;
+  }
+  return (int8_t)block[2 + j] * d;
+}
+
+static double now_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void run_case(const format_t *f, int64_t n, int64_t k) {
+  g_rng = 0x9E3779B97F4A7C15ull ^ (uint64_t)(n * 7919 + k * 31) ^
+          (f == &kQ2_0C ? 1u : 2u);
+  const int64_t nblocks = k / f->block_weights;
+  const int64_t row_bytes = nblocks * f->block_bytes;
+  guarded_t w, x;
+  if (!guarded_alloc(&w, (size_t)(n * row_bytes)) ||
+      !guarded_alloc(&x, (size_t)k * sizeof(float))) {
+    report(0, "%s n=%lld k=%lld: guarded allocation failed", f->name,
+           (long long)n, (long long)k);
+    return;
+  }
+  for (int64_t r = 0; r < n * nblocks; ++r) {
+    uint8_t *block = w.data + r * f->block_bytes;
+    const uint16_t h = random_scale();
+    block[0] = (uint8_t)(h & 0xff);
+    block[1] = (uint8_t)(h >> 8);
+    for (int64_t i = 2; i < f->block_bytes; ++i)
+      block[i] = (uint8_t)rnd();
+  }
+  float *xs = (float *)x.data;
+  fill_x(xs, k, f == &kQ2_0C ? 512 : 32);
+
+  uint8_t *out = output_alloc(n);
+  const double t0 = now_seconds();
+  const int32_t status = f->fn(w.data, xs, output_y(out), n, k);
+  const double seconds = now_seconds() - t0;
+  const int guards = output_guards_intact(out, n);
+
+  /* Activation steps per quantization block (the kernels' sx_b). */
+  const int64_t qblock = f == &kQ2_0C ? 512 : 32;
+  double *step = (double *)malloc((size_t)(k / qblock) * sizeof(double));
+  for (int64_t b = 0; b < k / qblock; ++b) {
+    double amax = 0.0;
+    for (int64_t i = 0; i < qblock; ++i)
+      amax = fmax(amax, fabs((double)xs[b * qblock + i]));
+    step[b] = amax / kQMax;
+  }
+  int64_t bad = 0, first_bad = -1;
+  double worst_rel = 0.0, first_got = 0.0, first_want = 0.0, first_bound = 0.0;
+  for (int64_t r = 0; r < n && status == HYK_OK; ++r) {
+    const uint8_t *row = w.data + r * row_bytes;
+    double acc = 0.0, mag = 0.0, quant = 0.0;
+    for (int64_t i = 0; i < k; ++i) {
+      const double wi = weight_at(f, row, i);
+      acc += wi * xs[i];
+      mag += fabs(wi * xs[i]);
+      quant += fabs(wi) * step[i / qblock];
+    }
+    float gotf;
+    memcpy(&gotf, output_y(out) + r, sizeof(float));
+    const double got = gotf, err = fabs(got - acc);
+    const double bound = 1.01 * quant + 1e-5 * mag + 1e-6;
+    if (mag > 0.0 && err / mag > worst_rel)
+      worst_rel = err / mag;
+    if (!(err <= bound)) { /* also NaN: row not written */
+      if (bad++ == 0) {
+        first_bad = r;
+        first_got = got;
+        first_want = acc;
+        first_bound = bound;
+      }
+    }
+  }
+  free(step);
+  const int ok = status == HYK_OK && guards && bad == 0;
+  if (ok)
+    report(1, "%s n=%lld k=%lld: max |err|/sum|Wx| %.2e (%.3f s)", f->name,
+           (long long)n, (long long)k, worst_rel, seconds);
+  else if (status != HYK_OK)
+    report(0, "%s n=%lld k=%lld: status %d (%s)", f->name, (long long)n,
+           (long long)k, status, hyk_status_message(status));
+  else
+    report(0,
+           "%s n=%lld k=%lld: %lld rows out of bounds (first: row %lld got "
+           "%.9g want %.9g bound %.3g)%s",
+           f->name, (long long)n, (long long)k, (long long)bad,
+           (long long)first_bad, first_got, first_want, first_bound,
+           guards ? "" : "; bytes around y were modified");
+  free(out);
+  guarded_free(&w);
+  guarded_free(&x);
+}
+
+/* Every argument error returns its status before touching y. */
+static void run_errors(const format_t *f) {
+  const int64_t n = 4, k = 4 * f->block_weights;
+  uint8_t *w = (uint8_t *)calloc((size_t)(n * (k / f->block_weights) *
+                                          f->block_bytes), 1);
+  float *x = (float *)malloc((size_t)k * sizeof(float));
+  for (int64_t i = 0; i < k; ++i)
+    x[i] = 1.0f;
+  uint8_t *out = output_alloc(n);
+  float *y = output_y(out);
+  struct {
+    const char *what;
+    int32_t got, want;
+  } c[] = {
+      {"k not blocked", f->fn(w, x, y, n, k + f->block_weights / 2),
+       f->not_blocked},
+      {"null w", f->fn(NULL, x, y, n, k), HYK_ERR_NULL_POINTER},
+      {"null x", f->fn(w, NULL, y, n, k), HYK_ERR_NULL_POINTER},
+      {"null y", f->fn(w, x, NULL, n, k), HYK_ERR_NULL_POINTER},
+      {"n = 0", f->fn(w, x, y, 0, k), HYK_ERR_BAD_SHAPE},
+      {"n < 0", f->fn(w, x, y, -1, k), HYK_ERR_BAD_SHAPE},
+      {"k = 0", f->fn(w, x, y, n, 0), HYK_ERR_BAD_SHAPE},
+      {"k < 0", f->fn(w, x, y, n, -f->block_weights), HYK_ERR_BAD_SHAPE},
+      {"n >= 2^31", f->fn(w, x, y, (int64_t)1 << 31, k), HYK_ERR_TOO_LARGE},
+      {"k huge", f->fn(w, x, y, 1, (int64_t)1 << 40), HYK_ERR_TOO_LARGE},
+      {"w > 2^31 bytes", f->fn(w, x, y, 20000000, 2048 * 16),
+       HYK_ERR_TOO_LARGE},
+  };
+  int bad = 0;
+  char first[160] = "";
+  for (size_t i = 0; i < sizeof c / sizeof c[0]; ++i)
+    if (c[i].got != c[i].want && bad++ == 0)
+      snprintf(first, sizeof first, " (first: %s gave %d, want %d)", c[i].what,
+               c[i].got, c[i].want);
+  int untouched = output_guards_intact(out, n);
+  for (int64_t i = 0; i < n; ++i)
+    untouched = untouched && isnan(y[i]);
+  report(bad == 0 && untouched, "%s argument errors: %d of %zu statuses wrong%s%s",
+         f->name, bad, sizeof c / sizeof c[0], first,
+         untouched ? "" : "; y or its guards were written");
+  free(out);
+  free(x);
+  free(w);
+}
+
+int main(void) {
+  /* Without dotprod the kernels would die of SIGILL: say why instead. */
+  const int dotprod = (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0;
+  report(dotprod, "CPU reports asimddp (sdot), needed by the neon kernels");
+  if (dotprod) {
+    static const int64_t ns[] = {1, 3, 7, 8, 9, 17, 63, 65, 257, 1000};
+    static const int64_t k_q2[] = {512, 1024, 1536, 2560};
+    static const int64_t k_q8[] = {32, 96, 512, 2080};
+    for (size_t i = 0; i < sizeof ns / sizeof ns[0]; ++i)
+      for (size_t j = 0; j < 4; ++j)
+        run_case(&kQ2_0C, ns[i], k_q2[j]);
+    /* HY-1.8B projection shapes (n, k), and the tiny test model's. */
+    static const int64_t real_q2[][2] = {
+        {2048, 2048}, {512, 2048}, {6144, 2048}, {2048, 6144}, {768, 512}};
+    for (size_t i = 0; i < sizeof real_q2 / sizeof real_q2[0]; ++i)
+      run_case(&kQ2_0C, real_q2[i][0], real_q2[i][1]);
+    for (size_t i = 0; i < sizeof ns / sizeof ns[0]; ++i)
+      for (size_t j = 0; j < 4; ++j)
+        run_case(&kQ8_0, ns[i], k_q8[j]);
+    /* A slice of the HY lm_head (vocab rows x 2048) and the tiny model's. */
+    run_case(&kQ8_0, 8191, 2048);
+    run_case(&kQ8_0, 512, 512);
+    run_errors(&kQ2_0C);
+    run_errors(&kQ8_0);
+  }
+  printf("%d passed, %d failed\n", g_passed, g_failed);
+  return g_failed == 0 && g_passed > 0 ? 0 : 1;
+}
