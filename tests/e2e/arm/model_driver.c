@@ -2,14 +2,18 @@
  * entry points (hy/hy_abi.h, no runtime in between) and dumps its logits.
  *
  *   model_driver DIR --prompt ID,ID,... --steps N --dump PREFIX
+ *                [--prompt-logits prefill|decode]
  *
  * DIR is a `hyc compile` output directory: the driver dlopens
  * DIR/libhy_NAME.so (NAME from DIR/hy_model.name), memory-maps
  * DIR/NAME.weights and checks it against hy_NAME_desc. Then:
- *   - prompt logits: for i = 1..P, hy_NAME_prefill(prompt[0..i), pos0 0) and
- *     the logits of token i-1 (each call recomputes the prefix, so every
- *     prompt position is checked and prefill runs for every length 1..P;
- *     the last call leaves the KV cache holding the whole prompt);
+ *   - prompt logits (--prompt-logits prefill, the default): for i = 1..P,
+ *     hy_NAME_prefill(prompt[0..i), pos0 0) and the logits of token i-1
+ *     (each call recomputes the prefix, so every prompt position is checked
+ *     and prefill runs for every length 1..P; the last call leaves the KV
+ *     cache holding the whole prompt). P(P+1)/2 token steps: for big models
+ *     --prompt-logits decode feeds tokens 0..P-2 to hy_NAME_decode instead
+ *     and then prefills the whole prompt once (2P-1 steps);
  *   - N greedy steps: feed the argmax of the last logits to hy_NAME_decode
  *     at the next position.
  * PREFIX.tokens (the P + N fed token ids) and PREFIX.logits (P + N rows of
@@ -70,6 +74,7 @@ static int parse_ids(const char *s, int32_t *out, int cap) {
 
 int main(int argc, char **argv) {
   const char *dir = NULL, *prompt_arg = NULL, *prefix = NULL;
+  int decode_prompt = 0;
   long steps = -1;
   for (int i = 1; i < argc; ++i) {
     if (!strcmp(argv[i], "--prompt") && i + 1 < argc)
@@ -78,13 +83,17 @@ int main(int argc, char **argv) {
       steps = strtol(argv[++i], NULL, 10);
     else if (!strcmp(argv[i], "--dump") && i + 1 < argc)
       prefix = argv[++i];
+    else if (!strcmp(argv[i], "--prompt-logits") && i + 1 < argc &&
+             (!strcmp(argv[i + 1], "prefill") || !strcmp(argv[i + 1], "decode")))
+      decode_prompt = !strcmp(argv[++i], "decode");
     else if (!dir && argv[i][0] != '-')
       dir = argv[i];
     else
       return fail("bad argument", argv[i]);
   }
   if (!dir || !prompt_arg || !prefix || steps < 0)
-    return fail("usage", "model_driver DIR --prompt ID,ID,... --steps N --dump PREFIX");
+    return fail("usage", "model_driver DIR --prompt ID,ID,... --steps N --dump PREFIX "
+                         "[--prompt-logits prefill|decode]");
 
   /* The model's name, library and weights. */
   char path[4096], name[256] = "";
@@ -150,11 +159,14 @@ int main(int argc, char **argv) {
   if (!lf || !tf)
     return fail("cannot write the dump files", prefix);
 
-  /* Prompt: prefill of every prefix; the last one is the real prefill. */
+  /* Prompt: the logits of every prompt position; the last call is the real
+   * prefill of the whole prompt. */
   double prefix_ms = 0, prefill_ms = 0;
   for (int i = 1; i <= n_prompt; ++i) {
     t0 = now_ms();
-    int32_t rc = prefill(weights, arena, kv, tokens, i, 0, logits);
+    int32_t rc = decode_prompt && i < n_prompt
+                     ? decode(weights, arena, kv, tokens[i - 1], i - 1, logits)
+                     : prefill(weights, arena, kv, tokens, i, 0, logits);
     const double ms = now_ms() - t0;
     if (i < n_prompt)
       prefix_ms += ms;
@@ -187,8 +199,9 @@ int main(int argc, char **argv) {
 
   printf("model %s: vocab %lld, layers %lld, n_ctx %lld; load %.1f ms\n", name,
          (long long)vocab, (long long)desc->n_layer, (long long)desc->n_ctx, load_ms);
-  printf("prefill %d tokens: %.1f ms (prefixes 1..%d: %.1f ms)\n", n_prompt,
-         prefill_ms, n_prompt - 1, prefix_ms);
+  printf("prefill %d tokens: %.1f ms (%s 1..%d: %.1f ms)\n", n_prompt,
+         prefill_ms, decode_prompt ? "decoded tokens" : "prefixes", n_prompt - 1,
+         prefix_ms);
   printf("decode %ld steps: %.1f ms (%.1f tokens/s)\n", steps, decode_ms,
          steps && decode_ms > 0 ? 1e3 * (double)steps / decode_ms : 0.0);
   printf("greedy tokens:");

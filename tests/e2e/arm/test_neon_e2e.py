@@ -3,7 +3,7 @@
 
   python test_neon_e2e.py --hyc HYC --driver-arm EXE --driver-host EXE --qemu QEMU
          [--sysroot DIR] [--objdump OBJDUMP] [--config tiny] [--embd-type T]
-         [--positions 128] [--prompt 8]
+         [--positions 128] [--prompt 8] [--prompt-logits prefill|decode]
 
 1. Writes the synthetic model (scripts/models/hy_gguf.py) and compiles it with
    `hyc compile --target aarch64-neon`; checks that libhy_NAME.so and every member of
@@ -89,6 +89,9 @@ def main():
     ap.add_argument("--positions", type=int, default=128,
                     help="prompt + decode steps (the library is compiled for this context)")
     ap.add_argument("--prompt", type=int, default=8)
+    ap.add_argument("--prompt-logits", choices=["prefill", "decode"], default="prefill",
+                    help="model_driver: prefill every prompt prefix (P(P+1)/2 steps) or decode "
+                         "the prompt and prefill it once (2P-1 steps; for the full-size model)")
     args = ap.parse_args()
     args.driver_arm, args.driver_host = map(os.path.abspath, (args.driver_arm, args.driver_host))
     c = Checks()
@@ -134,7 +137,8 @@ def main():
         rng = np.random.default_rng(1)
         prompt = [bos] + [int(t) for t in rng.integers(0, vocab, args.prompt - 1)]
         steps = args.positions - len(prompt)
-        driver_args = ["--prompt", ",".join(map(str, prompt)), "--steps", str(steps)]
+        driver_args = ["--prompt", ",".join(map(str, prompt)), "--steps", str(steps),
+                       "--prompt-logits", args.prompt_logits]
         arm_prefix = os.path.join(tmp, "neon_dump")
         proc = qemu_aarch64.run(args.qemu, args.sysroot,
                                 [args.driver_arm, out_arm, *driver_args, "--dump", arm_prefix],
