@@ -108,6 +108,22 @@ private:
 };
 } // namespace
 
+bool hyc::hashFile(const std::string &path, uint64_t &hash, uint64_t &bytes,
+                   std::string &error) {
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                            /*RequiresNullTerminator=*/false);
+  if (!buffer) {
+    error = "cannot read '" + path + "': " + buffer.getError().message();
+    return false;
+  }
+  WordHash hasher;
+  hasher.update(reinterpret_cast<const uint8_t *>((*buffer)->getBufferStart()),
+                (*buffer)->getBufferSize());
+  hash = hasher.finish();
+  bytes = (*buffer)->getBufferSize();
+  return true;
+}
+
 bool hyc::writeWeightsBlob(const ImportedModel &model, const std::string &path,
                            uint64_t &hash, std::string &error) {
   std::ofstream os(path, std::ios::binary);

@@ -25,6 +25,11 @@ private:
   bool committed = false;
 };
 
+/// The same fingerprint as the weights blob's, of a whole file (for the
+/// manifest's record of the compile's inputs).
+bool hashFile(const std::string &path, uint64_t &hash, uint64_t &bytes,
+              std::string &error);
+
 /// Writes the weights blob (each weight at its blobOffset, zero padding) and
 /// returns its fingerprint (the hash hy_weights_hash computes at load).
 bool writeWeightsBlob(const ImportedModel &model, const std::string &path,

@@ -211,7 +211,25 @@ int hyc::driver::compileMain(const std::vector<std::string> &args) {
   manifest += "  \"hyc_version\": \"" HYC_VERSION "\",\n";
   manifest += "  \"abi_version\": " + std::to_string(kAbiVersion) + ",\n";
   manifest += "  \"name\": \"" + name + "\",\n";
+  // The inputs, fingerprinted: the same inputs give the same library.
+  auto inputRecord = [&](const std::string &path, std::string &out) {
+    uint64_t h = 0, bytes = 0;
+    if (!hashFile(path, h, bytes, error))
+      return false;
+    char hex[32];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+    out = "{\"file\": \"" + jsonEscape(llvm::sys::path::filename(path).str()) +
+          "\", \"bytes\": " + std::to_string(bytes) + ", \"fnv1a64\": \"" + hex + "\"}";
+    return true;
+  };
+  std::string modelRecord, dbRecord = "null";
+  if (!inputRecord(model, modelRecord) ||
+      (!tuningDb.empty() && !inputRecord(tuningDb, dbRecord))) {
+    progress.failed();
+    return fail(cmd, error);
+  }
   manifest += "  \"source\": \"" + jsonEscape(llvm::sys::path::filename(model).str()) + "\",\n";
+  manifest += "  \"inputs\": {\"model\": " + modelRecord + ", \"tuning_db\": " + dbRecord + "},\n";
   manifest += "  \"arch\": \"" + c.arch + "\",\n";
   manifest += "  \"target\": {\"name\": \"" + targetInfo.name + "\", \"triple\": \"" +
               targetInfo.triple + "\", \"cpu\": \"" + targetInfo.cpu + "\"},\n";
