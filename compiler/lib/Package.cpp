@@ -290,8 +290,45 @@ bool hyc::linkSharedLibrary(const std::string &path,
   return true;
 }
 
+bool hyc::assembleEmbeddedWeights(const std::string &blobPath,
+                                  const std::string &symbol, int64_t bytes,
+                                  const TargetInfo &target,
+                                  const std::string &objectPath,
+                                  std::string &error) {
+  // .incbin keeps the blob out of every in-memory representation: the
+  // assembler copies the file straight into .rodata.
+  std::string asmPath = objectPath + ".s";
+  std::string text;
+  text += "  .section .rodata.hy_weights,\"a\"\n";
+  text += "  .balign 64\n";
+  text += "  .globl " + symbol + "\n";
+  text += "  .type " + symbol + ", %object\n";
+  text += symbol + ":\n";
+  text += "  .incbin \"" + blobPath + "\"\n";
+  text += "  .size " + symbol + ", " + std::to_string(bytes) + "\n";
+  text += "  .section .note.GNU-stack,\"\",%progbits\n";
+  if (!writeFile(asmPath, text, error))
+    return false;
+  llvm::ErrorOr<std::string> cc = llvm::sys::findProgramByName(target.linker);
+  if (!cc) {
+    error = "cannot embed the weights: no '" + target.linker + "' on PATH";
+    return false;
+  }
+  std::vector<llvm::StringRef> args = {*cc, "-c", asmPath, "-o", objectPath};
+  std::string message;
+  int rc = llvm::sys::ExecuteAndWait(*cc, args, std::nullopt, {}, 0, 0, &message);
+  llvm::sys::fs::remove(asmPath);
+  if (rc != 0) {
+    error = "assembling the embedded weights failed (" + *cc + " exited with " +
+            std::to_string(rc) + (message.empty() ? "" : ": " + message) + ")";
+    return false;
+  }
+  return true;
+}
+
 bool hyc::writeHeaders(const std::string &dir, const std::string &name,
-                       const ImportedModel &model, std::string &error) {
+                       const ImportedModel &model, bool embeddedWeights,
+                       std::string &error) {
   auto abi = llvm::MemoryBuffer::getFile(std::string(HYC_RUNTIME_INCLUDE_DIR) +
                                          "/hy/hy_abi.h");
   if (!abi) {
@@ -318,7 +355,12 @@ bool hyc::writeHeaders(const std::string &dir, const std::string &name,
        "_prefill(const uint8_t *weights, uint8_t *arena, uint8_t *kv_cache,\n"
        "        const int32_t *tokens, int32_t n, int32_t pos0, float *logits);\n";
   h += "void hy_" + name +
-       "_set_parallel(hy_parallel_for_fn parallel_for, void *pool);\n\n";
+       "_set_parallel(hy_parallel_for_fn parallel_for, void *pool);\n";
+  if (embeddedWeights)
+    h += "/* The weights blob (compiled with --embed-weights): pass it as\n"
+         " * hy_model_options_t.weights_data, with a NULL weights path. */\n"
+         "extern const uint8_t hy_" + name + "_weights[];\n";
+  h += "\n";
   h += "#ifdef __cplusplus\n}\n#endif\n\n#endif\n";
   return writeFile(dir + "/hy_model.h", h, error);
 }

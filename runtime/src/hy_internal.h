@@ -94,6 +94,7 @@ struct hy_model {
   hy_pool_t *pool;               /* shared per set_parallel (see model.c) */
   const uint8_t *weights;
   size_t weights_size;
+  int weights_mapped; /* 1: weights are our mmap; 0: memory of the caller/library */
   void *dl; /* dlopen handle when opened from a directory */
   hy_tokenizer_t *tok; /* NULL without a tokenizer file */
   int32_t eos_only[1]; /* end-of-generation ids without a tokenizer */

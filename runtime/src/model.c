@@ -142,15 +142,28 @@ static hy_status_t open_model(const hy_model_desc_t *desc, hy_decode_fn decode,
 
   const uint8_t *data = NULL;
   size_t size = 0;
-  if ((s = map_file(weights_path, &data, &size)) != HY_OK) return s;
+  int mapped = o->weights_data == NULL;
+  if (!mapped) {
+    /* Embedded or caller-provided: its size is the descriptor's by
+     * construction; the fingerprint below still checks the bytes. */
+    data = o->weights_data;
+    size = (size_t)desc->weights_bytes;
+    weights_path = "(in memory)";
+  } else if ((s = map_file(weights_path, &data, &size)) != HY_OK) {
+    return s;
+  }
+#define HY_UNMAP() \
+  do {             \
+    if (mapped) munmap((void *)data, size); \
+  } while (0)
   if ((int64_t)size != desc->weights_bytes) {
-    munmap((void *)data, size);
+    HY_UNMAP();
     return hy_set_error(HY_ERR_CORRUPT,
                         "weights '%s' have %zu bytes, the model expects %lld",
                         weights_path, size, (long long)desc->weights_bytes);
   }
   if ((int64_t)hy_weights_hash(data, size) != desc->weights_hash) {
-    munmap((void *)data, size);
+    HY_UNMAP();
     return hy_set_error(HY_ERR_CORRUPT,
                         "weights '%s' do not match the model (hash mismatch): "
                         "the file is corrupt or belongs to another compile",
@@ -158,15 +171,17 @@ static hy_status_t open_model(const hy_model_desc_t *desc, hy_decode_fn decode,
   }
   hy_model_t *m = calloc(1, sizeof *m);
   if (!m) {
-    munmap((void *)data, size);
+    HY_UNMAP();
     return hy_set_error(HY_ERR_OUT_OF_MEMORY, "out of memory");
   }
+#undef HY_UNMAP
   m->desc = *desc;
   m->decode = decode;
   m->prefill = o->prefill;
   m->set_parallel = o->set_parallel;
   m->weights = data;
   m->weights_size = size;
+  m->weights_mapped = mapped;
   m->eos_only[0] = (int32_t)desc->eos_id;
   if (tok_path &&
       (s = hy_tokenizer_load(tok_path, (int32_t)desc->n_vocab, &m->tok)) !=
@@ -194,17 +209,17 @@ hy_status_t hy_model_open_static_ex(const hy_model_desc_t *desc,
     return hy_set_error(HY_ERR_INVALID_ARGUMENT,
                         "hy_model_open_static: out is NULL");
   *out = NULL;
-  if (!desc || !decode || !weights_path)
-    return hy_set_error(HY_ERR_INVALID_ARGUMENT,
-                        "hy_model_open_static: desc, decode and weights_path "
-                        "must not be NULL");
   hy_model_options_t defaults;
   hy_model_options_init(&defaults);
   const hy_model_options_t *o = options ? options : &defaults;
+  if (!desc || !decode || (!weights_path && !o->weights_data))
+    return hy_set_error(HY_ERR_INVALID_ARGUMENT,
+                        "hy_model_open_static: desc, decode and weights_path "
+                        "(or options->weights_data) must not be NULL");
   /* The tokenizer: explicit path, or NAME.tokenizer beside NAME.weights. */
   const char *tok_path = o->tokenizer_path;
   char derived[4096];
-  if (!tok_path) {
+  if (!tok_path && weights_path) {
     size_t n = strlen(weights_path);
     const char *suffix = ".weights";
     size_t sn = strlen(suffix);
@@ -287,6 +302,11 @@ hy_status_t hy_model_open_dir_ex(const char *dir,
     if (file_exists(tok_path)) tok = tok_path;
   }
   snprintf(path, sizeof path, "%s/%s.weights", dir, name);
+  if (!o.weights_data && !file_exists(path)) {
+    /* Compiled with --embed-weights: the blob is inside the library. */
+    snprintf(sym, sizeof sym, "hy_%s_weights", name);
+    o.weights_data = (const uint8_t *)dlsym(dl, sym);
+  }
   hy_status_t s = open_model(desc, decode, path, &o, tok, out);
   if (s != HY_OK) {
     dlclose(dl);
@@ -304,7 +324,7 @@ void hy_model_release(hy_model_t *model) {
   if (!model) return;
   detach_pool(model);
   hy_tokenizer_release(model->tok);
-  munmap((void *)model->weights, model->weights_size);
+  if (model->weights_mapped) munmap((void *)model->weights, model->weights_size);
   if (model->dl) dlclose(model->dl);
   free(model);
 }

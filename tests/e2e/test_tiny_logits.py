@@ -27,6 +27,9 @@ def main():
     ap.add_argument("--hyc", required=True)
     ap.add_argument("--target", default="host")
     ap.add_argument("--steps", type=int, default=16)
+    ap.add_argument("--embed-weights", action="store_true",
+                    help="compile with --embed-weights (the runtime then finds the blob "
+                         "inside libhy_tiny.so)")
     args = ap.parse_args()
     py = sys.executable
     with tempfile.TemporaryDirectory(prefix="hyc-e2e-") as tmp:
@@ -34,7 +37,10 @@ def main():
         out = os.path.join(tmp, "out")
         run([py, os.path.join(ROOT, "scripts/models/hy_gguf.py"), "write",
              "--config", "tiny", "-o", model, "--seed", "0"])
-        run([args.hyc, "compile", model, "--target", args.target, "-o", out])
+        run([args.hyc, "compile", model, "--target", args.target, "-o", out] +
+            (["--embed-weights"] if args.embed_weights else []))
+        if args.embed_weights and os.path.exists(os.path.join(out, "tiny.weights")):
+            raise SystemExit("FAILED: tiny.weights written although --embed-weights was given")
         prompt = "506,72,101,108"
         run([args.hyc, "run", out, "--tokens", prompt, "-n", str(args.steps),
              "--dump-logits", os.path.join(tmp, "lib")])

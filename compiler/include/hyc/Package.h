@@ -55,9 +55,16 @@ bool linkSharedLibrary(const std::string &path, const std::string &glueObjectPat
                        const std::string &kernelArchive, const std::string &linker,
                        std::string &error);
 
+/// Assembles an object exporting the weights blob file as the read-only
+/// symbol `symbol` (64-byte aligned), with the target's C driver.
+bool assembleEmbeddedWeights(const std::string &blobPath, const std::string &symbol,
+                             int64_t bytes, const TargetInfo &target,
+                             const std::string &objectPath, std::string &error);
+
 /// Writes hy_model.h (declarations of the library's symbols) and hy_abi.h.
 bool writeHeaders(const std::string &dir, const std::string &name,
-                  const ImportedModel &model, std::string &error);
+                  const ImportedModel &model, bool embeddedWeights,
+                  std::string &error);
 
 bool writeFile(const std::string &path, const std::string &contents,
                std::string &error);

@@ -69,6 +69,7 @@ int hyc::driver::compileMain(const std::vector<std::string> &args) {
   const std::string cmd = "compile";
   std::string model, target, out, dumpDir, name, tuningDb;
   long long context = 0;
+  bool embedWeights = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string &a = args[i];
     auto value = [&](std::string &dst) {
@@ -94,6 +95,8 @@ int hyc::driver::compileMain(const std::vector<std::string> &args) {
         tuningDb = v;
       else if (!parsePositive(a, v, 1 << 20, context, error))
         return fail(cmd, error);
+    } else if (a == "--embed-weights") {
+      embedWeights = true;
     } else if (!a.empty() && a[0] == '-') {
       return fail(cmd, "unknown option '" + a + "' (see 'hyc help')");
     } else if (model.empty()) {
@@ -192,6 +195,16 @@ int hyc::driver::compileMain(const std::vector<std::string> &args) {
   progress.begin("static + shared library");
   std::string objPath = staging.file(name + ".o");
   std::vector<std::string> variantObjects;
+  std::string blobPath = staging.file(name + ".weights");
+  if (embedWeights) {
+    std::string weightsObject = staging.file(name + ".weights.o");
+    if (!assembleEmbeddedWeights(blobPath, "hy_" + name + "_weights", imported->blobBytes,
+                                 targetInfo, weightsObject, error)) {
+      progress.failed();
+      return fail(cmd, error);
+    }
+    variantObjects.push_back(weightsObject);
+  }
   if (!generateKernelVariants(variants, targetInfo, staging.path(), variantObjects, error) ||
       !writeFile(objPath, object, error) ||
       !writeStaticLibrary(staging.file("libhy_" + name + ".a"), name + ".o", object,
@@ -204,6 +217,8 @@ int hyc::driver::compileMain(const std::vector<std::string> &args) {
   llvm::sys::fs::remove(objPath);
   for (const std::string &o : variantObjects)
     llvm::sys::fs::remove(o);
+  if (embedWeights)
+    llvm::sys::fs::remove(blobPath); // it lives inside the libraries now
   progress.end();
 
   progress.begin("headers + manifest");
@@ -252,10 +267,13 @@ int hyc::driver::compileMain(const std::vector<std::string> &args) {
   manifest += "  \"context\": " + std::to_string(plan.context) + ",\n";
   char hashText[32];
   std::snprintf(hashText, sizeof hashText, "%016llx", static_cast<unsigned long long>(hash));
-  manifest += "  \"weights\": {\"file\": \"" + name + ".weights\", \"bytes\": " +
+  manifest += "  \"weights\": {\"file\": " +
+              (embedWeights ? "null, \"embedded_symbol\": \"hy_" + name + "_weights\""
+                            : "\"" + name + ".weights\"") +
+              ", \"bytes\": " +
               std::to_string(imported->blobBytes) + ", \"fnv1a64\": \"" + hashText + "\"}\n";
   manifest += "}\n";
-  if (!writeHeaders(staging.path(), name, *imported, error) ||
+  if (!writeHeaders(staging.path(), name, *imported, embedWeights, error) ||
       !writeFile(staging.file("manifest.json"), manifest, error) ||
       !writeFile(staging.file("hy_model.name"), name + "\n", error)) {
     progress.failed();
@@ -266,7 +284,8 @@ int hyc::driver::compileMain(const std::vector<std::string> &args) {
     return fail(cmd, error);
   }
   progress.end();
-  std::fprintf(stderr, "hyc: wrote %s (libhy_%s.a, libhy_%s.so, hy_model.h, %s.weights)\n",
-               out.c_str(), name.c_str(), name.c_str(), name.c_str());
+  std::string weightsNote = embedWeights ? "weights embedded" : name + ".weights";
+  std::fprintf(stderr, "hyc: wrote %s (libhy_%s.a, libhy_%s.so, hy_model.h, %s)\n",
+               out.c_str(), name.c_str(), name.c_str(), weightsNote.c_str());
   return 0;
 }

@@ -13,7 +13,7 @@ static const char *kUsage =
     "\n"
     "commands:\n"
     "  compile MODEL.gguf [--target T] -o DIR [--context N] [--name NAME] [--dump-ir DIR]\n"
-    "          [--tuning-db FILE]\n"
+    "          [--tuning-db FILE] [--embed-weights]\n"
     "      compile a model into a native library directory\n"
     "      targets: host (default), x86-64-avx2, x86-64-avx512, aarch64-neon\n"
     "  run DIR [-p PROMPT] [--chat] [--no-think] [-n N] [--temp T] [--seed S] [--threads N]\n"

@@ -100,6 +100,12 @@ typedef struct hy_model_options_t {
    *  them itself). */
   hy_prefill_fn prefill;
   hy_set_parallel_fn set_parallel;
+  /** Weights already in memory (a library compiled with --embed-weights
+   *  exports them as hy_<name>_weights): used instead of a weights file, which
+   *  may then be NULL. Not copied: must outlive the model. Size and
+   *  fingerprint are checked against desc as for a file. hy_model_open_dir
+   *  finds the embedded weights itself when DIR/NAME.weights does not exist. */
+  const uint8_t *weights_data;
 } hy_model_options_t;
 
 /** Fills *options with the defaults. */
@@ -108,7 +114,7 @@ HY_API void hy_model_options_init(hy_model_options_t *options);
 /** Opens a model whose library is linked into the program: `desc` and
  *  `decode` are the library's hy_<name>_desc and hy_<name>_decode;
  *  `weights_path` is its weights blob (memory-mapped, read-only; its size and
- *  fingerprint must match desc). Checks desc->abi_version first. `options`
+ *  fingerprint must match desc), or NULL with options->weights_data set. Checks desc->abi_version first. `options`
  *  may be NULL (defaults). */
 HY_API hy_status_t hy_model_open_static_ex(const hy_model_desc_t *desc,
                                            hy_decode_fn decode,

@@ -54,6 +54,10 @@ typedef int32_t (*hy_decode_fn)(const uint8_t *weights, uint8_t *arena,
                                 uint8_t *kv_cache, int32_t token, int32_t pos,
                                 float *logits);
 
+/* A library exports only hy_<name>_ symbols: desc, decode, prefill,
+ * set_parallel and, when compiled with --embed-weights, the read-only array
+ * hy_<name>_weights (weights_bytes bytes, 64-byte aligned). */
+
 /** Prefill, exported as `hy_<name>_prefill`: the n tokens at positions
  *  pos0 .. pos0+n-1 (appended to the KV cache), logits of the last one only.
  *  Same buffers and threading rules as hy_decode_fn. */

@@ -24,14 +24,14 @@ FAKE_API hy_model_desc_t FAKE(desc) = {
     HY_ABI_VERSION, FAKE_VOCAB, 8, 1, 1, 1, 8, 8, FAKE_CTX, FAKE_WEIGHTS,
     64,             FAKE_CTX * 4, FAKE_BOS, FAKE_EOS, 0 /* hash: below */, 0};
 
-FAKE_API void FAKE(weights)(uint8_t *out) {
+FAKE_API void FAKE(fill_weights)(uint8_t *out) {
   for (int i = 0; i < FAKE_WEIGHTS; ++i) out[i] = (uint8_t)(i * 7 + 3);
 }
 
 /* The runtime's weights fingerprint (FNV-1a over 64-bit words). */
 __attribute__((constructor)) static void fake_init(void) {
   uint8_t w[FAKE_WEIGHTS];
-  FAKE(weights)(w);
+  FAKE(fill_weights)(w);
   uint64_t h = 0xcbf29ce484222325ull;
   for (int i = 0; i < FAKE_WEIGHTS; i += 8) {
     uint64_t word;

@@ -25,7 +25,7 @@ extern "C" {
 #endif
 #ifdef FAKE_STATIC
 extern hy_model_desc_t fake_static_desc;
-void fake_static_weights(uint8_t *out);
+void fake_static_fill_weights(uint8_t *out);
 void fake_static_set_parallel(hy_parallel_for_fn fn, void *pool);
 int32_t fake_static_decode(const uint8_t *weights, uint8_t *arena, uint8_t *kv,
                            int32_t token, int32_t pos, float *logits);

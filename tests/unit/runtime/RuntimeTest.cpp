@@ -82,7 +82,7 @@ public:
 
 std::string fakeWeights() {
   std::string w(FAKE_WEIGHTS, '\0');
-  fake_static_weights(reinterpret_cast<uint8_t *>(&w[0]));
+  fake_static_fill_weights(reinterpret_cast<uint8_t *>(&w[0]));
   return w;
 }
 
