@@ -47,8 +47,12 @@ public:
   // (16 with AVX-512, 8 with AVX2, 4 otherwise).
   GeneratorParam<int> vector_width{"vector_width", 0};
   // Rows reduced together in the innermost loops (independent
-  // accumulator chains, sharing the x loads).
-  GeneratorParam<int> unroll{"unroll", 4};
+  // accumulator chains, sharing the x loads). 1 by measurement: a full-size
+  // decode step (2 threads, every projection streaming from DRAM) ran at
+  // 16.2 tokens/s with 1 against 15.3 with 2 and 12.6 with 4
+  // (bench/RESULTS.md, 2026-11-23); the per-kernel notes below were taken
+  // with hot caches and favoured 4.
+  GeneratorParam<int> unroll{"unroll", 1};
   // Run the row tiles on Halide's thread pool.
   GeneratorParam<bool> parallel{"parallel", true};
 

@@ -27,7 +27,10 @@ public:
   // Rows of y per parallel task.
   GeneratorParam<int> rows_per_task{"rows_per_task", 64};
   // Rows reduced together (independent accumulator sets sharing x loads).
-  GeneratorParam<int> unroll{"unroll", 4};
+  // 1 by measurement: on the 120818 x 2048 lm_head (2 threads, weights from
+  // DRAM) unroll 1 streams at ~20 GB/s, while 2, 4 and 8 fall to 3-4 GB/s
+  // (bench/RESULTS.md, 2026-11-23).
+  GeneratorParam<int> unroll{"unroll", 1};
   GeneratorParam<bool> parallel{"parallel", true};
 
   // dim 0: bytes of one row (K/32 * 34), dim 1: N rows.
