@@ -23,6 +23,7 @@
 // weight and with exactly the same rounding (scaling by powers of two is
 // exact; codes stay exact small integers in float).
 
+#include "GemvCommon.h"
 #include "Halide.h"
 
 #include <algorithm>
@@ -85,9 +86,7 @@ public:
     Expr row = clamp(n, 0, w.dim(1).extent() - 1);
 
     // fp16 block scale, little-endian at bytes 0-1 of the block.
-    Expr lo = cast<uint16_t>(w(b * kBlockBytes, row));
-    Expr hi = cast<uint16_t>(w(b * kBlockBytes + 1, row));
-    scale(b, n) = cast<float>(reinterpret<float16_t>(lo | (hi << 8)));
+    scale(b, n) = hyk::blockScale(w, b * kBlockBytes, row);
 
     // 2-bit code c of weight 4 j + s of block b of row n, left in place
     // within its byte: c * 4^s, as float (exact).
@@ -107,17 +106,9 @@ public:
 
     y(n) = total(n);
 
-    // ---- Constraints on the buffers (checked at call time) ----------
-    w.dim(0).set_min(0);
-    w.dim(1).set_min(0);
-    x.dim(0).set_min(0);
-    y.dim(0).set_min(0);
-    // Dense rows: row n starts at byte n * (K/512) * 130.
-    w.dim(1).set_stride(w.dim(0).extent());
-    // x holds exactly the K activations of the rows.
-    x.dim(0).set_extent(nblocks * kBlockWeights);
-    // y has one entry per row.
-    y.dim(0).set_extent(w.dim(1).extent());
+    // Buffer contract (checked at call time): dense rows (row n starts at
+    // byte n * (K/512) * 130), exactly K activations, one result per row.
+    hyk::constrainGemvBuffers(w, x, y, nblocks, kBlockWeights);
   }
 
   void schedule() {
@@ -148,7 +139,7 @@ public:
       std::abort();
     }
     const int ur = std::max(1, (int)unroll);
-    const int rpt = ((std::max(ur, (int)rows_per_task) + ur - 1) / ur) * ur;
+    const int rpt = hyk::rowsPerTask(rows_per_task, ur);
 
     // Activation preprocessing: once per call.
     xt.compute_root().vectorize(j, vw);

@@ -14,6 +14,7 @@
 
 #include "I8DotActivations.h"
 
+#include "GemvCommon.h"
 #include "Halide.h"
 
 #include <algorithm>
@@ -57,9 +58,7 @@ public:
     xs(j, part, b) = t;
 
     Expr row = clamp(n, 0, w.dim(1).extent() - 1);
-    Expr lo = cast<uint16_t>(w(b * kBlockBytes, row));
-    Expr hi = cast<uint16_t>(w(b * kBlockBytes + 1, row));
-    scale(b, n) = cast<float>(reinterpret<float16_t>(lo | (hi << 8)));
+    scale(b, n) = hyk::blockScale(w, b * kBlockBytes, row);
     code(j, b, n) = reinterpret<int8_t>(w(b * kBlockBytes + 2 + j, row));
 
     // Lane-wise partial dot products of block b.
@@ -80,13 +79,7 @@ public:
     total(n) += acc(rl, n);
     y(n) = total(n);
 
-    w.dim(0).set_min(0);
-    w.dim(1).set_min(0);
-    w.dim(1).set_stride(w.dim(0).extent());
-    x.dim(0).set_min(0);
-    x.dim(0).set_extent(nblocks * kBlockWeights);
-    y.dim(0).set_min(0);
-    y.dim(0).set_extent(w.dim(1).extent());
+    hyk::constrainGemvBuffers(w, x, y, nblocks, kBlockWeights);
   }
 
   void schedule() {
@@ -97,7 +90,7 @@ public:
     const int nd = digits;
     const int vw = get_target().natural_vector_size<float>();
     const int ur = std::max(1, (int)unroll);
-    const int rpt = ((std::max(ur, (int)rows_per_task) + ur - 1) / ur) * ur;
+    const int rpt = hyk::rowsPerTask(rows_per_task, ur);
 
     act.schedule(vw);
     xs.compute_root()

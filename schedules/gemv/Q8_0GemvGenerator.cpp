@@ -11,6 +11,7 @@
 // is convert + multiply by the (broadcast) scale + FMA per weight, with one
 // horizontal sum per row; rows are tiled across Halide's thread pool.
 
+#include "GemvCommon.h"
 #include "Halide.h"
 
 #include <algorithm>
@@ -42,9 +43,7 @@ public:
     Expr nblocks = w.dim(0).extent() / kBlockBytes;
     // Rows past N (from groups of `unroll` rows) re-read the last row.
     Expr row = clamp(n, 0, w.dim(1).extent() - 1);
-    Expr lo = cast<uint16_t>(w(b * kBlockBytes, row));
-    Expr hi = cast<uint16_t>(w(b * kBlockBytes + 1, row));
-    scale(b, n) = cast<float>(reinterpret<float16_t>(lo | (hi << 8)));
+    scale(b, n) = hyk::blockScale(w, b * kBlockBytes, row);
     code(j, b, n) =
         cast<float>(reinterpret<int8_t>(w(b * kBlockBytes + 2 + j, row)));
 
@@ -53,13 +52,7 @@ public:
     total(n) += scale(r.y, n) * code(r.x, r.y, n) * x(r.y * kBlockWeights + r.x);
     y(n) = total(n);
 
-    w.dim(0).set_min(0);
-    w.dim(1).set_min(0);
-    w.dim(1).set_stride(w.dim(0).extent());
-    x.dim(0).set_min(0);
-    x.dim(0).set_extent(nblocks * kBlockWeights);
-    y.dim(0).set_min(0);
-    y.dim(0).set_extent(w.dim(1).extent());
+    hyk::constrainGemvBuffers(w, x, y, nblocks, kBlockWeights);
   }
 
   void schedule() {
@@ -67,7 +60,7 @@ public:
     // memory-bound streaming of 262 MB per token; the row tile keeps the
     // per-task working set small and gives thousands of tasks.
     const int ur = std::max(1, (int)unroll);
-    const int rpt = ((std::max(ur, (int)rows_per_task) + ur - 1) / ur) * ur;
+    const int rpt = hyk::rowsPerTask(rows_per_task, ur);
     y.split(n, nt, ni, rpt, TailStrategy::GuardWithIf)
         .split(ni, nio, nii, ur, TailStrategy::GuardWithIf);
     if (parallel)

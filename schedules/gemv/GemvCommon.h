@@ -1,0 +1,47 @@
+//===- GemvCommon.h - pieces shared by the GEMV generators ----------------===//
+//
+// Every GEMV generator (gemv_q2_0c, gemv_q8_0 and their _i8dot forms) reads
+// rows of blocks that start with a little-endian fp16 scale, takes the same
+// dense w / x / y buffers, and tiles rows the same way.
+//
+//===----------------------------------------------------------------------===//
+#ifndef HYK_SCHEDULES_GEMV_GEMVCOMMON_H
+#define HYK_SCHEDULES_GEMV_GEMVCOMMON_H
+
+#include "Halide.h"
+
+#include <algorithm>
+
+namespace hyk {
+
+/// The fp16 scale at bytes [at, at+1] of row `row` of `w`, as float.
+template <typename W>
+Halide::Expr blockScale(const W &w, const Halide::Expr &at, const Halide::Expr &row) {
+  Halide::Expr lo = Halide::cast<uint16_t>(w(at, row));
+  Halide::Expr hi = Halide::cast<uint16_t>(w(at + 1, row));
+  return Halide::cast<float>(Halide::reinterpret<Halide::float16_t>(lo | (hi << 8)));
+}
+
+/// The buffer contract of the flat kernel ABI: w is N dense rows of
+/// `nblocks` blocks, x holds exactly the K = nblocks * blockWeights
+/// activations, y one result per row; all zero-based.
+template <typename W, typename X, typename Y>
+void constrainGemvBuffers(W &w, X &x, Y &y, const Halide::Expr &nblocks,
+                          int blockWeights) {
+  w.dim(0).set_min(0);
+  w.dim(1).set_min(0);
+  w.dim(1).set_stride(w.dim(0).extent());
+  x.dim(0).set_min(0);
+  x.dim(0).set_extent(nblocks * blockWeights);
+  y.dim(0).set_min(0);
+  y.dim(0).set_extent(w.dim(1).extent());
+}
+
+/// Rows per parallel task, at least `unroll` and a multiple of it.
+inline int rowsPerTask(int rowsPerTaskParam, int unroll) {
+  return ((std::max(unroll, rowsPerTaskParam) + unroll - 1) / unroll) * unroll;
+}
+
+} // namespace hyk
+
+#endif // HYK_SCHEDULES_GEMV_GEMVCOMMON_H
