@@ -259,6 +259,31 @@ bool hyc::writeStaticLibrary(const std::string &path,
   return true;
 }
 
+namespace {
+/// Runs the target's C compiler driver `driver` with `args`. `purpose` and
+/// `action` name the step in errors: "cannot <purpose>: no 'cc' on PATH",
+/// "<action> failed (cc exited with N: ...)".
+bool runCDriver(const std::string &driver, const std::vector<std::string> &args,
+                const std::string &purpose, const std::string &action,
+                std::string &error) {
+  llvm::ErrorOr<std::string> cc = llvm::sys::findProgramByName(driver);
+  if (!cc) {
+    error = "cannot " + purpose + ": no '" + driver + "' on PATH";
+    return false;
+  }
+  std::vector<llvm::StringRef> argv = {*cc};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::string message;
+  int rc = llvm::sys::ExecuteAndWait(*cc, argv, std::nullopt, {}, 0, 0, &message);
+  if (rc != 0) {
+    error = action + " failed (" + *cc + " exited with " + std::to_string(rc) +
+            (message.empty() ? "" : ": " + message) + ")";
+    return false;
+  }
+  return true;
+}
+} // namespace
+
 bool hyc::linkSharedLibrary(const std::string &path,
                             const std::string &glueObjectPath,
                             const std::vector<std::string> &extraObjects,
@@ -266,28 +291,16 @@ bool hyc::linkSharedLibrary(const std::string &path,
                             const std::string &linker, std::string &error) {
   // The target's C compiler driver (`cc`, or a cross driver such as
   // aarch64-linux-gnu-gcc) knows where its libc, libm and crt files live.
-  llvm::ErrorOr<std::string> cc = llvm::sys::findProgramByName(linker);
-  if (!cc) {
-    error = "cannot link the shared library: no '" + linker + "' on PATH";
-    return false;
-  }
   // Only the model's own hy_* symbols are exported: the kernel archive's
   // (Halide runtime) symbols stay inside the library.
-  std::vector<llvm::StringRef> args = {*cc, "-shared", "-Wl,--exclude-libs,ALL",
-                                       "-o", path, glueObjectPath};
-  for (const std::string &object : extraObjects)
-    args.push_back(object);
-  for (llvm::StringRef lib : {llvm::StringRef(kernelArchive), llvm::StringRef("-lm"),
-                              llvm::StringRef("-lpthread"), llvm::StringRef("-ldl")})
+  std::vector<std::string> args = {"-shared", "-Wl,--exclude-libs,ALL", "-o", path,
+                                   glueObjectPath};
+  args.insert(args.end(), extraObjects.begin(), extraObjects.end());
+  for (const std::string &lib : {kernelArchive, std::string("-lm"),
+                                 std::string("-lpthread"), std::string("-ldl")})
     args.push_back(lib);
-  std::string message;
-  int rc = llvm::sys::ExecuteAndWait(*cc, args, std::nullopt, {}, 0, 0, &message);
-  if (rc != 0) {
-    error = "linking '" + path + "' failed (" + *cc + " exited with " +
-            std::to_string(rc) + (message.empty() ? "" : ": " + message) + ")";
-    return false;
-  }
-  return true;
+  return runCDriver(linker, args, "link the shared library", "linking '" + path + "'",
+                    error);
 }
 
 bool hyc::assembleEmbeddedWeights(const std::string &blobPath,
@@ -309,21 +322,10 @@ bool hyc::assembleEmbeddedWeights(const std::string &blobPath,
   text += "  .section .note.GNU-stack,\"\",%progbits\n";
   if (!writeFile(asmPath, text, error))
     return false;
-  llvm::ErrorOr<std::string> cc = llvm::sys::findProgramByName(target.linker);
-  if (!cc) {
-    error = "cannot embed the weights: no '" + target.linker + "' on PATH";
-    return false;
-  }
-  std::vector<llvm::StringRef> args = {*cc, "-c", asmPath, "-o", objectPath};
-  std::string message;
-  int rc = llvm::sys::ExecuteAndWait(*cc, args, std::nullopt, {}, 0, 0, &message);
+  bool ok = runCDriver(target.linker, {"-c", asmPath, "-o", objectPath},
+                       "embed the weights", "assembling the embedded weights", error);
   llvm::sys::fs::remove(asmPath);
-  if (rc != 0) {
-    error = "assembling the embedded weights failed (" + *cc + " exited with " +
-            std::to_string(rc) + (message.empty() ? "" : ": " + message) + ")";
-    return false;
-  }
-  return true;
+  return ok;
 }
 
 bool hyc::writeHeaders(const std::string &dir, const std::string &name,
