@@ -178,7 +178,9 @@ bool hyc::generateKernelVariants(const std::vector<KernelVariant> &variants,
   }
   std::string generator = HYC_HALIDE_GENERATOR;
   for (const KernelVariant &v : variants) {
-    std::vector<std::string> argv = {generator, "-g", v.kernel, "-f", v.symbol,
+    std::vector<std::string> argv = {generator, "-g",
+                                     kernelGenerator(v.kernel, target.kernelIsa),
+                                     "-f", v.symbol,
                                      "-e", "object", "-o", dir,
                                      "target=" + halideTarget + "-no_runtime"};
     llvm::SmallVector<llvm::StringRef> params;

@@ -68,3 +68,10 @@ bool hyc::resolveTarget(const std::string &requested, TargetInfo &out,
           "' (expected host, x86-64-avx2, x86-64-avx512, aarch64-neon or aarch64-sme2)";
   return false;
 }
+
+std::string hyc::kernelGenerator(const std::string &family, const std::string &isa) {
+  // AArch64 runs the int8 dot-product forms (sdot); x86 the float forms.
+  if (isa == "neon")
+    return family + "_i8dot";
+  return family;
+}

@@ -20,6 +20,12 @@ struct TargetInfo {
 /// Resolves a --target name (host, x86-64-avx2, x86-64-avx512, aarch64-neon, ...).
 bool resolveTarget(const std::string &name, TargetInfo &out, std::string &error);
 
+/// The Halide generator (schedules/) that implements kernel family `family`
+/// (e.g. gemv_q2_0c, the name in the tuning database and the manifest) for
+/// kernel ISA `isa` (TargetInfo::kernelIsa). The compiler regenerates tuned
+/// variants with it and `hyc tune` searches its GeneratorParams.
+std::string kernelGenerator(const std::string &family, const std::string &isa);
+
 } // namespace hyc
 
 #endif // HYC_TARGETS_COMMON_TARGETS_H
