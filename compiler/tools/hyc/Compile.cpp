@@ -1,10 +1,11 @@
-//===- Compile.cpp - `hyc compile`: GGUF -> native model library ---------===//
+//===- Compile.cpp - `hyc compile`: GGUF or ONNX -> native model library ===//
 #include "Driver.h"
 
 #include "hyc/Compiler.h"
 #include "hyc/Package.h"
 
 #include "../../lib/TokenizerExport.h"
+#include "gguf/GGUFFile.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/OperationSupport.h"
@@ -54,6 +55,26 @@ std::string sanitizeName(const std::string &path) {
   return out;
 }
 
+/// "gguf" when the file starts with GGUF's magic, "onnx" for a protobuf
+/// ModelProto (first field ir_version, tag 0x08) or a *.onnx name; "" if
+/// neither (the error names what was found).
+std::string modelFormat(const std::string &path, std::string &error) {
+  std::FILE *f = std::fopen(path.c_str(), "rb");
+  if (!f) {
+    error = path + ": cannot open";
+    return "";
+  }
+  unsigned char head[4] = {0, 0, 0, 0};
+  size_t n = std::fread(head, 1, 4, f);
+  std::fclose(f);
+  if (n == 4 && head[0] == 'G' && head[1] == 'G' && head[2] == 'U' && head[3] == 'F')
+    return "gguf";
+  if (llvm::sys::path::extension(path) == ".onnx" || (n >= 1 && head[0] == 0x08))
+    return "onnx";
+  error = path + ": not a GGUF file (no 'GGUF' magic) and not an ONNX model (*.onnx)";
+  return "";
+}
+
 std::string jsonEscape(const std::string &s) {
   std::string out;
   for (char c : s) {
@@ -67,7 +88,7 @@ std::string jsonEscape(const std::string &s) {
 
 int hyc::driver::compileMain(const std::vector<std::string> &args) {
   const std::string cmd = "compile";
-  std::string model, target, out, dumpDir, name, tuningDb;
+  std::string model, target, out, dumpDir, name, tuningDb, tokenizer;
   long long context = 0;
   bool embedWeights = false;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -80,7 +101,7 @@ int hyc::driver::compileMain(const std::vector<std::string> &args) {
     };
     std::string v, error;
     if (a == "--target" || a == "-o" || a == "--dump-ir" || a == "--name" ||
-        a == "--context" || a == "--tuning-db") {
+        a == "--context" || a == "--tuning-db" || a == "--tokenizer") {
       if (!value(v))
         return fail(cmd, "option " + a + " needs a value");
       if (a == "--target")
@@ -93,6 +114,8 @@ int hyc::driver::compileMain(const std::vector<std::string> &args) {
         name = v;
       else if (a == "--tuning-db")
         tuningDb = v;
+      else if (a == "--tokenizer")
+        tokenizer = v;
       else if (!parsePositive(a, v, 1 << 20, context, error))
         return fail(cmd, error);
     } else if (a == "--embed-weights") {
@@ -106,7 +129,7 @@ int hyc::driver::compileMain(const std::vector<std::string> &args) {
     }
   }
   if (model.empty())
-    return fail(cmd, "no model file given (usage: hyc compile MODEL.gguf --target T -o DIR)");
+    return fail(cmd, "no model file given (usage: hyc compile MODEL.gguf|MODEL.onnx --target T -o DIR)");
   if (out.empty())
     return fail(cmd, "no output directory given (-o DIR)");
   if (target.empty())
@@ -124,16 +147,37 @@ int hyc::driver::compileMain(const std::vector<std::string> &args) {
 
   Progress progress(7);
   progress.begin("import " + llvm::sys::path::filename(model).str());
-  std::unique_ptr<ImportedModel> imported = importGGUF(model, error);
+  std::string format = modelFormat(model, error);
+  std::unique_ptr<ImportedModel> imported;
+  if (!format.empty())
+    imported = format == "gguf" ? importGGUF(model, error) : importONNX(model, error);
+  // The tokenizer: the model's own GGUF metadata, or --tokenizer FILE.gguf
+  // (any GGUF holding tokenizer.* keys; ONNX models carry none).
+  std::unique_ptr<gguf::GGUFFile> tokenizerFile;
+  if (imported && !tokenizer.empty()) {
+    tokenizerFile = gguf::GGUFFile::open(tokenizer, error);
+    if (!tokenizerFile)
+      imported.reset();
+  }
   if (!imported) {
     progress.failed();
     return fail(cmd, error);
   }
-  const HyConfig &c = imported->config;
+  HyConfig &c = imported->config;
+  if (tokenizerFile) {
+    uint32_t id;
+    std::string ignored;
+    if (tokenizerFile->getU32("tokenizer.ggml.bos_token_id", id, ignored))
+      c.bosId = id;
+    if (tokenizerFile->getU32("tokenizer.ggml.eos_token_id", id, ignored))
+      c.eosId = id;
+  }
   if (context == 0)
     context = std::min<long long>(c.trainContext, 4096);
   progress.end(std::to_string(c.nLayer) + " layers, hidden " + std::to_string(c.nEmbd) +
                ", vocab " + std::to_string(c.nVocab));
+  for (const std::string &note : imported->notes)
+    std::fprintf(stderr, "hyc: note: %s\n", note.c_str());
 
   StagingDir staging;
   if (!staging.create(out, error))
@@ -147,8 +191,14 @@ int hyc::driver::compileMain(const std::vector<std::string> &args) {
   }
   progress.end(std::to_string(imported->blobBytes) + " bytes");
   // The runtime's tokenizer and chat template (NAME.tokenizer).
-  if (!exportTokenizer(*imported->file, c.nVocab, staging.file(name + ".tokenizer"), error))
+  const gguf::GGUFFile *tokenizerSource =
+      tokenizerFile ? tokenizerFile.get() : imported->file.get();
+  if (tokenizerSource &&
+      !exportTokenizer(*tokenizerSource, c.nVocab, staging.file(name + ".tokenizer"), error))
     return fail(cmd, error);
+  if (!tokenizerSource)
+    std::fprintf(stderr, "hyc: note: no tokenizer (ONNX models carry none; pass --tokenizer "
+                         "FILE.gguf): the library works on token ids only\n");
 
   progress.begin("build lowbit module");
   mlir::MLIRContext ctx;
