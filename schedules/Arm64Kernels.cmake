@@ -22,10 +22,13 @@
 # variant; the fp16 scale conversion is emulated without arm_fp16 (a few
 # instructions per block), which keeps the kernels valid on every dotprod CPU.
 set(HYK_NEON_TARGET "arm-64-linux-arm_dot_prod")
-# hyc compile runs the generator for tuned schedules (also set by the x86 part).
-# Tuned neon variants are not supported yet: HYC_HALIDE_ISA_TARGETS has no
-# `neon` entry, and the tuning database names the float generators.
+# hyc compile runs the generator for tuned schedules (also set by the x86 part)
+# and hyc tune for candidates; the neon entry of the ISA -> Halide target map
+# (joined with the x86 part's HYC_HALIDE_ISA_TARGETS in compiler/lib). The
+# tuning database names kernel families; kernelGenerator() maps them to the
+# _i8dot generators.
 set(HYC_HALIDE_GENERATOR "$<TARGET_FILE:hyk_halide_generators>" CACHE INTERNAL "")
+set(HYC_HALIDE_ISA_TARGETS_ARM64 "neon=${HYK_NEON_TARGET}" CACHE INTERNAL "")
 
 find_program(HYC_AARCH64_CC NAMES clang-22 HINTS /usr/lib/llvm-22/bin
   DOC "clang used to cross-compile C for aarch64-linux-gnu")

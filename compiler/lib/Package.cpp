@@ -156,21 +156,28 @@ bool hyc::writeWeightsBlob(const ImportedModel &model, const std::string &path,
   return true;
 }
 
+std::string hyc::halideTargetForIsa(const std::string &kernelIsa) {
+  // "isa=halide-target,..." from the build (schedules/CMakeLists.txt and
+  // Arm64Kernels.cmake).
+  llvm::SmallVector<llvm::StringRef> pairs;
+  llvm::StringRef(HYC_HALIDE_ISA_TARGETS).split(pairs, ',');
+  for (llvm::StringRef pair : pairs) {
+    auto [isa, value] = pair.split('=');
+    if (isa == kernelIsa)
+      return value.str();
+  }
+  return "";
+}
+
+std::string hyc::halideGeneratorPath() { return HYC_HALIDE_GENERATOR; }
+
 bool hyc::generateKernelVariants(const std::vector<KernelVariant> &variants,
                                  const TargetInfo &target, const std::string &dir,
                                  std::vector<std::string> &objects,
                                  std::string &error) {
   if (variants.empty())
     return true;
-  // "isa=halide-target,..." from the build (schedules/CMakeLists.txt).
-  std::string halideTarget;
-  llvm::SmallVector<llvm::StringRef> pairs;
-  llvm::StringRef(HYC_HALIDE_ISA_TARGETS).split(pairs, ',');
-  for (llvm::StringRef pair : pairs) {
-    auto [isa, value] = pair.split('=');
-    if (isa == target.kernelIsa)
-      halideTarget = value.str();
-  }
+  std::string halideTarget = halideTargetForIsa(target.kernelIsa);
   if (halideTarget.empty()) {
     error = "no Halide target known for kernel ISA '" + target.kernelIsa +
             "': cannot generate tuned kernels for it";

@@ -48,11 +48,10 @@ bool runPipeline(ModuleOp module, const std::string &pipeline,
 }
 } // namespace
 
-bool hyc::lowerToLLVMDialect(ModuleOp module, const TargetInfo &target,
-                             const std::string &tuningDb,
-                             const std::function<void(const std::string &)> &dump,
-                             std::vector<KernelVariant> &variants,
-                             std::vector<KernelUse> &uses, std::string &error) {
+bool hyc::selectKernels(ModuleOp module, const TargetInfo &target,
+                        const std::string &tuningDb,
+                        std::vector<KernelVariant> &variants,
+                        std::vector<KernelUse> &uses, std::string &error) {
   static bool registered = [] {
     lowbit::registerLowBitPasses();
     registerSCFToControlFlowPass();
@@ -82,8 +81,6 @@ bool hyc::lowerToLLVMDialect(ModuleOp module, const TargetInfo &target,
                        tuningDb + " target=" + target.name + "}",
                    error))
     return false;
-  if (dump)
-    dump("selected");
   std::set<std::string> seen;
   module.walk([&](lowbit::MatmulOp op) {
     auto kernel = op->getAttrOfType<StringAttr>("hyc.kernel");
@@ -99,6 +96,18 @@ bool hyc::lowerToLLVMDialect(ModuleOp module, const TargetInfo &target,
     if (seen.insert(symbol).second)
       variants.push_back({kernel.str(), schedule.str(), symbol});
   });
+  return true;
+}
+
+bool hyc::lowerToLLVMDialect(ModuleOp module, const TargetInfo &target,
+                             const std::string &tuningDb,
+                             const std::function<void(const std::string &)> &dump,
+                             std::vector<KernelVariant> &variants,
+                             std::vector<KernelUse> &uses, std::string &error) {
+  if (!selectKernels(module, target, tuningDb, variants, uses, error))
+    return false;
+  if (dump)
+    dump("selected");
   if (!runPipeline(module,
                    "convert-lowbit-to-loops{kernel-isa=" + target.kernelIsa +
                        "},canonicalize,cse",

@@ -37,6 +37,26 @@ void constrainGemvBuffers(W &w, X &x, Y &y, const Halide::Expr &nblocks,
   y.dim(0).set_extent(w.dim(1).extent());
 }
 
+/// Problem-size estimates for Halide's autoschedulers (hyc tune's Adams2019
+/// baseline): w is n rows of k weights in blocks of `blockWeights` weights /
+/// `blockBytes` bytes. Estimates never change a manually scheduled pipeline.
+///
+/// The pattern every GEMV generator follows, so `hyc tune` can autoschedule it:
+///   GeneratorParam<int> n_estimate{"n_estimate", 2048}, k_estimate{...};
+///   generate():  ...; hyk::setGemvEstimates(w, x, y, n_estimate, k_estimate, ...);
+///   schedule():  if (using_autoscheduler()) return;  // before any directive
+/// hyc tune then runs the generator with `-p libautoschedule_adams2019.so
+/// autoscheduler=Adams2019 autoscheduler.parallelism=T n_estimate=N
+/// k_estimate=K` (schedules/TuningDatabase.md).
+template <typename W, typename X, typename Y>
+void setGemvEstimates(W &w, X &x, Y &y, int n, int k, int blockWeights,
+                      int blockBytes) {
+  const int nblocks = std::max(1, k / blockWeights);
+  w.set_estimates({{0, nblocks * blockBytes}, {0, std::max(1, n)}});
+  x.set_estimates({{0, nblocks * blockWeights}});
+  y.set_estimates({{0, std::max(1, n)}});
+}
+
 /// Rows per parallel task, at least `unroll` and a multiple of it.
 inline int rowsPerTask(int rowsPerTaskParam, int unroll) {
   return ((std::max(unroll, rowsPerTaskParam) + unroll - 1) / unroll) * unroll;

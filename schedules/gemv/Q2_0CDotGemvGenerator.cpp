@@ -56,6 +56,10 @@ public:
   // digits LLVM then spills accumulators; unroll 2 does not).
   GeneratorParam<bool> unroll_block{"unroll_block", false};
   GeneratorParam<bool> parallel{"parallel", true};
+  // Problem size for Halide's autoschedulers (hyc tune's Adams2019
+  // baseline; GemvCommon.h). Not schedule knobs: ignored by schedule().
+  GeneratorParam<int> n_estimate{"n_estimate", 2048};
+  GeneratorParam<int> k_estimate{"k_estimate", 2048};
 
   // ---- Interface (same as gemv_q2_0c) ---------------------------------
   Input<Buffer<uint8_t, 2>> w{"w"};
@@ -103,9 +107,13 @@ public:
     y(n) = total(n);
 
     hyk::constrainGemvBuffers(w, x, y, nblocks, kBlockWeights);
+    hyk::setGemvEstimates(w, x, y, n_estimate, k_estimate, kBlockWeights,
+                          kBlockBytes);
   }
 
   void schedule() {
+    if (using_autoscheduler())
+      return; // the autoscheduler (hyc tune's Adams2019 baseline) decides all
     // Tuned for: nothing measured on hardware yet (developed under qemu,
     // which says nothing about speed). Reasoning for a Cortex-A76 /
     // Neoverse-N1 class core: per 16 bytes of codes (64 weights) and row,

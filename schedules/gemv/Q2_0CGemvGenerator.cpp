@@ -56,6 +56,10 @@ public:
   GeneratorParam<int> unroll{"unroll", 1};
   // Run the row tiles on Halide's thread pool.
   GeneratorParam<bool> parallel{"parallel", true};
+  // Problem size for Halide's autoschedulers (hyc tune's Adams2019
+  // baseline; GemvCommon.h). Not schedule knobs: ignored by schedule().
+  GeneratorParam<int> n_estimate{"n_estimate", 2048};
+  GeneratorParam<int> k_estimate{"k_estimate", 2048};
 
   // ---- Interface ------------------------------------------------------
   // dim 0: bytes of one row (K/512 * 130), dim 1: N rows.
@@ -109,9 +113,13 @@ public:
     // Buffer contract (checked at call time): dense rows (row n starts at
     // byte n * (K/512) * 130), exactly K activations, one result per row.
     hyk::constrainGemvBuffers(w, x, y, nblocks, kBlockWeights);
+    hyk::setGemvEstimates(w, x, y, n_estimate, k_estimate, kBlockWeights,
+                          kBlockBytes);
   }
 
   void schedule() {
+    if (using_autoscheduler())
+      return; // the autoscheduler (hyc tune's Adams2019 baseline) decides all
     // Tuned for: a 2-core AMD EPYC (Zen 4 class) slice, the HY-1.8B
     // projection shapes (N 512..6144, K 2048..6144), Halide 21 / LLVM.
     //  - Each row is streamed once, front to back (parallel tasks own

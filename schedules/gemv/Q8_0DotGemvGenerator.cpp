@@ -39,6 +39,10 @@ public:
   // Rows reduced together (their accumulators share the activation loads).
   GeneratorParam<int> unroll{"unroll", 4};
   GeneratorParam<bool> parallel{"parallel", true};
+  // Problem size for Halide's autoschedulers (hyc tune's Adams2019
+  // baseline; GemvCommon.h). Not schedule knobs: ignored by schedule().
+  GeneratorParam<int> n_estimate{"n_estimate", 2048};
+  GeneratorParam<int> k_estimate{"k_estimate", 2048};
 
   Input<Buffer<uint8_t, 2>> w{"w"};
   Input<Buffer<float, 1>> x{"x"};
@@ -80,9 +84,13 @@ public:
     y(n) = total(n);
 
     hyk::constrainGemvBuffers(w, x, y, nblocks, kBlockWeights);
+    hyk::setGemvEstimates(w, x, y, n_estimate, k_estimate, kBlockWeights,
+                          kBlockBytes);
   }
 
   void schedule() {
+    if (using_autoscheduler())
+      return; // the autoscheduler (hyc tune's Adams2019 baseline) decides all
     // Tuned for: nothing measured on hardware yet (developed under qemu).
     // The lm_head is memory-bound (262 MB per token for HY-1.8B); per
     // 34-byte block and row: 2 x `digits` sdots, `digits` converts, FMAs,

@@ -33,6 +33,10 @@ public:
   // (bench/RESULTS.md, 2026-11-23).
   GeneratorParam<int> unroll{"unroll", 1};
   GeneratorParam<bool> parallel{"parallel", true};
+  // Problem size for Halide's autoschedulers (hyc tune's Adams2019
+  // baseline; GemvCommon.h). Not schedule knobs: ignored by schedule().
+  GeneratorParam<int> n_estimate{"n_estimate", 2048};
+  GeneratorParam<int> k_estimate{"k_estimate", 2048};
 
   // dim 0: bytes of one row (K/32 * 34), dim 1: N rows.
   Input<Buffer<uint8_t, 2>> w{"w"};
@@ -53,9 +57,13 @@ public:
     y(n) = total(n);
 
     hyk::constrainGemvBuffers(w, x, y, nblocks, kBlockWeights);
+    hyk::setGemvEstimates(w, x, y, n_estimate, k_estimate, kBlockWeights,
+                          kBlockBytes);
   }
 
   void schedule() {
+    if (using_autoscheduler())
+      return; // the autoscheduler (hyc tune's Adams2019 baseline) decides all
     // Tuned for: 2-core Zen 4 class x86, the HY lm_head (120818 x 2048):
     // memory-bound streaming of 262 MB per token; the row tile keeps the
     // per-task working set small and gives thousands of tasks.

@@ -51,6 +51,14 @@ struct KernelUse {
   int64_t n = 0, k = 0;
 };
 
+/// The first phase of lowerToLLVMDialect: verifies the module, fuses
+/// matmuls (lowbit-fuse-matmuls) and selects each matmul's kernel and
+/// schedule (lowbit-select-kernels); `uses` receives every choice and
+/// `variants` the distinct tuned kernels. `hyc tune` stops here.
+bool selectKernels(mlir::ModuleOp module, const TargetInfo &target,
+                   const std::string &tuningDb, std::vector<KernelVariant> &variants,
+                   std::vector<KernelUse> &uses, std::string &error);
+
 /// Lowers the module in place to the LLVM dialect, choosing kernels from the
 /// tuning database `tuningDb` (empty: default schedules). `dump` (if set) is
 /// called with a phase name after each phase, for --dump-ir. `variants`

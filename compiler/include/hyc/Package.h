@@ -35,6 +35,12 @@ bool hashFile(const std::string &path, uint64_t &hash, uint64_t &bytes,
 bool writeWeightsBlob(const ImportedModel &model, const std::string &path,
                       uint64_t &hash, std::string &error);
 
+/// The Halide target string (without -no_runtime) the kernels of kernel ISA
+/// `kernelIsa` are generated for, or "" if this build has none.
+std::string halideTargetForIsa(const std::string &kernelIsa);
+/// The Halide generator executable of this build (hyk_halide_generators).
+std::string halideGeneratorPath();
+
 /// Runs the Halide generator for every tuned kernel variant, writing
 /// `<dir>/<symbol>.o`; `objects` receives their paths.
 bool generateKernelVariants(const std::vector<KernelVariant> &variants,

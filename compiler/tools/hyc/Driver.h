@@ -10,6 +10,7 @@ int compileMain(const std::vector<std::string> &args);
 int runMain(const std::vector<std::string> &args);
 int inspectMain(const std::vector<std::string> &args);
 int convertMain(const std::vector<std::string> &args);
+int tuneMain(const std::vector<std::string> &args);
 
 /// Prints "hyc <cmd>: error: <msg>" to stderr and returns 1.
 int fail(const std::string &cmd, const std::string &message);

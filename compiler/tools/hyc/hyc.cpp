@@ -23,6 +23,8 @@ static const char *kUsage =
     "      arch, hyperparameters, tokenizer, tensor table, totals per type, bits per weight\n"
     "  convert FILE.gguf --to q2_k -o OUT.gguf [--no-verify]\n"
     "      rewrite Q2_0C tensors as Q2_K (lossless; for stock llama.cpp), copy the rest\n"
+    "  tune --model MODEL.gguf [--target T] -o tuning.json [--budget MINUTES] [--runner CMD]\n"
+    "      search kernel schedules on the target, write a tuning database (hyc tune --help)\n"
     "  help      this text\n"
     "  version   the hyc version\n";
 
@@ -61,6 +63,8 @@ int main(int argc, char **argv) {
     return inspectMain(args);
   if (cmd == "convert")
     return convertMain(args);
+  if (cmd == "tune")
+    return tuneMain(args);
   if (cmd == "help" || cmd == "--help" || cmd == "-h") {
     std::fputs(kUsage, stdout);
     return 0;

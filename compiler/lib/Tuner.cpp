@@ -1,0 +1,912 @@
+//===- Tuner.cpp - hyc tune: schedule search by measurement on the target --===//
+//
+// Flow (one session, all within the budget):
+//   1. pairs: the model's distinct (kernel family, n, k) matmuls, found by
+//      the compiler's own import + kernel selection (findTunePairs).
+//   2. baselines per pair: the generator's default schedule and Halide's
+//      Adams2019 autoschedule of the same generator.
+//   3. search per pair, the remaining time split by each pair's share of the
+//      decode step's default kernel time: random points of the declared space
+//      (TunerSpaces.cpp), then local refinement (the unmeasured neighbours of
+//      the best point, one knob one step at a time), restarting at random
+//      points when the neighbourhood is exhausted.
+//   4. the database (best per pair, baselines, summary) written atomically.
+// A candidate = the generator run with its GeneratorParams and the ISA's
+// Halide target (-no_runtime), linked with schedules/tuner/TuneHarness.c and
+// the target's kernel archive by the target's C driver, run natively or under
+// the runner. The harness checks the candidate against the default kernel
+// and times both, interleaved; candidates are ranked by that paired ratio,
+// which survives load changes on a shared machine better than raw times.
+// Every measurement is appended to <output>.journal as it happens; a later
+// run with the same target and thread count skips what the journal holds.
+//
+//===----------------------------------------------------------------------===//
+#include "hyc/Tuner.h"
+
+#include "hyc/Compiler.h"
+#include "hyc/ModelImport.h"
+#include "hyc/Package.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <fcntl.h>
+#include <fstream>
+#include <map>
+#include <random>
+#include <set>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+#ifndef HYC_HALIDE_ADAMS2019
+#error "HYC_HALIDE_ADAMS2019 must name libautoschedule_adams2019.so"
+#endif
+#ifndef HYC_TUNE_HARNESS
+#error "HYC_TUNE_HARNESS must name schedules/tuner/TuneHarness.c"
+#endif
+#ifndef HYC_KERNELS_INCLUDE_DIR
+#error "HYC_KERNELS_INCLUDE_DIR must name schedules/include"
+#endif
+
+extern char **environ;
+
+using namespace hyc;
+using Clock = std::chrono::steady_clock;
+
+// ---- Finding the pairs ------------------------------------------------------
+
+bool hyc::findTunePairs(const std::string &modelPath, const TargetInfo &target,
+                        std::vector<TunePair> &pairs, std::string &error) {
+  std::unique_ptr<ImportedModel> model = importGGUF(modelPath, error);
+  if (!model)
+    return false;
+  mlir::MLIRContext ctx;
+  registerCompilerDialects(ctx);
+  MemoryPlan plan;
+  // The context length changes no matmul shape; keep the module small.
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      buildDecodeModule(ctx, *model, "tune", 16, plan);
+  std::vector<KernelVariant> variants;
+  std::vector<KernelUse> uses;
+  if (!selectKernels(*module, target, "", variants, uses, error))
+    return false;
+  std::map<std::tuple<std::string, int64_t, int64_t>, int64_t> counts;
+  for (const KernelUse &u : uses)
+    ++counts[{u.kernel, u.n, u.k}];
+  pairs.clear();
+  for (const auto &[key, count] : counts)
+    pairs.push_back({std::get<0>(key), std::get<1>(key), std::get<2>(key), count});
+  return true;
+}
+
+namespace {
+
+// ---- Interruption and child processes ----------------------------------------
+
+volatile std::sig_atomic_t gInterrupted = 0;
+void onSigint(int) { gInterrupted = 1; }
+
+double secondsSince(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+struct ProcResult {
+  int exitCode = -1;
+  bool killed = false; ///< stopped by us: deadline or Ctrl-C
+  std::string output;  ///< stdout + stderr
+};
+
+/// Runs argv[0] (searched on PATH) with stdout+stderr to `log`, in its own
+/// process group; kills the group at `deadline` or on Ctrl-C.
+ProcResult runProcess(const std::vector<std::string> &argv, const std::string &log,
+                      Clock::time_point deadline) {
+  ProcResult r;
+  std::vector<char *> cargv;
+  for (const std::string &a : argv)
+    cargv.push_back(const_cast<char *>(a.c_str()));
+  cargv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setpgroup(&attr, 0);
+  pid_t pid = 0;
+  int rc = posix_spawnp(&pid, cargv[0], &fa, &attr, cargv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) {
+    r.output = "cannot run '" + argv[0] + "': " + std::strerror(rc);
+    return r;
+  }
+  int status = 0;
+  for (;;) {
+    pid_t w = waitpid(pid, &status, WNOHANG);
+    if (w == pid)
+      break;
+    if (w < 0 && errno != EINTR)
+      break;
+    if (gInterrupted || Clock::now() >= deadline) {
+      kill(-pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      r.killed = true;
+      break;
+    }
+    usleep(10000);
+  }
+  if (!r.killed)
+    r.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  if (auto text = llvm::MemoryBuffer::getFile(log))
+    r.output = (*text)->getBuffer().trim().str();
+  return r;
+}
+
+std::string lastLines(const std::string &text, size_t n = 6) {
+  size_t pos = text.size();
+  for (size_t i = 0; i < n && pos != std::string::npos && pos > 0; ++i)
+    pos = text.rfind('\n', pos - 1);
+  return pos == std::string::npos || pos == 0 ? text : text.substr(pos + 1);
+}
+
+// ---- Measurements ----------------------------------------------------------------
+
+/// What a measurement is of: the default schedule, Adams2019, or a point.
+enum class Kind { Default, Adams, Candidate };
+
+struct Measurement {
+  bool ok = false;
+  double candUs = 0, defaultUs = 0; ///< medians of the same run
+  std::string error;
+  double ratio() const { return candUs / defaultUs; }
+};
+
+/// The family's weight format (what the harness and hyk_gemv_run_* need).
+std::string familyFormat(const std::string &family) {
+  llvm::StringRef f(family);
+  return f.consume_front("gemv_") ? f.str() : "";
+}
+
+struct PairState {
+  TunePair pair;
+  const SearchSpace *space = nullptr;
+  std::string generator;
+  std::optional<Measurement> defaultRun, adamsRun;
+  std::map<std::string, Measurement> measured; ///< by schedule text
+  std::map<std::string, TunePoint> points;     ///< schedule text -> point
+  std::string best;                            ///< "" = the default
+  double bestRatio = 1.0;
+  Measurement bestRun;
+  int candidates = 0, rejected = 0;
+  bool exhausted = false;
+  double weight = 0;
+  int randomLeft = 0;
+};
+
+class Tuner {
+public:
+  Tuner(const TuneOptions &o) : opt(o), rng(o.seed) {}
+  int run(std::string &error);
+
+private:
+  const TuneOptions &opt;
+  std::mt19937_64 rng;
+  Clock::time_point start, deadline;
+  std::string work, halideTarget, generatorPath, journalPath;
+  std::map<std::string, std::string> harnessObjects; // format -> object
+  std::vector<PairState> pairs;
+  std::map<std::string, llvm::json::Object> journal; // key -> record
+  std::ofstream journalOut;
+  int measuredThisRun = 0, reusedFromJournal = 0;
+  double candidateSeconds = 0;
+  int candidateRuns = 0;
+  bool tty = false, statusShown = false;
+  std::string status;
+
+  bool native() const { return opt.runner.empty(); }
+  int reps(const PairState &p) const;
+  std::string journalKey(const PairState &p, Kind kind, const std::string &text) const;
+  void loadJournal();
+  void record(const PairState &p, Kind kind, const std::string &text, const Measurement &m);
+  bool harnessObject(const std::string &format, std::string &object, std::string &error);
+  std::optional<Measurement> measure(PairState &p, Kind kind, const TunePoint *point,
+                                     std::string &fatal);
+  void consider(PairState &p, const std::string &text, const Measurement &m);
+  bool nextPoint(PairState &p, TunePoint &out);
+  void event(const std::string &line);
+  void showStatus(const std::string &what);
+  double estimateCandidateSeconds() const {
+    return candidateRuns ? candidateSeconds / candidateRuns : 4.0;
+  }
+  bool writeDatabase(bool interrupted, std::string &error);
+  void printSummary();
+  llvm::json::Object summaryJson() const;
+};
+
+int Tuner::reps(const PairState &p) const {
+  if (!native())
+    return 5; // under an emulator only correctness means anything
+  double us = p.defaultRun && p.defaultRun->ok ? p.defaultRun->defaultUs : 1000;
+  // ~0.3 s of timed calls per variant, at least 5 and at most 51 medians.
+  return static_cast<int>(std::clamp(300000.0 / std::max(us, 1.0), 5.0, 51.0));
+}
+
+std::string Tuner::journalKey(const PairState &p, Kind kind, const std::string &text) const {
+  std::string what = kind == Kind::Default ? "@default"
+                     : kind == Kind::Adams ? "@adams2019"
+                                           : (text.empty() ? "@default-point" : text);
+  return opt.target.name + "|" + std::to_string(opt.threads) + "|" + p.generator + "|" +
+         std::to_string(p.pair.n) + "x" + std::to_string(p.pair.k) + "|" + what;
+}
+
+void Tuner::loadJournal() {
+  auto buffer = llvm::MemoryBuffer::getFile(journalPath);
+  if (!buffer)
+    return;
+  llvm::SmallVector<llvm::StringRef> lines;
+  (*buffer)->getBuffer().split(lines, '\n', -1, false);
+  for (llvm::StringRef line : lines) {
+    llvm::Expected<llvm::json::Value> v = llvm::json::parse(line);
+    if (!v) {
+      llvm::consumeError(v.takeError()); // a line cut short by a kill
+      continue;
+    }
+    if (llvm::json::Object *o = v->getAsObject())
+      if (std::optional<llvm::StringRef> key = o->getString("key"))
+        journal[key->str()] = std::move(*o);
+  }
+}
+
+void Tuner::record(const PairState &p, Kind kind, const std::string &text,
+                   const Measurement &m) {
+  llvm::json::Object o{{"key", journalKey(p, kind, text)},
+                       {"target", opt.target.name},
+                       {"threads", opt.threads},
+                       {"kernel", p.pair.family},
+                       {"generator", p.generator},
+                       {"n", p.pair.n},
+                       {"k", p.pair.k},
+                       {"schedule", kind == Kind::Default  ? "@default"
+                                    : kind == Kind::Adams ? "@adams2019"
+                                                          : text},
+                       {"ok", m.ok}};
+  if (m.ok) {
+    o["cand_us"] = m.candUs;
+    o["default_us"] = m.defaultUs;
+  } else {
+    o["error"] = m.error;
+  }
+  std::string line;
+  llvm::raw_string_ostream os(line);
+  os << llvm::json::Value(std::move(o));
+  journalOut << line << "\n";
+  journalOut.flush();
+}
+
+bool Tuner::harnessObject(const std::string &format, std::string &object,
+                          std::string &error) {
+  auto it = harnessObjects.find(format);
+  if (it != harnessObjects.end()) {
+    object = it->second;
+    return true;
+  }
+  std::string upper = format;
+  for (char &c : upper)
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  object = work + "/harness_" + format + ".o";
+  std::vector<std::string> argv = {opt.target.linker,
+                                   "-c",
+                                   "-O2",
+                                   "-std=c11",
+                                   "-DHYK_TUNE_FORMAT_" + upper,
+                                   "-DHYK_TUNE_DEFAULT=hyk_gemv_" + format + "_" +
+                                       opt.target.kernelIsa,
+                                   "-I" HYC_KERNELS_INCLUDE_DIR,
+                                   HYC_TUNE_HARNESS,
+                                   "-o",
+                                   object};
+  ProcResult r = runProcess(argv, object + ".log", deadline);
+  if (r.exitCode != 0) {
+    error = r.killed ? "stopped" : "compiling the timing harness failed: " + r.output;
+    return false;
+  }
+  harnessObjects[format] = object;
+  return true;
+}
+
+/// Builds and runs one variant; nullopt when stopped (deadline or Ctrl-C) or
+/// when `fatal` is set (the tool chain itself is broken).
+std::optional<Measurement> Tuner::measure(PairState &p, Kind kind, const TunePoint *point,
+                                          std::string &fatal) {
+  std::string text = point ? scheduleText(*p.space, *point) : "";
+  std::string key = journalKey(p, kind, text);
+  if (auto it = journal.find(key); it != journal.end()) {
+    Measurement m;
+    m.ok = it->second.getBoolean("ok").value_or(false);
+    m.candUs = it->second.getNumber("cand_us").value_or(0);
+    m.defaultUs = it->second.getNumber("default_us").value_or(0);
+    m.error = it->second.getString("error").value_or("").str();
+    ++reusedFromJournal;
+    return m;
+  }
+  std::string format = familyFormat(p.pair.family), harness;
+  if (!harnessObject(format, harness, fatal))
+    return std::nullopt;
+  Clock::time_point t0 = Clock::now();
+  std::string base = work + "/cand";
+  std::vector<std::string> gen = {generatorPath, "-g", p.generator, "-f", "hyk_tune_candidate",
+                                  "-e", "object", "-o", work, "-n", "cand",
+                                  "target=" + halideTarget + "-no_runtime"};
+  if (kind == Kind::Adams) {
+    gen.insert(gen.begin() + 1, {"-p", HYC_HALIDE_ADAMS2019});
+    gen.push_back("autoscheduler=Adams2019");
+    gen.push_back("autoscheduler.parallelism=" + std::to_string(opt.threads));
+    gen.push_back("n_estimate=" + std::to_string(p.pair.n));
+    gen.push_back("k_estimate=" + std::to_string(p.pair.k));
+  } else if (!text.empty()) {
+    llvm::SmallVector<llvm::StringRef> params;
+    llvm::StringRef(text).split(params, ',');
+    for (llvm::StringRef s : params)
+      gen.push_back(s.str());
+  }
+  llvm::sys::fs::remove(base + ".o");
+  Measurement m;
+  ProcResult r = runProcess(gen, base + ".gen.log", deadline);
+  if (r.killed)
+    return std::nullopt;
+  if (r.exitCode != 0 || !llvm::sys::fs::exists(base + ".o")) {
+    m.error = "generator failed (exit " + std::to_string(r.exitCode) + "): " + lastLines(r.output);
+  } else {
+    std::vector<std::string> link = {opt.target.linker, harness, base + ".o",
+                                     opt.target.kernelArchive, "-lm", "-lpthread", "-ldl",
+                                     "-o", base + ".exe"};
+    // Under a runner (an emulator, or a device reached by ssh/adb) a static
+    // executable needs nothing from the other side's file system.
+    if (!native())
+      link.insert(link.begin() + 1, "-static");
+    r = runProcess(link, base + ".link.log", deadline);
+    if (r.killed)
+      return std::nullopt;
+    if (r.exitCode != 0) {
+      fatal = "linking a candidate with the timing harness failed: " + r.output;
+      return std::nullopt;
+    }
+    std::vector<std::string> cmd = opt.runner;
+    // Weights spread over at least 64 MiB (twice this host's 32 MiB L3 and
+    // more than most) so each call streams them from memory, as decode does.
+    int64_t cold = native() ? 64ll << 20 : 0;
+    for (const std::string &a :
+         {base + ".exe", std::to_string(p.pair.n), std::to_string(p.pair.k),
+          std::to_string(reps(p)), std::string(native() ? "2" : "1"),
+          std::to_string(opt.threads), std::to_string(opt.seed), std::to_string(cold)})
+      cmd.push_back(a);
+    r = runProcess(cmd, base + ".run.log", deadline);
+    if (r.killed)
+      return std::nullopt;
+    llvm::StringRef out(r.output);
+    size_t at = out.find("hyk-tune ok ");
+    if (r.exitCode == 0 && at != llvm::StringRef::npos) {
+      llvm::SmallVector<llvm::StringRef> fields;
+      out.substr(at).split(fields, ' ');
+      for (llvm::StringRef f : fields) {
+        auto [name, value] = f.split('=');
+        double v = 0;
+        if (name == "cand_us" && !value.trim().getAsDouble(v))
+          m.candUs = v;
+        if (name == "default_us" && !value.trim().getAsDouble(v))
+          m.defaultUs = v;
+      }
+      m.ok = m.candUs > 0 && m.defaultUs > 0;
+      if (!m.ok)
+        m.error = "unreadable harness output: " + lastLines(r.output);
+    } else {
+      m.error = "harness exit " + std::to_string(r.exitCode) + ": " + lastLines(r.output);
+    }
+  }
+  if (kind == Kind::Candidate) {
+    candidateSeconds += secondsSince(t0);
+    ++candidateRuns;
+  }
+  ++measuredThisRun;
+  record(p, kind, text, m);
+  return m;
+}
+
+void Tuner::consider(PairState &p, const std::string &text, const Measurement &m) {
+  ++p.candidates;
+  if (!m.ok) {
+    ++p.rejected;
+    // Loud: a wrong or broken candidate is a bug in a generator or the space.
+    event(llvm::formatv("REJECTED {0} {1}x{2} [{3}]: {4}", p.generator, p.pair.n, p.pair.k,
+                        text.empty() ? "default" : text, m.error)
+              .str());
+    return;
+  }
+  if (m.ratio() < p.bestRatio) {
+    p.bestRatio = m.ratio();
+    p.best = text;
+    p.bestRun = m;
+    event(llvm::formatv("  new best {0} {1}x{2}: {3:F1} us ({4:F3}x default) [{5}]",
+                        p.pair.family, p.pair.n, p.pair.k, m.candUs, m.ratio(),
+                        text.empty() ? "default" : text)
+              .str());
+  }
+}
+
+/// The next unmeasured point of the pair's space: random while randomLeft,
+/// else an unmeasured neighbour of the best, else a random restart.
+bool Tuner::nextPoint(PairState &p, TunePoint &out) {
+  const SearchSpace &s = *p.space;
+  auto isNew = [&](const TunePoint &pt) {
+    return !p.measured.count(scheduleText(s, pt)) &&
+           !(scheduleText(s, pt).empty() && p.defaultRun);
+  };
+  auto random = [&](TunePoint &pt) {
+    for (int attempt = 0; attempt < 200; ++attempt) {
+      pt.clear();
+      for (const TuneKnob &k : s.knobs)
+        pt.push_back(k.values[rng() % k.values.size()]);
+      if (isNew(pt))
+        return true;
+    }
+    return false;
+  };
+  if (p.randomLeft > 0) {
+    --p.randomLeft;
+    if (random(out))
+      return true;
+  }
+  TunePoint best;
+  if (p.best.empty())
+    for (const TuneKnob &k : s.knobs)
+      best.push_back(k.defaultValue);
+  else
+    best = p.points[p.best];
+  std::vector<TunePoint> neighbours;
+  for (size_t i = 0; i < s.knobs.size(); ++i) {
+    const std::vector<int64_t> &vals = s.knobs[i].values;
+    auto it = std::find(vals.begin(), vals.end(), best[i]);
+    if (it == vals.end())
+      continue;
+    size_t idx = it - vals.begin();
+    for (int d : {-1, 1}) {
+      if ((d < 0 && idx == 0) || idx + d >= vals.size())
+        continue;
+      TunePoint n = best;
+      n[i] = vals[idx + d];
+      if (isNew(n))
+        neighbours.push_back(n);
+    }
+  }
+  if (!neighbours.empty()) {
+    out = neighbours[rng() % neighbours.size()];
+    return true;
+  }
+  return random(out); // converged here: restart elsewhere
+}
+
+void Tuner::event(const std::string &line) {
+  if (tty && statusShown)
+    std::fprintf(stderr, "\r\033[K");
+  std::fprintf(stderr, "%s\n", line.c_str());
+  statusShown = false;
+  if (tty && !status.empty())
+    showStatus(status);
+}
+
+void Tuner::showStatus(const std::string &what) {
+  status = what;
+  double elapsed = secondsSince(start), budget = opt.budgetSeconds;
+  double frac = std::clamp(elapsed / budget, 0.0, 1.0);
+  const int width = 24;
+  int filled = static_cast<int>(frac * width);
+  std::string bar(filled, '#');
+  bar += std::string(width - filled, '-');
+  int eta = static_cast<int>(std::max(0.0, budget - elapsed));
+  int done = 0;
+  for (const PairState &p : pairs)
+    done += p.candidates;
+  std::string line = llvm::formatv("[{0}] {1,3}% ETA {2}m{3:02}s | {4} candidates | {5}",
+                                   bar, static_cast<int>(frac * 100), eta / 60, eta % 60,
+                                   done, what)
+                         .str();
+  if (tty) {
+    if (line.size() > 160)
+      line.resize(160);
+    std::fprintf(stderr, "\r\033[K%s", line.c_str());
+    statusShown = true;
+  } else {
+    std::fprintf(stderr, "%s\n", line.c_str());
+  }
+  std::fflush(stderr);
+}
+
+llvm::json::Object Tuner::summaryJson() const {
+  double def = 0, adams = 0, tuned = 0;
+  bool haveAdams = true, complete = true;
+  for (const PairState &p : pairs) {
+    if (!p.defaultRun || !p.defaultRun->ok) {
+      complete = false;
+      continue;
+    }
+    double d = p.defaultRun->candUs;
+    def += p.pair.count * d;
+    tuned += p.pair.count * (p.best.empty() ? d : p.bestRun.candUs);
+    if (p.adamsRun && p.adamsRun->ok)
+      adams += p.pair.count * p.adamsRun->candUs;
+    else
+      haveAdams = false;
+  }
+  llvm::json::Object s{{"default_us", def}, {"tuned_us", tuned},
+                       {"all_pairs_measured", complete}};
+  s["adams2019_us"] = haveAdams ? llvm::json::Value(adams) : llvm::json::Value(nullptr);
+  if (tuned > 0) {
+    s["default_over_tuned"] = def / tuned;
+    if (haveAdams)
+      s["adams2019_over_tuned"] = adams / tuned;
+  }
+  return s;
+}
+
+bool Tuner::writeDatabase(bool interrupted, std::string &error) {
+  // Keep entries of an existing database for other keys (other targets,
+  // other models' shapes); ours replace the rest.
+  llvm::json::Array entries;
+  std::set<std::tuple<std::string, std::string, int64_t, int64_t>> ours;
+  for (const PairState &p : pairs)
+    ours.insert({p.pair.family, opt.target.name, p.pair.n, p.pair.k});
+  if (auto buffer = llvm::MemoryBuffer::getFile(opt.output)) {
+    llvm::Expected<llvm::json::Value> old = llvm::json::parse((*buffer)->getBuffer());
+    if (!old)
+      llvm::consumeError(old.takeError());
+    else if (llvm::json::Object *o = old->getAsObject())
+      if (llvm::json::Array *a = o->getArray("entries"))
+        for (llvm::json::Value &v : *a)
+          if (llvm::json::Object *e = v.getAsObject()) {
+            auto key = std::make_tuple(e->getString("kernel").value_or("").str(),
+                                       e->getString("target").value_or("").str(),
+                                       e->getInteger("n").value_or(-1),
+                                       e->getInteger("k").value_or(-1));
+            if (!ours.count(key))
+              entries.push_back(std::move(v));
+          }
+  }
+  for (const PairState &p : pairs) {
+    llvm::json::Object schedule;
+    if (!p.best.empty()) {
+      const TunePoint &pt = p.points.at(p.best);
+      for (size_t i = 0; i < p.space->knobs.size(); ++i) {
+        const TuneKnob &k = p.space->knobs[i];
+        if (k.boolean)
+          schedule[k.name] = pt[i] != 0;
+        else
+          schedule[k.name] = pt[i];
+      }
+    }
+    llvm::json::Object e{{"kernel", p.pair.family}, {"target", opt.target.name},
+                         {"n", p.pair.n},           {"k", p.pair.k},
+                         {"schedule", std::move(schedule)},
+                         {"generator", p.generator}, {"uses", p.pair.count},
+                         {"candidates", p.candidates}, {"rejected", p.rejected}};
+    llvm::json::Object baselines;
+    if (p.defaultRun && p.defaultRun->ok) {
+      baselines["default"] = p.defaultRun->candUs;
+      e["time_us"] = p.best.empty() ? p.defaultRun->candUs : p.bestRun.candUs;
+      e["vs_default"] = p.bestRatio;
+    }
+    if (p.adamsRun) {
+      if (p.adamsRun->ok)
+        baselines["adams2019"] = p.adamsRun->candUs;
+      else
+        e["adams2019_error"] = p.adamsRun->error;
+    }
+    e["baselines"] = std::move(baselines);
+    entries.push_back(std::move(e));
+  }
+  std::string runner;
+  for (const std::string &a : opt.runner)
+    runner += (runner.empty() ? "" : " ") + a;
+  llvm::json::Object tuner{{"model", llvm::sys::path::filename(opt.model).str()},
+                           {"target", opt.target.name},
+                           {"threads", opt.threads},
+                           {"budget_minutes", opt.budgetSeconds / 60},
+                           {"elapsed_s", secondsSince(start)},
+                           {"runner", runner.empty() ? llvm::json::Value(nullptr)
+                                                     : llvm::json::Value(runner)},
+                           {"timing_meaningful", native()},
+                           {"interrupted", interrupted},
+                           {"measured", measuredThisRun},
+                           {"from_journal", reusedFromJournal}};
+  llvm::json::Object root{{"format", "hyc-tuning-db"},
+                          {"version", 1},
+                          {"tuner", std::move(tuner)},
+                          {"summary", summaryJson()},
+                          {"entries", std::move(entries)}};
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << llvm::formatv("{0:2}", llvm::json::Value(std::move(root))) << "\n";
+  std::string tmp = opt.output + ".tmp";
+  if (!writeFile(tmp, text, error))
+    return false;
+  if (std::error_code ec = llvm::sys::fs::rename(tmp, opt.output)) {
+    error = "cannot write '" + opt.output + "': " + ec.message();
+    llvm::sys::fs::remove(tmp);
+    return false;
+  }
+  return true;
+}
+
+void Tuner::printSummary() {
+  auto fmt = [](const std::optional<Measurement> &m) {
+    return m && m->ok ? llvm::formatv("{0,11:F1}", m->candUs).str()
+                      : std::string("          -");
+  };
+  std::fprintf(stderr, "\n%-18s %7s %6s %4s %11s %11s %11s %9s %9s %5s\n", "kernel", "n",
+               "k", "uses", "default_us", "adams_us", "tuned_us", "def/tun", "adm/tun",
+               "cands");
+  for (const PairState &p : pairs) {
+    double tuned = p.best.empty() ? (p.defaultRun && p.defaultRun->ok ? p.defaultRun->candUs : 0)
+                                  : p.bestRun.candUs;
+    std::string r1 = "-", r2 = "-";
+    if (tuned > 0 && p.defaultRun && p.defaultRun->ok)
+      r1 = llvm::formatv("{0:F2}x", p.defaultRun->candUs / tuned).str();
+    if (tuned > 0 && p.adamsRun && p.adamsRun->ok)
+      r2 = llvm::formatv("{0:F2}x", p.adamsRun->candUs / tuned).str();
+    std::fprintf(stderr, "%-18s %7lld %6lld %4lld %s %s %11.1f %9s %9s %5d  %s\n",
+                 p.pair.family.c_str(), static_cast<long long>(p.pair.n),
+                 static_cast<long long>(p.pair.k), static_cast<long long>(p.pair.count),
+                 fmt(p.defaultRun).c_str(), fmt(p.adamsRun).c_str(), tuned, r1.c_str(),
+                 r2.c_str(), p.candidates, p.best.empty() ? "default" : p.best.c_str());
+  }
+  llvm::json::Object s = summaryJson();
+  double def = s.getNumber("default_us").value_or(0), tuned = s.getNumber("tuned_us").value_or(0);
+  std::optional<double> adams = s.getNumber("adams2019_us");
+  std::fprintf(stderr,
+               "sum over the decode step's kernels (uses x time): default %.1f us, "
+               "adams2019 %s, tuned %.1f us",
+               def, adams ? llvm::formatv("{0:F1} us", *adams).str().c_str() : "-", tuned);
+  if (tuned > 0)
+    std::fprintf(stderr, "; default/tuned %.3fx%s\n", def / tuned,
+                 adams ? llvm::formatv(", adams2019/tuned {0:F3}x", *adams / tuned).str().c_str()
+                       : "");
+  else
+    std::fprintf(stderr, "\n");
+  if (!native())
+    std::fprintf(stderr, "note: measured through the runner '%s': if that is an emulator "
+                         "(qemu), these times say nothing about speed on real hardware; "
+                         "only the correctness checks mean something.\n",
+                 opt.runner[0].c_str());
+}
+
+int Tuner::run(std::string &error) {
+  start = Clock::now();
+  deadline = start + std::chrono::milliseconds(static_cast<int64_t>(opt.budgetSeconds * 1000));
+  tty = isatty(2);
+  journalPath = opt.output + ".journal";
+  generatorPath = halideGeneratorPath();
+  halideTarget = halideTargetForIsa(opt.target.kernelIsa);
+  if (halideTarget.empty()) {
+    error = "this hyc build has no Halide target for kernel ISA '" + opt.target.kernelIsa +
+            "' (target " + opt.target.name + ")";
+    return 1;
+  }
+  if (!llvm::sys::fs::exists(opt.target.kernelArchive)) {
+    error = "kernel library '" + opt.target.kernelArchive + "' is missing (target " +
+            opt.target.name + " not built?)";
+    return 1;
+  }
+  if (!llvm::sys::findProgramByName(opt.target.linker)) {
+    error = "no '" + opt.target.linker + "' on PATH (the C driver of target " +
+            opt.target.name + ")";
+    return 1;
+  }
+
+  showStatus("finding the model's matmuls");
+  std::vector<TunePair> found;
+  if (!findTunePairs(opt.model, opt.target, found, error))
+    return 1;
+  for (const TunePair &tp : found) {
+    PairState p;
+    p.pair = tp;
+    p.generator = kernelGenerator(tp.family, opt.target.kernelIsa);
+    p.space = findSearchSpace(p.generator, opt.target.kernelIsa);
+    if (!p.space) {
+      event("note: no search space declared for " + p.generator + " on " +
+            opt.target.kernelIsa + "; " + tp.family + " keeps its default schedule");
+      continue;
+    }
+    pairs.push_back(std::move(p));
+  }
+  if (pairs.empty()) {
+    error = "the model has no matmul with a tunable kernel on " + opt.target.name;
+    return 1;
+  }
+  {
+    std::string list;
+    for (const PairState &p : pairs)
+      list += llvm::formatv(" {0} {1}x{2} (x{3})", p.pair.family, p.pair.n, p.pair.k,
+                            p.pair.count)
+                  .str();
+    event(llvm::formatv("hyc tune: {0} distinct matmuls on {1} ({2} threads, budget {3:F1} "
+                        "min):{4}",
+                        pairs.size(), opt.target.name, opt.threads, opt.budgetSeconds / 60,
+                        list)
+              .str());
+  }
+  if (!native()) {
+    std::string r;
+    for (const std::string &a : opt.runner)
+      r += (r.empty() ? "" : " ") + a;
+    event("note: candidates run through '" + r + "'; under an emulator the times mean "
+          "nothing, only the correctness checks do");
+  }
+
+  llvm::SmallString<128> dir;
+  if (std::error_code ec = llvm::sys::fs::createUniqueDirectory("hyc-tune", dir)) {
+    error = "cannot create a work directory: " + ec.message();
+    return 1;
+  }
+  work = dir.str().str();
+  struct Cleanup {
+    std::string d;
+    ~Cleanup() { llvm::sys::fs::remove_directories(d); }
+  } cleanup{work};
+
+  loadJournal();
+  journalOut.open(journalPath, std::ios::app);
+  if (!journalOut) {
+    error = "cannot write the journal '" + journalPath + "'";
+    return 1;
+  }
+  if (!journal.empty())
+    event(llvm::formatv("resuming: {0} measurements in {1}", journal.size(), journalPath).str());
+
+  struct sigaction sa = {}, old = {};
+  sa.sa_handler = onSigint;
+  sa.sa_flags = SA_RESETHAND; // a second Ctrl-C ends hyc at once
+  sigaction(SIGINT, &sa, &old);
+  struct Restore {
+    struct sigaction o;
+    ~Restore() { sigaction(SIGINT, &o, nullptr); }
+  } restore{old};
+
+  std::string fatal;
+  bool stopped = false;
+  // ---- baselines ----
+  for (PairState &p : pairs) {
+    if (stopped)
+      break;
+    showStatus(llvm::formatv("baseline default {0} {1}x{2}", p.pair.family, p.pair.n, p.pair.k));
+    std::optional<Measurement> m = measure(p, Kind::Default, nullptr, fatal);
+    if (!fatal.empty()) {
+      error = fatal;
+      return 1;
+    }
+    if (!m) {
+      stopped = true;
+      break;
+    }
+    p.defaultRun = *m;
+    if (!m->ok) {
+      error = "the default schedule of " + p.generator + " " + std::to_string(p.pair.n) +
+              "x" + std::to_string(p.pair.k) + " failed the harness: " + m->error;
+      return 1;
+    }
+    event(llvm::formatv("  {0} {1}x{2}: default {3:F1} us", p.pair.family, p.pair.n, p.pair.k,
+                        m->candUs)
+              .str());
+    if (opt.noAdams)
+      continue;
+    showStatus(llvm::formatv("baseline adams2019 {0} {1}x{2}", p.pair.family, p.pair.n, p.pair.k));
+    m = measure(p, Kind::Adams, nullptr, fatal);
+    if (!fatal.empty()) {
+      error = fatal;
+      return 1;
+    }
+    if (!m) {
+      stopped = true;
+      break;
+    }
+    p.adamsRun = *m;
+    event(m->ok ? llvm::formatv("  {0} {1}x{2}: adams2019 {3:F1} us", p.pair.family, p.pair.n,
+                                p.pair.k, m->candUs)
+                      .str()
+                : "  adams2019 baseline failed: " + m->error);
+  }
+
+  // ---- search ----
+  double total = 0;
+  for (PairState &p : pairs)
+    if (p.defaultRun && p.defaultRun->ok) {
+      p.weight = p.pair.count * p.defaultRun->candUs;
+      total += p.weight;
+    }
+  std::vector<PairState *> order;
+  for (PairState &p : pairs)
+    if (p.defaultRun && p.defaultRun->ok)
+      order.push_back(&p);
+  // Largest share of the decode step first.
+  std::stable_sort(order.begin(), order.end(),
+                   [](const PairState *a, const PairState *b) { return a->weight > b->weight; });
+  double weightLeft = total;
+  for (size_t i = 0; i < order.size() && !stopped; ++i) {
+    PairState &p = *order[i];
+    // Time for this pair: its share of what is left (unused time flows on),
+    // but at least a few candidates' worth if the budget allows.
+    double left = std::chrono::duration<double>(deadline - Clock::now()).count();
+    double share = weightLeft > 0 ? p.weight / weightLeft : 1.0;
+    double mine = std::max(left * share, std::min(left, 3 * estimateCandidateSeconds()));
+    if (i + 1 == order.size())
+      mine = left;
+    weightLeft -= p.weight;
+    Clock::time_point pairEnd = Clock::now() + std::chrono::milliseconds(int64_t(mine * 1000));
+    // Random exploration first: ~40% of the candidates the time allows.
+    p.randomLeft = std::max(2, static_cast<int>(0.4 * mine / estimateCandidateSeconds()));
+    while (!stopped) {
+      double est = estimateCandidateSeconds();
+      if (Clock::now() + std::chrono::milliseconds(int64_t(est * 1000)) > pairEnd &&
+          Clock::now() + std::chrono::milliseconds(int64_t(est * 500)) > pairEnd)
+        break;
+      if (Clock::now() + std::chrono::milliseconds(int64_t(est * 1000)) > deadline)
+        break;
+      TunePoint pt;
+      if (!nextPoint(p, pt)) {
+        p.exhausted = true;
+        break;
+      }
+      std::string text = scheduleText(*p.space, pt);
+      p.points[text] = pt;
+      showStatus(llvm::formatv("{0} {1}x{2} best {3:F3}x default | trying {4}", p.pair.family,
+                               p.pair.n, p.pair.k, p.bestRatio, text.empty() ? "default" : text));
+      std::optional<Measurement> m = measure(p, Kind::Candidate, &pt, fatal);
+      if (!fatal.empty()) {
+        error = fatal;
+        return 1;
+      }
+      if (!m) {
+        stopped = true;
+        break;
+      }
+      p.measured[text] = *m;
+      consider(p, text, *m);
+    }
+  }
+  if (gInterrupted)
+    event("interrupted: writing the best schedules found so far");
+  else if (stopped)
+    event("budget reached");
+  if (tty && statusShown)
+    std::fprintf(stderr, "\r\033[K");
+  statusShown = false;
+  status.clear();
+  if (!writeDatabase(gInterrupted != 0, error))
+    return 1;
+  printSummary();
+  std::fprintf(stderr, "hyc tune: wrote %s (%d measured now, %d from the journal, %.1f s)\n",
+               opt.output.c_str(), measuredThisRun, reusedFromJournal, secondsSince(start));
+  return gInterrupted ? 130 : 0;
+}
+
+} // namespace
+
+int hyc::runTuner(const TuneOptions &options, std::string &error) {
+  gInterrupted = 0;
+  TuneOptions o = options;
+  if (o.threads <= 0)
+    o.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  Tuner t(o);
+  return t.run(error);
+}

@@ -1,0 +1,95 @@
+//===- TunerSpaces.cpp - the schedule search space of each kernel generator ===//
+//
+// One entry per (Halide generator, kernel ISA): the GeneratorParams `hyc tune`
+// varies and the values it tries. Defaults must equal the generators' own
+// (schedules/gemv/*Generator.cpp). A new generator gets a few lines here:
+//   {"gemv_q2_0c_vnni", "avx512", {{"rows_per_task", {...}, 32}, ...}},
+// Knobs that change results (e.g. the i8dot generators' `digits`, which
+// trades activation precision) are deliberately not searched: the tuner only
+// trades speed, never accuracy.
+//
+//===----------------------------------------------------------------------===//
+#include "hyc/Tuner.h"
+
+#include <map>
+
+using namespace hyc;
+
+namespace {
+TuneKnob knob(const char *name, std::vector<int64_t> values, int64_t def) {
+  return {name, std::move(values), def, false};
+}
+TuneKnob flag(const char *name, bool def) { return {name, {0, 1}, def ? 1 : 0, true}; }
+
+// rows_per_task: the parallel grain. Small tiles balance 2..N threads on the
+// small projections (512 rows = 16 tasks at 32) and keep each task's rows
+// in flight together; large ones cut per-task overhead and give the hardware
+// prefetcher longer runs. Powers of two from 4 to 512 cover both ends for
+// N = 512 .. 120818.
+const std::vector<int64_t> kRowsPerTask = {4, 8, 16, 32, 64, 128, 256, 512};
+
+std::vector<SearchSpace> buildSpaces() {
+  std::vector<SearchSpace> s;
+  // Float Q2_0C GEMV (Q2_0CGemvGenerator.cpp). vector_width 0 is the
+  // natural width (8 lanes AVX2, 16 AVX-512); a multiple of it makes LLVM
+  // use several registers per operation (more independent chains, more
+  // register pressure). unroll: rows sharing each x load (the default 1 won
+  // on DRAM-streamed decode, 4 with hot caches: depends on the shape).
+  // parallel=false: a single thread can win on the smallest shapes, where
+  // waking the pool costs more than half the work.
+  for (const char *isa : {"avx2", "avx512"}) {
+    std::vector<int64_t> widths = {0, 8, 16, 32};
+    if (std::string(isa) == "avx2")
+      widths = {0, 4, 8, 16}; // 32 floats = 4 ymm per op: spills with unroll
+    s.push_back({"gemv_q2_0c", isa,
+                 {knob("rows_per_task", kRowsPerTask, 32), knob("vector_width", widths, 0),
+                  knob("unroll", {1, 2, 3, 4}, 1), flag("parallel", true)}});
+    // Float Q8_0 GEMV (the lm_head, 120818 x 2048 for HY): memory-bound;
+    // the grain and rows-per-x-load are what matter (unroll 2+ measured
+    // badly on DRAM, kept for cache-resident shapes).
+    s.push_back({"gemv_q8_0", isa,
+                 {knob("rows_per_task", kRowsPerTask, 64), knob("unroll", {1, 2, 4}, 1),
+                  flag("parallel", true)}});
+  }
+  // NEON int8 dot-product GEMVs (Q*DotGemvGenerator.cpp). unroll: rows whose
+  // sdot chains share the activation digits (4 rows x 3 digits = 12
+  // accumulators of 32 vector registers); unroll_block unrolls a block's 8
+  // 16-byte code chunks (spills with unroll 4, fine with 2).
+  s.push_back({"gemv_q2_0c_i8dot", "neon",
+               {knob("rows_per_task", kRowsPerTask, 32), knob("unroll", {1, 2, 3, 4}, 4),
+                flag("unroll_block", false), flag("parallel", true)}});
+  s.push_back({"gemv_q8_0_i8dot", "neon",
+               {knob("rows_per_task", kRowsPerTask, 64), knob("unroll", {1, 2, 4}, 4),
+                flag("parallel", true)}});
+  return s;
+}
+} // namespace
+
+const std::vector<SearchSpace> &hyc::allSearchSpaces() {
+  static const std::vector<SearchSpace> spaces = buildSpaces();
+  return spaces;
+}
+
+const SearchSpace *hyc::findSearchSpace(const std::string &generator,
+                                        const std::string &isa) {
+  for (const SearchSpace &s : allSearchSpaces())
+    if (s.generator == generator && s.isa == isa)
+      return &s;
+  return nullptr;
+}
+
+std::string hyc::scheduleText(const SearchSpace &space, const TunePoint &point) {
+  bool allDefault = true;
+  std::map<std::string, std::string> params; // name order, as the compiler's
+  for (size_t i = 0; i < space.knobs.size(); ++i) {
+    const TuneKnob &k = space.knobs[i];
+    allDefault &= point[i] == k.defaultValue;
+    params[k.name] = k.boolean ? (point[i] ? "true" : "false") : std::to_string(point[i]);
+  }
+  if (allDefault)
+    return "";
+  std::string text;
+  for (const auto &[name, value] : params)
+    text += (text.empty() ? "" : ",") + name + "=" + value;
+  return text;
+}

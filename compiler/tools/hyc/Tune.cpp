@@ -1,0 +1,166 @@
+//===- Tune.cpp - `hyc tune`: search kernel schedules, write a tuning DB ---===//
+#include "Driver.h"
+
+#include "hyc/Tuner.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <fcntl.h>
+#include <thread>
+#include <unistd.h>
+
+using namespace hyc;
+
+namespace {
+const char *kTuneUsage =
+    "usage: hyc tune --model MODEL.gguf --target T -o tuning.json [--budget MINUTES]\n"
+    "                [--runner CMD] [--threads N] [--seed S] [--no-adams]\n"
+    "       hyc tune --list-spaces\n"
+    "  Finds the model's distinct (kernel, n, k) matmuls, measures each kernel's default\n"
+    "  schedule and Halide's Adams2019 autoschedule, searches the kernel generator's\n"
+    "  declared schedule space within the budget (default 10 minutes, fractions allowed)\n"
+    "  and writes the tuning database for `hyc compile --tuning-db`. Every measurement\n"
+    "  goes to tuning.json.journal; a second run skips what it holds. Ctrl-C writes\n"
+    "  the best so far and exits with status 130.\n"
+    "  --runner CMD   run candidates through CMD (split at spaces; e.g. qemu-aarch64 or an\n"
+    "                 ssh/adb wrapper); needed for targets this machine cannot run\n"
+    "  --threads N    kernel threads while timing (default: this machine's cores)\n";
+
+std::vector<std::string> splitSpaces(const std::string &s) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : s) {
+    if (c == ' ' || c == '\t') {
+      if (!cur.empty())
+        out.push_back(cur);
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  if (!cur.empty())
+    out.push_back(cur);
+  return out;
+}
+
+int listSpaces() {
+  std::printf("{\"spaces\": [");
+  bool firstSpace = true;
+  for (const SearchSpace &s : allSearchSpaces()) {
+    std::printf("%s\n  {\"generator\": \"%s\", \"isa\": \"%s\", \"knobs\": [",
+                firstSpace ? "" : ",", s.generator.c_str(), s.isa.c_str());
+    bool firstKnob = true;
+    for (const TuneKnob &k : s.knobs) {
+      std::printf("%s\n    {\"name\": \"%s\", \"boolean\": %s, \"default\": %lld, \"values\": [",
+                  firstKnob ? "" : ",", k.name.c_str(), k.boolean ? "true" : "false",
+                  static_cast<long long>(k.defaultValue));
+      for (size_t i = 0; i < k.values.size(); ++i)
+        std::printf("%s%lld", i ? ", " : "", static_cast<long long>(k.values[i]));
+      std::printf("]}");
+      firstKnob = false;
+    }
+    std::printf("]}");
+    firstSpace = false;
+  }
+  std::printf("\n]}\n");
+  return 0;
+}
+} // namespace
+
+int hyc::driver::tuneMain(const std::vector<std::string> &args) {
+  const std::string cmd = "tune";
+  TuneOptions opt;
+  std::string target, budget, runner;
+  bool haveBudget = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string &a = args[i];
+    std::string v, error;
+    auto value = [&]() {
+      if (i + 1 >= args.size())
+        return false;
+      v = args[++i];
+      return true;
+    };
+    if (a == "--help" || a == "-h") {
+      std::fputs(kTuneUsage, stdout);
+      return 0;
+    }
+    if (a == "--list-spaces")
+      return listSpaces();
+    if (a == "--no-adams") {
+      opt.noAdams = true;
+      continue;
+    }
+    if (a == "--model" || a == "--target" || a == "-o" || a == "--budget" || a == "--runner" ||
+        a == "--threads" || a == "--seed") {
+      if (!value())
+        return fail(cmd, "option " + a + " needs a value");
+      long long n = 0;
+      if (a == "--model")
+        opt.model = v;
+      else if (a == "--target")
+        target = v;
+      else if (a == "-o")
+        opt.output = v;
+      else if (a == "--runner")
+        runner = v;
+      else if (a == "--budget") {
+        char *end = nullptr;
+        errno = 0;
+        double m = std::strtod(v.c_str(), &end);
+        if (v.empty() || *end != '\0' || errno != 0 || !(m > 0) || m > 7 * 24 * 60)
+          return fail(cmd, "--budget expects minutes > 0 (fractions allowed), got '" + v + "'");
+        opt.budgetSeconds = m * 60;
+        haveBudget = true;
+      } else if (a == "--threads") {
+        if (!parsePositive(a, v, 1024, n, error))
+          return fail(cmd, error);
+        opt.threads = static_cast<int>(n);
+      } else {
+        if (!parsePositive(a, v, 1ll << 62, n, error))
+          return fail(cmd, error);
+        opt.seed = static_cast<uint64_t>(n);
+      }
+    } else {
+      return fail(cmd, "unknown argument '" + a + "' (see 'hyc tune --help')");
+    }
+  }
+  (void)haveBudget;
+  if (opt.model.empty())
+    return fail(cmd, "no model given (--model MODEL.gguf)");
+  if (opt.output.empty())
+    return fail(cmd, "no output given (-o tuning.json)");
+  if (target.empty())
+    target = "host";
+  std::string error;
+  if (!resolveTarget(target, opt.target, error))
+    return fail(cmd, error);
+  opt.runner = splitSpaces(runner);
+  if (!runner.empty() && opt.runner.empty())
+    return fail(cmd, "--runner is empty");
+  if (opt.runner.empty() && opt.target.triple.rfind("x86_64", 0) != 0)
+    return fail(cmd, "target " + opt.target.name + " does not run on this machine: give "
+                     "--runner CMD (e.g. --runner .tools/qemu/usr/bin/qemu-aarch64)");
+  if (!llvm::sys::fs::exists(opt.model))
+    return fail(cmd, "cannot read model '" + opt.model + "': no such file");
+  // Fail now, not after the budget, if the output cannot be written.
+  {
+    std::string probe = opt.output + ".journal";
+    int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd < 0 || llvm::sys::fs::is_directory(opt.output))
+      return fail(cmd, "cannot write the output '" + opt.output + "' (or its journal '" +
+                           probe + "')");
+    ::close(fd);
+    std::string dir = llvm::sys::path::parent_path(opt.output).str();
+    if (::access(dir.empty() ? "." : dir.c_str(), W_OK) != 0)
+      return fail(cmd, "cannot write into the output's directory '" + dir + "'");
+  }
+  int rc = runTuner(opt, error);
+  if (rc == 1)
+    return fail(cmd, error);
+  return rc;
+}

@@ -1,0 +1,214 @@
+/* TuneHarness.c - the timing harness `hyc tune` links with every candidate.
+ *
+ * One executable per candidate: this file, the candidate pipeline (generated
+ * by the kernel's Halide generator with -f hyk_tune_candidate, -no_runtime)
+ * and the target's kernel archive (Halide runtime, hyk_gemv_run_<format> and
+ * the prebuilt default entry point). Built by the tuner with the target's C
+ * driver and these macros:
+ *   HYK_TUNE_FORMAT_Q2_0C or HYK_TUNE_FORMAT_Q8_0   the weight format
+ *   HYK_TUNE_DEFAULT    the prebuilt default kernel, e.g. hyk_gemv_q2_0c_avx512
+ *
+ * Usage: harness N K REPS WARMUP THREADS SEED COLD_BYTES
+ *   Random valid weights of the real shape (finite fp16 scales, random codes)
+ *   and activations in [-1, 1]. First the default kernel is checked against a
+ *   double-precision scalar reference and the candidate against the default:
+ *     |y_cand[n] - y_default[n]| <= 1e-4 * sum_i |W[n,i] x_i| + 1e-6
+ *   (both are float32 accumulations of the same products), with y between
+ *   sentinel bytes and prefilled with NaN (an unwritten row fails). Then
+ *   WARMUP calls of each and REPS timed calls of candidate and default,
+ *   interleaved (so load changes on a shared machine hit both alike), each
+ *   call on the next of enough copies of W to span COLD_BYTES (weights come
+ *   from memory, as in a decode step, rather than from cache).
+ * Prints one line:
+ *   hyk-tune ok cand_us=<median> default_us=<median> cand_min_us=<min> reps=<R>
+ * or "hyk-tune MISMATCH ..." / "hyk-tune ERROR ..." and exits non-zero. */
+#define _GNU_SOURCE
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "hyk/kernels.h"
+
+#if defined(HYK_TUNE_FORMAT_Q2_0C)
+#define BLOCK_WEIGHTS HYK_Q2_0C_BLOCK_WEIGHTS
+#define BLOCK_BYTES HYK_Q2_0C_BLOCK_BYTES
+#define RUN_PIPELINE hyk_gemv_run_q2_0c
+#elif defined(HYK_TUNE_FORMAT_Q8_0)
+#define BLOCK_WEIGHTS HYK_Q8_0_BLOCK_WEIGHTS
+#define BLOCK_BYTES HYK_Q8_0_BLOCK_BYTES
+#define RUN_PIPELINE hyk_gemv_run_q8_0
+#else
+#error "define HYK_TUNE_FORMAT_Q2_0C or HYK_TUNE_FORMAT_Q8_0"
+#endif
+#ifndef HYK_TUNE_DEFAULT
+#error "define HYK_TUNE_DEFAULT (the prebuilt default kernel)"
+#endif
+
+/* The candidate, generated with -f hyk_tune_candidate. */
+extern int hyk_tune_candidate(void *w, void *x, void *y);
+extern int halide_set_num_threads(int n);
+
+static uint64_t g_rng = 0x9e3779b97f4a7c15ull;
+static uint64_t next_u64(void) { /* xorshift64* */
+  g_rng ^= g_rng >> 12;
+  g_rng ^= g_rng << 25;
+  g_rng ^= g_rng >> 27;
+  return g_rng * 0x2545f4914f6cdd1dull;
+}
+
+static double half_to_double(uint16_t h) {
+  int e = (h >> 10) & 0x1f, m = h & 0x3ff;
+  double v = e == 0 ? ldexp((double)m, -24) : ldexp((double)(m | 0x400), e - 25);
+  return (h & 0x8000) ? -v : v;
+}
+
+/* One row's weight i as double. */
+static double weight(const uint8_t *row, int64_t i) {
+  const uint8_t *blk = row + (i / BLOCK_WEIGHTS) * BLOCK_BYTES;
+  double d = half_to_double((uint16_t)(blk[0] | (blk[1] << 8)));
+  int64_t j = i % BLOCK_WEIGHTS;
+#if defined(HYK_TUNE_FORMAT_Q2_0C)
+  int c = (blk[2 + j / 4] >> (2 * (j % 4))) & 3;
+  return (2 * c - 3) * d;
+#else
+  return (int8_t)blk[2 + j] * d;
+#endif
+}
+
+static double now_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e6 + ts.tv_nsec * 1e-3;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+#define GUARD 64
+#define SENTINEL 0xA5
+
+int main(int argc, char **argv) {
+  if (argc != 8) {
+    fprintf(stderr, "usage: %s N K REPS WARMUP THREADS SEED COLD_BYTES\n", argv[0]);
+    return 2;
+  }
+  const int64_t n = atoll(argv[1]), k = atoll(argv[2]);
+  const int reps = atoi(argv[3]), warmup = atoi(argv[4]), threads = atoi(argv[5]);
+  g_rng ^= (uint64_t)atoll(argv[6]) * 0x100000001b3ull;
+  const int64_t cold = atoll(argv[7]);
+  if (n <= 0 || k <= 0 || k % BLOCK_WEIGHTS || reps < 1 || warmup < 0 || threads < 1) {
+    printf("hyk-tune ERROR bad arguments\n");
+    return 2;
+  }
+  if (threads > 0)
+    halide_set_num_threads(threads);
+
+  const int64_t row_bytes = k / BLOCK_WEIGHTS * BLOCK_BYTES;
+  const int64_t w_bytes = n * row_bytes;
+  int64_t copies = cold > w_bytes ? (cold + w_bytes - 1) / w_bytes : 1;
+  if (copies > 256)
+    copies = 256;
+  uint8_t *w = malloc((size_t)(w_bytes * copies));
+  float *x = malloc((size_t)k * sizeof(float));
+  uint8_t *yc_store = malloc((size_t)n * 4 + 2 * GUARD);
+  uint8_t *yd_store = malloc((size_t)n * 4 + 2 * GUARD);
+  if (!w || !x || !yc_store || !yd_store) {
+    printf("hyk-tune ERROR out of memory (%lld bytes of weights)\n",
+           (long long)(w_bytes * copies));
+    return 2;
+  }
+  for (int64_t b = 0; b < n * (k / BLOCK_WEIGHTS); ++b) {
+    uint8_t *blk = w + b * BLOCK_BYTES;
+    /* Finite fp16 scale: normal, exponent 2^-10 .. 2^1, random sign. */
+    uint64_t r = next_u64();
+    uint16_t h = (uint16_t)(((5 + r % 12) << 10) | ((r >> 8) & 0x3ff) | ((r >> 20) & 1) << 15);
+    blk[0] = (uint8_t)h;
+    blk[1] = (uint8_t)(h >> 8);
+    for (int j = 2; j < BLOCK_BYTES; j += 8) {
+      uint64_t v = next_u64();
+      for (int t = 0; t < 8 && j + t < BLOCK_BYTES; ++t)
+        blk[j + t] = (uint8_t)(v >> (8 * t));
+    }
+  }
+  for (int64_t c = 1; c < copies; ++c)
+    memcpy(w + c * w_bytes, w, (size_t)w_bytes);
+  for (int64_t i = 0; i < k; ++i)
+    x[i] = (float)((double)(next_u64() >> 11) / 9007199254740992.0 * 2.0 - 1.0);
+
+  float *yc = (float *)(yc_store + GUARD), *yd = (float *)(yd_store + GUARD);
+  memset(yc_store, SENTINEL, (size_t)n * 4 + 2 * GUARD);
+  memset(yd_store, SENTINEL, (size_t)n * 4 + 2 * GUARD);
+  for (int64_t i = 0; i < n; ++i)
+    yc[i] = yd[i] = NAN;
+
+  int32_t sd = HYK_TUNE_DEFAULT(w, x, yd, n, k);
+  int32_t sc = RUN_PIPELINE(hyk_tune_candidate, w, x, yc, n, k);
+  if (sd != HYK_OK || sc != HYK_OK) {
+    printf("hyk-tune ERROR status default %d candidate %d (%s)\n", sd, sc,
+           hyk_status_message(sc != HYK_OK ? sc : sd));
+    return 3;
+  }
+  for (int g = 0; g < GUARD; ++g)
+    if (yc_store[g] != SENTINEL || yc_store[GUARD + n * 4 + g] != SENTINEL) {
+      printf("hyk-tune MISMATCH the candidate wrote outside y[0..%lld)\n", (long long)n);
+      return 3;
+    }
+  double worst = 0;
+  for (int64_t row = 0; row < n; ++row) {
+    const uint8_t *wr = w + row * row_bytes;
+    double ref = 0, mag = 0;
+    for (int64_t i = 0; i < k; ++i) {
+      double p = weight(wr, i) * x[i];
+      ref += p;
+      mag += fabs(p);
+    }
+    double bound = 1e-4 * mag + 1e-6;
+    if (!(fabs(yd[row] - ref) <= bound)) {
+      printf("hyk-tune ERROR the default kernel disagrees with the scalar reference at "
+             "row %lld: %.9g vs %.9g\n", (long long)row, yd[row], ref);
+      return 3;
+    }
+    if (!(fabs(yc[row] - yd[row]) <= bound)) {
+      printf("hyk-tune MISMATCH row %lld: candidate %.9g, default %.9g, bound %.3g\n",
+             (long long)row, yc[row], yd[row], bound);
+      return 3;
+    }
+    double rel = fabs(yc[row] - yd[row]) / (mag + 1e-30);
+    if (rel > worst)
+      worst = rel;
+  }
+
+  double *tc = malloc(sizeof(double) * (size_t)reps), *td = malloc(sizeof(double) * (size_t)reps);
+  int64_t copy = 0;
+  for (int i = 0; i < warmup; ++i) {
+    RUN_PIPELINE(hyk_tune_candidate, w + copy * w_bytes, x, yc, n, k);
+    copy = (copy + 1) % copies;
+    HYK_TUNE_DEFAULT(w + copy * w_bytes, x, yd, n, k);
+    copy = (copy + 1) % copies;
+  }
+  for (int i = 0; i < reps; ++i) {
+    /* Alternate which one goes first, so neither always follows the other. */
+    for (int half = 0; half < 2; ++half) {
+      int cand = (half == 0) == (i % 2 == 0);
+      double t0 = now_us();
+      if (cand)
+        RUN_PIPELINE(hyk_tune_candidate, w + copy * w_bytes, x, yc, n, k);
+      else
+        HYK_TUNE_DEFAULT(w + copy * w_bytes, x, yd, n, k);
+      double t = now_us() - t0;
+      (cand ? tc : td)[i] = t;
+      copy = (copy + 1) % copies;
+    }
+  }
+  qsort(tc, (size_t)reps, sizeof(double), cmp_double);
+  qsort(td, (size_t)reps, sizeof(double), cmp_double);
+  printf("hyk-tune ok cand_us=%.3f default_us=%.3f cand_min_us=%.3f reps=%d copies=%lld "
+         "max_rel_err=%.3g\n",
+         tc[reps / 2], td[reps / 2], tc[0], reps, (long long)copies, worst);
+  return 0;
+}
