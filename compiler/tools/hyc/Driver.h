@@ -11,6 +11,7 @@ int runMain(const std::vector<std::string> &args);
 int inspectMain(const std::vector<std::string> &args);
 int convertMain(const std::vector<std::string> &args);
 int tuneMain(const std::vector<std::string> &args);
+int benchMain(const std::vector<std::string> &args);
 
 /// Prints "hyc <cmd>: error: <msg>" to stderr and returns 1.
 int fail(const std::string &cmd, const std::string &message);

@@ -23,6 +23,9 @@ static const char *kUsage =
     "      arch, hyperparameters, tokenizer, tensor table, totals per type, bits per weight\n"
     "  convert FILE.gguf --to q2_k -o OUT.gguf [--no-verify]\n"
     "      rewrite Q2_0C tensors as Q2_K (lossless; for stock llama.cpp), copy the rest\n"
+    "  bench DIR [--threads 1,2] [--runs 5] [--pp 512] [--tg 128] [--ttft 256,1024] [--json FILE]\n"
+    "      prefill/decode tokens/s, time to first token, peak RSS, read bandwidth and the\n"
+    "      decode roofline (hyc bench --help)\n"
     "  tune --model MODEL.gguf [--target T] -o tuning.json [--budget MINUTES] [--runner CMD]\n"
     "      search kernel schedules on the target, write a tuning database (hyc tune --help)\n"
     "  help      this text\n"
@@ -63,6 +66,8 @@ int main(int argc, char **argv) {
     return inspectMain(args);
   if (cmd == "convert")
     return convertMain(args);
+  if (cmd == "bench")
+    return benchMain(args);
   if (cmd == "tune")
     return tuneMain(args);
   if (cmd == "help" || cmd == "--help" || cmd == "-h") {
