@@ -15,14 +15,21 @@ bool hyc::resolveTarget(const std::string &requested, TargetInfo &out,
   std::string name = requested;
   if (name == "host") {
     llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
-    if (features.lookup("avx512f") && features.lookup("avx512bw") &&
-        features.lookup("avx512vnni"))
+    // The avx512 kernels are generated for Halide's avx512_zen4 feature set
+    // (schedules/CMakeLists.txt): ask for all of it.
+    bool avx512 = true;
+    for (const char *f : {"avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl",
+                          "avx512vnni", "avx512bf16", "avx512vbmi", "avx512vbmi2",
+                          "avx512bitalg", "avx512vpopcntdq", "avx512ifma"})
+      avx512 = avx512 && features.lookup(f);
+    if (avx512)
       name = "x86-64-avx512";
     else if (features.lookup("avx2") && features.lookup("fma") &&
              features.lookup("f16c"))
       name = "x86-64-avx2";
     else {
-      error = "the host CPU has neither AVX-512 (F, BW, VNNI) nor AVX2+FMA+F16C; "
+      error = "the host CPU has neither Zen 4-class AVX-512 (F, BW, DQ, VL, VNNI, BF16, "
+              "VBMI, ...) nor AVX2+FMA+F16C; "
               "hyc has no kernels for it yet";
       return false;
     }
@@ -70,8 +77,11 @@ bool hyc::resolveTarget(const std::string &requested, TargetInfo &out,
 }
 
 std::string hyc::kernelGenerator(const std::string &family, const std::string &isa) {
-  // AArch64 runs the int8 dot-product forms (sdot); x86 the float forms.
+  // AArch64 runs the int8 dot-product forms (sdot); AVX-512 the VNNI form of
+  // the 2-bit GEMV; everything else the float forms.
   if (isa == "neon")
     return family + "_i8dot";
+  if (isa == "avx512" && family == "gemv_q2_0c")
+    return "gemv_q2_0c_vnni";
   return family;
 }

@@ -45,7 +45,11 @@ extern "C" {
 /* y[0..n) = W x for W in Q2_0C (n rows of k weights, n * k/512 * 130 bytes at
  * w, no alignment required; each of w, x, y must span < 2^31 bytes), x[0..k)
  * and y float32; y must not overlap w or x. The _avx2 variant needs
- * AVX2+FMA+F16C; the _avx512 variant additionally AVX-512 F/CD/BW/DQ/VL.
+ * AVX2+FMA+F16C and computes in float32. The _avx512 variant needs the
+ * AVX-512 of Zen 4 / Sapphire Rapids (F/CD/BW/DQ/VL, VNNI, BF16, VBMI/VBMI2,
+ * BITALG, VPOPCNTDQ, IFMA) and runs the products on vpdpbusd after turning
+ * each 512-block of x into 24-bit integers (three int8 digits, as the NEON
+ * variant below), so it agrees with the float kernels to rounding.
  * Returns HYK_OK or a negative HYK_ERR_* code (y is untouched on argument
  * errors). */
 int32_t hyk_gemv_q2_0c_avx2(const uint8_t *w, const float *x, float *y,
