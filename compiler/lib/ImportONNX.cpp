@@ -852,7 +852,9 @@ bool Matcher::matchRopeTables(const std::string &cosV, const std::string &sinV) 
   }
   if (!(base > 1))
     return fail("the RoPE base " + std::to_string(base) + " is out of range");
-  model.config.ropeBase = base;
+  // Stored rounded to float32, as GGUF's rope.freq_base is: the same model
+  // from either format then compiles to the same code.
+  model.config.ropeBase = static_cast<float>(base);
   haveBase = true;
   cosValue = cosV;
   sinValue = sinV;
@@ -1163,26 +1165,35 @@ bool Matcher::matchLayer(int64_t l, const std::string &out, std::string &in) {
   // q: Transpose(Reshape(linear)) -> RoPE -> per-head RMSNorm.
   std::string qr, q, qLin, h, kr, k, kLin, hk, vLin, hv, vt;
   int64_t H = 0, KV = 0;
-  // headDim may still be 0 for the first matched layer; get it from q's split.
+  // head_dim, before the per-head norms need it: from v's head split (v has
+  // no norm or RoPE in between), found by a walk that marks nothing.
   if (headDim == 0) {
-    // q-norm weight length is head_dim; read it from the norm's scale.
-    const NodeProto *n = def(qkm->input(0));
-    if (n && isOp(n, "SimplifiedLayerNormalization") && n->input_size() >= 2) {
-      TensorView t;
-      if (!constant(n->input(1), t, "the q norm scale"))
-        return false;
-      headDim = t.numElements;
-    } else if (n && isOp(n, "Mul") && n->input_size() == 2) {
-      for (int i = 0; i < 2 && headDim == 0; ++i)
-        if (initializers.count(n->input(i))) {
-          TensorView t;
-          if (!constant(n->input(i), t, "the q norm scale"))
-            return false;
-          headDim = t.numElements;
-        }
+    std::string v = pv->input(1);
+    for (int hop = 0; hop < 8 && headDim == 0; ++hop) {
+      const NodeProto *n = def(v);
+      if (!n || n->input_size() < 1)
+        break;
+      const NodeProto *below = def(n->input(0));
+      if (isOp(n, "Reshape") && n->input_size() >= 2 && below &&
+          (isOp(below, "MatMul") || isOp(below, "MatMulNBits", "com.microsoft"))) {
+        auto it = initializers.find(n->input(1));
+        const NodeProto *cn = def(n->input(1));
+        const TensorProto *t = it != initializers.end() ? it->second
+                               : cn && isOp(cn, "Constant") && attr(cn, "value")
+                                   ? &attr(cn, "value")->t()
+                                   : nullptr;
+        TensorView tv;
+        std::string ignored;
+        if (t && t->data_type() == TensorProto::INT64 && file.tensor(*t, tv, ignored) &&
+            tv.numElements == 4)
+          std::memcpy(&headDim, tv.data + 24, 8);
+        break;
+      }
+      v = n->input(0);
     }
-    if (headDim <= 0 || headDim % 2)
-      return fail("cannot find head_dim from the q norm (" + describeValue(qkm->input(0)) + ")");
+    if (headDim <= 0 || headDim % 2 || headDim > 65536)
+      return fail("cannot find head_dim: v (" + describeValue(pv->input(1)) +
+                  ") is not Reshape(projection, [0, 0, kv_heads, head_dim]) below repeat-kv");
   }
   if (!matchRMSNorm(qkm->input(0), headDim, p + "attn_q_norm.weight", qr) ||
       !matchRoPE(qr, q) || !matchHeads(q, H, qLin))

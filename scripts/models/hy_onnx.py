@@ -32,6 +32,7 @@ CLI:
   hy_onnx.py logits FILE.onnx --tokens 1,2,3 -o OUT.npy    onnxruntime logits [S, vocab]
 """
 import argparse
+import functools
 import math
 import os
 import sys
@@ -42,6 +43,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hy_gguf  # noqa: E402
 
 FORMS = ("nbits2", "nbits4", "dq8", "float")
+
+# ModelSpec learns the BPE tokenizer each time (seconds for the full vocabulary); the result
+# depends only on the arguments, so one process learns it once.
+hy_gguf.build_tokenizer = functools.lru_cache(maxsize=None)(hy_gguf.build_tokenizer)
 
 
 def _raw(producer):
