@@ -406,6 +406,9 @@ private:
   bool linearWeights(const NodeProto *n, bool nbits, std::vector<float> &w, int64_t &N,
                      int64_t &K);
   bool matchRoPE(const std::string &out, std::string &x);
+  bool matchRopeCaches(const NodeProto *rope);
+  bool setRopeBase(double base, const std::vector<float> &inv, const std::string &what);
+  bool matchGQA(const std::string &l, const NodeProto *gqa, int64_t qDim, std::string &h);
   bool matchRopeTables(const std::string &cos, const std::string &sin);
   bool matchMask(const std::string &mask);
   bool matchHeads(const std::string &v, int64_t &nHeads, std::string &linearOut);
@@ -428,6 +431,8 @@ private:
   std::map<std::string, int32_t> graphInputs; // name -> elem type
   std::map<const NodeProto *, std::string> matchedWhere;
   std::string positionsInput, tokensInput, maskValue, cosValue, sinValue, embedTable;
+  std::set<std::string> cacheInputs;  // GroupQueryAttention's past kv / lengths (runtime state)
+  std::set<std::string> cacheOutputs; // its present kv
   bool haveEps = false, haveBase = false;
   int64_t nHead = 0, nHeadKv = 0, headDim = 0;
   // Weights by GGUF-style name, laid out in the order importGGUF uses.
@@ -842,13 +847,21 @@ bool Matcher::matchRopeTables(const std::string &cosV, const std::string &sinV) 
     return fail("the RoPE inverse frequencies are not base^(-2i/head_dim)");
   double base = std::exp(-std::log(static_cast<double>(inv[half - 1])) *
                          static_cast<double>(headDim) / (2.0 * (half - 1)));
-  for (int64_t i = 0; i < half; ++i) {
-    double want = std::pow(base, -2.0 * i / headDim);
+  if (!setRopeBase(base, inv, "the RoPE inverse frequencies '" + mul->input(1 - ui) + "'"))
+    return false;
+  cosValue = cosV;
+  sinValue = sinV;
+  where = saved;
+  return true;
+}
+
+bool Matcher::setRopeBase(double base, const std::vector<float> &inv, const std::string &what) {
+  for (size_t i = 0; i < inv.size(); ++i) {
+    double want = std::pow(base, -2.0 * static_cast<double>(i) / headDim);
     if (std::fabs(inv[i] - want) > 1e-5 * want)
-      return fail("the RoPE inverse frequencies '" + mul->input(1 - ui) + "' are not base^(-2i/" +
-                  std::to_string(headDim) + ") (entry " + std::to_string(i) + " = " +
-                  std::to_string(inv[i]) + ", expected " + std::to_string(want) +
-                  " for base " + std::to_string(base) + ")");
+      return fail(what + " are not base^(-2i/" + std::to_string(headDim) + ") (entry " +
+                  std::to_string(i) + " = " + std::to_string(inv[i]) + ", expected " +
+                  std::to_string(want) + " for base " + std::to_string(base) + ")");
   }
   if (!(base > 1))
     return fail("the RoPE base " + std::to_string(base) + " is out of range");
@@ -856,13 +869,79 @@ bool Matcher::matchRopeTables(const std::string &cosV, const std::string &sinV) 
   // from either format then compiles to the same code.
   model.config.ropeBase = static_cast<float>(base);
   haveBase = true;
+  return true;
+}
+
+bool Matcher::matchRopeCaches(const NodeProto *rope) {
+  // com.microsoft.RotaryEmbedding's cos/sin caches [max_pos, D/2]: row p holds
+  // cos/sin(p * inv_freq); inv_freq is read from row 1 and every row checked.
+  const std::string &cosV = rope->input(2), &sinV = rope->input(3);
+  if (!cosValue.empty()) {
+    if (cosV != cosValue || sinV != sinValue)
+      return fail(describe(rope) + " reads cos/sin caches '" + cosV + "' / '" + sinV +
+                  "', other layers '" + cosValue + "' / '" + sinValue + "'");
+    return true;
+  }
+  TensorView c, s;
+  std::vector<float> cf, sf;
+  if (!constant(cosV, c, "the RoPE cos cache") || !constant(sinV, s, "the RoPE sin cache"))
+    return false;
+  int64_t half = headDim / 2;
+  if (!toFloats(c, cf) || !toFloats(s, sf) || c.dims.size() != 2 || c.dims != s.dims ||
+      c.dims[1] != half || c.dims[0] < 2)
+    return fail(describe(rope) + ": cos/sin caches are " + shapeText(c.dims) + " / " +
+                shapeText(s.dims) + ", expected float [max_positions, " + std::to_string(half) +
+                "]");
+  int64_t rows = c.dims[0];
+  std::vector<float> inv(static_cast<size_t>(half));
+  for (int64_t i = 0; i < half; ++i)
+    inv[i] = static_cast<float>(std::atan2(static_cast<double>(sf[half + i]), cf[half + i]));
+  if (half < 2 || !(inv[half - 1] > 0))
+    return fail(describe(rope) + ": the cos/sin caches are not cos/sin(p * base^(-2i/D))");
+  double base = std::exp(-std::log(static_cast<double>(inv[half - 1])) *
+                         static_cast<double>(headDim) / (2.0 * (half - 1)));
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t i = 0; i < half; ++i) {
+      double a = static_cast<double>(r) * std::pow(base, -2.0 * i / headDim);
+      // float32 caches of angles up to max_pos: allow their rounding.
+      double tol = 1e-4 + 2e-7 * static_cast<double>(r);
+      if (std::fabs(cf[r * half + i] - std::cos(a)) > tol ||
+          std::fabs(sf[r * half + i] - std::sin(a)) > tol)
+        return fail(describe(rope) + ": the cos/sin caches differ from cos/sin(p * base^(-2i/" +
+                    std::to_string(headDim) + ")) at position " + std::to_string(r) +
+                    ", entry " + std::to_string(i) + " (base " + std::to_string(base) + ")");
+    }
+  std::vector<float> exact(static_cast<size_t>(half));
+  for (int64_t i = 0; i < half; ++i)
+    exact[i] = static_cast<float>(std::pow(base, -2.0 * i / headDim));
+  if (!setRopeBase(base, exact, "the RoPE frequencies"))
+    return false;
   cosValue = cosV;
   sinValue = sinV;
-  where = saved;
   return true;
 }
 
 bool Matcher::matchRoPE(const std::string &out, std::string &x) {
+  if (const NodeProto *n = def(out); n && isOp(n, "RotaryEmbedding", "com.microsoft")) {
+    // On [1, heads, S, D] (BNSH), NEOX halves, positions from the graph input.
+    mark(n);
+    if (n->input_size() < 4)
+      return fail(describe(n) + " needs input, position_ids, cos_cache and sin_cache");
+    int64_t dim = attrInt(n, "rotary_embedding_dim", 0);
+    if (attrInt(n, "interleaved", 0) != 0 || attrInt(n, "is_packed_batching", 0) != 0 ||
+        (dim != 0 && dim != headDim) || attrFloat(n, "scale", 1.0f) != 1.0f)
+      return fail(describe(n) + " must rotate whole heads by halves (interleaved 0, "
+                                "rotary_embedding_dim 0 or head_dim, scale 1, no packed batching)");
+    if (!isPositions(n->input(1), "the RoPE positions"))
+      return false;
+    std::string saved = where;
+    where = "RoPE tables";
+    if (!matchRopeCaches(n))
+      return false;
+    where = saved;
+    x = n->input(0);
+    return true;
+  }
   // Add(Mul(x, cos), Mul(rotate_half(x), sin)), any operand order.
   const NodeProto *add = expect(out, "Add", "the RoPE output", 2);
   if (!add)
@@ -1035,6 +1114,93 @@ bool Matcher::matchRepeatKV(const std::string &v, std::string &x) {
   return true;
 }
 
+bool Matcher::matchGQA(const std::string &p, const NodeProto *gqa, int64_t qDim,
+                       std::string &h) {
+  // com.microsoft.GroupQueryAttention(query [1, S, H*D], key, value [1, S, KV*D], past_key,
+  // past_value, seqlens_k, total_sequence_length): causal GQA; the past/present kv are the
+  // exporter's cache, which the compiled library keeps itself.
+  mark(gqa);
+  const int64_t E = model.config.nEmbd;
+  int64_t H = attrInt(gqa, "num_heads", 0), KV = attrInt(gqa, "kv_num_heads", 0);
+  if (H <= 0 || KV <= 0 || H % KV || qDim % H)
+    return fail(describe(gqa) + " has num_heads " + std::to_string(H) + ", kv_num_heads " +
+                std::to_string(KV) + " for " + std::to_string(qDim) + " query features");
+  if ((nHead && H != nHead) || (nHeadKv && KV != nHeadKv) || (headDim && headDim != qDim / H))
+    return fail(describe(gqa) + " has heads " + std::to_string(H) + "/" + std::to_string(KV) +
+                " of " + std::to_string(qDim / H) + ", other layers " + std::to_string(nHead) +
+                "/" + std::to_string(nHeadKv) + " of " + std::to_string(headDim));
+  nHead = H;
+  nHeadKv = KV;
+  headDim = qDim / H;
+  float scale = attrFloat(gqa, "scale", 0.0f);
+  if (attrInt(gqa, "do_rotary", 0) != 0 || attrInt(gqa, "local_window_size", -1) != -1 ||
+      attrFloat(gqa, "softcap", 0.0f) != 0.0f || attrInt(gqa, "smooth_softmax", 0) != 0 ||
+      (scale != 0.0f &&
+       std::fabs(scale * std::sqrt(static_cast<double>(headDim)) - 1.0) > 1e-4))
+    return fail(describe(gqa) + " must be plain causal attention: do_rotary 0 (HY normalizes q "
+                                "and k after RoPE, outside the op), no local window, softcap or "
+                                "smooth softmax, scale 1/sqrt(head_dim)");
+  if (gqa->input_size() < 7)
+    return fail(describe(gqa) + " has " + std::to_string(gqa->input_size()) +
+                " inputs, expected query, key, value, past_key, past_value, seqlens_k, "
+                "total_sequence_length");
+  for (int i = 7; i < gqa->input_size(); ++i)
+    if (!gqa->input(i).empty())
+      return fail(describe(gqa) + " uses input " + std::to_string(i) +
+                  " (cos/sin cache, position ids, attention bias or head sink), which hyc does "
+                  "not support");
+  for (int i = 3; i < 7; ++i) {
+    const std::string &v = gqa->input(i);
+    if (v.empty() && i < 5)
+      continue;
+    if (!graphInputs.count(v))
+      return fail(describe(gqa) + " input " + std::to_string(i) + " should be a graph input "
+                  "(the exporter's kv cache state), but it is " + describeValue(v));
+    cacheInputs.insert(v);
+  }
+  for (int i = 1; i < gqa->output_size(); ++i)
+    if (!gqa->output(i).empty())
+      cacheOutputs.insert(gqa->output(i));
+  // query/key: Reshape(Transpose(norm(rope(heads(linear))), [0, 2, 1, 3]), [0, 0, n*D]).
+  auto qk = [&](const std::string &v, int64_t n, const std::string &proj,
+                const std::string &norm, std::string &in) {
+    const NodeProto *rs = expect(v, "Reshape", "the " + proj + " heads merged for "
+                                 "GroupQueryAttention", 2);
+    if (!rs)
+      return false;
+    std::vector<int64_t> shape;
+    if (!constInts(rs->input(1), shape, "the head merge shape"))
+      return false;
+    if (shape.size() != 3 || (shape[0] != 0 && shape[0] != 1) ||
+        (shape[1] != 0 && shape[1] != -1) || (shape[2] != n * headDim && shape[2] != -1))
+      return fail(describe(rs) + " reshapes to " + shapeText(shape) + ", expected [0, 0, " +
+                  std::to_string(n * headDim) + "]");
+    const NodeProto *tr = expect(rs->input(0), "Transpose", "[1, heads, S, D] -> [1, S, heads, D]");
+    if (!tr)
+      return false;
+    if (attrInts(tr, "perm") != std::vector<int64_t>{0, 2, 1, 3})
+      return fail(describe(tr) + " must have perm [0, 2, 1, 3]");
+    std::string r, heads, lin;
+    int64_t got = 0;
+    if (!matchRMSNorm(tr->input(0), headDim, p + norm + ".weight", r) || !matchRoPE(r, heads) ||
+        !matchHeads(heads, got, lin))
+      return false;
+    if (got != n)
+      return fail("the " + proj + " projection is split into " + std::to_string(got) +
+                  " heads, " + describe(gqa) + " expects " + std::to_string(n));
+    return matchLinear(lin, E, n * headDim, p + proj + ".weight", in);
+  };
+  std::string hk, hv;
+  if (!qk(gqa->input(0), H, "attn_q", "attn_q_norm", h) ||
+      !qk(gqa->input(1), KV, "attn_k", "attn_k_norm", hk) ||
+      !matchLinear(gqa->input(2), E, KV * headDim, p + "attn_v.weight", hv))
+    return false;
+  if (hk != h || hv != h)
+    return fail("q, k and v read different inputs (" + describeValue(h) + ", " +
+                describeValue(hk) + ", " + describeValue(hv) + ")");
+  return true;
+}
+
 bool Matcher::matchLayer(int64_t l, const std::string &out, std::string &in) {
   const std::string p = "blk." + std::to_string(l) + ".", L = "layer " + std::to_string(l);
   const int64_t E = model.config.nEmbd;
@@ -1106,6 +1272,15 @@ bool Matcher::matchLayer(int64_t l, const std::string &out, std::string &in) {
   if (!residual(x1, "attention", x, o) || !matchLinear(o, 0, E, p + "attn_output.weight", o2))
     return false;
   const int64_t qDim = pending[p + "attn_output.weight"].cols;
+  if (const NodeProto *gqa = def(o2); gqa && isOp(gqa, "GroupQueryAttention", "com.microsoft")) {
+    std::string h;
+    if (!matchGQA(p, gqa, qDim, h) || !matchRMSNorm(h, E, p + "attn_norm.weight", in))
+      return false;
+    if (in != x)
+      return fail("the attention norm reads " + describeValue(in) + " but the residual adds " +
+                  describeValue(x) + " (pre-norm block)");
+    return true;
+  }
   const NodeProto *rs = expect(o2, "Reshape", "the merge of the heads", 2);
   if (!rs)
     return false;
@@ -1356,9 +1531,8 @@ bool Matcher::run(std::string &errorOut) {
       producer[o] = n;
     }
   }
-  if (g.output_size() != 1)
-    return done(fail("the graph has " + std::to_string(g.output_size()) +
-                     " outputs; hyc expects one, the logits [1, S, vocab]"));
+  if (g.output_size() < 1)
+    return done(fail("the graph has no output; hyc expects the logits [1, S, vocab]"));
 
   // lm_head (tied): MatMul(rmsnorm(x), Transpose(embedding)).
   where = "lm_head";
@@ -1466,8 +1640,13 @@ bool Matcher::run(std::string &errorOut) {
     return done(fail(describe(n) + " is not part of any pattern hyc recognizes" +
                      (near.empty() ? " (it sits outside the decoder's data flow)" : near)));
   }
+  for (int i = 1; i < g.output_size(); ++i)
+    if (!cacheOutputs.count(g.output(i).name()))
+      return done(fail("graph output '" + g.output(i).name() + "' is neither the logits (the "
+                       "first output) nor a GroupQueryAttention present key/value; the graph "
+                       "has " + std::to_string(g.output_size()) + " outputs"));
   for (const auto &[name, type] : graphInputs)
-    if (name != tokensInput && name != positionsInput)
+    if (name != tokensInput && name != positionsInput && !cacheInputs.count(name))
       return done(fail("graph input '" + name + "' is not used by the decoder hyc compiles "
                                                 "(inputs: token ids and position ids)"));
   if (positionsInput.empty())

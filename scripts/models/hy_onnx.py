@@ -10,10 +10,14 @@ logits (float [1, S, vocab]).
               or DequantizeLinear(int8 codes, float scales, axis 1, block 32) for Q8_0
   causal mask Where(Greater(pos_k, pos_q), -inf, 0) built from position_ids
   RoPE        cos/sin of Concat(f, f), f = pos * inv_freq; x*cos + rotate_half(x)*sin with
-              rotate_half = Concat(Neg(Slice(x, D/2:)), Slice(x, :D/2))
+              rotate_half = Concat(Neg(Slice(x, D/2:)), Slice(x, :D/2)); or (--rope fused)
+              com.microsoft.RotaryEmbedding with cos/sin caches [context, D/2]
   RMSNorm     Pow/ReduceMean/Add/Sqrt/Div/Mul, or SimplifiedLayerNormalization (--norm fused);
               per-head q/k norms after RoPE (HY)
-  attention   GQA, repeat-kv as Unsqueeze/Expand/Reshape, Mul by 1/sqrt(D), Add mask, Softmax
+  attention   GQA, repeat-kv as Unsqueeze/Expand/Reshape, Mul by 1/sqrt(D), Add mask, Softmax;
+              or (--attention gqa) com.microsoft.GroupQueryAttention on the normed q/k merged
+              back to [1, S, heads*D], with past_key_values.N.* / seqlens_k /
+              total_sequence_length inputs and present.N.* outputs
   FFN         SwiGLU: Mul(Mul(g, Sigmoid(g)), u)
   lm_head     tied: MatMul(h, Transpose(E))
 Linear layers (--form):
@@ -26,7 +30,8 @@ Linear layers (--form):
 
 CLI:
   hy_onnx.py write --config tiny|full --form F -o FILE.onnx [--seed N] [--norm decomposed|fused]
-                   [--embd-type f16|f32|q8_0] [--external-data]
+                   [--embd-type f16|f32|q8_0] [--rope decomposed|fused]
+                   [--attention decomposed|gqa] [--external-data]
   hy_onnx.py tokenizer --config C -o TOK.gguf     vocab-only GGUF (tokenizer.* metadata) for
                                                   `hyc compile --tokenizer`
   hy_onnx.py logits FILE.onnx --tokens 1,2,3 -o OUT.npy    onnxruntime logits [S, vocab]
@@ -94,7 +99,8 @@ class GraphBuilder:
         return out
 
 
-def build_model(config, form, seed=0, norm="decomposed", embd_type=None):
+def build_model(config, form, seed=0, norm="decomposed", embd_type=None, rope="decomposed",
+                attention="decomposed"):
     """The onnx.ModelProto of the synthetic model (weights regenerated from `seed`)."""
     import onnx
     from onnx import TensorProto, helper
@@ -172,27 +178,45 @@ def build_model(config, form, seed=0, norm="decomposed", embd_type=None):
                    "/model/embed_tokens/DequantizeLinear", axis=1, block_size=32)
     x = g.op("Gather", [emb, "input_ids"], "/model/embed_tokens/Gather")
 
-    # Causal mask [1, 1, S, S] from the positions, shared by every layer.
-    pq = g.op("Unsqueeze", ["position_ids", g.const([2], np.int64)], "/model/mask/Unsqueeze_q")
-    pk = g.op("Unsqueeze", ["position_ids", g.const([1], np.int64)], "/model/mask/Unsqueeze_k")
-    future = g.op("Greater", [pk, pq], "/model/mask/Greater")
-    m3 = g.op("Where", [future, g.const(-np.inf, np.float32), g.const(0.0, np.float32)],
-              "/model/mask/Where")
-    mask = g.op("Unsqueeze", [m3, g.const([1], np.int64)], "/model/mask/Unsqueeze")
+    # Causal mask [1, 1, S, S] from the positions, shared by every layer (GroupQueryAttention
+    # is causal by itself).
+    if attention == "decomposed":
+        pq = g.op("Unsqueeze", ["position_ids", g.const([2], np.int64)], "/model/mask/Unsqueeze_q")
+        pk = g.op("Unsqueeze", ["position_ids", g.const([1], np.int64)],
+                  "/model/mask/Unsqueeze_k")
+        future = g.op("Greater", [pk, pq], "/model/mask/Greater")
+        m3 = g.op("Where", [future, g.const(-np.inf, np.float32), g.const(0.0, np.float32)],
+                  "/model/mask/Where")
+        mask = g.op("Unsqueeze", [m3, g.const([1], np.int64)], "/model/mask/Unsqueeze")
 
     # RoPE tables [1, 1, S, D] (NEOX halves).
     base = hy_gguf.rope_freq_base(D)
+    rope_mode = rope
     inv_freq = (base ** (-2.0 * np.arange(D // 2, dtype=np.float64) / D)).astype(np.float32)
-    posf = g.op("Cast", ["position_ids"], "/model/rotary/Cast", to=TensorProto.FLOAT)
-    pe = g.op("Unsqueeze", [posf, g.const([2], np.int64)], "/model/rotary/Unsqueeze")
-    freqs = g.op("Mul", [pe, g.init("model.rotary_emb.inv_freq", inv_freq)], "/model/rotary/Mul")
-    embf = g.op("Concat", [freqs, freqs], "/model/rotary/Concat", axis=-1)
-    cos = g.op("Unsqueeze", [g.op("Cos", [embf], "/model/rotary/Cos"), g.const([1], np.int64)],
-               "/model/rotary/Unsqueeze_cos")
-    sin = g.op("Unsqueeze", [g.op("Sin", [embf], "/model/rotary/Sin"), g.const([1], np.int64)],
-               "/model/rotary/Unsqueeze_sin")
+    if rope == "decomposed":
+        posf = g.op("Cast", ["position_ids"], "/model/rotary/Cast", to=TensorProto.FLOAT)
+        pe = g.op("Unsqueeze", [posf, g.const([2], np.int64)], "/model/rotary/Unsqueeze")
+        freqs = g.op("Mul", [pe, g.init("model.rotary_emb.inv_freq", inv_freq)],
+                     "/model/rotary/Mul")
+        embf = g.op("Concat", [freqs, freqs], "/model/rotary/Concat", axis=-1)
+        cos = g.op("Unsqueeze", [g.op("Cos", [embf], "/model/rotary/Cos"),
+                                 g.const([1], np.int64)], "/model/rotary/Unsqueeze_cos")
+        sin = g.op("Unsqueeze", [g.op("Sin", [embf], "/model/rotary/Sin"),
+                                 g.const([1], np.int64)], "/model/rotary/Unsqueeze_sin")
+    else:
+        # com.microsoft.RotaryEmbedding's caches: [positions, D/2], angles in float64.
+        ang = np.arange(c["context_length"], dtype=np.float64)[:, None] * \
+            (base ** (-2.0 * np.arange(D // 2, dtype=np.float64) / D))[None, :]
+        cos_cache = g.init("model.rotary_emb.cos_cache", np.cos(ang).astype(np.float32))
+        sin_cache = g.init("model.rotary_emb.sin_cache", np.sin(ang).astype(np.float32))
+
+    def rope_fused(t, prefix):
+        return g.op("RotaryEmbedding", [t, "position_ids", cos_cache, sin_cache],
+                    prefix + "/RotaryEmbedding", domain="com.microsoft", interleaved=0)
 
     def rope(t, prefix):
+        if rope_mode == "fused":
+            return rope_fused(t, prefix)
         x1 = g.op("Slice", [t, g.const([0], np.int64), g.const([D // 2], np.int64),
                             g.const([-1], np.int64)], prefix + "/Slice_1")
         x2 = g.op("Slice", [t, g.const([D // 2], np.int64), g.const([2**62], np.int64),
@@ -212,6 +236,7 @@ def build_model(config, form, seed=0, norm="decomposed", embd_type=None):
         e = g.op("Expand", [u, g.const([1, 1, H // KV, 1, 1], np.int64)], prefix + "/Expand")
         return g.op("Reshape", [e, g.const([0, H, -1, D], np.int64)], prefix + "/Reshape")
 
+    inputs, outputs = [], []  # GroupQueryAttention's kv cache
     for i in range(L):
         b, p, n = f"blk.{i}.", f"/model/layers.{i}", f"model.layers.{i}."
         h = rmsnorm(x, norm_weight(b + "attn_norm.weight", n + "input_layernorm.weight"),
@@ -221,23 +246,41 @@ def build_model(config, form, seed=0, norm="decomposed", embd_type=None):
                   H, a + "/q")
         k = heads(linear(h, b + "attn_k.weight", n + "self_attn.k_proj.weight", a + "/k_proj"),
                   KV, a + "/k")
-        v = heads(linear(h, b + "attn_v.weight", n + "self_attn.v_proj.weight", a + "/v_proj"),
-                  KV, a + "/v")
+        v_lin = linear(h, b + "attn_v.weight", n + "self_attn.v_proj.weight", a + "/v_proj")
+        if attention != "gqa":
+            v = heads(v_lin, KV, a + "/v")
         q = rmsnorm(rope(q, a + "/rotary_q"),
                     norm_weight(b + "attn_q_norm.weight", n + "self_attn.query_layernorm.weight"),
                     a + "/query_layernorm")
         k = rmsnorm(rope(k, a + "/rotary_k"),
                     norm_weight(b + "attn_k_norm.weight", n + "self_attn.key_layernorm.weight"),
                     a + "/key_layernorm")
-        k, v = repeat_kv(k, a + "/repeat_k"), repeat_kv(v, a + "/repeat_v")
-        kt = g.op("Transpose", [k], a + "/Transpose_k", perm=[0, 1, 3, 2])
-        s = g.op("MatMul", [q, kt], a + "/MatMul_qk")
-        s = g.op("Mul", [s, g.const(1.0 / math.sqrt(D), np.float32)], a + "/Mul_scale")
-        s = g.op("Add", [s, mask], a + "/Add_mask")
-        pr = g.op("Softmax", [s], a + "/Softmax", axis=-1)
-        o = g.op("MatMul", [pr, v], a + "/MatMul_pv")
-        o = g.op("Transpose", [o], a + "/Transpose_o", perm=[0, 2, 1, 3])
-        o = g.op("Reshape", [o, g.const([0, 0, H * D], np.int64)], a + "/Reshape_o")
+        if attention == "gqa":
+            def merge(t, n, name):
+                t = g.op("Transpose", [t], a + f"/Transpose_{name}", perm=[0, 2, 1, 3])
+                return g.op("Reshape", [t, g.const([0, 0, n * D], np.int64)],
+                            a + f"/Reshape_{name}")
+            past = [f"past_key_values.{i}.key", f"past_key_values.{i}.value"]
+            present = [f"present.{i}.key", f"present.{i}.value"]
+            inputs += past
+            outputs += present
+            o = a + "/GroupQueryAttention_output_0"
+            g.nodes.append(helper.make_node(
+                "GroupQueryAttention",
+                [merge(q, H, "q"), merge(k, KV, "k"), v_lin] + past +
+                ["seqlens_k", "total_sequence_length"],
+                [o] + present, name=a + "/GroupQueryAttention", domain="com.microsoft",
+                num_heads=H, kv_num_heads=KV))
+        else:
+            k, v = repeat_kv(k, a + "/repeat_k"), repeat_kv(v, a + "/repeat_v")
+            kt = g.op("Transpose", [k], a + "/Transpose_k", perm=[0, 1, 3, 2])
+            s = g.op("MatMul", [q, kt], a + "/MatMul_qk")
+            s = g.op("Mul", [s, g.const(1.0 / math.sqrt(D), np.float32)], a + "/Mul_scale")
+            s = g.op("Add", [s, mask], a + "/Add_mask")
+            pr = g.op("Softmax", [s], a + "/Softmax", axis=-1)
+            o = g.op("MatMul", [pr, v], a + "/MatMul_pv")
+            o = g.op("Transpose", [o], a + "/Transpose_o", perm=[0, 2, 1, 3])
+            o = g.op("Reshape", [o, g.const([0, 0, H * D], np.int64)], a + "/Reshape_o")
         o = linear(o, b + "attn_output.weight", n + "self_attn.o_proj.weight", a + "/o_proj")
         x = g.op("Add", [x, o], p + "/Add_attn")
         h = rmsnorm(x, norm_weight(b + "ffn_norm.weight", n + "post_attention_layernorm.weight"),
@@ -254,11 +297,20 @@ def build_model(config, form, seed=0, norm="decomposed", embd_type=None):
     logits = g.op("MatMul", [x, et], "/lm_head/MatMul")
     g.nodes.append(helper.make_node("Identity", [logits], ["logits"], name="/lm_head/Identity"))
 
+    kv_info = lambda name, s: helper.make_tensor_value_info(  # noqa: E731
+        name, TensorProto.FLOAT, [1, KV, s, D])
+    graph_inputs = [helper.make_tensor_value_info("input_ids", TensorProto.INT64, [1, "sequence"]),
+                    helper.make_tensor_value_info("position_ids", TensorProto.INT64,
+                                                  [1, "sequence"])]
+    graph_inputs += [kv_info(name, "past_sequence") for name in inputs]
+    if attention == "gqa":
+        graph_inputs += [helper.make_tensor_value_info("seqlens_k", TensorProto.INT32, [1]),
+                         helper.make_tensor_value_info("total_sequence_length",
+                                                       TensorProto.INT32, [])]
     graph = helper.make_graph(
-        g.nodes, "hunyuan_dense",
-        [helper.make_tensor_value_info("input_ids", TensorProto.INT64, [1, "sequence"]),
-         helper.make_tensor_value_info("position_ids", TensorProto.INT64, [1, "sequence"])],
-        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, "sequence", V])],
+        g.nodes, "hunyuan_dense", graph_inputs,
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, "sequence", V])] +
+        [kv_info(name, "total_sequence") for name in outputs],
         g.inits)
     model = helper.make_model(graph, ir_version=10, producer_name="hy_onnx.py",
                               opset_imports=[helper.make_opsetid("", 21),
@@ -298,7 +350,15 @@ def reference_logits(path, tokens):
     sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
     ids = np.asarray(tokens, dtype=np.int64).reshape(1, -1)
     pos = np.arange(ids.shape[1], dtype=np.int64).reshape(1, -1)
-    return sess.run(["logits"], {"input_ids": ids, "position_ids": pos})[0][0]
+    feed = {"input_ids": ids, "position_ids": pos}
+    for i in sess.get_inputs():  # a GroupQueryAttention graph: empty cache, S tokens
+        if i.name.startswith("past_key_values."):
+            feed[i.name] = np.zeros((1, i.shape[1], 0, i.shape[3]), dtype=np.float32)
+        elif i.name == "seqlens_k":
+            feed[i.name] = np.array([ids.shape[1] - 1], dtype=np.int32)
+        elif i.name == "total_sequence_length":
+            feed[i.name] = np.array(ids.shape[1], dtype=np.int32)
+    return sess.run(["logits"], feed)[0][0]
 
 
 def main(argv=None):
@@ -311,6 +371,10 @@ def main(argv=None):
     w.add_argument("--seed", type=int, default=0)
     w.add_argument("--norm", choices=("decomposed", "fused"), default="decomposed")
     w.add_argument("--embd-type", choices=sorted(hy_gguf.EMBD_TYPES))
+    w.add_argument("--rope", choices=("decomposed", "fused"), default="decomposed",
+                   help="fused: com.microsoft.RotaryEmbedding with cos/sin caches")
+    w.add_argument("--attention", choices=("decomposed", "gqa"), default="decomposed",
+                   help="gqa: com.microsoft.GroupQueryAttention (with kv cache inputs/outputs)")
     w.add_argument("--external-data", action="store_true")
     t = sub.add_parser("tokenizer")
     t.add_argument("--config", choices=sorted(hy_gguf.CONFIGS), required=True)
@@ -322,8 +386,8 @@ def main(argv=None):
     r.add_argument("-o", required=True)
     a = ap.parse_args(argv)
     if a.cmd == "write":
-        save_model(build_model(a.config, a.form, a.seed, a.norm, a.embd_type), a.o,
-                   a.external_data)
+        save_model(build_model(a.config, a.form, a.seed, a.norm, a.embd_type, a.rope,
+                               a.attention), a.o, a.external_data)
     elif a.cmd == "tokenizer":
         write_tokenizer(a.config, a.o, a.seed)
     else:

@@ -64,6 +64,7 @@ def main():
 
     with tempfile.TemporaryDirectory(prefix="hyc-onnx-err-") as tmp:
         base = {f: hy_onnx.build_model("tiny", f) for f in ("nbits2", "float")}
+        base["gqa"] = hy_onnx.build_model("tiny", "nbits2", rope="fused", attention="gqa")
 
         def variant(name, edit, form="nbits2", external=False):
             m = onnx.ModelProto()
@@ -257,6 +258,38 @@ def main():
                                                          a.t.name))
         cases.append(("wrong head split", variant("heads", wrong_heads),
                       ["layer 0 attention", "k/Reshape' (Reshape)", "head_dim is 64"]))
+
+        def do_rotary(m):
+            n = node(m, f"{L1}/self_attn/GroupQueryAttention")
+            n.attribute.append(helper.make_attribute("do_rotary", 1))
+        cases.append(("GroupQueryAttention do_rotary", variant("do_rotary", do_rotary, "gqa"),
+                      ["layer 1 attention", "GroupQueryAttention' (com.microsoft."
+                       "GroupQueryAttention)", "do_rotary 0"]))
+
+        def interleaved(m):
+            n = node(m, f"{L0}/self_attn/rotary_k/RotaryEmbedding")
+            for a in n.attribute:
+                if a.name == "interleaved":
+                    a.i = 1
+        cases.append(("RotaryEmbedding interleaved", variant("interleaved", interleaved, "gqa"),
+                      ["layer 0 attention", "rotary_k/RotaryEmbedding' (com.microsoft."
+                       "RotaryEmbedding)", "interleaved 0"]))
+
+        def cos_cache(m):
+            t = init(m, "model.rotary_emb.cos_cache")
+            v = numpy_helper.to_array(t).copy()
+            v[100, 3] += 0.01
+            t.CopyFrom(numpy_helper.from_array(v, t.name))
+        cases.append(("RoPE cos cache wrong", variant("cos_cache", cos_cache, "gqa"),
+                      ["RoPE tables", "cos/sin caches differ", "position 100, entry 3"]))
+
+        def present_used(m):
+            m.graph.node.append(helper.make_node("Identity", ["present.0.key"], ["dbg"],
+                                                 name="/debug/present"))
+            m.graph.output.append(helper.make_tensor_value_info("dbg", onnx.TensorProto.FLOAT,
+                                                                None))
+        cases.append(("kv cache output consumed", variant("present_used", present_used, "gqa"),
+                      ["'/debug/present' (Identity) is not part of any pattern"]))
 
         passed = failed = 0
         for what, path, needles in cases:

@@ -10,9 +10,12 @@ Writes the synthetic HY model (scripts/models/hy_gguf.py weights) as GGUF and as
     position. onnxruntime 1.23's CPU MatMulNBits runs only bits 4 and 8, so the reference
     runs the same graph in the lossless bits=4 form (tiny: also the float-weights form);
   - the library compiled from GGUF gives the same logits.
-tiny: 4-token prompt + 64 decode steps; full: 16-token prompt (logits at all 16 positions).
+tiny: 4-token prompt + 64 decode steps, and further forms (float weights, DequantizeLinear int8
+with external data, SimplifiedLayerNormalization, com.microsoft RotaryEmbedding +
+GroupQueryAttention); full: 16-token prompt (logits at all 16 positions), external data.
 """
 import argparse
+
 import ctypes
 import filecmp
 import os
@@ -105,15 +108,21 @@ def main():
         hy_gguf.write_model(args.config, gguf)
         tok_gguf = os.path.join(tmp, "tokenizer.gguf")
         hy_onnx.write_tokenizer(args.config, tok_gguf)
-        # (file, form, norm, external data); the first is the one under test.
-        forms = [("nbits2", "decomposed", not tiny), ("nbits4", "decomposed", not tiny)]
+        # key: (linear form, norm, rope, attention, external data). nbits2 is the form under
+        # test; nbits4 and float (and gqa) run in onnxruntime for reference logits.
+        forms = {"nbits2": ("nbits2", "decomposed", "decomposed", "decomposed", not tiny),
+                 "nbits4": ("nbits4", "decomposed", "decomposed", "decomposed", not tiny)}
         if tiny:
-            forms += [("float", "fused", False), ("dq8", "fused", True)]
+            forms["float"] = ("float", "fused", "decomposed", "decomposed", False)
+            forms["dq8"] = ("dq8", "fused", "decomposed", "decomposed", True)
+            # com.microsoft RotaryEmbedding + GroupQueryAttention (kv cache inputs/outputs)
+            forms["gqa"] = ("nbits4", "decomposed", "fused", "gqa", False)
         models = {}
-        for form, norm, ext in forms:
-            path = os.path.join(tmp, f"{form}-{norm}.onnx")
-            hy_onnx.save_model(hy_onnx.build_model(args.config, form, norm=norm), path, ext)
-            models[form] = path
+        for key, (form, norm, rope, attention, ext) in forms.items():
+            path = os.path.join(tmp, f"{key}.onnx")
+            hy_onnx.save_model(hy_onnx.build_model(args.config, form, norm=norm, rope=rope,
+                                                   attention=attention), path, ext)
+            models[key] = path
         print(f"wrote GGUF + {len(models)} ONNX forms in {time.time() - t0:.1f} s")
 
         outs = {}
@@ -170,6 +179,7 @@ def main():
         refs = {"nbits4": hy_onnx.reference_logits(models["nbits4"], toks_fed)}
         if tiny:
             refs["float"] = hy_onnx.reference_logits(models["float"], toks_fed)
+            refs["gqa"] = hy_onnx.reference_logits(models["gqa"], toks_fed)
         print(f"onnxruntime: {len(refs)} runs of {len(toks_fed)} tokens in "
               f"{time.time() - t0:.1f} s")
         for form, ref in refs.items():
@@ -179,12 +189,13 @@ def main():
         checks += 1
         failures += not compare(from_gguf, got, "ONNX nbits2 library vs GGUF library", 1e-5)
         if tiny:
-            for form in ("float", "dq8"):
+            for form in ("float", "dq8", "gqa"):
                 checks += 1
                 other = Library(outs[form])
                 o = np.stack([other.decode(t, p) for p, t in enumerate(toks_fed)])
                 failures += not compare(from_gguf, o, f"ONNX {form} library vs GGUF library",
                                         1e-5)
+    sys.stdout.flush()
     print(f"{args.config}: {len(toks_fed)} positions ({prompt_len} prompt + {steps} decode), "
           f"{checks - failures} passed, {failures} failed, {time.time() - t_start:.0f} s")
     return 1 if failures else 0
