@@ -145,7 +145,7 @@ def main():
         "MB", f"peak RSS (hyc: context {hb['library']['n_ctx']})")
     for ax in axes.flat:
         if ax.has_data():
-            ax.legend(fontsize=8)
+            ax.legend(fontsize=8, loc="upper left")
     m = hb["machine"]
     load = m.get("loadavg_start", [0])[0]
     fig.suptitle(f"{hb['library'].get('name', '?')} — {m['cpu_model']}, {m['logical_cpus']} CPUs, "

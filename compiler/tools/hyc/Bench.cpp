@@ -596,6 +596,12 @@ int modelChild(FILE *out, const Options &o, long long threads) {
     std::fflush(stderr);
   };
 
+  auto announce = [&](const std::string &test) {
+    std::fprintf(stderr, "hyc bench: %s %s: %lld runs ...\n", tag.c_str(), test.c_str(), o.runs);
+    std::fflush(stderr);
+  };
+  if (o.pp > 0)
+    announce("pp" + std::to_string(o.pp));
   for (long long r = 1; o.pp > 0 && r <= o.runs; ++r) {
     hy_context_reset(ctx);
     double t0 = now();
@@ -605,6 +611,8 @@ int modelChild(FILE *out, const Options &o, long long threads) {
     std::fprintf(out, "pp %.9f\n", dt);
     progress("pp" + std::to_string(o.pp), r, dt, static_cast<double>(o.pp));
   }
+  if (o.tg > 0)
+    announce("tg" + std::to_string(o.tg));
   for (long long r = 1; o.tg > 0 && r <= o.runs; ++r) {
     hy_context_reset(ctx);
     double t0 = now();
@@ -616,6 +624,7 @@ int modelChild(FILE *out, const Options &o, long long threads) {
     progress("tg" + std::to_string(o.tg), r, dt, static_cast<double>(o.tg));
   }
   for (long long n : o.ttft) {
+    announce("ttft" + std::to_string(n));
     for (long long r = 1; r <= o.runs; ++r) {
       hy_context_reset(ctx);
       double t0 = now();
