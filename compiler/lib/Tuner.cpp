@@ -126,6 +126,7 @@ ProcResult runProcess(const std::vector<std::string> &argv, const std::string &l
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
   posix_spawnattr_setpgroup(&attr, 0);
   pid_t pid = 0;
+  Clock::time_point begin = Clock::now();
   int rc = posix_spawnp(&pid, cargv[0], &fa, &attr, cargv.data(), environ);
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
@@ -150,6 +151,9 @@ ProcResult runProcess(const std::vector<std::string> &argv, const std::string &l
   }
   if (!r.killed)
     r.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  if (std::getenv("HYC_TUNE_TRACE"))
+    std::fprintf(stderr, "[trace] %.2f s exit %d: %s ...\n", secondsSince(begin), r.exitCode,
+                 argv.size() > 1 ? (argv[0] + " " + argv[1]).c_str() : argv[0].c_str());
   if (auto text = llvm::MemoryBuffer::getFile(log))
     r.output = (*text)->getBuffer().trim().str();
   return r;
@@ -223,7 +227,7 @@ private:
   void record(const PairState &p, Kind kind, const std::string &text, const Measurement &m);
   bool harnessObject(const std::string &format, std::string &object, std::string &error);
   std::optional<Measurement> measure(PairState &p, Kind kind, const TunePoint *point,
-                                     std::string &fatal);
+                                     std::string &fatal, Clock::time_point until);
   void consider(PairState &p, const std::string &text, const Measurement &m);
   bool nextPoint(PairState &p, TunePoint &out);
   void event(const std::string &line);
@@ -245,8 +249,11 @@ int Tuner::reps(const PairState &p) const {
 }
 
 std::string Tuner::journalKey(const PairState &p, Kind kind, const std::string &text) const {
+  std::string adams = "@adams2019";
+  if (opt.adamsBeamSize > 0)
+    adams += "-beam" + std::to_string(opt.adamsBeamSize);
   std::string what = kind == Kind::Default ? "@default"
-                     : kind == Kind::Adams ? "@adams2019"
+                     : kind == Kind::Adams ? adams
                                            : (text.empty() ? "@default-point" : text);
   return opt.target.name + "|" + std::to_string(opt.threads) + "|" + p.generator + "|" +
          std::to_string(p.pair.n) + "x" + std::to_string(p.pair.k) + "|" + what;
@@ -330,7 +337,7 @@ bool Tuner::harnessObject(const std::string &format, std::string &object,
 /// Builds and runs one variant; nullopt when stopped (deadline or Ctrl-C) or
 /// when `fatal` is set (the tool chain itself is broken).
 std::optional<Measurement> Tuner::measure(PairState &p, Kind kind, const TunePoint *point,
-                                          std::string &fatal) {
+                                          std::string &fatal, Clock::time_point until) {
   std::string text = point ? scheduleText(*p.space, *point) : "";
   std::string key = journalKey(p, kind, text);
   if (auto it = journal.find(key); it != journal.end()) {
@@ -354,8 +361,10 @@ std::optional<Measurement> Tuner::measure(PairState &p, Kind kind, const TunePoi
     gen.insert(gen.begin() + 1, {"-p", HYC_HALIDE_ADAMS2019});
     gen.push_back("autoscheduler=Adams2019");
     gen.push_back("autoscheduler.parallelism=" + std::to_string(opt.threads));
-    gen.push_back("n_estimate=" + std::to_string(p.pair.n));
-    gen.push_back("k_estimate=" + std::to_string(p.pair.k));
+    if (opt.adamsBeamSize > 0)
+      gen.push_back("autoscheduler.beam_size=" + std::to_string(opt.adamsBeamSize));
+    gen.push_back("estimate_n=" + std::to_string(p.pair.n));
+    gen.push_back("estimate_k=" + std::to_string(p.pair.k));
   } else if (!text.empty()) {
     llvm::SmallVector<llvm::StringRef> params;
     llvm::StringRef(text).split(params, ',');
@@ -364,11 +373,21 @@ std::optional<Measurement> Tuner::measure(PairState &p, Kind kind, const TunePoi
   }
   llvm::sys::fs::remove(base + ".o");
   Measurement m;
-  ProcResult r = runProcess(gen, base + ".gen.log", deadline);
+  ProcResult r = runProcess(gen, base + ".gen.log", until);
   if (r.killed)
     return std::nullopt;
   if (r.exitCode != 0 || !llvm::sys::fs::exists(base + ".o")) {
-    m.error = "generator failed (exit " + std::to_string(r.exitCode) + "): " + lastLines(r.output);
+    // Halide's own message ("Error: ...", "Unhandled exception: ...") rather
+    // than the warnings before it.
+    size_t at = r.output.find("rror");
+    std::string why = at == std::string::npos
+                          ? lastLines(r.output)
+                          : r.output.substr(r.output.rfind('\n', at) == std::string::npos
+                                                ? 0
+                                                : r.output.rfind('\n', at) + 1);
+    if (why.size() > 600)
+      why = why.substr(0, 600) + "...";
+    m.error = "generator failed (exit " + std::to_string(r.exitCode) + "): " + why;
   } else {
     std::vector<std::string> link = {opt.target.linker, harness, base + ".o",
                                      opt.target.kernelArchive, "-lm", "-lpthread", "-ldl",
@@ -377,7 +396,7 @@ std::optional<Measurement> Tuner::measure(PairState &p, Kind kind, const TunePoi
     // executable needs nothing from the other side's file system.
     if (!native())
       link.insert(link.begin() + 1, "-static");
-    r = runProcess(link, base + ".link.log", deadline);
+    r = runProcess(link, base + ".link.log", until);
     if (r.killed)
       return std::nullopt;
     if (r.exitCode != 0) {
@@ -393,7 +412,7 @@ std::optional<Measurement> Tuner::measure(PairState &p, Kind kind, const TunePoi
           std::to_string(reps(p)), std::string(native() ? "2" : "1"),
           std::to_string(opt.threads), std::to_string(opt.seed), std::to_string(cold)})
       cmd.push_back(a);
-    r = runProcess(cmd, base + ".run.log", deadline);
+    r = runProcess(cmd, base + ".run.log", until);
     if (r.killed)
       return std::nullopt;
     llvm::StringRef out(r.output);
@@ -535,29 +554,35 @@ void Tuner::showStatus(const std::string &what) {
 }
 
 llvm::json::Object Tuner::summaryJson() const {
-  double def = 0, adams = 0, tuned = 0;
-  bool haveAdams = true, complete = true;
+  // Sums over the decode step (uses x time). Adams2019 can fail or be cut
+  // by the budget for some pairs: its ratio compares the pairs it has.
+  double def = 0, adams = 0, tuned = 0, tunedWithAdams = 0;
+  int measured = 0, withAdams = 0;
   for (const PairState &p : pairs) {
-    if (!p.defaultRun || !p.defaultRun->ok) {
-      complete = false;
+    if (!p.defaultRun || !p.defaultRun->ok)
       continue;
-    }
+    ++measured;
     double d = p.defaultRun->candUs;
+    double t = p.best.empty() ? d : p.bestRun.candUs;
     def += p.pair.count * d;
-    tuned += p.pair.count * (p.best.empty() ? d : p.bestRun.candUs);
-    if (p.adamsRun && p.adamsRun->ok)
+    tuned += p.pair.count * t;
+    if (p.adamsRun && p.adamsRun->ok) {
+      ++withAdams;
       adams += p.pair.count * p.adamsRun->candUs;
-    else
-      haveAdams = false;
+      tunedWithAdams += p.pair.count * t;
+    }
   }
-  llvm::json::Object s{{"default_us", def}, {"tuned_us", tuned},
-                       {"all_pairs_measured", complete}};
-  s["adams2019_us"] = haveAdams ? llvm::json::Value(adams) : llvm::json::Value(nullptr);
-  if (tuned > 0) {
+  llvm::json::Object s{{"default_us", def},
+                       {"tuned_us", tuned},
+                       {"pairs", static_cast<int64_t>(pairs.size())},
+                       {"pairs_measured", measured},
+                       {"adams2019_pairs", withAdams},
+                       {"all_pairs_measured", measured == static_cast<int>(pairs.size())}};
+  s["adams2019_us"] = withAdams ? llvm::json::Value(adams) : llvm::json::Value(nullptr);
+  if (tuned > 0)
     s["default_over_tuned"] = def / tuned;
-    if (haveAdams)
-      s["adams2019_over_tuned"] = adams / tuned;
-  }
+  if (tunedWithAdams > 0)
+    s["adams2019_over_tuned"] = adams / tunedWithAdams;
   return s;
 }
 
@@ -624,6 +649,7 @@ bool Tuner::writeDatabase(bool interrupted, std::string &error) {
                            {"threads", opt.threads},
                            {"budget_minutes", opt.budgetSeconds / 60},
                            {"elapsed_s", secondsSince(start)},
+                           {"adams2019_beam_size", opt.adamsBeamSize},
                            {"runner", runner.empty() ? llvm::json::Value(nullptr)
                                                      : llvm::json::Value(runner)},
                            {"timing_meaningful", native()},
@@ -673,17 +699,24 @@ void Tuner::printSummary() {
   }
   llvm::json::Object s = summaryJson();
   double def = s.getNumber("default_us").value_or(0), tuned = s.getNumber("tuned_us").value_or(0);
-  std::optional<double> adams = s.getNumber("adams2019_us");
+  std::optional<double> adams = s.getNumber("adams2019_us"),
+                        adamsRatio = s.getNumber("adams2019_over_tuned");
+  int64_t nPairs = s.getInteger("pairs").value_or(0),
+          nAdams = s.getInteger("adams2019_pairs").value_or(0);
+  std::string adamsText =
+      adams ? llvm::formatv("{0:F1} us ({1} of {2} kernels)", *adams, nAdams, nPairs).str()
+            : std::string("-");
+  std::string ratios;
+  if (tuned > 0)
+    ratios = llvm::formatv("; default/tuned {0:F3}x", def / tuned).str();
+  if (adamsRatio)
+    ratios += llvm::formatv(", adams2019/tuned {0:F3}x (over the kernels adams2019 has)",
+                            *adamsRatio)
+                  .str();
   std::fprintf(stderr,
                "sum over the decode step's kernels (uses x time): default %.1f us, "
-               "adams2019 %s, tuned %.1f us",
-               def, adams ? llvm::formatv("{0:F1} us", *adams).str().c_str() : "-", tuned);
-  if (tuned > 0)
-    std::fprintf(stderr, "; default/tuned %.3fx%s\n", def / tuned,
-                 adams ? llvm::formatv(", adams2019/tuned {0:F3}x", *adams / tuned).str().c_str()
-                       : "");
-  else
-    std::fprintf(stderr, "\n");
+               "adams2019 %s, tuned %.1f us%s\n",
+               def, adamsText.c_str(), tuned, ratios.c_str());
   if (!native())
     std::fprintf(stderr, "note: measured through the runner '%s': if that is an emulator "
                          "(qemu), these times say nothing about speed on real hardware; "
@@ -724,7 +757,9 @@ int Tuner::run(std::string &error) {
     p.generator = kernelGenerator(tp.family, opt.target.kernelIsa);
     p.space = findSearchSpace(p.generator, opt.target.kernelIsa);
     if (!p.space) {
-      event("note: no search space declared for " + p.generator + " on " +
+      static std::set<std::string> noted;
+      if (noted.insert(p.generator).second)
+        event("note: no search space declared for " + p.generator + " on " +
             opt.target.kernelIsa + "; " + tp.family + " keeps its default schedule");
       continue;
     }
@@ -790,7 +825,7 @@ int Tuner::run(std::string &error) {
     if (stopped)
       break;
     showStatus(llvm::formatv("baseline default {0} {1}x{2}", p.pair.family, p.pair.n, p.pair.k));
-    std::optional<Measurement> m = measure(p, Kind::Default, nullptr, fatal);
+    std::optional<Measurement> m = measure(p, Kind::Default, nullptr, fatal, deadline);
     if (!fatal.empty()) {
       error = fatal;
       return 1;
@@ -808,17 +843,48 @@ int Tuner::run(std::string &error) {
     event(llvm::formatv("  {0} {1}x{2}: default {3:F1} us", p.pair.family, p.pair.n, p.pair.k,
                         m->candUs)
               .str());
-    if (opt.noAdams)
+  }
+  // Adams2019 after every default: its beam search can take half a minute
+  // per shape (the int8 pipelines), so it gets at most 40% of the budget,
+  // largest share of the decode step first; pairs it does not reach say so.
+  std::vector<PairState *> byWeight;
+  for (PairState &p : pairs)
+    if (p.defaultRun && p.defaultRun->ok) {
+      p.weight = p.pair.count * p.defaultRun->candUs;
+      byWeight.push_back(&p);
+    }
+  std::stable_sort(byWeight.begin(), byWeight.end(),
+                   [](const PairState *a, const PairState *b) { return a->weight > b->weight; });
+  Clock::time_point adamsEnd =
+      start + std::chrono::milliseconds(static_cast<int64_t>(opt.budgetSeconds * 400));
+  double lastAdams = 0;
+  for (PairState *pp : byWeight) {
+    PairState &p = *pp;
+    if (stopped || opt.noAdams)
+      break;
+    if (Clock::now() + std::chrono::milliseconds(int64_t(lastAdams * 1000)) > adamsEnd) {
+      Measurement skipped;
+      skipped.error = "not run: the Adams2019 baseline gets at most 40% of the budget";
+      p.adamsRun = skipped;
       continue;
+    }
     showStatus(llvm::formatv("baseline adams2019 {0} {1}x{2}", p.pair.family, p.pair.n, p.pair.k));
-    m = measure(p, Kind::Adams, nullptr, fatal);
+    Clock::time_point t0 = Clock::now();
+    std::optional<Measurement> m = measure(p, Kind::Adams, nullptr, fatal, adamsEnd);
+    lastAdams = secondsSince(t0);
     if (!fatal.empty()) {
       error = fatal;
       return 1;
     }
     if (!m) {
-      stopped = true;
-      break;
+      if (gInterrupted || Clock::now() >= deadline) {
+        stopped = true;
+        break;
+      }
+      Measurement skipped;
+      skipped.error = "not finished within its share of the budget (40%)";
+      p.adamsRun = skipped;
+      continue;
     }
     p.adamsRun = *m;
     event(m->ok ? llvm::formatv("  {0} {1}x{2}: adams2019 {3:F1} us", p.pair.family, p.pair.n,
@@ -830,10 +896,7 @@ int Tuner::run(std::string &error) {
   // ---- search ----
   double total = 0;
   for (PairState &p : pairs)
-    if (p.defaultRun && p.defaultRun->ok) {
-      p.weight = p.pair.count * p.defaultRun->candUs;
-      total += p.weight;
-    }
+    total += p.weight;
   std::vector<PairState *> order;
   for (PairState &p : pairs)
     if (p.defaultRun && p.defaultRun->ok)
@@ -857,8 +920,9 @@ int Tuner::run(std::string &error) {
     p.randomLeft = std::max(2, static_cast<int>(0.4 * mine / estimateCandidateSeconds()));
     while (!stopped) {
       double est = estimateCandidateSeconds();
-      if (Clock::now() + std::chrono::milliseconds(int64_t(est * 1000)) > pairEnd &&
-          Clock::now() + std::chrono::milliseconds(int64_t(est * 500)) > pairEnd)
+      // Start a candidate only if about half of it fits in the pair's time
+      // and all of it in the session's (a run past the deadline is killed).
+      if (Clock::now() + std::chrono::milliseconds(int64_t(est * 500)) > pairEnd)
         break;
       if (Clock::now() + std::chrono::milliseconds(int64_t(est * 1000)) > deadline)
         break;
@@ -871,7 +935,7 @@ int Tuner::run(std::string &error) {
       p.points[text] = pt;
       showStatus(llvm::formatv("{0} {1}x{2} best {3:F3}x default | trying {4}", p.pair.family,
                                p.pair.n, p.pair.k, p.bestRatio, text.empty() ? "default" : text));
-      std::optional<Measurement> m = measure(p, Kind::Candidate, &pt, fatal);
+      std::optional<Measurement> m = measure(p, Kind::Candidate, &pt, fatal, deadline);
       if (!fatal.empty()) {
         error = fatal;
         return 1;

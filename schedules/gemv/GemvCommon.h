@@ -42,12 +42,12 @@ void constrainGemvBuffers(W &w, X &x, Y &y, const Halide::Expr &nblocks,
 /// `blockBytes` bytes. Estimates never change a manually scheduled pipeline.
 ///
 /// The pattern every GEMV generator follows, so `hyc tune` can autoschedule it:
-///   GeneratorParam<int> n_estimate{"n_estimate", 2048}, k_estimate{...};
-///   generate():  ...; hyk::setGemvEstimates(w, x, y, n_estimate, k_estimate, ...);
+///   GeneratorParam<int> estimate_n{"estimate_n", 2048}, estimate_k{...};
+///   generate():  ...; hyk::setGemvEstimates(w, x, y, estimate_n, estimate_k, ...);
 ///   schedule():  if (using_autoscheduler()) return;  // before any directive
 /// hyc tune then runs the generator with `-p libautoschedule_adams2019.so
-/// autoscheduler=Adams2019 autoscheduler.parallelism=T n_estimate=N
-/// k_estimate=K` (schedules/TuningDatabase.md).
+/// autoscheduler=Adams2019 autoscheduler.parallelism=T estimate_n=N
+/// estimate_k=K` (schedules/TuningDatabase.md).
 template <typename W, typename X, typename Y>
 void setGemvEstimates(W &w, X &x, Y &y, int n, int k, int blockWeights,
                       int blockBytes) {

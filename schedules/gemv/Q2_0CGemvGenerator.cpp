@@ -58,8 +58,8 @@ public:
   GeneratorParam<bool> parallel{"parallel", true};
   // Problem size for Halide's autoschedulers (hyc tune's Adams2019
   // baseline; GemvCommon.h). Not schedule knobs: ignored by schedule().
-  GeneratorParam<int> n_estimate{"n_estimate", 2048};
-  GeneratorParam<int> k_estimate{"k_estimate", 2048};
+  GeneratorParam<int> estimate_n{"estimate_n", 2048};
+  GeneratorParam<int> estimate_k{"estimate_k", 2048};
 
   // ---- Interface ------------------------------------------------------
   // dim 0: bytes of one row (K/512 * 130), dim 1: N rows.
@@ -113,7 +113,7 @@ public:
     // Buffer contract (checked at call time): dense rows (row n starts at
     // byte n * (K/512) * 130), exactly K activations, one result per row.
     hyk::constrainGemvBuffers(w, x, y, nblocks, kBlockWeights);
-    hyk::setGemvEstimates(w, x, y, n_estimate, k_estimate, kBlockWeights,
+    hyk::setGemvEstimates(w, x, y, estimate_n, estimate_k, kBlockWeights,
                           kBlockBytes);
   }
 

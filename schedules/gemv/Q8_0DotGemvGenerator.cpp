@@ -41,8 +41,8 @@ public:
   GeneratorParam<bool> parallel{"parallel", true};
   // Problem size for Halide's autoschedulers (hyc tune's Adams2019
   // baseline; GemvCommon.h). Not schedule knobs: ignored by schedule().
-  GeneratorParam<int> n_estimate{"n_estimate", 2048};
-  GeneratorParam<int> k_estimate{"k_estimate", 2048};
+  GeneratorParam<int> estimate_n{"estimate_n", 2048};
+  GeneratorParam<int> estimate_k{"estimate_k", 2048};
 
   Input<Buffer<uint8_t, 2>> w{"w"};
   Input<Buffer<float, 1>> x{"x"};
@@ -84,7 +84,7 @@ public:
     y(n) = total(n);
 
     hyk::constrainGemvBuffers(w, x, y, nblocks, kBlockWeights);
-    hyk::setGemvEstimates(w, x, y, n_estimate, k_estimate, kBlockWeights,
+    hyk::setGemvEstimates(w, x, y, estimate_n, estimate_k, kBlockWeights,
                           kBlockBytes);
   }
 

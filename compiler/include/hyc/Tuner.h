@@ -68,6 +68,7 @@ struct TuneOptions {
   std::string output;
   uint64_t seed = 1;
   bool noAdams = false;            ///< skip the Adams2019 baseline
+  int adamsBeamSize = 0;           ///< 0: Adams2019's own default (32)
 };
 
 /// Runs the whole tuning session; returns the process exit code (0 done,

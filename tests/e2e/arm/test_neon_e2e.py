@@ -20,6 +20,7 @@
 Prints "N passed, N failed" last; a missing qemu is a failure.
 """
 import argparse
+import json
 import os
 import re
 import subprocess
@@ -92,6 +93,10 @@ def main():
     ap.add_argument("--prompt-logits", choices=["prefill", "decode"], default="prefill",
                     help="model_driver: prefill every prompt prefix (P(P+1)/2 steps) or decode "
                          "the prompt and prefill it once (2P-1 steps; for the full-size model)")
+    ap.add_argument("--tune-budget", type=float, default=0,
+                    help="first run `hyc tune --target aarch64-neon --runner QEMU` for this "
+                         "many minutes (no Adams2019 baseline) and compile with its database: "
+                         "tuned neon variants, checked like the rest")
     args = ap.parse_args()
     args.driver_arm, args.driver_host = map(os.path.abspath, (args.driver_arm, args.driver_host))
     c = Checks()
@@ -110,14 +115,51 @@ def main():
 
         # ---- 1. compile for aarch64-neon --------------------------------------------
         out_arm = os.path.join(tmp, "neon")
+        tuning = []
+        if args.tune_budget > 0:
+            db = os.path.join(tmp, "tuning-neon.json")
+            proc, secs = run([args.hyc, "tune", "--model", model, "--target", "aarch64-neon",
+                              "--runner", f"{args.qemu} -cpu max", "--no-adams",
+                              "--budget", str(args.tune_budget), "-o", db])
+            print(proc.stdout[-2000:])
+            ok = c.check(proc.returncode == 0 and secs <= args.tune_budget * 60 + 8,
+                         f"hyc tune --target aarch64-neon under qemu ({secs:.1f} s)")
+            d = json.load(open(db)) if ok else {"entries": []}
+            entries = d["entries"]
+            if ok and not any(e["schedule"] for e in entries):
+                # Under qemu the ranking is noise: should the default have won
+                # everywhere, take the journal's fastest correct non-default
+                # candidate, so a tuned neon variant is still compiled and run.
+                recs = [json.loads(x) for x in open(db + ".journal")]
+                recs = [r for r in recs if r["ok"] and not r["schedule"].startswith("@")]
+                if recs:
+                    r = min(recs, key=lambda r: r["cand_us"] / r["default_us"])
+                    e = next(e for e in entries if (e["n"], e["k"]) == (r["n"], r["k"]))
+                    e["schedule"] = {kv.split("=")[0]: (kv.split("=")[1] == "true"
+                                                        if kv.split("=")[1] in ("true", "false")
+                                                        else int(kv.split("=")[1]))
+                                     for kv in r["schedule"].split(",")}
+                    print(f"note: the default won everywhere; using the journal's {r['schedule']}")
+                    json.dump(d, open(db, "w"))
+            tuned = {(e["kernel"], e["n"], e["k"]): ",".join(
+                f"{k}={str(v).lower() if isinstance(v, bool) else v}"
+                for k, v in sorted(e["schedule"].items())) for e in entries if e["schedule"]}
+            c.check(bool(tuned) and all(e["rejected"] == 0 for e in entries),
+                    f"tuning database has tuned neon schedules: {tuned}")
+            tuning = ["--tuning-db", db]
         proc, secs = run([args.hyc, "compile", model, "--target", "aarch64-neon", "-o", out_arm,
-                          "--context", str(args.positions)])
+                          "--context", str(args.positions)] + tuning)
         if not c.check(proc.returncode == 0,
                        f"hyc compile --target aarch64-neon ({secs:.1f} s)"):
             print(proc.stdout)
             print(f"{c.passed} passed, {c.failed} failed")
             return 1
         name = open(os.path.join(out_arm, "hy_model.name")).read().strip()
+        if tuning:
+            kernels = json.load(open(os.path.join(out_arm, "manifest.json")))["kernels"]
+            got = {(k["kernel"], k["n"], k["k"]): k["schedule"] for k in kernels
+                   if k["schedule"] != "default"}
+            c.check(got == tuned, f"manifest lists the tuned neon schedules: {got}")
         so = os.path.join(out_arm, f"libhy_{name}.so")
         c.check(elf_machine(so) == EM_AARCH64, f"libhy_{name}.so is AArch64 ELF")
         proc, _ = run([args.objdump, "-f", os.path.join(out_arm, f"libhy_{name}.a")])

@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""Kernel variants sampled from hyc tune's search spaces, against a scalar reference.
+
+  python test_tuned_variants.py --hyc HYC --generator GEN --isa-targets "avx2=...,neon=..."
+         --isa avx2,avx512 --archive libhyk_x86.a --cc cc [--samples 3] [--seed 1]
+         [--qemu QEMU --sysroot DIR] [--full]
+
+Reads the declared spaces (`hyc tune --list-spaces`), samples --samples points
+of each space of the given ISAs (seeded; always including each knob's
+extreme values across the samples), generates each variant with the Halide
+generator exactly as hyc tune and hyc compile do (-f tv_<i>, target
+<isa target>-no_runtime, the params), links them with TunedGemvTest.c and the
+kernel archive and runs it (under qemu for aarch64). Fails if a space of an
+ISA is missing, a generator run fails or any variant disagrees with the
+reference. Prints the C program's lines and its "N passed, N failed" summary.
+"""
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
+
+
+def schedule_text(knobs, point):
+    parts = []
+    for k, v in sorted(zip(knobs, point), key=lambda kv: kv[0]["name"]):
+        parts.append(f"{k['name']}={('true' if v else 'false') if k['boolean'] else v}")
+    return ",".join(parts)
+
+
+def sample(space, count, rng):
+    """`count` distinct points; the first two take every knob's smallest and
+    largest value, the rest are uniform."""
+    knobs = space["knobs"]
+    points = [[k["values"][0] for k in knobs], [k["values"][-1] for k in knobs]]
+    tries = 0
+    while len(points) < count and tries < 1000:
+        p = [rng.choice(k["values"]) for k in knobs]
+        if p not in points:
+            points.append(p)
+        tries += 1
+    return points[:count]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--hyc", required=True)
+    ap.add_argument("--generator", required=True)
+    ap.add_argument("--isa-targets", required=True)
+    ap.add_argument("--isa", required=True, help="comma-separated kernel ISAs")
+    ap.add_argument("--archive", required=True)
+    ap.add_argument("--cc", required=True, help="C driver (and flags, space-separated)")
+    ap.add_argument("--samples", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--qemu")
+    ap.add_argument("--sysroot", default="/usr/aarch64-linux-gnu")
+    ap.add_argument("--full", action="store_true", help="also the real 120818-row lm_head")
+    args = ap.parse_args()
+
+    targets = dict(p.split("=", 1) for p in args.isa_targets.split(",") if "=" in p)
+    spaces = json.loads(subprocess.run([args.hyc, "tune", "--list-spaces"], check=True,
+                                       capture_output=True, text=True).stdout)["spaces"]
+    rng = random.Random(args.seed)
+    variants = []  # (symbol, format, isa, desc)
+    with tempfile.TemporaryDirectory(prefix="hyc-tuned-variants-") as tmp:
+        for isa in args.isa.split(","):
+            mine = [s for s in spaces if s["isa"] == isa]
+            if not mine or isa not in targets:
+                print(f"FAIL: no search space or Halide target for ISA {isa}")
+                return 1
+            for space in mine:
+                gen = space["generator"]
+                fmt = gen[len("gemv_"):].split("_i8dot")[0].split("_vnni")[0]
+                for point in sample(space, args.samples, rng):
+                    params = schedule_text(space["knobs"], point)
+                    sym = f"tv_{len(variants)}"
+                    cmd = [args.generator, "-g", gen, "-f", sym, "-e", "object", "-o", tmp,
+                           f"target={targets[isa]}-no_runtime"] + params.split(",")
+                    r = subprocess.run(cmd, capture_output=True, text=True)
+                    if r.returncode != 0:
+                        print(f"FAIL: generating {gen} [{params}] for {isa}: {r.stderr[-2000:]}")
+                        return 1
+                    variants.append((sym, fmt, isa, f"{gen} {params}"))
+        inc = os.path.join(tmp, "variants.inc")
+        with open(inc, "w") as f:
+            for sym, fmt, isa, desc in variants:
+                f.write(f'HYK_VARIANT({sym}, "{fmt}", "{isa}", "{desc}")\n')
+        exe = os.path.join(tmp, "tuned_gemv_test")
+        cc = args.cc.split()
+        objs = [os.path.join(tmp, v[0] + ".o") for v in variants]
+        link = cc + ["-O2", "-std=c11", "-Wall", "-Wextra", "-Werror",
+                     f"-I{os.path.join(ROOT, 'schedules', 'include')}",
+                     f'-DTUNED_VARIANTS_INC="{inc}"', os.path.join(HERE, "TunedGemvTest.c")] + \
+            objs + [args.archive, "-lm", "-lpthread", "-ldl", "-o", exe]
+        r = subprocess.run(link, capture_output=True, text=True)
+        if r.returncode != 0:
+            print("FAIL: building the test:", r.stdout, r.stderr)
+            return 1
+        run = [exe] + (["--full"] if args.full else [])
+        if args.qemu:
+            if not os.path.exists(args.qemu):
+                print(f"FAIL: qemu-aarch64 not found at {args.qemu}")
+                return 1
+            run = [args.qemu, "-cpu", "max", "-L", args.sysroot] + run
+        print(f"{len(variants)} variants:", *(v[3] + " (" + v[2] + ")" for v in variants),
+              sep="\n  ")
+        r = subprocess.run(run, capture_output=True, text=True)
+        sys.stdout.write(r.stdout)
+        sys.stdout.write(r.stderr)
+        lines = r.stdout.strip().splitlines()
+        if r.returncode != 0 or not lines or " passed, 0 failed" not in lines[-1]:
+            print(f"FAIL: exit {r.returncode}")
+            return 1
+        passed = int(lines[-1].split()[0])
+        if passed == 0:
+            print("FAIL: no variant ran (every ISA skipped?)")
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
