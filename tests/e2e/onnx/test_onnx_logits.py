@@ -93,6 +93,7 @@ def compare(ref, got, what, max_abs):
 
 
 def main():
+    sys.stdout.reconfigure(line_buffering=True)  # progress visible under ctest -V
     ap = argparse.ArgumentParser()
     ap.add_argument("--hyc", required=True)
     ap.add_argument("--config", choices=("tiny", "full"), default="tiny")
