@@ -188,7 +188,7 @@ def llama_bench_runs(exe, model, threads, runs, prompts, gen):
     rows = []
     for t in threads:
         cmd = [exe, "-m", model, "-p", ",".join(map(str, prompts)), "-n", str(gen),
-               "-t", str(t), "-r", str(runs), "-o", "json"]
+               "-t", str(t), "-r", str(runs), "-o", "json", "--progress"]
         t0 = time.time()
         rc, out, rss = run_with_rusage(cmd)
         if rc != 0:
@@ -214,6 +214,17 @@ def llama_bench_runs(exe, model, threads, runs, prompts, gen):
 
 def utc():
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def source_state():
+    """The repository's commit and how many tracked files differ from it (the hyc measured
+    is built from the working tree)."""
+    def git(*a):
+        r = subprocess.run(["git", "-C", ROOT] + list(a), capture_output=True, text=True)
+        return r.stdout.strip() if r.returncode == 0 else ""
+    changed = git("status", "--porcelain", "--untracked-files=no")
+    return {"commit": git("rev-parse", "--short", "HEAD") or "unknown",
+            "modified_tracked_files": len(changed.splitlines()) if changed else 0}
 
 
 def inspect_arch(hyc, model):
@@ -253,6 +264,7 @@ def main():
     if not os.access(hyc, os.X_OK):
         die(f"{hyc} is not an executable (build hyc first)")
     t_start = time.time()
+    source = source_state()
     exe, build_info = build_llama_bench(args.jobs)
     vendored = llama_source()
     if args.build_only:
@@ -312,6 +324,7 @@ def main():
         "total_seconds": time.time() - t_start,
         "model": model,
         "model_q2_k": q2k,
+        "hyc_source": source,
         "commands": {
             "model": f"{PY} scripts/models/hy_gguf.py write --config full -o {model}",
             "convert": f"{hyc} convert {model} --to q2_k -o {q2k}",
@@ -396,6 +409,11 @@ def markdown(c):
     lines.append(f"- llama.cpp: the copy vendored by llama-cpp-python {src['llama_cpp_python']}"
                  f" (PyPI source package), CPU build ({' '.join(b['cmake_flags'])}), "
                  f"llama-bench built in {b.get('build_seconds', 0):.0f} s with -j{b.get('jobs')}.")
+    hs = c.get("hyc_source")
+    if hs:
+        lines.append(f"- hyc: built from commit {hs['commit']}"
+                     + (f" plus uncommitted changes in {hs['modified_tracked_files']} tracked "
+                        f"files" if hs["modified_tracked_files"] else "") + ".")
     lines.append(f"- Model: `{os.path.basename(c['model'])}` (Q2_0C linear layers, Q8_0 "
                  f"embedding) for hyc; `{os.path.basename(c['model_q2_k'])}` (the same weights, "
                  f"lossless Q2_K, `hyc convert --to q2_k`) for llama.cpp.")
