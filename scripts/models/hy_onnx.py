@@ -25,7 +25,9 @@ Linear layers (--form):
           (lossless for Q2_0C; onnxruntime 1.23's CPU kernel only runs bits 4 and 8)
   nbits4  MatMulNBits bits=4 block 256: code 2c+5, scale d, default zero point 8 (lossless,
           runs on onnxruntime's CPU provider: the reference form)
+  nbits4zp  the same with the zero points written out (packed uint8)
   dq8     DequantizeLinear(int8 codes 2c-3 [K, N], scale d [K/512, N], axis 0, block 512) -> MatMul
+  dq4     the same with packed int4 codes
   float   float32 weights [K, N] -> MatMul
 
 CLI:
@@ -47,7 +49,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hy_gguf  # noqa: E402
 
-FORMS = ("nbits2", "nbits4", "dq8", "float")
+FORMS = ("nbits2", "nbits4", "nbits4zp", "dq8", "dq4", "float")
 
 # ModelSpec learns the BPE tokenizer each time (seconds for the full vocabulary); the result
 # depends only on the arguments, so one process learns it once.
@@ -146,13 +148,29 @@ def build_model(config, form, seed=0, norm="decomposed", embd_type=None, rope="d
             z = g.init(init_name + ".zeros", np.full(N * (K // 512), 1.5, np.float32))
             return g.op("MatMulNBits", [x, b, s, z], prefix + "/MatMulNBits",
                         domain="com.microsoft", K=K, N=N, bits=2, block_size=512)
-        if form == "nbits4":
+        if form in ("nbits4", "nbits4zp"):
             q = (2 * codes + 5).reshape(N, K // 256, 128, 2)
             packed = q[..., 0] | (q[..., 1] << 4)
             b = g.init(init_name + ".qweight", packed.astype(np.uint8))
             s = g.init(init_name + ".scales", np.repeat(d, 2, axis=1).reshape(-1))
-            return g.op("MatMulNBits", [x, b, s], prefix + "/MatMulNBits",
+            ins = [x, b, s]
+            if form == "nbits4zp":  # the default zero point 8, written out (packed uint8)
+                nb = K // 256
+                zp = np.full((N, (nb + 1) // 2), 0x88, np.uint8)
+                if nb % 2:
+                    zp[:, -1] = 0x08
+                ins.append(g.init(init_name + ".zeros", zp.reshape(-1)))
+            return g.op("MatMulNBits", ins, prefix + "/MatMulNBits",
                         domain="com.microsoft", K=K, N=N, bits=4, block_size=256)
+        if form == "dq4":
+            flat = ((2 * codes.astype(np.int8) - 3).T.reshape(-1) & 0xF).astype(np.uint8)
+            packed = (flat[0::2] | (flat[1::2] << 4)).astype(np.uint8)
+            g.inits.append(helper.make_tensor(init_name + ".qweight", TensorProto.INT4, [K, N],
+                                              packed.tobytes(), raw=True))
+            s = g.init(init_name + ".scales", d.T)
+            w = g.op("DequantizeLinear", [init_name + ".qweight", s],
+                     prefix + "/DequantizeLinear", axis=0, block_size=512)
+            return g.op("MatMul", [x, w], prefix + "/MatMul")
         if form == "dq8":
             q = g.init(init_name + ".qweight", (2 * codes.astype(np.int8) - 3).T)
             s = g.init(init_name + ".scales", d.T)
@@ -345,6 +363,10 @@ def reference_logits(path, tokens):
     """onnxruntime's logits [S, vocab] for `tokens` at positions 0..S-1."""
     import onnxruntime as ort
     so = ort.SessionOptions()
+    # Basic optimizations only: onnxruntime 1.23's extended level rewrites a blocked int4
+    # DequantizeLinear + MatMul into MatMulNBits with block 512, which computes NaNs (the dq4
+    # form); the reference should run the graph as written.
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
     so.intra_op_num_threads = 1
     so.inter_op_num_threads = 1
     sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])

@@ -11,8 +11,9 @@ Writes the synthetic HY model (scripts/models/hy_gguf.py weights) as GGUF and as
     runs the same graph in the lossless bits=4 form (tiny: also the float-weights form);
   - the library compiled from GGUF gives the same logits.
 tiny: 4-token prompt + 64 decode steps, and further forms (float weights, DequantizeLinear int8
-with external data, SimplifiedLayerNormalization, com.microsoft RotaryEmbedding +
-GroupQueryAttention); full: 16-token prompt (logits at all 16 positions), external data.
+and int4 with external data, SimplifiedLayerNormalization, com.microsoft RotaryEmbedding +
+GroupQueryAttention, MatMulNBits with packed zero points); full: 16-token prompt (logits at
+all 16 positions), external data.
 """
 import argparse
 
@@ -116,8 +117,10 @@ def main():
         if tiny:
             forms["float"] = ("float", "fused", "decomposed", "decomposed", False)
             forms["dq8"] = ("dq8", "fused", "decomposed", "decomposed", True)
-            # com.microsoft RotaryEmbedding + GroupQueryAttention (kv cache inputs/outputs)
-            forms["gqa"] = ("nbits4", "decomposed", "fused", "gqa", False)
+            forms["dq4"] = ("dq4", "decomposed", "decomposed", "decomposed", True)
+            # com.microsoft RotaryEmbedding + GroupQueryAttention (kv cache inputs/outputs);
+            # MatMulNBits with explicit packed zero points
+            forms["gqa"] = ("nbits4zp", "decomposed", "fused", "gqa", False)
         models = {}
         for key, (form, norm, rope, attention, ext) in forms.items():
             path = os.path.join(tmp, f"{key}.onnx")
@@ -181,6 +184,7 @@ def main():
         if tiny:
             refs["float"] = hy_onnx.reference_logits(models["float"], toks_fed)
             refs["gqa"] = hy_onnx.reference_logits(models["gqa"], toks_fed)
+            refs["dq4"] = hy_onnx.reference_logits(models["dq4"], toks_fed)
         print(f"onnxruntime: {len(refs)} runs of {len(toks_fed)} tokens in "
               f"{time.time() - t0:.1f} s")
         for form, ref in refs.items():
@@ -190,7 +194,7 @@ def main():
         checks += 1
         failures += not compare(from_gguf, got, "ONNX nbits2 library vs GGUF library", 1e-5)
         if tiny:
-            for form in ("float", "dq8", "gqa"):
+            for form in ("float", "dq8", "dq4", "gqa"):
                 checks += 1
                 other = Library(outs[form])
                 o = np.stack([other.decode(t, p) for p, t in enumerate(toks_fed)])
