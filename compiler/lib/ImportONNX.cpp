@@ -99,15 +99,20 @@ bool exactBlock(const float *w, uint16_t &dOut, uint8_t *codes) {
     float d = fp16ToFloat(h);
     if (!(d > 0) || !std::isfinite(d))
       continue;
+    // Exact comparisons: 3d is exact in float for an fp16 d.
+    const float d3 = 3.0f * d;
     bool ok = true;
-    for (int i = 0; i < 512 && ok; ++i) {
-      float l = std::nearbyint(w[i] / d);
-      int li = static_cast<int>(l);
-      if ((li != -3 && li != -1 && li != 1 && li != 3) || l * d != w[i]) {
+    for (int i = 0; i < 512; ++i) {
+      float a = std::fabs(w[i]);
+      bool neg = std::signbit(w[i]);
+      if (a == d)
+        codes[i] = neg ? 1 : 2;
+      else if (a == d3)
+        codes[i] = neg ? 0 : 3;
+      else {
         ok = false;
         break;
       }
-      codes[i] = static_cast<uint8_t>((li + 3) / 2);
     }
     if (ok) {
       dOut = h;
@@ -167,7 +172,8 @@ Quantized quantizeQ2_0C(const std::vector<float> &w, int64_t rows, int64_t cols)
       const float *src = w.data() + r * cols + b * 512;
       uint16_t d = 0;
       ++q.blocks;
-      if (!exactBlock(src, d, codes)) {
+      bool exact = exactBlock(src, d, codes);
+      if (!exact) {
         ++q.lossyBlocks;
         searchBlock(src, d, codes);
       }
@@ -177,11 +183,13 @@ Quantized quantizeQ2_0C(const std::vector<float> &w, int64_t rows, int64_t cols)
       for (int i = 0; i < 128; ++i)
         dst[2 + i] = static_cast<uint8_t>(codes[4 * i] | (codes[4 * i + 1] << 2) |
                                           (codes[4 * i + 2] << 4) | (codes[4 * i + 3] << 6));
-      float df = fp16ToFloat(d);
-      for (int i = 0; i < 512; ++i) {
+      float df = fp16ToFloat(d), ref = 0;
+      for (int i = 0; i < 512; ++i)
+        ref += src[i] * src[i];
+      q.refSq += ref;
+      for (int i = 0; i < 512 && !exact; ++i) {
         double e = static_cast<double>(src[i]) - (2.0f * codes[i] - 3.0f) * df;
         q.errSq += e * e;
-        q.refSq += static_cast<double>(src[i]) * src[i];
         q.maxAbsErr = std::max(q.maxAbsErr, std::fabs(e));
       }
     }
