@@ -278,8 +278,31 @@ private:
   }
   bool fail(const std::string &msg) {
     if (error.empty())
-      error = file.path() + ": " + (where.empty() ? "" : where + ": ") + msg;
+      error = printable(file.path() + ": " + (where.empty() ? "" : where + ": ") + msg);
     return false;
+  }
+  /// Names come from the file: control bytes and invalid UTF-8 as \xNN.
+  static std::string printable(const std::string &s) {
+    std::string out;
+    for (size_t i = 0; i < s.size();) {
+      unsigned char b = static_cast<unsigned char>(s[i]);
+      size_t len = b < 0x80 ? 1 : (b & 0xE0) == 0xC0 ? 2 : (b & 0xF0) == 0xE0 ? 3
+                              : (b & 0xF8) == 0xF0   ? 4
+                                                     : 0;
+      bool ok = len > 0 && i + len <= s.size() && (len > 1 || b >= 0x20) && b != 0x7F;
+      for (size_t k = 1; ok && k < len; ++k)
+        ok = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
+      if (ok) {
+        out.append(s, i, len);
+        i += len;
+      } else {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\x%02X", b);
+        out += buf;
+        ++i;
+      }
+    }
+    return out;
   }
   void mark(const NodeProto *n) {
     if (!matchedWhere.count(n))

@@ -22,7 +22,7 @@ import hy_onnx  # noqa: E402
 
 def compile_model(hyc, model, out):
     return subprocess.run([hyc, "compile", model, "--target", "host", "-o", out],
-                          capture_output=True, text=True)
+                          capture_output=True, encoding="utf-8", errors="replace")
 
 
 def check_failure(hyc, model, out, needles):
@@ -298,6 +298,33 @@ def main():
             print(f"{what:>38}: {status}\n{'':>40}{last}")
             passed += not problems
             failed += bool(problems)
+
+        # Random byte mutations of a good file (structure and weights): never a crash; exit 0
+        # with a complete output, or 1 with nothing left behind.
+        rng = np.random.default_rng(11)
+        crashes, exits = 0, []
+        for i in range(16):
+            data = bytearray(good_bytes)
+            # Nodes come first in the serialized graph, initializers after them.
+            lo, hi = (0, 30000) if i % 2 else (30000, len(data))
+            for _ in range(int(rng.integers(1, 8))):
+                data[int(rng.integers(lo, hi))] = int(rng.integers(0, 256))
+            path = raw(f"mutant{i}.onnx", bytes(data))
+            out = os.path.join(tmp, "out-mutant")
+            r = compile_model(args.hyc, path, out)
+            exits.append(r.returncode)
+            left = [p for p in os.listdir(tmp) if p.startswith("out-mutant")]
+            bad = r.returncode not in (0, 1) or (r.returncode == 1 and left) or \
+                (r.returncode == 0 and not os.path.exists(os.path.join(out, "manifest.json")))
+            if bad:
+                crashes += 1
+                print(f"mutant {i}: exit {r.returncode}, left {left}\n{r.stderr[-2000:]}")
+            if os.path.exists(out):
+                subprocess.run(["rm", "-rf", out])
+        print(f"{'16 random mutations':>38}: {'ok' if not crashes else 'FAIL'} (exit codes "
+              f"{exits})")
+        passed += not crashes
+        failed += bool(crashes)
 
         # Float weights off the grid: compile, with the error reported (SEQ quantization).
         def perturb(m):
