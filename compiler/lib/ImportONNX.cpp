@@ -658,10 +658,11 @@ bool Matcher::linearWeights(const NodeProto *n, bool nbits, std::vector<float> &
     if (bits != 2 && bits != 4 && bits != 8)
       return fail(describe(n) + " has bits=" + std::to_string(bits) +
                   "; hyc reads MatMulNBits with 2, 4 or 8 bits");
-    if (bs < 16 || (bs & (bs - 1)) || K <= 0 || N <= 0)
+    if (bs < 16 || (bs & (bs - 1)) || bs > (1 << 20) || K <= 0 || N <= 0 || K > (1 << 30) ||
+        N > (1 << 30))
       return fail(describe(n) + " has K=" + std::to_string(K) + ", N=" + std::to_string(N) +
                   ", block_size=" + std::to_string(bs) +
-                  " (need positive K, N and a power-of-two block size >= 16)");
+                  " (need K, N in 1..2^30 and a power-of-two block size in 16..2^20)");
     for (int i = 4; i < n->input_size(); ++i)
       if (!n->input(i).empty())
         return fail(describe(n) + " uses input " + std::to_string(i) +
