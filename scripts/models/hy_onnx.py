@@ -26,6 +26,7 @@ Linear layers (--form):
   nbits4  MatMulNBits bits=4 block 256: code 2c+5, scale d, default zero point 8 (lossless,
           runs on onnxruntime's CPU provider: the reference form)
   nbits4zp  the same with the zero points written out (packed uint8)
+  nbits8  MatMulNBits bits=8 block 256: code 2c+125, scale d, default zero point 128
   dq8     DequantizeLinear(int8 codes 2c-3 [K, N], scale d [K/512, N], axis 0, block 512) -> MatMul
   dq4     the same with packed int4 codes
   float   float32 weights [K, N] -> MatMul
@@ -49,7 +50,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hy_gguf  # noqa: E402
 
-FORMS = ("nbits2", "nbits4", "nbits4zp", "dq8", "dq4", "float")
+FORMS = ("nbits2", "nbits4", "nbits4zp", "nbits8", "dq8", "dq4", "float")
 
 # ModelSpec learns the BPE tokenizer each time (seconds for the full vocabulary); the result
 # depends only on the arguments, so one process learns it once.
@@ -162,6 +163,12 @@ def build_model(config, form, seed=0, norm="decomposed", embd_type=None, rope="d
                 ins.append(g.init(init_name + ".zeros", zp.reshape(-1)))
             return g.op("MatMulNBits", ins, prefix + "/MatMulNBits",
                         domain="com.microsoft", K=K, N=N, bits=4, block_size=256)
+        if form == "nbits8":  # code 2c-3+128, scale d, default zero point 128
+            b = g.init(init_name + ".qweight",
+                       (2 * codes + 125).astype(np.uint8).reshape(N, K // 256, 256))
+            s = g.init(init_name + ".scales", np.repeat(d, 2, axis=1).reshape(-1))
+            return g.op("MatMulNBits", [x, b, s], prefix + "/MatMulNBits",
+                        domain="com.microsoft", K=K, N=N, bits=8, block_size=256)
         if form == "dq4":
             flat = ((2 * codes.astype(np.int8) - 3).T.reshape(-1) & 0xF).astype(np.uint8)
             packed = (flat[0::2] | (flat[1::2] << 4)).astype(np.uint8)

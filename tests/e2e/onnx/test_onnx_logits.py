@@ -12,7 +12,7 @@ Writes the synthetic HY model (scripts/models/hy_gguf.py weights) as GGUF and as
   - the library compiled from GGUF gives the same logits.
 tiny: 4-token prompt + 64 decode steps, and further forms (float weights, DequantizeLinear int8
 and int4 with external data, SimplifiedLayerNormalization, com.microsoft RotaryEmbedding +
-GroupQueryAttention, MatMulNBits with packed zero points); full: 16-token prompt (logits at
+GroupQueryAttention, MatMulNBits bits=8 and bits=4 with packed zero points); full: 16-token prompt (logits at
 all 16 positions), external data.
 """
 import argparse
@@ -118,6 +118,7 @@ def main():
             forms["float"] = ("float", "fused", "decomposed", "decomposed", False)
             forms["dq8"] = ("dq8", "fused", "decomposed", "decomposed", True)
             forms["dq4"] = ("dq4", "decomposed", "decomposed", "decomposed", True)
+            forms["nbits8"] = ("nbits8", "decomposed", "decomposed", "decomposed", False)
             # com.microsoft RotaryEmbedding + GroupQueryAttention (kv cache inputs/outputs);
             # MatMulNBits with explicit packed zero points
             forms["gqa"] = ("nbits4zp", "decomposed", "fused", "gqa", False)
@@ -185,6 +186,7 @@ def main():
             refs["float"] = hy_onnx.reference_logits(models["float"], toks_fed)
             refs["gqa"] = hy_onnx.reference_logits(models["gqa"], toks_fed)
             refs["dq4"] = hy_onnx.reference_logits(models["dq4"], toks_fed)
+            refs["nbits8"] = hy_onnx.reference_logits(models["nbits8"], toks_fed)
         print(f"onnxruntime: {len(refs)} runs of {len(toks_fed)} tokens in "
               f"{time.time() - t0:.1f} s")
         for form, ref in refs.items():
@@ -194,7 +196,7 @@ def main():
         checks += 1
         failures += not compare(from_gguf, got, "ONNX nbits2 library vs GGUF library", 1e-5)
         if tiny:
-            for form in ("float", "dq8", "dq4", "gqa"):
+            for form in ("float", "dq8", "dq4", "nbits8", "gqa"):
                 checks += 1
                 other = Library(outs[form])
                 o = np.stack([other.decode(t, p) for p, t in enumerate(toks_fed)])
