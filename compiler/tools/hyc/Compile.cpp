@@ -156,8 +156,10 @@ int hyc::driver::compileMain(const std::vector<std::string> &args) {
   std::unique_ptr<gguf::GGUFFile> tokenizerFile;
   if (imported && !tokenizer.empty()) {
     tokenizerFile = gguf::GGUFFile::open(tokenizer, error);
-    if (!tokenizerFile)
+    if (!tokenizerFile) {
+      error = "--tokenizer: " + error;
       imported.reset();
+    }
   }
   if (!imported) {
     progress.failed();

@@ -20,13 +20,13 @@ sys.path.insert(0, os.path.join(ROOT, "scripts", "models"))
 import hy_onnx  # noqa: E402
 
 
-def compile_model(hyc, model, out):
-    return subprocess.run([hyc, "compile", model, "--target", "host", "-o", out],
+def compile_model(hyc, model, out, extra=()):
+    return subprocess.run([hyc, "compile", model, "--target", "host", "-o", out, *extra],
                           capture_output=True, encoding="utf-8", errors="replace")
 
 
-def check_failure(hyc, model, out, needles):
-    r = compile_model(hyc, model, out)
+def check_failure(hyc, model, out, needles, extra=()):
+    r = compile_model(hyc, model, out, extra)
     problems = []
     if r.returncode != 1:
         problems.append(f"exit code {r.returncode} (want 1)")
@@ -291,9 +291,20 @@ def main():
         cases.append(("kv cache output consumed", variant("present_used", present_used, "gqa"),
                       ["'/debug/present' (Identity) is not part of any pattern"]))
 
+        cases.append(("--tokenizer file missing", (good, "--tokenizer", os.path.join(tmp, "no.gguf")),
+                      ["--tokenizer", "no.gguf", "cannot open"]))
+        cases.append(("--tokenizer not a GGUF", (good, "--tokenizer", good),
+                      ["--tokenizer", "good.onnx", "magic"]))
+        cases.append(("neither GGUF nor ONNX", raw("model.bin", b"PK\x03\x04zipzip"),
+                      ["model.bin", "not a GGUF file", "not an ONNX model"]))
+
         passed = failed = 0
         for what, path, needles in cases:
-            problems, last = check_failure(args.hyc, path, os.path.join(tmp, "out"), needles)
+            extra = ()
+            if isinstance(path, tuple):
+                path, extra = path[0], path[1:]
+            problems, last = check_failure(args.hyc, path, os.path.join(tmp, "out"), needles,
+                                           extra)
             status = "ok" if not problems else "FAIL " + "; ".join(problems)
             print(f"{what:>38}: {status}\n{'':>40}{last}")
             passed += not problems
