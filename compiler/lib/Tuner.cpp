@@ -169,7 +169,9 @@ std::string lastLines(const std::string &text, size_t n = 6) {
 // ---- Measurements ----------------------------------------------------------------
 
 /// What a measurement is of: the default schedule, Adams2019, or a point.
-enum class Kind { Default, Adams, Candidate };
+/// Confirm: the best candidate of a pair measured once more at the end of
+/// its search (the minimum over many noisy measurements is biased low).
+enum class Kind { Default, Adams, Candidate, Confirm };
 
 struct Measurement {
   bool ok = false;
@@ -195,8 +197,21 @@ struct PairState {
   double bestRatio = 1.0;
   Measurement bestRun;
   int candidates = 0, rejected = 0;
+  double seconds = 0; ///< wall time of this pair's candidates (this run)
+  int runs = 0;
   bool exhausted = false;
+  bool confirmed = false; ///< best re-measured at the end of the search
   double weight = 0;
+  // Times reported in the database: each relative to the default measured
+  // in the same run (interleaved), times the default's baseline median, so
+  // load changes between runs on a shared machine cancel out.
+  double defaultUs() const { return defaultRun && defaultRun->ok ? defaultRun->candUs : 0; }
+  double tunedUs() const { return best.empty() ? defaultUs() : bestRatio * defaultUs(); }
+  std::optional<double> adamsUs() const {
+    if (adamsRun && adamsRun->ok && defaultUs() > 0)
+      return adamsRun->ratio() * defaultUs();
+    return std::nullopt;
+  }
   int randomLeft = 0;
 };
 
@@ -235,6 +250,11 @@ private:
   double estimateCandidateSeconds() const {
     return candidateRuns ? candidateSeconds / candidateRuns : 4.0;
   }
+  /// A pair's own mean once it has one (the lm_head's candidates cost
+  /// several times a projection's).
+  double estimateCandidateSeconds(const PairState &p) const {
+    return p.runs ? p.seconds / p.runs : estimateCandidateSeconds();
+  }
   bool writeDatabase(bool interrupted, std::string &error);
   void printSummary();
   llvm::json::Object summaryJson() const;
@@ -252,9 +272,10 @@ std::string Tuner::journalKey(const PairState &p, Kind kind, const std::string &
   std::string adams = "@adams2019";
   if (opt.adamsBeamSize > 0)
     adams += "-beam" + std::to_string(opt.adamsBeamSize);
-  std::string what = kind == Kind::Default ? "@default"
-                     : kind == Kind::Adams ? adams
-                                           : (text.empty() ? "@default-point" : text);
+  std::string what = kind == Kind::Default   ? "@default"
+                     : kind == Kind::Adams   ? adams
+                     : kind == Kind::Confirm ? "@confirm:" + text
+                                             : (text.empty() ? "@default-point" : text);
   return opt.target.name + "|" + std::to_string(opt.threads) + "|" + p.generator + "|" +
          std::to_string(p.pair.n) + "x" + std::to_string(p.pair.k) + "|" + what;
 }
@@ -286,9 +307,10 @@ void Tuner::record(const PairState &p, Kind kind, const std::string &text,
                        {"generator", p.generator},
                        {"n", p.pair.n},
                        {"k", p.pair.k},
-                       {"schedule", kind == Kind::Default  ? "@default"
-                                    : kind == Kind::Adams ? "@adams2019"
-                                                          : text},
+                       {"schedule", kind == Kind::Default   ? "@default"
+                                    : kind == Kind::Adams   ? "@adams2019"
+                                    : kind == Kind::Confirm ? "@confirm:" + text
+                                                            : text},
                        {"ok", m.ok}};
   if (m.ok) {
     o["cand_us"] = m.candUs;
@@ -409,7 +431,8 @@ std::optional<Measurement> Tuner::measure(PairState &p, Kind kind, const TunePoi
     int64_t cold = native() ? 64ll << 20 : 0;
     for (const std::string &a :
          {base + ".exe", std::to_string(p.pair.n), std::to_string(p.pair.k),
-          std::to_string(reps(p)), std::string(native() ? "2" : "1"),
+          std::to_string(kind == Kind::Confirm ? std::min(2 * reps(p), 101) : reps(p)),
+          std::string(native() ? "2" : "1"),
           std::to_string(opt.threads), std::to_string(opt.seed), std::to_string(cold)})
       cmd.push_back(a);
     r = runProcess(cmd, base + ".run.log", until);
@@ -438,6 +461,8 @@ std::optional<Measurement> Tuner::measure(PairState &p, Kind kind, const TunePoi
   if (kind == Kind::Candidate) {
     candidateSeconds += secondsSince(t0);
     ++candidateRuns;
+    p.seconds += secondsSince(t0);
+    ++p.runs;
   }
   ++measuredThisRun;
   record(p, kind, text, m);
@@ -538,13 +563,22 @@ void Tuner::showStatus(const std::string &what) {
   int done = 0;
   for (const PairState &p : pairs)
     done += p.candidates;
+  // Best so far of every pair, as time relative to its default.
+  std::string bests;
+  for (const PairState &p : pairs)
+    if (p.defaultRun)
+      bests += llvm::formatv("{0}{1}x{2} {3:F2}", bests.empty() ? "" : ", ", p.pair.n,
+                             p.pair.k, p.bestRatio)
+                   .str();
   std::string line = llvm::formatv("[{0}] {1,3}% ETA {2}m{3:02}s | {4} candidates | {5}",
                                    bar, static_cast<int>(frac * 100), eta / 60, eta % 60,
                                    done, what)
                          .str();
+  if (!bests.empty())
+    line += " | best/default: " + bests;
   if (tty) {
-    if (line.size() > 160)
-      line.resize(160);
+    if (line.size() > 200)
+      line.resize(200);
     std::fprintf(stderr, "\r\033[K%s", line.c_str());
     statusShown = true;
   } else {
@@ -562,13 +596,12 @@ llvm::json::Object Tuner::summaryJson() const {
     if (!p.defaultRun || !p.defaultRun->ok)
       continue;
     ++measured;
-    double d = p.defaultRun->candUs;
-    double t = p.best.empty() ? d : p.bestRun.candUs;
+    double d = p.defaultUs(), t = p.tunedUs();
     def += p.pair.count * d;
     tuned += p.pair.count * t;
-    if (p.adamsRun && p.adamsRun->ok) {
+    if (std::optional<double> a = p.adamsUs()) {
       ++withAdams;
-      adams += p.pair.count * p.adamsRun->candUs;
+      adams += p.pair.count * *a;
       tunedWithAdams += p.pair.count * t;
     }
   }
@@ -625,18 +658,22 @@ bool Tuner::writeDatabase(bool interrupted, std::string &error) {
                          {"n", p.pair.n},           {"k", p.pair.k},
                          {"schedule", std::move(schedule)},
                          {"generator", p.generator}, {"uses", p.pair.count},
-                         {"candidates", p.candidates}, {"rejected", p.rejected}};
+                         {"candidates", p.candidates}, {"rejected", p.rejected},
+                         {"confirmed", p.confirmed}};
     llvm::json::Object baselines;
     if (p.defaultRun && p.defaultRun->ok) {
-      baselines["default"] = p.defaultRun->candUs;
-      e["time_us"] = p.best.empty() ? p.defaultRun->candUs : p.bestRun.candUs;
-      e["vs_default"] = p.bestRatio;
+      baselines["default"] = p.defaultUs();
+      e["time_us"] = p.tunedUs();
+      e["measured_us"] = p.best.empty() ? p.defaultUs() : p.bestRun.candUs;
+      e["vs_default"] = p.best.empty() ? 1.0 : p.bestRatio;
     }
     if (p.adamsRun) {
-      if (p.adamsRun->ok)
-        baselines["adams2019"] = p.adamsRun->candUs;
-      else
+      if (std::optional<double> a = p.adamsUs()) {
+        baselines["adams2019"] = *a;
+        e["adams2019_measured_us"] = p.adamsRun->candUs;
+      } else {
         e["adams2019_error"] = p.adamsRun->error;
+      }
     }
     e["baselines"] = std::move(baselines);
     entries.push_back(std::move(e));
@@ -676,25 +713,25 @@ bool Tuner::writeDatabase(bool interrupted, std::string &error) {
 }
 
 void Tuner::printSummary() {
-  auto fmt = [](const std::optional<Measurement> &m) {
-    return m && m->ok ? llvm::formatv("{0,11:F1}", m->candUs).str()
-                      : std::string("          -");
+  auto fmt = [](std::optional<double> us) {
+    return us ? llvm::formatv("{0,11:F1}", *us).str() : std::string("          -");
   };
   std::fprintf(stderr, "\n%-18s %7s %6s %4s %11s %11s %11s %9s %9s %5s\n", "kernel", "n",
                "k", "uses", "default_us", "adams_us", "tuned_us", "def/tun", "adm/tun",
                "cands");
   for (const PairState &p : pairs) {
-    double tuned = p.best.empty() ? (p.defaultRun && p.defaultRun->ok ? p.defaultRun->candUs : 0)
-                                  : p.bestRun.candUs;
+    double tuned = p.tunedUs();
     std::string r1 = "-", r2 = "-";
-    if (tuned > 0 && p.defaultRun && p.defaultRun->ok)
-      r1 = llvm::formatv("{0:F2}x", p.defaultRun->candUs / tuned).str();
-    if (tuned > 0 && p.adamsRun && p.adamsRun->ok)
-      r2 = llvm::formatv("{0:F2}x", p.adamsRun->candUs / tuned).str();
+    if (tuned > 0)
+      r1 = llvm::formatv("{0:F2}x", p.defaultUs() / tuned).str();
+    if (tuned > 0 && p.adamsUs())
+      r2 = llvm::formatv("{0:F2}x", *p.adamsUs() / tuned).str();
     std::fprintf(stderr, "%-18s %7lld %6lld %4lld %s %s %11.1f %9s %9s %5d  %s\n",
                  p.pair.family.c_str(), static_cast<long long>(p.pair.n),
                  static_cast<long long>(p.pair.k), static_cast<long long>(p.pair.count),
-                 fmt(p.defaultRun).c_str(), fmt(p.adamsRun).c_str(), tuned, r1.c_str(),
+                 fmt(p.defaultUs() > 0 ? std::optional<double>(p.defaultUs()) : std::nullopt)
+                     .c_str(),
+                 fmt(p.adamsUs()).c_str(), tuned, r1.c_str(),
                  r2.c_str(), p.candidates, p.best.empty() ? "default" : p.best.c_str());
   }
   llvm::json::Object s = summaryJson();
@@ -717,6 +754,8 @@ void Tuner::printSummary() {
                "sum over the decode step's kernels (uses x time): default %.1f us, "
                "adams2019 %s, tuned %.1f us%s\n",
                def, adamsText.c_str(), tuned, ratios.c_str());
+  std::fprintf(stderr, "(adams2019 and tuned: their time relative to the default measured "
+                       "alongside in the same run, times the default's median)\n");
   if (!native())
     std::fprintf(stderr, "note: measured through the runner '%s': if that is an emulator "
                          "(qemu), these times say nothing about speed on real hardware; "
@@ -919,10 +958,11 @@ int Tuner::run(std::string &error) {
     // Random exploration first: ~40% of the candidates the time allows.
     p.randomLeft = std::max(2, static_cast<int>(0.4 * mine / estimateCandidateSeconds()));
     while (!stopped) {
-      double est = estimateCandidateSeconds();
-      // Start a candidate only if about half of it fits in the pair's time
-      // and all of it in the session's (a run past the deadline is killed).
-      if (Clock::now() + std::chrono::milliseconds(int64_t(est * 500)) > pairEnd)
+      double est = estimateCandidateSeconds(p);
+      // Start a candidate only if about half of it, plus the confirmation
+      // run, fits in the pair's time and all of it in the session's (a run
+      // past the deadline is killed).
+      if (Clock::now() + std::chrono::milliseconds(int64_t(est * 1500)) > pairEnd)
         break;
       if (Clock::now() + std::chrono::milliseconds(int64_t(est * 1000)) > deadline)
         break;
@@ -946,6 +986,39 @@ int Tuner::run(std::string &error) {
       }
       p.measured[text] = *m;
       consider(p, text, *m);
+    }
+    if (stopped || p.best.empty())
+      continue;
+    // Confirm the winner: the least of many noisy ratios is biased low. The
+    // database keeps the re-measured ratio, or the default if it did not hold.
+    showStatus(llvm::formatv("{0} {1}x{2} confirming {3}", p.pair.family, p.pair.n, p.pair.k,
+                             p.best));
+    TunePoint pt = p.points[p.best];
+    std::optional<Measurement> m = measure(p, Kind::Confirm, &pt, fatal, deadline);
+    if (!fatal.empty()) {
+      error = fatal;
+      return 1;
+    }
+    if (!m) {
+      stopped = true;
+      break;
+    }
+    if (m->ok && m->ratio() < 1.0) {
+      p.bestRatio = m->ratio();
+      p.bestRun = *m;
+      p.confirmed = true;
+      event(llvm::formatv("  confirmed {0} {1}x{2}: {3:F3}x default [{4}]", p.pair.family,
+                          p.pair.n, p.pair.k, m->ratio(), p.best)
+                .str());
+    } else {
+      event(llvm::formatv("  {0} {1}x{2}: [{3}] did not hold up when measured again ({4}); "
+                          "keeping the default",
+                          p.pair.family, p.pair.n, p.pair.k, p.best,
+                          m->ok ? llvm::formatv("{0:F3}x default", m->ratio()).str() : m->error)
+                .str());
+      p.best.clear();
+      p.bestRatio = 1.0;
+      p.confirmed = true;
     }
   }
   if (gInterrupted)
