@@ -12,7 +12,8 @@ generator exactly as hyc tune and hyc compile do (-f tv_<i>, target
 <isa target>-no_runtime, the params), links them with TunedGemvTest.c and the
 kernel archive and runs it (under qemu for aarch64). Fails if a space of an
 ISA is missing, a generator run fails or any variant disagrees with the
-reference. Prints the C program's lines and its "N passed, N failed" summary.
+reference, or the space's default values do not reproduce the generator's
+default kernel byte for byte. Prints the C program's lines and its "N passed, N failed" summary.
 """
 import argparse
 import json
@@ -75,6 +76,23 @@ def main():
                 return 1
             for space in mine:
                 gen = space["generator"]
+                # The space's defaults must be the generator's own: the same
+                # object with them spelled out as without params (hyc tune
+                # writes an all-default point as the default schedule).
+                objs = []
+                for i, extra in enumerate(([], schedule_text(
+                        space["knobs"], [k["default"] for k in space["knobs"]]).split(","))):
+                    d = os.path.join(tmp, f"defaults_{gen}_{isa}_{i}")
+                    os.makedirs(d)
+                    subprocess.run([args.generator, "-g", gen, "-f", "tv_default", "-e", "object",
+                                    "-o", d, f"target={targets[isa]}-no_runtime"] + extra,
+                                   check=True, capture_output=True)
+                    objs.append(open(os.path.join(d, "tv_default.o"), "rb").read())
+                if objs[0] != objs[1]:
+                    print(f"FAIL: {gen} ({isa}): the search space's defaults are not the "
+                          f"generator's (objects differ)")
+                    return 1
+                print(f"{gen} ({isa}): the space's defaults reproduce the default kernel")
                 fmt = gen[len("gemv_"):].split("_i8dot")[0].split("_vnni")[0]
                 for point in sample(space, args.samples, rng):
                     params = schedule_text(space["knobs"], point)
