@@ -46,6 +46,7 @@
 #include <random>
 #include <set>
 #include <spawn.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -570,15 +571,18 @@ void Tuner::showStatus(const std::string &what) {
       bests += llvm::formatv("{0}{1}x{2} {3:F2}", bests.empty() ? "" : ", ", p.pair.n,
                              p.pair.k, p.bestRatio)
                    .str();
-  std::string line = llvm::formatv("[{0}] {1,3}% ETA {2}m{3:02}s | {4} candidates | {5}",
-                                   bar, static_cast<int>(frac * 100), eta / 60, eta % 60,
-                                   done, what)
+  std::string line = llvm::formatv("[{0}] {1,3}% ETA {2}m{3:02}s | {4} candidates", bar,
+                                   static_cast<int>(frac * 100), eta / 60, eta % 60, done)
                          .str();
   if (!bests.empty())
-    line += " | best/default: " + bests;
+    line += " | best/default " + bests;
+  line += " | " + what;
   if (tty) {
-    if (line.size() > 200)
-      line.resize(200);
+    // One terminal row: a wrapped line could not be redrawn in place.
+    struct winsize ws = {};
+    size_t cols = ioctl(2, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20 ? ws.ws_col : 80;
+    if (line.size() > cols - 1)
+      line.resize(cols - 1);
     std::fprintf(stderr, "\r\033[K%s", line.c_str());
     statusShown = true;
   } else {
