@@ -226,6 +226,7 @@ private:
   std::mt19937_64 rng;
   Clock::time_point start, deadline;
   std::string work, halideTarget, generatorPath, journalPath;
+  std::string toolId; ///< fingerprint of generator + kernel archive + Halide target
   std::map<std::string, std::string> harnessObjects; // format -> object
   std::vector<PairState> pairs;
   std::map<std::string, llvm::json::Object> journal; // key -> record
@@ -240,6 +241,8 @@ private:
   int reps(const PairState &p) const;
   std::string journalKey(const PairState &p, Kind kind, const std::string &text) const;
   void loadJournal();
+  std::string pairKeyPrefix(const PairState &p) const;
+  void resumePair(PairState &p);
   void record(const PairState &p, Kind kind, const std::string &text, const Measurement &m);
   bool harnessObject(const std::string &format, std::string &object, std::string &error);
   std::optional<Measurement> measure(PairState &p, Kind kind, const TunePoint *point,
@@ -277,8 +280,54 @@ std::string Tuner::journalKey(const PairState &p, Kind kind, const std::string &
                      : kind == Kind::Adams   ? adams
                      : kind == Kind::Confirm ? "@confirm:" + text
                                              : (text.empty() ? "@default-point" : text);
-  return opt.target.name + "|" + std::to_string(opt.threads) + "|" + p.generator + "|" +
-         std::to_string(p.pair.n) + "x" + std::to_string(p.pair.k) + "|" + what;
+  return pairKeyPrefix(p) + what;
+}
+
+std::string Tuner::pairKeyPrefix(const PairState &p) const {
+  return opt.target.name + "|" + std::to_string(opt.threads) + "|" + toolId + "|" +
+         p.generator + "|" + std::to_string(p.pair.n) + "x" + std::to_string(p.pair.k) + "|";
+}
+
+void Tuner::resumePair(PairState &p) {
+  // Every earlier candidate of this pair counts as tried: the search goes on
+  // from the best of them instead of proposing them again.
+  std::string prefix = pairKeyPrefix(p);
+  for (const auto &[key, rec] : journal) {
+    if (key.rfind(prefix, 0) != 0 || key[prefix.size()] == '@')
+      continue;
+    std::string text = key.substr(prefix.size());
+    std::map<std::string, std::string> kv;
+    llvm::SmallVector<llvm::StringRef> parts;
+    llvm::StringRef(text).split(parts, ',');
+    for (llvm::StringRef part : parts) {
+      auto [name, value] = part.split('=');
+      kv[name.str()] = value.str();
+    }
+    TunePoint pt;
+    for (const TuneKnob &k : p.space->knobs) {
+      auto it = kv.find(k.name);
+      if (it == kv.end())
+        break;
+      int64_t v = 0;
+      if (k.boolean)
+        v = it->second == "true";
+      else if (llvm::StringRef(it->second).getAsInteger(10, v))
+        break;
+      pt.push_back(v);
+    }
+    if (pt.size() != p.space->knobs.size() || kv.size() != pt.size() ||
+        scheduleText(*p.space, pt) != text)
+      continue; // from another version of the space
+    Measurement m;
+    m.ok = rec.getBoolean("ok").value_or(false);
+    m.candUs = rec.getNumber("cand_us").value_or(0);
+    m.defaultUs = rec.getNumber("default_us").value_or(0);
+    m.error = rec.getString("error").value_or("").str();
+    p.points[text] = pt;
+    p.measured[text] = m;
+    ++reusedFromJournal;
+    consider(p, text, m);
+  }
 }
 
 void Tuner::loadJournal() {
@@ -784,6 +833,18 @@ int Tuner::run(std::string &error) {
             opt.target.name + " not built?)";
     return 1;
   }
+  {
+    // Journal entries are only valid for the same generators, default
+    // kernels and Halide target: a rebuilt generator starts a new journal key.
+    uint64_t h1 = 0, h2 = 0, bytes = 0;
+    std::string ignored;
+    hashFile(generatorPath, h1, bytes, ignored);
+    hashFile(opt.target.kernelArchive, h2, bytes, ignored);
+    uint64_t h3 = 0xcbf29ce484222325ull;
+    for (char c : halideTarget)
+      h3 = (h3 ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;
+    toolId = llvm::formatv("{0:x-8}", (h1 ^ (h2 * 31) ^ (h3 * 961)) & 0xffffffffull).str();
+  }
   if (!llvm::sys::findProgramByName(opt.target.linker)) {
     error = "no '" + opt.target.linker + "' on PATH (the C driver of target " +
             opt.target.name + ")";
@@ -959,6 +1020,7 @@ int Tuner::run(std::string &error) {
       mine = left;
     weightLeft -= p.weight;
     Clock::time_point pairEnd = Clock::now() + std::chrono::milliseconds(int64_t(mine * 1000));
+    resumePair(p);
     // Random exploration first: ~40% of the candidates the time allows.
     p.randomLeft = std::max(2, static_cast<int>(0.4 * mine / estimateCandidateSeconds()));
     while (!stopped) {
