@@ -101,19 +101,16 @@ bool exactBlock(const float *w, uint16_t &dOut, uint8_t *codes) {
       continue;
     // Exact comparisons: 3d is exact in float for an fp16 d.
     const float d3 = 3.0f * d;
-    bool ok = true;
+    // Branch-free (random signs and levels would defeat the branch predictor):
+    // code 2 + is3 for positive values, 1 - is3 for negative ones.
+    int bad = 0;
     for (int i = 0; i < 512; ++i) {
       float a = std::fabs(w[i]);
-      bool neg = std::signbit(w[i]);
-      if (a == d)
-        codes[i] = neg ? 1 : 2;
-      else if (a == d3)
-        codes[i] = neg ? 0 : 3;
-      else {
-        ok = false;
-        break;
-      }
+      int is1 = a == d, is3 = a == d3, neg = std::signbit(w[i]);
+      bad |= !(is1 | is3);
+      codes[i] = static_cast<uint8_t>(2 + is3 - neg - 2 * neg * is3);
     }
+    bool ok = !bad;
     if (ok) {
       dOut = h;
       return true;
@@ -464,7 +461,7 @@ private:
   std::string positionsInput, tokensInput, maskValue, cosValue, sinValue, embedTable;
   std::set<std::string> cacheInputs;  // GroupQueryAttention's past kv / lengths (runtime state)
   std::set<std::string> cacheOutputs; // its present kv
-  bool haveEps = false, haveBase = false;
+  bool haveEps = false;
   int64_t nHead = 0, nHeadKv = 0, headDim = 0;
   // Weights by GGUF-style name, laid out in the order importGGUF uses.
   std::map<std::string, WeightEntry> pending;
@@ -900,7 +897,6 @@ bool Matcher::setRopeBase(double base, const std::vector<float> &inv, const std:
   // Stored rounded to float32, as GGUF's rope.freq_base is: the same model
   // from either format then compiles to the same code.
   model.config.ropeBase = static_cast<float>(base);
-  haveBase = true;
   return true;
 }
 
