@@ -289,14 +289,16 @@ int hyc::driver::compileMain(const std::vector<std::string> &args) {
           "\", \"bytes\": " + std::to_string(bytes) + ", \"fnv1a64\": \"" + hex + "\"}";
     return true;
   };
-  std::string modelRecord, dbRecord = "null";
+  std::string modelRecord, dbRecord = "null", tokRecord = "null";
   if (!inputRecord(model, modelRecord) ||
-      (!tuningDb.empty() && !inputRecord(tuningDb, dbRecord))) {
+      (!tuningDb.empty() && !inputRecord(tuningDb, dbRecord)) ||
+      (!tokenizer.empty() && !inputRecord(tokenizer, tokRecord))) {
     progress.failed();
     return fail(cmd, error);
   }
   manifest += "  \"source\": \"" + jsonEscape(llvm::sys::path::filename(model).str()) + "\",\n";
-  manifest += "  \"inputs\": {\"model\": " + modelRecord + ", \"tuning_db\": " + dbRecord + "},\n";
+  manifest += "  \"inputs\": {\"model\": " + modelRecord + ", \"tuning_db\": " + dbRecord +
+              (tokenizer.empty() ? std::string() : ", \"tokenizer\": " + tokRecord) + "},\n";
   manifest += "  \"arch\": \"" + c.arch + "\",\n";
   manifest += "  \"target\": {\"name\": \"" + targetInfo.name + "\", \"triple\": \"" +
               targetInfo.triple + "\", \"cpu\": \"" + targetInfo.cpu + "\"},\n";
