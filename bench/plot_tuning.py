@@ -62,6 +62,9 @@ def main():
     ax.bar([x - width for x in xs], default, width, label="default schedule", color="#999999")
     ax.bar(list(xs), adams, width, label="Adams2019 autoschedule", color="#e08a3c")
     ax.bar([x + width for x in xs], tuned, width, label="tuned (hyc tune)", color="#2b7bba")
+    for x, a in zip(xs, adams):
+        if a != a:  # NaN: no Adams2019 time (failed, or not reached in the budget)
+            ax.text(x, 0, "n/a", ha="center", va="bottom", fontsize=7, color="#e08a3c")
     ax.set_xticks(list(xs))
     ax.set_xticklabels(labels, fontsize=8)
     ax.set_ylabel("time per decode step (us)" if args.per_step else "median time per call (us)")
@@ -72,6 +75,8 @@ def main():
         title += f" - decode sum: default/tuned {s.get('default_over_tuned', 0):.2f}x"
         if s.get("adams2019_over_tuned"):
             title += f", Adams2019/tuned {s['adams2019_over_tuned']:.2f}x"
+            if s.get("adams2019_pairs", 0) < s.get("pairs", 0):
+                title += f" (over the {s['adams2019_pairs']} of {s['pairs']} kernels it has)"
     if tuner.get("timing_meaningful") is False:
         title += "\n(measured under an emulator: times say nothing about speed)"
     ax.set_title(title, fontsize=10)
