@@ -370,9 +370,9 @@ def reference_logits(path, tokens):
     """onnxruntime's logits [S, vocab] for `tokens` at positions 0..S-1."""
     import onnxruntime as ort
     so = ort.SessionOptions()
-    # Basic optimizations only: onnxruntime 1.23's extended level rewrites a blocked int4
-    # DequantizeLinear + MatMul into MatMulNBits with block 512, which computes NaNs (the dq4
-    # form); the reference should run the graph as written.
+    # Basic optimizations only: at onnxruntime 1.23's extended level the dq4 form (blocked
+    # int4 DequantizeLinear + MatMul, block 512) computes NaNs, presumably through its fusion
+    # into MatMulNBits, whose block-512 path is wrong; the reference runs the graph as written.
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
     so.intra_op_num_threads = 1
     so.inter_op_num_threads = 1
