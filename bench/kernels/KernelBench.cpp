@@ -92,8 +92,40 @@ void runGemv(benchmark::State &state, Gemv fn) {
 }
 
 bool hasAvx512() {
+  // The avx512 kernels are built for Halide's avx512_zen4 feature set.
   __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bf16") &&
+         __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512vbmi2") &&
+         __builtin_cpu_supports("avx512bitalg") && __builtin_cpu_supports("avx512vpopcntdq") &&
+         __builtin_cpu_supports("avx512ifma");
+}
+
+// Prefill GEMM over m = state.range(2) activation rows: reports multiply-adds
+// per second (items) and weight bytes per second.
+void BM_GemmQ2_0C_avx512(benchmark::State &state) {
+  if (!hasAvx512())
+    return state.SkipWithError("no AVX-512 (Zen 4 class)");
+  const int64_t n = state.range(0), k = state.range(1), m = state.range(2);
+  const size_t matrix = static_cast<size_t>(n * (k / 512) * 130);
+  std::vector<uint8_t> w(matrix);
+  std::mt19937 rng(11);
+  for (auto &b : w)
+    b = static_cast<uint8_t>(rng());
+  for (size_t b = 0; b < w.size(); b += 130) {
+    w[b] = 0x00;
+    w[b + 1] = 0x2c;
+  }
+  std::vector<float> x(static_cast<size_t>(k * m)), y(static_cast<size_t>(n * m));
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  for (auto &v : x)
+    v = dist(rng);
+  for (auto _ : state) {
+    if (hyk_gemm_q2_0c_avx512(w.data(), x.data(), y.data(), n, k, m) != HYK_OK)
+      state.SkipWithError("kernel failed");
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * n * k * m));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * matrix));
 }
 
 void BM_GemvQ2_0C_avx2(benchmark::State &s) { runGemv<512, 130>(s, hyk_gemv_q2_0c_avx2); }
@@ -117,6 +149,10 @@ void decodeShapes(benchmark::internal::Benchmark *b) {
 BENCHMARK(BM_GemvQ2_0C_avx2)->Apply(decodeShapes);
 BENCHMARK(BM_GemvQ2_0C_avx512)->Apply(decodeShapes);
 BENCHMARK(BM_GemvQ8_0_avx512)->Args({120818, 2048})->Unit(benchmark::kMillisecond)->UseRealTime();
+// Prefill chunks of 32 tokens over the same shapes.
+BENCHMARK(BM_GemmQ2_0C_avx512)
+    ->Args({3072, 2048, 32})->Args({2048, 2048, 32})->Args({12288, 2048, 32})->Args({2048, 6144, 32})
+    ->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 } // namespace
 

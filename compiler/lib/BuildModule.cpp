@@ -21,12 +21,22 @@ using namespace hyc;
 namespace lb = hyc::lowbit;
 
 namespace {
+/// Tokens per prefill chunk: the matmuls of a chunk run as GEMMs over its rows
+/// where the target has them (lowbit-select-kernels), reading each weight
+/// once per chunk instead of once per token. Prompts are processed in whole
+/// chunks, then token by token for the rest.
+constexpr int64_t kPrefillChunk = 32;
+
 /// Fixed byte offsets of every activation buffer in the arena and of every
 /// layer's K and V cache: the static memory plan. All offsets 64-byte aligned.
 /// q, k, v are adjacent (and so are gate, up) so that projections sharing an
 /// input can be fused into one matmul writing one contiguous buffer.
 struct Layout {
   int64_t x, h, o, down, q, k, v, attn, gate, up, scores, arenaBytes;
+  /// Prefill chunk: `chunk` rows of each activation (0 when the context is
+  /// too small for one), row-major.
+  int64_t chunk = 0;
+  int64_t cx, ch, co, cdown, cq, ck, cv, cattn, cgate, cup;
   std::vector<int64_t> kCache, vCache;
   int64_t kvBytes;
 
@@ -41,6 +51,12 @@ struct Layout {
     x = take(c.nEmbd), h = take(c.nEmbd), o = take(c.nEmbd), down = take(c.nEmbd);
     q = take(qDim), k = take(kvDim), v = take(kvDim), attn = take(qDim);
     gate = take(c.nFF), up = take(c.nFF), scores = take(context);
+    chunk = context >= kPrefillChunk ? kPrefillChunk : 0;
+    int64_t r = chunk;
+    cx = take(r * c.nEmbd), ch = take(r * c.nEmbd), co = take(r * c.nEmbd);
+    cdown = take(r * c.nEmbd), cq = take(r * qDim), ck = take(r * kvDim);
+    cv = take(r * kvDim), cattn = take(r * qDim), cgate = take(r * c.nFF);
+    cup = take(r * c.nFF);
     arenaBytes = top;
     top = 0;
     for (int64_t l = 0; l < c.nLayer; ++l) {
@@ -72,6 +88,16 @@ public:
                                     lb::requiredScaleLayout(w->format));
     return lb::WeightOp::create(b, loc, type, blob, b.getStringAttr(name),
                                 b.getI64IntegerAttr(w->blobOffset));
+  }
+
+  /// Row `row` (an index) of a row-major arena matrix of `cols` floats per
+  /// row at `offset`, as a rank-1 view.
+  Value arenaRow(int64_t offset, Value row, int64_t cols) {
+    Value at = arith::AddIOp::create(
+        b, loc, arith::ConstantIndexOp::create(b, loc, offset),
+        arith::MulIOp::create(b, loc, row, arith::ConstantIndexOp::create(b, loc, cols * 4)));
+    auto type = MemRefType::get({cols}, b.getF32Type());
+    return memref::ViewOp::create(b, loc, type, arena, at, ValueRange{});
   }
 
 private:
@@ -188,6 +214,105 @@ OwningOpRef<ModuleOp> hyc::buildDecodeModule(MLIRContext &ctx,
     func::ReturnOp::create(b, loc);
   }
 
+  // @chunk(blob, arena, kv, tokens, start, pos0): the lay.chunk tokens
+  // tokens[start..] at positions pos0.. through every layer, each matmul over
+  // all rows at once; leaves the last row's hidden state in the arena's x.
+  func::FuncOp chunkFn;
+  if (lay.chunk > 0) {
+    const int64_t C = lay.chunk;
+    chunkFn = func::FuncOp::create(
+        b, loc, "hy_" + name + "_chunk",
+        b.getFunctionType({blobType, arenaType, kvType, tokensType, i32, i32}, {}));
+    chunkFn.setPrivate();
+    OpBuilder::InsertionGuard guard(b);
+    Block *entry = chunkFn.addEntryBlock();
+    b.setInsertionPointToEnd(entry);
+    Emit e(b, loc, model, entry->getArgument(0), entry->getArgument(1),
+           entry->getArgument(2));
+    Value tokens = entry->getArgument(3);
+    Value start = arith::IndexCastOp::create(b, loc, b.getIndexType(), entry->getArgument(4));
+    Value pos0 = entry->getArgument(5);
+    Value scores = e.arenaF32(lay.scores, {context});
+    auto base = b.getF64FloatAttr(c.ropeBase);
+    auto hd = b.getI64IntegerAttr(c.headDim);
+    // body(i, pos) for every row i of the chunk (pos = pos0 + i, i32).
+    auto forRows = [&](llvm::function_ref<void(Value, Value)> body) {
+      Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+      Value count = arith::ConstantIndexOp::create(b, loc, C);
+      Value one = arith::ConstantIndexOp::create(b, loc, 1);
+      auto loop = scf::ForOp::create(b, loc, zero, count, one);
+      OpBuilder::InsertionGuard rowGuard(b);
+      b.setInsertionPoint(loop.getBody()->getTerminator());
+      Value i = loop.getInductionVar();
+      Value pos = arith::AddIOp::create(
+          b, loc, pos0, arith::IndexCastOp::create(b, loc, i32, i));
+      body(i, pos);
+    };
+    auto row = [&](int64_t offset, Value i, int64_t cols) {
+      return e.arenaRow(offset, i, cols);
+    };
+    Value X = e.arenaF32(lay.cx, {C, c.nEmbd}), H = e.arenaF32(lay.ch, {C, c.nEmbd});
+    Value O = e.arenaF32(lay.co, {C, c.nEmbd}), Dn = e.arenaF32(lay.cdown, {C, c.nEmbd});
+    Value Q = e.arenaF32(lay.cq, {C, qDim}), K = e.arenaF32(lay.ck, {C, kvDim});
+    Value V = e.arenaF32(lay.cv, {C, kvDim}), A = e.arenaF32(lay.cattn, {C, qDim});
+    Value G = e.arenaF32(lay.cgate, {C, c.nFF}), U = e.arenaF32(lay.cup, {C, c.nFF});
+
+    forRows([&](Value i, Value) {
+      Value t = memref::LoadOp::create(
+          b, loc, tokens, ValueRange{arith::AddIOp::create(b, loc, start, i)});
+      lb::EmbeddingOp::create(b, loc, e.weight("token_embd.weight"), t,
+                              row(lay.cx, i, c.nEmbd));
+    });
+    for (int64_t l = 0; l < c.nLayer; ++l) {
+      std::string p = "blk." + std::to_string(l) + ".";
+      Value kCache = e.kvF32(lay.kCache[l], {context, kvDim});
+      Value vCache = e.kvF32(lay.vCache[l], {context, kvDim});
+      forRows([&](Value i, Value) {
+        lb::RmsNormOp::create(b, loc, row(lay.cx, i, c.nEmbd),
+                              e.weight(p + "attn_norm.weight"), row(lay.ch, i, c.nEmbd), eps);
+      });
+      lb::MatmulOp::create(b, loc, H, e.weight(p + "attn_q.weight"), Q);
+      lb::MatmulOp::create(b, loc, H, e.weight(p + "attn_k.weight"), K);
+      lb::MatmulOp::create(b, loc, H, e.weight(p + "attn_v.weight"), V);
+      forRows([&](Value i, Value pos) {
+        Value q = row(lay.cq, i, qDim), k = row(lay.ck, i, kvDim);
+        lb::RopeOp::create(b, loc, q, pos, q, hd, base);
+        lb::RopeOp::create(b, loc, k, pos, k, hd, base);
+        lb::RmsNormOp::create(b, loc, q, e.weight(p + "attn_q_norm.weight"), q, eps);
+        lb::RmsNormOp::create(b, loc, k, e.weight(p + "attn_k_norm.weight"), k, eps);
+        lb::KvStoreOp::create(b, loc, k, kCache, pos);
+        lb::KvStoreOp::create(b, loc, row(lay.cv, i, kvDim), vCache, pos);
+      });
+      // Every row's K/V is stored first; row i attends to positions <= its own.
+      forRows([&](Value i, Value pos) {
+        lb::AttentionOp::create(b, loc, row(lay.cq, i, qDim), kCache, vCache, pos, scores,
+                                row(lay.cattn, i, qDim), b.getI64IntegerAttr(c.nHead),
+                                b.getI64IntegerAttr(c.nHeadKv), hd);
+      });
+      lb::MatmulOp::create(b, loc, A, e.weight(p + "attn_output.weight"), O);
+      forRows([&](Value i, Value) {
+        Value x = row(lay.cx, i, c.nEmbd);
+        lb::AddOp::create(b, loc, x, row(lay.co, i, c.nEmbd), x);
+        lb::RmsNormOp::create(b, loc, x, e.weight(p + "ffn_norm.weight"),
+                              row(lay.ch, i, c.nEmbd), eps);
+      });
+      lb::MatmulOp::create(b, loc, H, e.weight(p + "ffn_gate.weight"), G);
+      lb::MatmulOp::create(b, loc, H, e.weight(p + "ffn_up.weight"), U);
+      forRows([&](Value i, Value) {
+        Value g = row(lay.cgate, i, c.nFF);
+        lb::SwigluOp::create(b, loc, g, row(lay.cup, i, c.nFF), g);
+      });
+      lb::MatmulOp::create(b, loc, G, e.weight(p + "ffn_down.weight"), Dn);
+      forRows([&](Value i, Value) {
+        Value x = row(lay.cx, i, c.nEmbd);
+        lb::AddOp::create(b, loc, x, row(lay.cdown, i, c.nEmbd), x);
+      });
+    }
+    Value last = row(lay.cx, arith::ConstantIndexOp::create(b, loc, C - 1), c.nEmbd);
+    memref::CopyOp::create(b, loc, last, e.arenaF32(lay.x, {c.nEmbd}));
+    func::ReturnOp::create(b, loc);
+  }
+
   // @head: final norm and the tied lm_head (the embedding table) -> logits.
   auto head = func::FuncOp::create(
       b, loc, "hy_" + name + "_head",
@@ -260,8 +385,27 @@ OwningOpRef<ModuleOp> hyc::buildDecodeModule(MLIRContext &ctx,
           scf::YieldOp::create(nb, l, ValueRange{arith::OrIOp::create(nb, l, acc[0], bad)});
         });
     returnIf(b, loc, scan.getResult(0), constI32(b, loc, 1));
+    // Whole chunks first (GEMMs where the target has them), then the rest
+    // one token at a time.
+    Value chunked = zero;
+    if (chunkFn) {
+      Value cC = arith::ConstantIndexOp::create(b, loc, lay.chunk);
+      Value nChunks = arith::DivUIOp::create(b, loc, count, cC);
+      scf::ForOp::create(
+          b, loc, zero, nChunks, one, ValueRange{},
+          [&](OpBuilder &nb, Location l, Value ci, ValueRange) {
+            Value first = arith::MulIOp::create(nb, l, ci, cC);
+            Value first32 = arith::IndexCastOp::create(nb, l, nb.getI32Type(), first);
+            Value p = arith::AddIOp::create(nb, l, pos0, first32);
+            func::CallOp::create(nb, l, chunkFn,
+                                 ValueRange{entry->getArgument(0), entry->getArgument(1),
+                                            entry->getArgument(2), tokens, first32, p});
+            scf::YieldOp::create(nb, l);
+          });
+      chunked = arith::MulIOp::create(b, loc, nChunks, cC);
+    }
     scf::ForOp::create(
-        b, loc, zero, count, one, ValueRange{},
+        b, loc, chunked, count, one, ValueRange{},
         [&](OpBuilder &nb, Location l, Value i, ValueRange) {
           Value t = memref::LoadOp::create(nb, l, tokens, ValueRange{i});
           Value p = arith::AddIOp::create(

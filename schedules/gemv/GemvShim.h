@@ -25,4 +25,11 @@ hyk_run_gemv(hyk_gemv_pipeline pipeline, const uint8_t *w, const float *x,
              float *y, int64_t n, int64_t k, int64_t block_weights,
              int64_t block_bytes, int32_t not_blocked_status);
 
+/* The same for Y[m][n] = X[m] W^T over m rows of activations, through a
+ * GEMM pipeline (w, x (k x m), y (n x m)). */
+__attribute__((visibility("hidden"))) int32_t
+hyk_run_gemm(hyk_gemv_pipeline pipeline, const uint8_t *w, const float *x,
+             float *y, int64_t n, int64_t k, int64_t m, int64_t block_weights,
+             int64_t block_bytes, int32_t not_blocked_status);
+
 #endif /* HYK_SCHEDULES_GEMV_GEMVSHIM_H */

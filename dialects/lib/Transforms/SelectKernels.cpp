@@ -94,6 +94,12 @@ LogicalResult readDatabase(StringRef path, StringRef target,
 struct SelectKernels
     : public hyc::lowbit::impl::SelectKernelsPassBase<SelectKernels> {
   using Base::Base;
+  /// Targets whose kernel library has a prefill GEMM for `format`
+  /// (schedules/: gemm_q2_0c_vnni for AVX-512 VNNI).
+  bool hasGemm(WeightFormat format) const {
+    return format == WeightFormat::Q2_0C && target == "x86-64-avx512";
+  }
+
   void runOnOperation() override {
     std::map<Key, std::string> db;
     if (!tuningDb.empty()) {
@@ -109,6 +115,15 @@ struct SelectKernels
       if (!w.isQuantized())
         return;
       std::string kernel = "gemv_" + stringifyWeightFormat(w.getFormat()).str();
+      // Several activation rows (prefill) on a target with a GEMM kernel for
+      // the format: the GEMM, with its default schedule (not tuned yet).
+      auto x = cast<MemRefType>(op.getX().getType());
+      if (x.getRank() == 2 && x.getDimSize(0) > 1 && hasGemm(w.getFormat())) {
+        op->setAttr("hyc.kernel",
+                    b.getStringAttr("gemm_" + stringifyWeightFormat(w.getFormat()).str()));
+        op->setAttr("hyc.schedule", b.getStringAttr("default"));
+        return;
+      }
       auto it = db.find(Key(kernel, w.getRows(), w.getCols()));
       op->setAttr("hyc.kernel", b.getStringAttr(kernel));
       op->setAttr("hyc.schedule",

@@ -64,6 +64,12 @@ int32_t hyk_gemv_q2_0c_avx512(const uint8_t *w, const float *x, float *y,
 int32_t hyk_gemv_q2_0c_neon(const uint8_t *w, const float *x, float *y,
                             int64_t n, int64_t k);
 
+/* Prefill: y[i][0..n) = W x[i] for the m rows x[0..m) of k floats (row-major
+ * m x k at x, m x n at y), the same weights and contract as above. It reads W
+ * once for all rows and runs the products on vpdpbusd with the activations
+ * quantized like hyk_gemv_q2_0c_avx512's, per row; needs the same CPU. */
+int32_t hyk_gemm_q2_0c_avx512(const uint8_t *w, const float *x, float *y,
+                              int64_t n, int64_t k, int64_t m);
 /* ---- Q8_0 weight format -----------------------------------------------------
  * A row of K weights (K a multiple of 32) is K/32 consecutive 34-byte blocks
  * { fp16 d (little-endian); int8 qs[32]; }; weight i is qs[i] * d. */

@@ -1,7 +1,8 @@
 //===- GemvQ2_0CTest.cpp - Unit tests for the Q2_0C GEMV kernels ---------===//
 //
-// Tests of the Q2_0C GEMV kernels (hyk_gemv_q2_0c_{avx2,avx512}) against a
-// scalar reference written from the format definition.
+// Tests of the Q2_0C GEMV kernels (hyk_gemv_q2_0c_{avx2,avx512}) and the
+// prefill GEMM (hyk_gemm_q2_0c_avx512) against a scalar reference written
+// from the format definition.
 //
 // Accuracy bound, per output row n (the kernels accumulate in float32):
 //   |y[n] - ref[n]| <= 1e-4 * sum_k |W[n,k] * x[k]| + 1e-6
@@ -59,7 +60,15 @@ bool IsaSupported(Isa isa) {
          __builtin_cpu_supports("avx512cd") &&
          __builtin_cpu_supports("avx512bw") &&
          __builtin_cpu_supports("avx512dq") &&
-         __builtin_cpu_supports("avx512vl");
+         __builtin_cpu_supports("avx512vl") &&
+         // The avx512 variants are built for Halide's avx512_zen4 feature set.
+         __builtin_cpu_supports("avx512vnni") &&
+         __builtin_cpu_supports("avx512bf16") &&
+         __builtin_cpu_supports("avx512vbmi") &&
+         __builtin_cpu_supports("avx512vbmi2") &&
+         __builtin_cpu_supports("avx512bitalg") &&
+         __builtin_cpu_supports("avx512vpopcntdq") &&
+         __builtin_cpu_supports("avx512ifma");
 }
 
 // IEEE 754 binary16 -> float, written from the format definition.
@@ -301,6 +310,96 @@ TEST_P(GemvQ2_0CTest, MatchesScalarReference) {
 
 INSTANTIATE_TEST_SUITE_P(Shapes, GemvQ2_0CTest, testing::ValuesIn(AllShapes()),
                          ShapeName);
+
+// ---- GEMM (prefill): m rows of activations at once ---------------------------
+
+struct GemmShape {
+  int64_t n, k, m;
+};
+
+void PrintTo(const GemmShape &s, std::ostream *os) {
+  *os << "n=" << s.n << " k=" << s.k << " m=" << s.m;
+}
+
+std::vector<GemmShape> GemmShapes() {
+  std::vector<GemmShape> shapes;
+  for (int64_t n : {1, 3, 17, 65})
+    for (int64_t k : {512, 1536})
+      for (int64_t m : {1, 2, 3, 5, 33})
+        shapes.push_back({n, k, m});
+  // HY-1.8B prefill chunks (32 tokens) and an odd token count.
+  shapes.push_back({2048, 2048, 32});
+  shapes.push_back({512, 2048, 32});
+  shapes.push_back({2048, 6144, 7});
+  return shapes;
+}
+
+class GemmQ2_0CTest : public testing::TestWithParam<GemmShape> {};
+
+TEST_P(GemmQ2_0CTest, MatchesScalarReference) {
+  const GemmShape s = GetParam();
+  if (!IsaSupported(Isa::kAvx512))
+    GTEST_SKIP() << "CPU lacks the features of the avx512 kernel variant";
+  // One Problem per activation row (same W: same seed), x rows copied into a
+  // guarded m x k matrix.
+  const uint32_t seed = static_cast<uint32_t>(s.n * 7919 + s.k * 31 + 5);
+  Problem p(s.n, s.k, seed);
+  GuardedBuffer x(static_cast<size_t>(s.m * s.k) * sizeof(float));
+  ASSERT_TRUE(p.w.ok() && p.x.ok() && x.ok()) << "guarded allocation failed";
+  std::mt19937 rng(seed ^ 0x9e3779b9u);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  float *xm = reinterpret_cast<float *>(x.data());
+  for (int64_t i = 0; i < s.m * s.k; ++i)
+    xm[i] = dist(rng) * ((i % 97) == 0 ? 30.0f : 1.0f); // a few large entries
+
+  GuardedOutput out(s.n * s.m);
+  ASSERT_EQ(hyk_gemm_q2_0c_avx512(p.ws(), xm, out.y(), s.n, s.k, s.m), HYK_OK);
+  EXPECT_TRUE(out.GuardsIntact()) << "bytes around y were modified";
+
+  int failures = 0;
+  std::vector<double> ref, mag;
+  for (int64_t r = 0; r < s.m; ++r) {
+    std::memcpy(p.xs(), xm + r * s.k, static_cast<size_t>(s.k) * sizeof(float));
+    Reference(p, &ref, &mag);
+    for (int64_t n = 0; n < s.n; ++n) {
+      const double got = out.at(r * s.n + n);
+      const double bound = 1e-4 * mag[static_cast<size_t>(n)] + 1e-6;
+      const double err = std::fabs(got - ref[static_cast<size_t>(n)]);
+      if (!(err <= bound) && ++failures <= 5) {
+        ADD_FAILURE() << "row " << r << " col " << n << ": got " << got << ", want "
+                      << ref[static_cast<size_t>(n)] << " (|err| " << err
+                      << " > bound " << bound << ")";
+      }
+    }
+  }
+  EXPECT_EQ(failures, 0) << failures << " of " << s.n * s.m << " outputs out of bounds";
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, GemmQ2_0CTest, testing::ValuesIn(GemmShapes()),
+                         [](const testing::TestParamInfo<GemmShape> &info) {
+                           return "n" + std::to_string(info.param.n) + "_k" +
+                                  std::to_string(info.param.k) + "_m" +
+                                  std::to_string(info.param.m);
+                         });
+
+TEST(GemmQ2_0CErrors, RejectsBadArguments) {
+  const int64_t n = 4, k = 1024, m = 3;
+  std::vector<uint8_t> w(static_cast<size_t>(n * (k / kBlockWeights) * kBlockBytes), 0);
+  std::vector<float> x(static_cast<size_t>(k * m), 1.0f);
+  GuardedOutput out(n * m);
+  EXPECT_EQ(hyk_gemm_q2_0c_avx512(w.data(), x.data(), out.y(), n, 768, m),
+            HYK_ERR_K_NOT_BLOCKED);
+  EXPECT_EQ(hyk_gemm_q2_0c_avx512(nullptr, x.data(), out.y(), n, k, m), HYK_ERR_NULL_POINTER);
+  EXPECT_EQ(hyk_gemm_q2_0c_avx512(w.data(), nullptr, out.y(), n, k, m), HYK_ERR_NULL_POINTER);
+  EXPECT_EQ(hyk_gemm_q2_0c_avx512(w.data(), x.data(), nullptr, n, k, m), HYK_ERR_NULL_POINTER);
+  EXPECT_EQ(hyk_gemm_q2_0c_avx512(w.data(), x.data(), out.y(), n, k, 0), HYK_ERR_BAD_SHAPE);
+  EXPECT_EQ(hyk_gemm_q2_0c_avx512(w.data(), x.data(), out.y(), 0, k, m), HYK_ERR_BAD_SHAPE);
+  EXPECT_EQ(hyk_gemm_q2_0c_avx512(w.data(), x.data(), out.y(), n, k, int64_t(1) << 40),
+            HYK_ERR_TOO_LARGE);
+  EXPECT_TRUE(out.GuardsIntact());
+  for (int64_t i = 0; i < n * m; ++i)
+    EXPECT_TRUE(std::isnan(out.at(i))) << "y touched on an argument error";
+}
 
 // Argument validation: every error returns before touching y.
 class GemvQ2_0CErrorTest : public testing::TestWithParam<Isa> {};

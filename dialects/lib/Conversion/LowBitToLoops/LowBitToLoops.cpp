@@ -246,6 +246,22 @@ private:
       // Default schedules have prebuilt flat entry points; a tuned schedule
       // is a Halide pipeline the driver generates (named by
       // kernelVariantName), run through the kernel library's generic runner.
+      // A prefill matmul (several activation rows) that lowbit-select-kernels
+      // gave a GEMM kernel: one call for all rows.
+      auto kernel = op->getAttrOfType<StringAttr>("hyc.kernel");
+      if (rank2 && kernel && kernel.getValue().starts_with("gemm_")) {
+        if (tuned)
+          return op.emitOpError("tuned schedules for ") << kernel << " are not supported yet";
+        func::FuncOp gemm = kernelDecl(
+            ("hyk_" + kernel.getValue() + "_" + isa).str(),
+            FunctionType::get(ctx, {ptr, ptr, ptr, i64, i64, i64}, {i32}));
+        Value args[] = {e.pointer(w), e.pointer(op.getX()), e.pointer(op.getOut()),
+                        arith::ConstantIntOp::create(e.b, e.loc, i64, n),
+                        arith::ConstantIntOp::create(e.b, e.loc, i64, k),
+                        arith::ConstantIntOp::create(e.b, e.loc, i64, m)};
+        func::CallOp::create(e.b, e.loc, gemm, args);
+        return success();
+      }
       std::string name = tuned ? "hyk_gemv_run_" + format
                                : "hyk_gemv_" + format + "_" + isa;
       SmallVector<Type> params = {ptr, ptr, ptr, i64, i64};

@@ -16,6 +16,19 @@ func.func @matmul_q2(%blob: memref<8320xi8>, %x: memref<512xf32>, %y: memref<64x
 
 // -----
 
+// A prefill matmul given a GEMM kernel: one call for all rows (n, k, m).
+// CHECK-LABEL: func.func @matmul_q2_gemm
+// CHECK-NOT: scf.for
+// CHECK: {{(func\.)?}}call @hyk_gemm_q2_0c_avx512(%{{.*}}, %{{.*}}, %{{.*}}, %c64_i64, %c512_i64, %c4_i64) : (!llvm.ptr, !llvm.ptr, !llvm.ptr, i64, i64, i64) -> i32
+// CHECK: func.func private @hyk_gemm_q2_0c_avx512
+func.func @matmul_q2_gemm(%blob: memref<8320xi8>, %x: memref<4x512xf32>, %y: memref<4x64xf32>) {
+  %w = lowbit.weight %blob {name = "w", offset = 0 : i64} : memref<8320xi8> -> !lowbit.packed<q2_0c, 64x512>
+  lowbit.matmul %x, %w, %y {hyc.kernel = "gemm_q2_0c", hyc.schedule = "default"} : memref<4x512xf32>, !lowbit.packed<q2_0c, 64x512>, memref<4x64xf32>
+  return
+}
+
+// -----
+
 // f16 matmul (the tied lm_head): a loop nest with an f16 -> f32 extension.
 // CHECK-LABEL: func.func @matmul_f16
 // CHECK: memref.view %{{.*}} : memref<1024xi8> to memref<8x64xf16>

@@ -25,3 +25,19 @@ func.func @select(%a: !lowbit.packed<q2_0c, 64x512>, %b: !lowbit.packed<q2_0c, 3
   lowbit.matmul %x, %c, %u : memref<512xf32>, !lowbit.packed<f16, 8x512>, memref<8xf32>
   return
 }
+
+// Prefill (several activation rows): a GEMM on targets that have one for the
+// format (x86-64-avx512: gemm_q2_0c), one GEMV per row elsewhere.
+// RUN: hyc-opt %s -lowbit-select-kernels="target=x86-64-avx512" | FileCheck %s --check-prefix=GEMM
+// RUN: hyc-opt %s -lowbit-select-kernels="target=x86-64-avx2" | FileCheck %s --check-prefix=NOGEMM
+// GEMM-LABEL: func.func @prefill
+// GEMM: lowbit.matmul {{.*}} {hyc.kernel = "gemm_q2_0c", hyc.schedule = "default"} : memref<4x512xf32>
+// GEMM: lowbit.matmul {{.*}} {hyc.kernel = "gemv_q2_0c", hyc.schedule = "default"} : memref<1x512xf32>
+// NOGEMM-LABEL: func.func @prefill
+// NOGEMM: lowbit.matmul {{.*}} {hyc.kernel = "gemv_q2_0c", hyc.schedule = "default"} : memref<4x512xf32>
+func.func @prefill(%a: !lowbit.packed<q2_0c, 64x512>, %x: memref<4x512xf32>,
+                   %y: memref<4x64xf32>, %x1: memref<1x512xf32>, %y1: memref<1x64xf32>) {
+  lowbit.matmul %x, %a, %y : memref<4x512xf32>, !lowbit.packed<q2_0c, 64x512>, memref<4x64xf32>
+  lowbit.matmul %x1, %a, %y1 : memref<1x512xf32>, !lowbit.packed<q2_0c, 64x512>, memref<1x64xf32>
+  return
+}

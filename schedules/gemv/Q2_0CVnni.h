@@ -1,0 +1,194 @@
+//===- Q2_0CVnni.h - Q2_0C x float products on AVX-512 VNNI ---------------===//
+//
+// The algorithm shared by gemv_q2_0c_vnni (decode: one token) and
+// gemm_q2_0c_vnni (prefill: M tokens): out(n, m) = sum_k W[n][k] x(k, m) for
+// W in Q2_0C (blocks of 512 2-bit codes c with an fp16 scale d, weight
+// (2c - 3) d) and float activations, on `vpdpbusd` (64 unsigned x signed byte
+// products summed in groups of 4 into 16 int32 lanes).
+//
+// Lanes and groups. Byte j of a block's 128 code bytes holds elements 4j + s
+// (s < 4, lowest bits first). vpdpbusd lane l of 64-byte chunk h sums bytes
+// 64h + 4l + r (r < 4), i.e. elements 256h + 16l + 4r + s: 32 elements per
+// lane and block, which are also the activation quantization group:
+//   sx_g = max_{i in g} |x_i| / qmax,  q_i = round(x_i / sx_g),
+// q written as `digits` int8 digits (I8DotActivations.h): 1 (qmax 127: int8
+// activations with a scale per 32, ggml Q8_0's precision), 2 (qmax 32000) or
+// 3 (qmax 8e6, as precise as float32 x). A group scale per 32 rather than per
+// 512 keeps one large activation from coarsening 511 others.
+//
+// Math, per row n, token m, block b, lane l (S = sum c q, Q = sum q over the
+// lane's group):
+//   out(n, m) = sum_b d_b sum_l sx_(b,l) (2 S_(b,l) - 3 Q_(b,l))
+//             = sum_l [sum_b d_b (2/64) sx_(b,l) S'_(b,l)]  -  sum_b d_b A(b, m)
+// where S' = 64 S is what vpdpbusd returns for codes placed in the top two
+// bits (64 c: values up to 192, so Halide cannot narrow them to int8 and
+// miss the unsigned x signed pattern) and A(b, m) = 3 sum_l sx Q does not
+// depend on W: per block only a convert, a multiply and an FMA per lane
+// remain, and the 16 float lanes are summed once per output.
+//
+//===----------------------------------------------------------------------===//
+#ifndef HYK_SCHEDULES_GEMV_Q2_0CVNNI_H
+#define HYK_SCHEDULES_GEMV_Q2_0CVNNI_H
+
+#include "GemvCommon.h"
+#include "I8DotActivations.h"
+
+#include "Halide.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+namespace hyk {
+
+class Q2_0CVnni {
+public:
+  static constexpr int kBlockWeights = 512;
+  static constexpr int kBlockBytes = 130;
+  static constexpr int kCodeBytes = 128;
+  static constexpr int kDotGroup = 4;  // bytes per vpdpbusd lane
+  static constexpr int kDotLanes = 16; // int32 lanes of a 512-bit vpdpbusd
+  static constexpr int kDotBytes = kDotGroup * kDotLanes;
+  static constexpr int kChunks = kCodeBytes / kDotBytes; // 2
+  static constexpr int kGroup = kBlockWeights / kDotLanes; // 32
+
+  Halide::Var n{"n"}, m{"m"};
+  Halide::Func total{"total"}, qterm{"qterm"};
+
+  /// Defines total(n, m) - qterm(n, m) = out(n, m) for W = `w` (row bytes x
+  /// rows) and x(k, m) (a Func over the K activations of token m).
+  template <typename W>
+  void define(W &w, Halide::Func x, int digits) {
+    using namespace Halide;
+    if (digits < 1 || digits > 3) {
+      std::fprintf(stderr, "q2_0c_vnni: digits must be 1, 2 or 3 (got %d)\n", digits);
+      std::abort();
+    }
+    nd = digits;
+    const float qmax = nd == 1 ? 127.0f : float(I8DotActivations::qmax(nd));
+    Expr nblocks = w.dim(0).extent() / kBlockBytes;
+
+    rg = RDom(0, kGroup, "rg");
+    Expr ge = b * kBlockWeights + (rg / 16) * 256 + lane * 16 + rg % 16;
+    amax(lane, b, m) = 0.0f;
+    amax(lane, b, m) = max(amax(lane, b, m), abs(x(ge, m)));
+    inv(lane, b, m) = select(amax(lane, b, m) > 0.0f, qmax / amax(lane, b, m), 0.0f);
+    step(lane, b, m) = amax(lane, b, m) * (1.0f / qmax);
+    step2(lane, b, m) = step(lane, b, m) * (2.0f / 64.0f);
+
+    // Element 512 b + 4 j + s lies in lane (j % 64) / 4.
+    Expr jl = (j % kDotBytes) / kDotGroup;
+    q(j, s, b, m) = cast<int32_t>(round(x(b * kBlockWeights + 4 * j + s, m) * inv(jl, b, m)));
+    Expr qi = q(j, s, b, m);
+    Expr t = I8DotActivations::digit(qi, nd - 1, nd);
+    for (int d = nd - 2; d >= 0; --d)
+      t = select(part == d, I8DotActivations::digit(qi, d, nd), t);
+    xs(j, s, part, b, m) = t;
+
+    rq = RDom(0, kDotGroup, 0, kChunks, 0, 4, "rq");
+    qlane(lane, b, m) = 0;
+    qlane(lane, b, m) += q(rq.y * kDotBytes + lane * kDotGroup + rq.x, rq.z, b, m);
+    rl2 = RDom(0, kDotLanes, "rl2");
+    qstep(b, m) = 0.0f;
+    qstep(b, m) += 3.0f * step(rl2, b, m) * cast<float>(qlane(rl2, b, m));
+
+    Expr row = clamp(n, 0, w.dim(1).extent() - 1);
+    scale(b, n) = blockScale(w, b * kBlockBytes, row);
+    Expr byte = w(b * kBlockBytes + 2 + j, row);
+    code(j, s, b, n) = (byte << cast<uint8_t>(6 - 2 * s)) & cast<uint8_t>(0xC0);
+
+    rd = RDom(0, kDotGroup, 0, kChunks, 0, 4, "rd");
+    Expr jj = rd.y * kDotBytes + lane * kDotGroup + rd.x;
+    ip(lane, part, b, n, m) = 0;
+    ip(lane, part, b, n, m) += cast<int32_t>(code(jj, rd.z, b, n)) *
+                               cast<int32_t>(xs(jj, rd.z, part, b, m));
+
+    rb = RDom(0, nblocks, "rb");
+    Expr sb = I8DotActivations::combine(nd, [&](int d) { return ip(lane, d, rb, n, m); });
+    lanesum(lane, n, m) = 0.0f;
+    lanesum(lane, n, m) += (scale(rb, n) * step2(lane, rb, m)) * sb;
+
+    rl = RDom(0, kDotLanes, "rl");
+    total(n, m) = 0.0f;
+    total(n, m) += lanesum(rl, n, m);
+    qterm(n, m) = 0.0f;
+    qterm(n, m) += scale(rb, n) * qstep(rb, m);
+  }
+
+  /// Activation side: everything O(K M), once per call.
+  void scheduleActivations(int vw) {
+    amax.compute_root();
+    amax.update().reorder(rg, lane, b, m);
+    inv.compute_root().vectorize(lane, kDotLanes);
+    step.compute_root().vectorize(lane, kDotLanes);
+    step2.compute_root().vectorize(lane, kDotLanes);
+    q.compute_root().bound(s, 0, 4).bound(j, 0, kCodeBytes).vectorize(j, vw);
+    xs.compute_root()
+        .bound(j, 0, kCodeBytes)
+        .bound(s, 0, 4)
+        .bound(part, 0, nd)
+        .reorder(j, s, part, b, m)
+        .vectorize(j, kDotBytes)
+        .unroll(part);
+    qlane.compute_root().bound(lane, 0, kDotLanes).vectorize(lane);
+    qlane.update().reorder(rq.x, lane, rq.y, rq.z, b, m).vectorize(lane);
+    qstep.compute_root();
+    qstep.update().atomic().vectorize(rl2);
+  }
+
+  /// The weight side for one register tile of `rows` x `tokens` outputs,
+  /// computed at `tile` (a loop of the consumer over such tiles).
+  template <typename W>
+  void scheduleTile(Halide::LoopLevel tile, int rows, int tokens, W &w, int prefetchBlocks) {
+    qterm.compute_at(tile).bound_extent(n, rows).bound_extent(m, tokens).unroll(n).unroll(m);
+    qterm.update().reorder(n, m, rb).unroll(n).unroll(m);
+    total.compute_at(tile).bound_extent(n, rows).bound_extent(m, tokens).unroll(n).unroll(m);
+    total.update().reorder(rl, n, m).atomic().vectorize(rl).unroll(n).unroll(m);
+    lanesum.compute_at(tile)
+        .bound(lane, 0, kDotLanes)
+        .bound_extent(n, rows)
+        .bound_extent(m, tokens)
+        .vectorize(lane)
+        .unroll(n)
+        .unroll(m);
+    lanesum.update().reorder(lane, n, m, rb).vectorize(lane).unroll(n).unroll(m);
+    // Software prefetch of the weight rows `prefetchBlocks` blocks ahead:
+    // the tile reads `rows` interleaved streams, which the hardware
+    // prefetchers follow poorly (measured: ~10 GB/s from DRAM on 2 cores
+    // without, against a 48 GB/s read loop).
+    if (prefetchBlocks > 0)
+      lanesum.update().prefetch(w, rb, rb, prefetchBlocks);
+    ip.compute_at(lanesum, rb)
+        .bound(lane, 0, kDotLanes)
+        .bound(part, 0, nd)
+        .reorder_storage(lane, part, n, m, b)
+        .reorder(lane, part, n, m, b)
+        .vectorize(lane)
+        .unroll(part)
+        .unroll(n)
+        .unroll(m);
+    // Innermost: one vpdpbusd (4 bytes x 16 lanes); unrolled over digits,
+    // tokens, rows, the 4 sub-positions of a code load and both chunks.
+    ip.update()
+        .reorder(rd.x, lane, part, m, n, rd.z, rd.y, b)
+        .atomic()
+        .vectorize(rd.x)
+        .vectorize(lane)
+        .unroll(part)
+        .unroll(m)
+        .unroll(n)
+        .unroll(rd.z)
+        .unroll(rd.y);
+  }
+
+private:
+  int nd = 0;
+  Halide::Var j{"j"}, s{"s"}, part{"part"}, b{"b"}, lane{"lane"};
+  Halide::Func amax{"amax"}, inv{"inv"}, step{"step"}, step2{"step2"}, q{"q"},
+      xs{"xs"}, qlane{"qlane"}, qstep{"qstep"}, scale{"scale"}, code{"code"},
+      ip{"ip"}, lanesum{"lanesum"};
+  Halide::RDom rg, rq, rl2, rd, rb, rl;
+};
+
+} // namespace hyk
+
+#endif // HYK_SCHEDULES_GEMV_Q2_0CVNNI_H
