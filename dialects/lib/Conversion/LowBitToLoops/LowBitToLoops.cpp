@@ -49,9 +49,15 @@ struct Emitter {
   Value f64(double v) {
     return arith::ConstantOp::create(b, loc, b.getF64FloatAttr(v));
   }
-  Value add(Value a, Value c) { return arith::AddFOp::create(b, loc, a, c); }
-  Value sub(Value a, Value c) { return arith::SubFOp::create(b, loc, a, c); }
-  Value mul(Value a, Value c) { return arith::MulFOp::create(b, loc, a, c); }
+  // reassoc + contract: lets LLVM vectorize the reductions (dot products of
+  // attention and rms_norm) and form FMAs; the order of a float sum is not
+  // part of any op's contract.
+  static arith::FastMathFlags fm() {
+    return arith::FastMathFlags::reassoc | arith::FastMathFlags::contract;
+  }
+  Value add(Value a, Value c) { return arith::AddFOp::create(b, loc, a, c, fm()); }
+  Value sub(Value a, Value c) { return arith::SubFOp::create(b, loc, a, c, fm()); }
+  Value mul(Value a, Value c) { return arith::MulFOp::create(b, loc, a, c, fm()); }
   Value div(Value a, Value c) { return arith::DivFOp::create(b, loc, a, c); }
   Value iadd(Value a, Value c) { return arith::AddIOp::create(b, loc, a, c); }
   Value imul(Value a, Value c) { return arith::MulIOp::create(b, loc, a, c); }
@@ -427,12 +433,16 @@ private:
         return e.add(acc, p);
       });
       Value inv = e.div(e.f32(1.0), sum);
-      e.loop(d, [&](Value i) {
-        Value acc = e.reduce(zero, n, e.f32(0.0), [&](Value t, Value a) {
-          return e.add(a, e.mul(e.load(scores, {t}),
-                                e.load(vc, {t, e.iadd(kOff, i)})));
+      // out = inv * sum_t p_t V[t]: t outside, the head's d values inside, so
+      // the inner loop runs along contiguous V rows (vectorizable).
+      e.loop(d, [&](Value i) { e.store(e.f32(0.0), out, {e.iadd(qOff, i)}); });
+      e.loop(zero, n, [&](Value t) {
+        Value p = e.mul(e.load(scores, {t}), inv);
+        e.loop(d, [&](Value i) {
+          Value o = e.iadd(qOff, i);
+          e.store(e.add(e.load(out, {o}), e.mul(p, e.load(vc, {t, e.iadd(kOff, i)}))), out,
+                  {o});
         });
-        e.store(e.mul(acc, inv), out, {e.iadd(qOff, i)});
       });
     });
     return success();
