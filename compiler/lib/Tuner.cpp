@@ -144,7 +144,10 @@ ProcResult runProcess(const std::vector<std::string> &argv, const std::string &l
       break;
     if (gInterrupted || Clock::now() >= deadline) {
       kill(-pid, SIGKILL);
-      waitpid(pid, &status, 0);
+      // Reap it, but never wait long: a process stuck in the kernel (heavy
+      // swapping) must not hold the session past its budget.
+      for (int i = 0; i < 200 && waitpid(pid, &status, WNOHANG) == 0; ++i)
+        usleep(10000);
       r.killed = true;
       break;
     }
@@ -1090,7 +1093,7 @@ int Tuner::run(std::string &error) {
   if (gInterrupted)
     event("interrupted: writing the best schedules found so far");
   else if (stopped)
-    event("budget reached");
+    event(llvm::formatv("budget reached ({0:F1} s)", secondsSince(start)).str());
   if (tty && statusShown)
     std::fprintf(stderr, "\r\033[K");
   statusShown = false;

@@ -51,11 +51,14 @@ std::vector<SearchSpace> buildSpaces() {
                  {knob("rows_per_task", kRowsPerTask, 64), knob("unroll", {1, 2, 4}, 1),
                   flag("parallel", true)}});
   }
-  // Q2_0C on AVX-512 VNNI (Q2_0CVnniGemvGenerator.cpp): as the neon form, the
-  // rows sharing the activation digits and the grain; no block unroll knob.
+  // Q2_0C on AVX-512 VNNI (Q2_0CVnniGemvGenerator.cpp): the grain (large
+  // tasks let the hardware prefetchers run long), the rows sharing the
+  // activation digits (more rows = more interleaved DRAM streams) and the
+  // software prefetch distance in blocks (0 = none; too far evicts what is
+  // about to be used).
   s.push_back({"gemv_q2_0c_vnni", "avx512",
-               {knob("rows_per_task", kRowsPerTask, 16), knob("unroll", {1, 2, 3, 4}, 2),
-                flag("parallel", true)}});
+               {knob("rows_per_task", kRowsPerTask, 256), knob("unroll", {1, 2, 3, 4}, 1),
+                flag("parallel", true), knob("prefetch", {0, 2, 4, 8, 16, 32}, 8)}});
   // NEON int8 dot-product GEMVs (Q*DotGemvGenerator.cpp). unroll: rows whose
   // sdot chains share the activation digits (4 rows x 3 digits = 12
   // accumulators of 32 vector registers); unroll_block unrolls a block's 8
