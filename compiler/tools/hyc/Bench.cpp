@@ -49,6 +49,7 @@
 #include <thread>
 #include <vector>
 
+#include <csignal>
 #include <sys/resource.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -549,8 +550,18 @@ int probeChild(FILE *out, const Options &o) {
   return 0;
 }
 
+/// SIGCONTs received: a change across a timed run means the process was
+/// stopped in between.
+std::atomic<int> gContinued{0};
+extern "C" void onContinue(int) { gContinued.fetch_add(1); }
+
 /// One configuration (a thread count): writes "key values..." lines.
 int modelChild(FILE *out, const Options &o, long long threads) {
+  struct sigaction sa;
+  std::memset(&sa, 0, sizeof sa);
+  sa.sa_handler = onContinue;
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGCONT, &sa, nullptr);
   auto failOut = [&](const std::string &what) {
     std::fprintf(out, "error %s\n", what.c_str());
     return 1;
@@ -600,33 +611,55 @@ int modelChild(FILE *out, const Options &o, long long threads) {
     std::fprintf(stderr, "hyc bench: %s %s: %lld runs ...\n", tag.c_str(), test.c_str(), o.runs);
     std::fflush(stderr);
   };
+  // A run during which the process was stopped (SIGSTOP/SIGTSTP, e.g. by
+  // someone pausing background jobs for a quiet machine) measured the pause:
+  // SIGCONT marks it, and the run is repeated (up to 3 times per test).
+  auto interrupted = [&](int before) {
+    if (gContinued.load() == before)
+      return false;
+    std::fprintf(stderr, "hyc bench: %s the process was stopped during the run: repeating it\n",
+                 tag.c_str());
+    std::fprintf(out, "repeated 1\n");
+    return true;
+  };
   if (o.pp > 0)
     announce("pp" + std::to_string(o.pp));
-  for (long long r = 1; o.pp > 0 && r <= o.runs; ++r) {
+  for (long long r = 1, redo = 0; o.pp > 0 && r <= o.runs; ++r) {
     hy_context_reset(ctx);
+    int c0 = gContinued.load();
     double t0 = now();
     if (hy_prefill(ctx, ids.data(), static_cast<size_t>(o.pp), nullptr, 0) != HY_OK)
       return failOut(hy_last_error());
     double dt = now() - t0;
+    if (interrupted(c0) && redo++ < 3) {
+      --r;
+      continue;
+    }
     std::fprintf(out, "pp %.9f\n", dt);
     progress("pp" + std::to_string(o.pp), r, dt, static_cast<double>(o.pp));
   }
   if (o.tg > 0)
     announce("tg" + std::to_string(o.tg));
-  for (long long r = 1; o.tg > 0 && r <= o.runs; ++r) {
+  for (long long r = 1, redo = 0; o.tg > 0 && r <= o.runs; ++r) {
     hy_context_reset(ctx);
+    int c0 = gContinued.load();
     double t0 = now();
     for (long long i = 0; i < o.tg; ++i)
       if (hy_decode(ctx, ids[static_cast<size_t>(i)], logits.data(), logits.size()) != HY_OK)
         return failOut(hy_last_error());
     double dt = now() - t0;
+    if (interrupted(c0) && redo++ < 3) {
+      --r;
+      continue;
+    }
     std::fprintf(out, "tg %.9f\n", dt);
     progress("tg" + std::to_string(o.tg), r, dt, static_cast<double>(o.tg));
   }
   for (long long n : o.ttft) {
     announce("ttft" + std::to_string(n));
-    for (long long r = 1; r <= o.runs; ++r) {
+    for (long long r = 1, redo = 0; r <= o.runs; ++r) {
       hy_context_reset(ctx);
+      int c0 = gContinued.load();
       double t0 = now();
       if (hy_prefill(ctx, ids.data(), static_cast<size_t>(n), logits.data(), logits.size()) != HY_OK)
         return failOut(hy_last_error());
@@ -634,6 +667,10 @@ int modelChild(FILE *out, const Options &o, long long threads) {
       double dt = now() - t0;
       if (first < 0)
         return failOut("no first token");
+      if (interrupted(c0) && redo++ < 3) {
+        --r;
+        continue;
+      }
       std::fprintf(out, "ttft %lld %.9f\n", n, dt);
       std::fprintf(stderr, "hyc bench: %s ttft%lld run %lld/%lld: %.3f s\n", tag.c_str(), n,
                    r, o.runs, dt);
@@ -869,7 +906,7 @@ int hyc::driver::benchMain(const std::vector<std::string> &args) {
     std::vector<double> pp, tg;
     std::map<long long, std::vector<double>> ttft;
     int64_t peakRss = 0, rssStart = 0, rssOpen = 0, hwm = 0;
-    int hasPrefill = 0, hasParallel = 0, poolThreads = 0;
+    int hasPrefill = 0, hasParallel = 0, poolThreads = 0, repeated = 0;
     std::vector<double> loadBefore, loadAfter;
     double wall = 0;
   };
@@ -899,6 +936,8 @@ int hyc::driver::benchMain(const std::vector<std::string> &args) {
         c.rssStart = std::atoll(vals[0].c_str());
       else if (key == "rss_open" && vals.size() == 1)
         c.rssOpen = std::atoll(vals[0].c_str());
+      else if (key == "repeated")
+        ++c.repeated;
       else if (key == "rss_hwm" && vals.size() == 1)
         c.hwm = std::atoll(vals[0].c_str());
       else if (key == "info" && vals.size() == 3) {
@@ -1040,6 +1079,7 @@ int hyc::driver::benchMain(const std::vector<std::string> &args) {
     j["loadavg_before"] = llvm::json::Array{c.loadBefore[0], c.loadBefore[1], c.loadBefore[2]};
     j["loadavg_after"] = llvm::json::Array{c.loadAfter[0], c.loadAfter[1], c.loadAfter[2]};
     j["wall_seconds"] = c.wall;
+    j["runs_repeated_after_a_stop"] = c.repeated;
     configs.push_back(std::move(j));
   }
   root["results"] = std::move(configs);
