@@ -411,9 +411,11 @@ def markdown(c):
                  f"llama-bench built in {b.get('build_seconds', 0):.0f} s with -j{b.get('jobs')}.")
     hs = c.get("hyc_source")
     if hs:
-        lines.append(f"- hyc: built from commit {hs['commit']}"
-                     + (f" plus uncommitted changes in {hs['modified_tracked_files']} tracked "
-                        f"files" if hs["modified_tracked_files"] else "") + ".")
+        lines.append(f"- hyc: the repository was at commit {hs['commit']}"
+                     + (f" with uncommitted changes in {hs['modified_tracked_files']} tracked "
+                        f"files" if hs["modified_tracked_files"] else "")
+                     + " during the run (`make bench` rebuilds hyc from it first; a direct "
+                       "compare.py run measures whatever --hyc is).")
     lines.append(f"- Model: `{os.path.basename(c['model'])}` (Q2_0C linear layers, Q8_0 "
                  f"embedding) for hyc; `{os.path.basename(c['model_q2_k'])}` (the same weights, "
                  f"lossless Q2_K, `hyc convert --to q2_k`) for llama.cpp.")
