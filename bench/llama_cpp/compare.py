@@ -90,10 +90,9 @@ def llama_source():
     os.makedirs(src_root, exist_ok=True)
     sdist = os.path.join(src_root, f"llama_cpp_python-{LLAMA_CPP_PYTHON_VERSION}.tar.gz")
     if not os.path.isfile(sdist):
-        # The source package only (no wheel). --no-binary names the package rather than
-        # :all: so that pip may fetch the build backend (scikit-build-core) as a wheel for
-        # the metadata step instead of building it from source too.
-        r = run([PIP, "download", "--no-deps", "--no-binary", "llama-cpp-python",
+        # The source package only, never a wheel (pip builds the package's build backend,
+        # scikit-build-core, from source too, in an isolated environment, for the metadata).
+        r = run([PIP, "download", "--no-deps", "--no-binary", ":all:",
                  f"llama-cpp-python=={LLAMA_CPP_PYTHON_VERSION}", "-d", src_root])
         if r.returncode != 0 or not os.path.isfile(sdist):
             die(f"pip download of llama-cpp-python=={LLAMA_CPP_PYTHON_VERSION} failed")
