@@ -12,6 +12,8 @@
 // so sum c_i q_i = sum_d 256^(D-1-d) dot(c, t_d): D int8 dot products per
 // weight vector, each exact in int32. The only approximation is
 // x_i -> sx_b q_i, a step of 1/qmax of the block's largest magnitude:
+//   D = 1: qmax 127 (int8 activations; used by the VNNI kernels, Q2_0CVnni.h,
+//          with groups of 32 instead of blocks).
 //   D = 2: qmax 32000 (16-bit activations), relative step ~3e-5. Measured on
 //          the tiny HY model: logits within ~5e-4 of float64 (std 1.2).
 //   D = 3: qmax 8e6 (24-bit), relative step ~1.3e-7: as precise as float32
@@ -37,7 +39,9 @@ public:
 
   /// Largest |q| for a digit count: keeps the top digit within int8 with
   /// margin for the rounding of x / sx_b.
-  static int qmax(int digits) { return digits == 2 ? 32000 : 8000000; }
+  static int qmax(int digits) {
+    return digits == 1 ? 127 : digits == 2 ? 32000 : 8000000;
+  }
 
   /// Defines the Funcs for blocks of `block` consecutive entries of x.
   void define(Halide::Func x, int block, int digits) {

@@ -38,50 +38,12 @@ static void hyk_init_dim(halide_dimension_t *dim, int32_t extent,
   dim->flags = 0;
 }
 
-int32_t hyk_run_gemv(hyk_gemv_pipeline pipeline, const uint8_t *w,
-                     const float *x, float *y, int64_t n, int64_t k,
-                     int64_t block_weights, int64_t block_bytes,
-                     int32_t not_blocked_status) {
-  if (w == NULL || x == NULL || y == NULL) {
-    return HYK_ERR_NULL_POINTER;
-  }
-  if (n <= 0 || k <= 0) {
-    return HYK_ERR_BAD_SHAPE;
-  }
-  if (k % block_weights != 0) {
-    return not_blocked_status;
-  }
-  /* Halide buffers have int32 extents/strides and (without the large_buffers
-   * target feature) must each span fewer than 2^31 bytes. */
-  const int64_t row_bytes = k / block_weights * block_bytes;
-  if (k > INT32_MAX / (int64_t)sizeof(float) ||
-      n > INT32_MAX / (int64_t)sizeof(float) || n > INT32_MAX / row_bytes) {
-    return HYK_ERR_TOO_LARGE;
-  }
-
-  halide_dimension_t w_dim[2];
-  hyk_init_dim(&w_dim[0], (int32_t)row_bytes, 1);
-  hyk_init_dim(&w_dim[1], (int32_t)n, (int32_t)row_bytes);
-  halide_dimension_t x_dim[1];
-  hyk_init_dim(&x_dim[0], (int32_t)k, 1);
-  halide_dimension_t y_dim[1];
-  hyk_init_dim(&y_dim[0], (int32_t)n, 1);
-
-  /* The pipeline only reads w and x; halide_buffer_t has no const host pointer.
-   */
-  halide_buffer_t w_buf, x_buf, y_buf;
-  hyk_init_buffer(&w_buf, (void *)(uintptr_t)w, halide_type_uint, 8, 2, w_dim);
-  hyk_init_buffer(&x_buf, (void *)(uintptr_t)x, halide_type_float, 32, 1,
-                  x_dim);
-  hyk_init_buffer(&y_buf, (void *)y, halide_type_float, 32, 1, y_dim);
-
-  return pipeline(&w_buf, &x_buf, &y_buf) == 0 ? HYK_OK : HYK_ERR_KERNEL;
-}
-
-int32_t hyk_run_gemm(hyk_gemv_pipeline pipeline, const uint8_t *w,
-                     const float *x, float *y, int64_t n, int64_t k, int64_t m,
-                     int64_t block_weights, int64_t block_bytes,
-                     int32_t not_blocked_status) {
+/* The checks and descriptors shared by the GEMV (m = 1, rank-1 x and y) and
+ * the GEMM (rank-2 x (k x m) and y (n x m)) entry points. */
+static int32_t hyk_run_blocked(hyk_gemv_pipeline pipeline, const uint8_t *w,
+                               const float *x, float *y, int64_t n, int64_t k,
+                               int64_t m, int32_t rank, int64_t block_weights,
+                               int64_t block_bytes, int32_t not_blocked_status) {
   if (w == NULL || x == NULL || y == NULL) {
     return HYK_ERR_NULL_POINTER;
   }
@@ -91,6 +53,8 @@ int32_t hyk_run_gemm(hyk_gemv_pipeline pipeline, const uint8_t *w,
   if (k % block_weights != 0) {
     return not_blocked_status;
   }
+  /* Halide buffers have int32 extents/strides and (without the large_buffers
+   * target feature) must each span fewer than 2^31 bytes. */
   const int64_t row_bytes = k / block_weights * block_bytes;
   if (k > INT32_MAX / (int64_t)sizeof(float) ||
       n > INT32_MAX / (int64_t)sizeof(float) || n > INT32_MAX / row_bytes ||
@@ -98,6 +62,7 @@ int32_t hyk_run_gemm(hyk_gemv_pipeline pipeline, const uint8_t *w,
       m > INT32_MAX / (n * (int64_t)sizeof(float))) {
     return HYK_ERR_TOO_LARGE;
   }
+
   halide_dimension_t w_dim[2], x_dim[2], y_dim[2];
   hyk_init_dim(&w_dim[0], (int32_t)row_bytes, 1);
   hyk_init_dim(&w_dim[1], (int32_t)n, (int32_t)row_bytes);
@@ -105,12 +70,32 @@ int32_t hyk_run_gemm(hyk_gemv_pipeline pipeline, const uint8_t *w,
   hyk_init_dim(&x_dim[1], (int32_t)m, (int32_t)k);
   hyk_init_dim(&y_dim[0], (int32_t)n, 1);
   hyk_init_dim(&y_dim[1], (int32_t)m, (int32_t)n);
+
+  /* The pipeline only reads w and x; halide_buffer_t has no const host pointer.
+   */
   halide_buffer_t w_buf, x_buf, y_buf;
   hyk_init_buffer(&w_buf, (void *)(uintptr_t)w, halide_type_uint, 8, 2, w_dim);
-  hyk_init_buffer(&x_buf, (void *)(uintptr_t)x, halide_type_float, 32, 2,
+  hyk_init_buffer(&x_buf, (void *)(uintptr_t)x, halide_type_float, 32, rank,
                   x_dim);
-  hyk_init_buffer(&y_buf, (void *)y, halide_type_float, 32, 2, y_dim);
+  hyk_init_buffer(&y_buf, (void *)y, halide_type_float, 32, rank, y_dim);
+
   return pipeline(&w_buf, &x_buf, &y_buf) == 0 ? HYK_OK : HYK_ERR_KERNEL;
+}
+
+int32_t hyk_run_gemv(hyk_gemv_pipeline pipeline, const uint8_t *w,
+                     const float *x, float *y, int64_t n, int64_t k,
+                     int64_t block_weights, int64_t block_bytes,
+                     int32_t not_blocked_status) {
+  return hyk_run_blocked(pipeline, w, x, y, n, k, 1, 1, block_weights,
+                         block_bytes, not_blocked_status);
+}
+
+int32_t hyk_run_gemm(hyk_gemv_pipeline pipeline, const uint8_t *w,
+                     const float *x, float *y, int64_t n, int64_t k, int64_t m,
+                     int64_t block_weights, int64_t block_bytes,
+                     int32_t not_blocked_status) {
+  return hyk_run_blocked(pipeline, w, x, y, n, k, m, 2, block_weights,
+                         block_bytes, not_blocked_status);
 }
 
 int32_t hyk_gemv_run_q2_0c(hyk_gemv_pipeline_fn pipeline, const uint8_t *w,

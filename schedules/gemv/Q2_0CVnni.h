@@ -64,7 +64,7 @@ public:
       std::abort();
     }
     nd = digits;
-    const float qmax = nd == 1 ? 127.0f : float(I8DotActivations::qmax(nd));
+    const float qmax = float(I8DotActivations::qmax(nd));
     Expr nblocks = w.dim(0).extent() / kBlockBytes;
 
     rg = RDom(0, kGroup, "rg");
