@@ -1,6 +1,7 @@
 //===- Q2_0CVnniGemmGenerator.cpp - Q2_0C GEMM (prefill) on AVX-512 VNNI --===//
 //
-// Halide generator `gemm_q2_0c_vnni`: Y = X W^T for the M tokens of a prefill
+// Halide generators `gemm_q2_0c_vnni` (3-digit activations) and
+// `gemm_q2_0c_a8_vnni` (int8 activations; see the GEMV generator): Y = X W^T for the M tokens of a prefill
 // chunk: W in Q2_0C (n rows of K weights), X float32 (M rows of K), Y float32
 // (M rows of n). The algorithm is Q2_0CVnni.h's. Where the GEMV streams W
 // once per token and is memory-bound, here each decoded code vector feeds
@@ -18,16 +19,22 @@ namespace {
 using namespace Halide;
 using hyk::Q2_0CVnni;
 
-class Q2_0CVnniGemm : public Generator<Q2_0CVnniGemm> {
+template <int DefaultDigits, int DefaultRows, int DefaultTokens>
+class Q2_0CVnniGemm
+    : public Generator<Q2_0CVnniGemm<DefaultDigits, DefaultRows, DefaultTokens>> {
 public:
+  // (Dependent-base member templates, named for this class template.)
+  template <typename T> using Input = Halide::GeneratorInput<T>;
+  template <typename T> using Output = Halide::GeneratorOutput<T>;
+
   // ---- Knobs ------------------------------------------------------------
   // Activation precision (Q2_0CVnni.h); not a schedule knob. Prefill uses
   // the decode's precision so prompt and generated tokens see the same model.
-  GeneratorParam<int> digits{"digits", 3};
+  GeneratorParam<int> digits{"digits", DefaultDigits};
   // Register tile: rows of W x tokens of X (rows x tokens x digits int32
   // accumulators plus rows x tokens float ones, each a zmm register).
-  GeneratorParam<int> rows{"rows", 2};
-  GeneratorParam<int> tokens{"tokens", 2};
+  GeneratorParam<int> rows{"rows", DefaultRows};
+  GeneratorParam<int> tokens{"tokens", DefaultTokens};
   // Rows of W per parallel task.
   GeneratorParam<int> rows_per_task{"rows_per_task", 32};
   GeneratorParam<bool> parallel{"parallel", true};
@@ -63,7 +70,7 @@ public:
   }
 
   void schedule() {
-    if (using_autoscheduler()) {
+    if (this->using_autoscheduler()) {
       const int ne = estimate_n, ke = estimate_k, me = estimate_m;
       w.set_estimates({{0, ke / Q2_0CVnni::kBlockWeights * Q2_0CVnni::kBlockBytes}, {0, ne}});
       x.set_estimates({{0, ke}, {0, me}});
@@ -75,7 +82,7 @@ public:
     // while the token tiles pass over it; X as digits (M x K x digits bytes)
     // stays in L2. With 3 digits, 2 x 2 tiles (12 int32 + 4 float accumulators)
     // measured best of 1x4 .. 4x2 (1 x T: 2-3x slower; 4 x 2 spills).
-    const int vw = get_target().natural_vector_size<float>();
+    const int vw = this->get_target().template natural_vector_size<float>();
     const int R = std::max(1, (int)rows), T = std::max(1, (int)tokens);
     const int rpt = hyk::rowsPerTask(rows_per_task, R);
     alg.scheduleActivations(vw);
@@ -93,6 +100,10 @@ private:
   Q2_0CVnni alg;
 };
 
+using Q2_0CVnniGemmF32 = Q2_0CVnniGemm<3, 2, 2>;
+using Q2_0CVnniGemmA8 = Q2_0CVnniGemm<1, 2, 2>;
+
 } // namespace
 
-HALIDE_REGISTER_GENERATOR(Q2_0CVnniGemm, gemm_q2_0c_vnni)
+HALIDE_REGISTER_GENERATOR(Q2_0CVnniGemmF32, gemm_q2_0c_vnni)
+HALIDE_REGISTER_GENERATOR(Q2_0CVnniGemmA8, gemm_q2_0c_a8_vnni)

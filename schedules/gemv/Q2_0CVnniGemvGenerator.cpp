@@ -1,8 +1,12 @@
 //===- Q2_0CVnniGemvGenerator.cpp - Q2_0C GEMV on AVX-512 VNNI ------------===//
 //
-// Halide generator `gemv_q2_0c_vnni`: y = W x (decode, one token) with W in
-// Q2_0C and float32 x, y, on vpdpbusd; the algorithm is Q2_0CVnni.h's with
-// one token. The same flat interface as gemv_q2_0c (the float form), which is
+// Halide generators `gemv_q2_0c_vnni` and `gemv_q2_0c_a8_vnni`: y = W x
+// (decode, one token) with W in Q2_0C and float32 x, y, on vpdpbusd; the
+// algorithm is Q2_0CVnni.h's with one token. The two differ only in the
+// activation precision they are registered with: 3 digits (24-bit, agrees
+// with float32 math to rounding) for kernel family gemv_q2_0c, 1 digit (int8
+// activations with a scale per 32, `hyc compile --activations int8`) for
+// gemv_q2_0c_a8. The same flat interface as gemv_q2_0c (the float form), which is
 // compute-bound at ~20-25% of this machine's memory bandwidth: here one
 // shift, one mask and `digits` vpdpbusd handle 64 weights.
 
@@ -17,14 +21,19 @@ namespace {
 
 using namespace Halide;
 
-class Q2_0CVnniGemv : public Generator<Q2_0CVnniGemv> {
+template <int DefaultDigits>
+class Q2_0CVnniGemv : public Generator<Q2_0CVnniGemv<DefaultDigits>> {
 public:
+  // (Dependent-base member templates, named for this class template.)
+  template <typename T> using Input = Halide::GeneratorInput<T>;
+  template <typename T> using Output = Halide::GeneratorOutput<T>;
+
   // ---- Knobs ------------------------------------------------------------
-  // Activation precision (Q2_0CVnni.h). Not a schedule knob: 2 digits
-  // (16-bit activations, a scale per 32) keep the full-size model's logits
-  // within the e2e bound; 3 cost 1.5x the dot products for float32-like
-  // precision, 1 is ggml's Q8_0 precision.
-  GeneratorParam<int> digits{"digits", 3};
+  // Activation precision (Q2_0CVnni.h). Not a schedule knob: it is part of
+  // the kernel's semantics (fixed by the registration below; hyc tune never
+  // searches it). 3 digits cost 3x the dot products of 1 for float32-like
+  // precision; 1 is ggml's Q8_0 activation precision.
+  GeneratorParam<int> digits{"digits", DefaultDigits};
   // Rows of y per parallel task: one task streams rows_per_task x row bytes
   // contiguously (large tasks let the hardware prefetchers run: 16 rows gave
   // ~10 GB/s from DRAM on 2 cores, 256 rows + prefetch 8 gave ~22 GB/s).
@@ -53,7 +62,7 @@ public:
   }
 
   void schedule() {
-    if (using_autoscheduler()) {
+    if (this->using_autoscheduler()) {
       const int ne = estimate_n, ke = estimate_k;
       w.set_estimates({{0, ke / hyk::Q2_0CVnni::kBlockWeights * hyk::Q2_0CVnni::kBlockBytes},
                        {0, ne}});
@@ -66,7 +75,7 @@ public:
     // vgf2p8affineqb), 4 masks, 4 x digits vpdpbusd; per block and row a
     // convert, a multiply and an FMA per digit. `unroll` rows share each
     // activation vector load.
-    const int vw = get_target().natural_vector_size<float>();
+    const int vw = this->get_target().template natural_vector_size<float>();
     const int ur = std::max(1, (int)unroll);
     const int rpt = hyk::rowsPerTask(rows_per_task, ur);
     alg.scheduleActivations(vw);
@@ -82,6 +91,10 @@ private:
   hyk::Q2_0CVnni alg;
 };
 
+using Q2_0CVnniGemvF32 = Q2_0CVnniGemv<3>;
+using Q2_0CVnniGemvA8 = Q2_0CVnniGemv<1>;
+
 } // namespace
 
-HALIDE_REGISTER_GENERATOR(Q2_0CVnniGemv, gemv_q2_0c_vnni)
+HALIDE_REGISTER_GENERATOR(Q2_0CVnniGemvF32, gemv_q2_0c_vnni)
+HALIDE_REGISTER_GENERATOR(Q2_0CVnniGemvA8, gemv_q2_0c_a8_vnni)

@@ -70,6 +70,20 @@ int32_t hyk_gemv_q2_0c_neon(const uint8_t *w, const float *x, float *y,
  * quantized like hyk_gemv_q2_0c_avx512's, per row; needs the same CPU. */
 int32_t hyk_gemm_q2_0c_avx512(const uint8_t *w, const float *x, float *y,
                               int64_t n, int64_t k, int64_t m);
+
+/* Int8 activations (kernel families gemv_q2_0c_a8 / gemm_q2_0c_a8): the same
+ * contracts and CPU as the two above, but x is first rounded to int8 with one
+ * scale per group of 32 elements (ggml Q8_0's activation precision):
+ *   block b = elements [512 b, 512 b + 512); group (b, l), l < 16, = the 32
+ *   elements 512 b + 256 h + 16 l + i (h < 2, i < 16);
+ *   s = max |x| over the group / 127 (float32), q = round-half-even(x * (127 /
+ *   max)) (float32; 0 for an all-zero group), and x is replaced by q * s.
+ * y is then W (q s) up to float32 summation order. tests/e2e/reference.py
+ * models exactly this (--activations int8). */
+int32_t hyk_gemv_q2_0c_a8_avx512(const uint8_t *w, const float *x, float *y,
+                                 int64_t n, int64_t k);
+int32_t hyk_gemm_q2_0c_a8_avx512(const uint8_t *w, const float *x, float *y,
+                                 int64_t n, int64_t k, int64_t m);
 /* ---- Q8_0 weight format -----------------------------------------------------
  * A row of K weights (K a multiple of 32) is K/32 consecutive 34-byte blocks
  * { fp16 d (little-endian); int8 qs[32]; }; weight i is qs[i] * d. */
