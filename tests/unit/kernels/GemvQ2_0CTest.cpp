@@ -16,13 +16,10 @@
 #include <gtest/gtest.h>
 
 #include <dlfcn.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <limits>
 #include <ostream>
 #include <random>
 #include <string>
@@ -31,7 +28,13 @@
 
 #include "hyk/kernels.h"
 
+#include "KernelTestSupport.h"
+
 namespace {
+
+using hyk_test::GuardedBuffer;
+using hyk_test::GuardedOutput;
+using hyk_test::HalfToFloat;
 
 constexpr int64_t kBlockWeights = HYK_Q2_0C_BLOCK_WEIGHTS;
 constexpr int64_t kBlockBytes = HYK_Q2_0C_BLOCK_BYTES;
@@ -49,122 +52,8 @@ GemvFn IsaKernel(Isa isa) {
 
 // What the Halide targets of each variant require of the CPU.
 bool IsaSupported(Isa isa) {
-  __builtin_cpu_init();
-  const bool avx2 =
-      __builtin_cpu_supports("avx") && __builtin_cpu_supports("avx2") &&
-      __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c") &&
-      __builtin_cpu_supports("sse4.1");
-  if (isa == Isa::kAvx2)
-    return avx2;
-  return avx2 && __builtin_cpu_supports("avx512f") &&
-         __builtin_cpu_supports("avx512cd") &&
-         __builtin_cpu_supports("avx512bw") &&
-         __builtin_cpu_supports("avx512dq") &&
-         __builtin_cpu_supports("avx512vl") &&
-         // The avx512 variants are built for Halide's avx512_zen4 feature set.
-         __builtin_cpu_supports("avx512vnni") &&
-         __builtin_cpu_supports("avx512bf16") &&
-         __builtin_cpu_supports("avx512vbmi") &&
-         __builtin_cpu_supports("avx512vbmi2") &&
-         __builtin_cpu_supports("avx512bitalg") &&
-         __builtin_cpu_supports("avx512vpopcntdq") &&
-         __builtin_cpu_supports("avx512ifma");
+  return isa == Isa::kAvx2 ? hyk_test::CpuHasAvx2() : hyk_test::CpuHasAvx512Zen4();
 }
-
-// IEEE 754 binary16 -> float, written from the format definition.
-float HalfToFloat(uint16_t h) {
-  const int sign = (h >> 15) & 1;
-  const int exponent = (h >> 10) & 0x1f;
-  const int mantissa = h & 0x3ff;
-  double v;
-  if (exponent == 0) {
-    v = std::ldexp(static_cast<double>(mantissa), -24); // zero / subnormal
-  } else if (exponent == 31) {
-    v = mantissa ? std::numeric_limits<double>::quiet_NaN()
-                 : std::numeric_limits<double>::infinity();
-  } else {
-    v = std::ldexp(static_cast<double>(mantissa | 0x400), exponent - 25);
-  }
-  return static_cast<float>(sign ? -v : v);
-}
-
-// Exactly `bytes` bytes of read-write memory immediately followed by a
-// PROT_NONE page: reading one byte past the end faults.
-class GuardedBuffer {
-public:
-  explicit GuardedBuffer(size_t bytes) : bytes_(bytes) {
-    page_ = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-    const size_t data_pages = (bytes + page_ - 1) / page_;
-    map_bytes_ = (data_pages + 1) * page_;
-    void *p = mmap(nullptr, map_bytes_, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) {
-      map_ = nullptr;
-      return;
-    }
-    map_ = static_cast<uint8_t *>(p);
-    uint8_t *guard = map_ + data_pages * page_;
-    if (mprotect(guard, page_, PROT_NONE) != 0) {
-      munmap(map_, map_bytes_);
-      map_ = nullptr;
-      return;
-    }
-    data_ = guard - bytes;
-  }
-  ~GuardedBuffer() {
-    if (map_)
-      munmap(map_, map_bytes_);
-  }
-  GuardedBuffer(const GuardedBuffer &) = delete;
-  GuardedBuffer &operator=(const GuardedBuffer &) = delete;
-
-  bool ok() const { return map_ != nullptr; }
-  uint8_t *data() const { return data_; }
-  size_t size() const { return bytes_; }
-
-private:
-  size_t bytes_ = 0, page_ = 0, map_bytes_ = 0;
-  uint8_t *map_ = nullptr;
-  uint8_t *data_ = nullptr;
-};
-
-// y with 64 sentinel bytes on each side.
-class GuardedOutput {
-public:
-  static constexpr size_t kGuardBytes = 64;
-  static constexpr uint8_t kSentinel = 0xA5;
-
-  explicit GuardedOutput(int64_t n)
-      : n_(n),
-        storage_(2 * kGuardBytes + static_cast<size_t>(n) * sizeof(float),
-                 kSentinel) {
-    const float nan = std::numeric_limits<float>::quiet_NaN();
-    for (int64_t i = 0; i < n_; ++i)
-      std::memcpy(y() + i, &nan, sizeof(float));
-  }
-  float *y() {
-    return reinterpret_cast<float *>(storage_.data() + kGuardBytes);
-  }
-  float at(int64_t i) const {
-    float v;
-    std::memcpy(&v, storage_.data() + kGuardBytes + i * sizeof(float),
-                sizeof(float));
-    return v;
-  }
-  bool GuardsIntact() const {
-    const size_t tail = kGuardBytes + static_cast<size_t>(n_) * sizeof(float);
-    for (size_t i = 0; i < kGuardBytes; ++i) {
-      if (storage_[i] != kSentinel || storage_[tail + i] != kSentinel)
-        return false;
-    }
-    return true;
-  }
-
-private:
-  int64_t n_;
-  std::vector<uint8_t>
-      storage_; // float-aligned: kGuardBytes is a multiple of 4
-};
 
 // Random Q2_0C matrix + activations (fixed seed per shape).
 struct Problem {
