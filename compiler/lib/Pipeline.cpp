@@ -78,7 +78,8 @@ bool hyc::selectKernels(ModuleOp module, const TargetInfo &target,
   }
   if (!runPipeline(module,
                    "func.func(lowbit-fuse-matmuls),lowbit-select-kernels{tuning-db=" +
-                       tuningDb + " target=" + target.name + "}",
+                       tuningDb + " target=" + target.name +
+                       " activations=" + target.activations + "}",
                    error))
     return false;
   std::set<std::string> seen;

@@ -15,10 +15,19 @@ struct TargetInfo {
   std::string kernelIsa; ///< suffix of the kernels the glue calls (avx2, avx512, neon)
   std::string kernelArchive; ///< kernel library whose members join the output
   std::string linker;    ///< C compiler driver that links the shared library
+  /// Precision of the activations fed to the 2-bit matmuls: "int8" (rounded
+  /// to int8 with a scale per 32, kernel families *_q2_0c_a8) or "f32"
+  /// (float32 math). resolveTarget sets the target's default;
+  /// setActivations applies `hyc compile --activations`.
+  std::string activations;
 };
 
 /// Resolves a --target name (host, x86-64-avx2, x86-64-avx512, aarch64-neon, ...).
 bool resolveTarget(const std::string &name, TargetInfo &out, std::string &error);
+
+/// Applies a requested activation precision ("int8", "f32" or "" for the
+/// target's default) to `target`; an error names what the target supports.
+bool setActivations(const std::string &requested, TargetInfo &target, std::string &error);
 
 /// The Halide generator (schedules/) that implements kernel family `family`
 /// (e.g. gemv_q2_0c, the name in the tuning database and the manifest) for

@@ -4,6 +4,10 @@ with the float64 numpy reference, teacher-forcing the candidate's own token sequ
 
   python tests/e2e/compare_logits.py --model MODEL --candidate PREFIX
          [--max-abs 1e-3] [--min-cos 0.999999] [--prompt-len 1] [--tie 1e-3]
+         [--activations int8|f32 | --library DIR]
+
+The reference models the library's activation precision: --activations, or the one the
+manifest.json of --library DIR records (default f32). See int8 bounds below.
 
 Per step it prints the max abs error, the cosine similarity and both argmaxes. It fails
 (exit 1) when any step has max abs error > --max-abs or cosine < --min-cos or a non-finite
@@ -28,7 +32,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from reference import Reference  # noqa: E402
+from reference import ACTIVATIONS, Reference, read_manifest_activations  # noqa: E402
 
 
 def load_candidate(prefix, vocab):
@@ -53,10 +57,17 @@ def main():
                     help="number of start tokens; later tokens must be the candidate's argmax")
     ap.add_argument("--tie", type=float, default=1e-3,
                     help="reference top-2 gap below which an argmax mismatch is tolerated")
+    ap.add_argument("--activations", choices=ACTIVATIONS,
+                    help="activation precision the candidate was compiled with")
+    ap.add_argument("--library", help="compiled library dir whose manifest.json gives "
+                                      "--activations")
     args = ap.parse_args()
+    act = args.activations or (read_manifest_activations(args.library) if args.library
+                               else "f32")
 
     t0 = time.perf_counter()
-    ref = Reference(args.model)
+    ref = Reference(args.model, activations=act)
+    print(f"compare_logits: reference with {act} activations")
     try:
         tokens, cand = load_candidate(args.candidate, ref.vocab)
     except (OSError, ValueError) as e:

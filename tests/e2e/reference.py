@@ -16,8 +16,15 @@ rounding error is far below the float32 library it checks:
       x += Wdown(silu(Wgate h') * Wup h'),  h' = rmsnorm(x) * ffn_norm
     logits = E @ (rmsnorm(x) * output_norm)  (tied embeddings)
 
+Activations (--activations, the library's `hyc compile --activations`, recorded in its
+manifest.json): "f32" uses x as it is; "int8" first rounds the input of every matmul over
+Q2_0C weights the way the int8-activation kernels do (schedules/include/hyk/kernels.h): per
+512-block, 16 groups of 32 (group l = elements 256h + 16l + i, h < 2, i < 16), in float32
+s = max|x| * float32(1/127), q = rint(x * (127 / max|x|)), and x -> q * s.
+
 CLI (greedy decoding):
   python tests/e2e/reference.py MODEL --tokens 3,4,5 --steps 16 -o ref [--dtype float32]
+         [--activations int8|f32]
 writes ref.logits (little-endian float32, one row of vocab floats per fed token) and
 ref.tokens (fed token ids, space-separated). --dtype float32 runs the whole pass in float32,
 to estimate how far an honest float32 implementation may drift from float64.
@@ -32,14 +39,39 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
                                 "scripts", "models"))
-from hy_gguf import GGUFFile  # noqa: E402
+from hy_gguf import GGML_Q2_0C, GGUFFile  # noqa: E402
 
 ARCH = "hunyuan-dense"
+ACTIVATIONS = ("f32", "int8")
+
+
+def quantize_activations_int8(x):
+    """x (a multiple of 512 values) rounded as the int8-activation kernels round it, in
+    float32: one scale per group of 32 (see the module docstring); returns q * s."""
+    xf = np.asarray(x, dtype=np.float32).reshape(-1, 2, 16, 16)  # block, h, group l, i
+    amax = np.abs(xf).max(axis=(1, 3), keepdims=True)
+    inv = np.divide(np.float32(127), amax, out=np.zeros_like(amax), where=amax > 0)
+    q = np.rint(xf * inv)
+    step = amax * np.float32(1.0 / 127)
+    return (q.astype(np.float64) * step.astype(np.float64)).reshape(-1)
+
+
+def read_manifest_activations(libdir):
+    """The activation precision a compiled library directory's manifest.json records."""
+    import json
+    with open(os.path.join(libdir, "manifest.json")) as f:
+        act = json.load(f).get("activations", "f32")
+    if act not in ACTIVATIONS:
+        raise ValueError(f"{libdir}/manifest.json: unknown activations {act!r}")
+    return act
 
 
 class Reference:
-    def __init__(self, gguf_path, dtype=np.float64):
+    def __init__(self, gguf_path, dtype=np.float64, activations="f32"):
         self.dtype = np.dtype(dtype)
+        if activations not in ACTIVATIONS:
+            raise ValueError(f"activations must be one of {ACTIVATIONS}, not {activations!r}")
+        self.activations = activations
         m = GGUFFile(gguf_path)
         md = m.metadata
         if md.get("general.architecture") != ARCH:
@@ -76,6 +108,9 @@ class Reference:
         self.layers = []
         for i in range(self.n_layer):
             lw = {n: m.tensor(f"blk.{i}.{n}.weight") for n in names}
+            # Which matmuls run on the Q2_0C kernels (and so see int8 activations).
+            lw["q2_0c"] = {n for n in names
+                           if m.tensors[f"blk.{i}.{n}.weight"].ggml_type == GGML_Q2_0C}
             for n in ("attn_norm", "attn_q_norm", "attn_k_norm", "ffn_norm"):
                 lw[n] = lw[n].astype(self.dtype)
             self.layers.append(lw)
@@ -95,6 +130,12 @@ class Reference:
         step = max(1, (1 << 22) // W.shape[1])
         return np.concatenate([W[r:r + step].astype(self.dtype) @ x
                                for r in range(0, W.shape[0], step)])
+
+    def _lin(self, lw, name, x):
+        """Layer matmul `name` @ x, with the activation rounding its kernel applies."""
+        if self.activations == "int8" and name in lw["q2_0c"]:
+            x = quantize_activations_int8(x).astype(self.dtype)
+        return self._mv(lw[name], x)
 
     def _rmsnorm(self, v):
         # Normalizes the last axis, so one call covers every head at once.
@@ -124,9 +165,9 @@ class Reference:
         x = self.E[token].astype(self.dtype)
         for li, lw in enumerate(self.layers):
             h = self._rmsnorm(x) * lw["attn_norm"]
-            q = self._mv(lw["attn_q"], h).reshape(H, D)
-            k = self._mv(lw["attn_k"], h).reshape(KV, D)
-            v = self._mv(lw["attn_v"], h).reshape(KV, D)
+            q = self._lin(lw, "attn_q", h).reshape(H, D)
+            k = self._lin(lw, "attn_k", h).reshape(KV, D)
+            v = self._lin(lw, "attn_v", h).reshape(KV, D)
             # HY normalizes q/k per head after the rotation (QK-norm on rotated vectors).
             q = self._rmsnorm(self._rope(q, pos)) * lw["attn_q_norm"]
             k = self._rmsnorm(self._rope(k, pos)) * lw["attn_k_norm"]
@@ -137,11 +178,11 @@ class Reference:
             p = np.exp(s - s.max(axis=-1, keepdims=True))
             p /= p.sum(axis=-1, keepdims=True)
             o = np.einsum("jgt,tjd->jgd", p, V).reshape(H * D)
-            x = x + self._mv(lw["attn_output"], o)
+            x = x + self._lin(lw, "attn_output", o)
             h = self._rmsnorm(x) * lw["ffn_norm"]
-            g = self._mv(lw["ffn_gate"], h)
-            u = self._mv(lw["ffn_up"], h)
-            x = x + self._mv(lw["ffn_down"], g / (1 + np.exp(-g)) * u)
+            g = self._lin(lw, "ffn_gate", h)
+            u = self._lin(lw, "ffn_up", h)
+            x = x + self._lin(lw, "ffn_down", g / (1 + np.exp(-g)) * u)
         self.n_past = pos + 1
         return self._mv(self.E, self._rmsnorm(x) * self.output_norm).astype(np.float32)
 
@@ -165,13 +206,15 @@ def main():
     ap.add_argument("--steps", type=int, default=16, help="greedy tokens fed after the start tokens")
     ap.add_argument("-o", "--output", required=True, help="prefix for .logits and .tokens")
     ap.add_argument("--dtype", choices=["float64", "float32"], default="float64")
+    ap.add_argument("--activations", choices=ACTIVATIONS, default="f32",
+                    help="model the library's activation rounding (its manifest.json says which)")
     args = ap.parse_args()
     start = [int(t) for t in args.tokens.split(",") if t.strip()]
     if not start:
         ap.error("--tokens needs at least one token")
 
     t0 = time.perf_counter()
-    ref = Reference(args.model, dtype=args.dtype)
+    ref = Reference(args.model, dtype=args.dtype, activations=args.activations)
     t1 = time.perf_counter()
     fed, rows = [], []
     feed = list(start)

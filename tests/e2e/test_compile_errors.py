@@ -69,6 +69,10 @@ def main():
             ("unsupported target", good, ["unknown target 'riscv64'"], ("--target", "riscv64")),
             ("bad context", good, ["--context expects an integer"], ("--context", "-5")),
             ("unknown flag", good, ["unknown option '--frobnicate'"], ("--frobnicate",)),
+            ("bad activations", good, ["unknown --activations 'int4'"], ("--activations", "int4")),
+            ("int8 on avx2", good, ["--activations int8 needs", "x86-64-avx512 only",
+                                    "'x86-64-avx2'"],
+             ("--target", "x86-64-avx2", "--activations", "int8")),
         ]
         for name, model, needles, extra in cases:
             out = os.path.join(tmp, "outdir", "lib")

@@ -52,9 +52,11 @@ def write_tuning_db(tmp, hyc):
     schedules = [{"rows_per_task": 16, "unroll": 2}, {"rows_per_task": 8, "unroll": 1},
                  {"rows_per_task": 64, "unroll": 4, "parallel": False},
                  {"rows_per_task": 24, "unroll": 3}]
-    entries = [{"kernel": "gemv_q2_0c", "target": t, "n": n, "k": k, "schedule": sch,
+    # Both activation precisions' families (gemv_q2_0c_a8: --activations int8).
+    entries = [{"kernel": fam, "target": t, "n": n, "k": k, "schedule": sch,
                 "time_us": 1.0}
                for t in ("x86-64-avx512", "x86-64-avx2")
+               for fam in ("gemv_q2_0c", "gemv_q2_0c_a8")
                for (n, k), sch in zip(shapes, schedules)]
     path = os.path.join(tmp, "tuning.json")
     with open(path, "w") as f:
@@ -93,6 +95,8 @@ def main():
     ap.add_argument("--config", default="tiny")
     ap.add_argument("--prompt", type=int, default=8, help="prompt length for prefill")
     ap.add_argument("--steps", type=int, default=16, help="greedy decode steps after prefill")
+    ap.add_argument("--activations", choices=["f32", "int8"], default="f32",
+                    help="hyc compile --activations; the reference models the same rounding")
     ap.add_argument("--max-abs", type=float, default=1e-3)
     ap.add_argument("--min-cos", type=float, default=0.999999)
     ap.add_argument("--tuned", action="store_true",
@@ -117,6 +121,7 @@ def main():
         if args.tuning_db:
             extra += ["--tuning-db", args.tuning_db]
         subprocess.run([args.hyc, "compile", model, "--target", "host", "-o", out,
+                        "--activations", args.activations,
                         "--context", str(max(256, args.prompt + args.steps + 1))] + extra,
                        check=True)
         name = open(os.path.join(out, "hy_model.name")).read().strip()
@@ -181,7 +186,12 @@ def main():
         prompt = [int(desc["bos_id"])] + [int(t) for t in rng.integers(0, vocab, args.prompt - 1)]
         tokens[:] = 0
         tokens[:len(prompt)] = prompt
-        ref = Reference(model)
+        manifest_act = json.load(open(os.path.join(out, "manifest.json")))["activations"]
+        if manifest_act != args.activations:
+            print(f"FAIL: manifest.json says activations {manifest_act!r}, "
+                  f"compiled with {args.activations!r}")
+            failures += 1
+        ref = Reference(model, activations=args.activations)
         for pos, tok in enumerate(prompt):
             r = ref.decode(tok, pos)
         rc = prefill(ptr(weights), ptr(arena), ptr(kv), ptr(tokens), len(prompt), 0, ptr(logits))

@@ -27,6 +27,11 @@ def main():
     ap.add_argument("--hyc", required=True)
     ap.add_argument("--target", default="host")
     ap.add_argument("--steps", type=int, default=16)
+    ap.add_argument("--activations", choices=["f32", "int8"], default="f32",
+                    help="hyc compile --activations; the reference models the same rounding")
+    ap.add_argument("--max-abs", default="1e-3")
+    ap.add_argument("--min-cos", default="0.999999")
+    ap.add_argument("--tie", default="1e-3")
     ap.add_argument("--embed-weights", action="store_true",
                     help="compile with --embed-weights (the runtime then finds the blob "
                          "inside libhy_tiny.so)")
@@ -37,7 +42,8 @@ def main():
         out = os.path.join(tmp, "out")
         run([py, os.path.join(ROOT, "scripts/models/hy_gguf.py"), "write",
              "--config", "tiny", "-o", model, "--seed", "0"])
-        run([args.hyc, "compile", model, "--target", args.target, "-o", out] +
+        run([args.hyc, "compile", model, "--target", args.target, "-o", out,
+             "--activations", args.activations] +
             (["--embed-weights"] if args.embed_weights else []))
         if args.embed_weights and os.path.exists(os.path.join(out, "tiny.weights")):
             raise SystemExit("FAILED: tiny.weights written although --embed-weights was given")
@@ -46,7 +52,8 @@ def main():
              "--dump-logits", os.path.join(tmp, "lib")])
         run([py, os.path.join(HERE, "compare_logits.py"), "--model", model,
              "--candidate", os.path.join(tmp, "lib"), "--prompt-len", "4",
-             "--max-abs", "1e-3", "--min-cos", "0.999999"])
+             "--library", out, "--max-abs", args.max_abs, "--min-cos", args.min_cos,
+             "--tie", args.tie])
     print("e2e tiny logits: 1 passed, 0 failed")
 
 

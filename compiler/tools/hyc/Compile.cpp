@@ -88,7 +88,7 @@ std::string jsonEscape(const std::string &s) {
 
 int hyc::driver::compileMain(const std::vector<std::string> &args) {
   const std::string cmd = "compile";
-  std::string model, target, out, dumpDir, name, tuningDb, tokenizer;
+  std::string model, target, out, dumpDir, name, tuningDb, tokenizer, activations;
   long long context = 0;
   bool embedWeights = false;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -101,7 +101,8 @@ int hyc::driver::compileMain(const std::vector<std::string> &args) {
     };
     std::string v, error;
     if (a == "--target" || a == "-o" || a == "--dump-ir" || a == "--name" ||
-        a == "--context" || a == "--tuning-db" || a == "--tokenizer") {
+        a == "--context" || a == "--tuning-db" || a == "--tokenizer" ||
+        a == "--activations") {
       if (!value(v))
         return fail(cmd, "option " + a + " needs a value");
       if (a == "--target")
@@ -116,6 +117,8 @@ int hyc::driver::compileMain(const std::vector<std::string> &args) {
         tuningDb = v;
       else if (a == "--tokenizer")
         tokenizer = v;
+      else if (a == "--activations")
+        activations = v;
       else if (!parsePositive(a, v, 1 << 20, context, error))
         return fail(cmd, error);
     } else if (a == "--embed-weights") {
@@ -142,7 +145,8 @@ int hyc::driver::compileMain(const std::vector<std::string> &args) {
 
   std::string error;
   TargetInfo targetInfo;
-  if (!resolveTarget(target, targetInfo, error))
+  if (!resolveTarget(target, targetInfo, error) ||
+      !setActivations(activations, targetInfo, error))
     return fail(cmd, error);
 
   Progress progress(7);
@@ -302,6 +306,9 @@ int hyc::driver::compileMain(const std::vector<std::string> &args) {
   manifest += "  \"arch\": \"" + c.arch + "\",\n";
   manifest += "  \"target\": {\"name\": \"" + targetInfo.name + "\", \"triple\": \"" +
               targetInfo.triple + "\", \"cpu\": \"" + targetInfo.cpu + "\"},\n";
+  // The matmuls' activation precision: part of what the library computes
+  // (tests/e2e/reference.py --activations reads it from here).
+  manifest += "  \"activations\": \"" + targetInfo.activations + "\",\n";
   // Every distinct (kernel, shape, schedule) the library calls.
   std::set<std::tuple<std::string, int64_t, int64_t, std::string>> kernelSet;
   for (const KernelUse &u : uses)

@@ -18,7 +18,7 @@ namespace {
 const char *kTuneUsage =
     "usage: hyc tune --model MODEL.gguf --target T -o tuning.json [--budget MINUTES]\n"
     "                [--runner CMD] [--threads N] [--seed S] [--no-adams]\n"
-    "                [--adams-beam-size N]\n"
+    "                [--adams-beam-size N] [--activations int8|f32]\n"
     "       hyc tune --list-spaces\n"
     "  Finds the model's distinct (kernel, n, k) matmuls, measures each kernel's default\n"
     "  schedule and Halide's Adams2019 autoschedule, searches the kernel generator's\n"
@@ -30,7 +30,9 @@ const char *kTuneUsage =
     "                 ssh/adb wrapper); needed for targets this machine cannot run\n"
     "  --threads N    kernel threads while timing (default: this machine's cores)\n"
     "  --no-adams     skip the Adams2019 baseline (it gets at most 40% of the budget)\n"
-    "  --adams-beam-size N  Adams2019's beam size (default: its own, 32; 1 is ~15x faster)\n";
+    "  --adams-beam-size N  Adams2019's beam size (default: its own, 32; 1 is ~15x faster)\n"
+    "  --activations A  tune the kernels hyc compile --activations A uses (default: the\n"
+    "                 target's, as for hyc compile)\n";
 
 std::vector<std::string> splitSpaces(const std::string &s) {
   std::vector<std::string> out;
@@ -76,7 +78,7 @@ int listSpaces() {
 int hyc::driver::tuneMain(const std::vector<std::string> &args) {
   const std::string cmd = "tune";
   TuneOptions opt;
-  std::string target, budget, runner;
+  std::string target, budget, runner, activations;
   bool haveBudget = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string &a = args[i];
@@ -98,7 +100,8 @@ int hyc::driver::tuneMain(const std::vector<std::string> &args) {
       continue;
     }
     if (a == "--model" || a == "--target" || a == "-o" || a == "--budget" || a == "--runner" ||
-        a == "--threads" || a == "--seed" || a == "--adams-beam-size") {
+        a == "--threads" || a == "--seed" || a == "--adams-beam-size" ||
+        a == "--activations") {
       if (!value())
         return fail(cmd, "option " + a + " needs a value");
       long long n = 0;
@@ -110,6 +113,8 @@ int hyc::driver::tuneMain(const std::vector<std::string> &args) {
         opt.output = v;
       else if (a == "--runner")
         runner = v;
+      else if (a == "--activations")
+        activations = v;
       else if (a == "--budget") {
         char *end = nullptr;
         errno = 0;
@@ -143,7 +148,8 @@ int hyc::driver::tuneMain(const std::vector<std::string> &args) {
   if (target.empty())
     target = "host";
   std::string error;
-  if (!resolveTarget(target, opt.target, error))
+  if (!resolveTarget(target, opt.target, error) ||
+      !setActivations(activations, opt.target, error))
     return fail(cmd, error);
   opt.runner = splitSpaces(runner);
   if (!runner.empty() && opt.runner.empty())

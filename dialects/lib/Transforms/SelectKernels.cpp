@@ -101,6 +101,11 @@ struct SelectKernels
   }
 
   void runOnOperation() override {
+    if (activations != "f32" && activations != "int8") {
+      getOperation().emitError() << "lowbit-select-kernels: unknown activations '"
+                                 << activations << "' (expected f32 or int8)";
+      return signalPassFailure();
+    }
     std::map<Key, std::string> db;
     if (!tuningDb.empty()) {
       std::string error;
@@ -114,13 +119,17 @@ struct SelectKernels
       PackedType w = op.getWeight().getType();
       if (!w.isQuantized())
         return;
-      std::string kernel = "gemv_" + stringifyWeightFormat(w.getFormat()).str();
+      // The family's name: format, plus "_a8" for int8 activations (which
+      // only the Q2_0C kernels offer).
+      std::string family = stringifyWeightFormat(w.getFormat()).str();
+      if (activations == "int8" && w.getFormat() == WeightFormat::Q2_0C)
+        family += "_a8";
+      std::string kernel = "gemv_" + family;
       // Several activation rows (prefill) on a target with a GEMM kernel for
       // the format: the GEMM, with its default schedule (not tuned yet).
       auto x = cast<MemRefType>(op.getX().getType());
       if (x.getRank() == 2 && x.getDimSize(0) > 1 && hasGemm(w.getFormat())) {
-        op->setAttr("hyc.kernel",
-                    b.getStringAttr("gemm_" + stringifyWeightFormat(w.getFormat()).str()));
+        op->setAttr("hyc.kernel", b.getStringAttr("gemm_" + family));
         op->setAttr("hyc.schedule", b.getStringAttr("default"));
         return;
       }

@@ -203,8 +203,9 @@ def main():
 
         # ---- 4. the x86 build of the same model ----------------------------------------
         out_x86 = os.path.join(tmp, "x86")
+        # f32 activations, as the neon build has: the two must agree to rounding.
         proc, secs = run([args.hyc, "compile", model, "--target", "host", "-o", out_x86,
-                          "--context", str(args.positions)])
+                          "--context", str(args.positions), "--activations", "f32"])
         if c.check(proc.returncode == 0, f"hyc compile --target host ({secs:.1f} s)"):
             c.check(elf_machine(os.path.join(out_x86, f"libhy_{name}.so")) == EM_X86_64,
                     f"host libhy_{name}.so is x86-64 ELF")

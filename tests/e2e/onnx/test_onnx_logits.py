@@ -131,7 +131,8 @@ def main():
         print(f"wrote GGUF + {len(models)} ONNX forms in {time.time() - t0:.1f} s")
 
         outs = {}
-        ctx = ["--context", str(max(64, prompt_len + steps + 1))]
+        # f32 activations: the libraries are held to onnxruntime's float math.
+        ctx = ["--context", str(max(64, prompt_len + steps + 1)), "--activations", "f32"]
         _, dt = run([args.hyc, "compile", gguf, "--target", "host", "-o",
                      os.path.join(tmp, "out-gguf"), "--name", "hy"] + ctx)
         outs["gguf"] = os.path.join(tmp, "out-gguf")

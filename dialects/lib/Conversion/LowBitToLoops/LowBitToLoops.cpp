@@ -255,6 +255,9 @@ private:
       // A prefill matmul (several activation rows) that lowbit-select-kernels
       // gave a GEMM kernel: one call for all rows.
       auto kernel = op->getAttrOfType<StringAttr>("hyc.kernel");
+      if (kernel && kernel.getValue().ends_with("_a8") && isa != "avx512")
+        return op.emitOpError("kernel ")
+               << kernel << " (int8 activations) exists only for kernel ISA avx512, not " << isa;
       if (rank2 && kernel && kernel.getValue().starts_with("gemm_")) {
         if (tuned)
           return op.emitOpError("tuned schedules for ") << kernel << " are not supported yet";
@@ -268,8 +271,12 @@ private:
         func::CallOp::create(e.b, e.loc, gemm, args);
         return success();
       }
-      std::string name = tuned ? "hyk_gemv_run_" + format
-                               : "hyk_gemv_" + format + "_" + isa;
+      // The GEMV family (e.g. gemv_q2_0c_a8) from lowbit-select-kernels;
+      // without one, the format's plain family.
+      std::string family = kernel ? kernel.getValue().str() : "gemv_" + format;
+      if (!StringRef(family).starts_with("gemv_" + format))
+        return op.emitOpError("kernel ") << family << " does not take " << format << " weights";
+      std::string name = tuned ? "hyk_gemv_run_" + format : "hyk_" + family + "_" + isa;
       SmallVector<Type> params = {ptr, ptr, ptr, i64, i64};
       if (tuned)
         params.insert(params.begin(), ptr);
@@ -280,7 +287,7 @@ private:
       Value pipeline;
       if (tuned)
         pipeline = pipelineAddress(
-            e, kernelVariantName("gemv_" + format, isa, schedule.getValue()));
+            e, kernelVariantName(family, isa, schedule.getValue()));
       Value nC = arith::ConstantIntOp::create(e.b, e.loc, i64, n);
       Value kC = arith::ConstantIntOp::create(e.b, e.loc, i64, k);
       e.loop(m, [&](Value row) {

@@ -29,6 +29,20 @@ func.func @matmul_q2_gemm(%blob: memref<8320xi8>, %x: memref<4x512xf32>, %y: mem
 
 // -----
 
+// The int8-activation families call their own entry points.
+// CHECK-LABEL: func.func @matmul_q2_a8
+// CHECK: func.call @hyk_gemv_q2_0c_a8_avx512(
+// CHECK: call @hyk_gemm_q2_0c_a8_avx512(%{{.*}}, %{{.*}}, %{{.*}}, %c64_i64{{.*}}, %c512_i64{{.*}}, %c4_i64)
+func.func @matmul_q2_a8(%blob: memref<8320xi8>, %x: memref<512xf32>, %y: memref<64xf32>,
+                        %x4: memref<4x512xf32>, %y4: memref<4x64xf32>) {
+  %w = lowbit.weight %blob {name = "w", offset = 0 : i64} : memref<8320xi8> -> !lowbit.packed<q2_0c, 64x512>
+  lowbit.matmul %x, %w, %y {hyc.kernel = "gemv_q2_0c_a8", hyc.schedule = "default"} : memref<512xf32>, !lowbit.packed<q2_0c, 64x512>, memref<64xf32>
+  lowbit.matmul %x4, %w, %y4 {hyc.kernel = "gemm_q2_0c_a8", hyc.schedule = "default"} : memref<4x512xf32>, !lowbit.packed<q2_0c, 64x512>, memref<4x64xf32>
+  return
+}
+
+// -----
+
 // f16 matmul (the tied lm_head): a loop nest with an f16 -> f32 extension.
 // CHECK-LABEL: func.func @matmul_f16
 // CHECK: memref.view %{{.*}} : memref<1024xi8> to memref<8x64xf16>

@@ -67,12 +67,21 @@ def SelectKernelsPass : Pass<"lowbit-select-kernels", "::mlir::ModuleOp"> {
     versioned JSON file `hyc tune` writes (format in
     schedules/TuningDatabase.md); a malformed file is an error naming it.
 
+    With `activations=int8` the Q2_0C matmuls get the int8-activation
+    families instead (`gemv_q2_0c_a8`, `gemm_q2_0c_a8`): their kernels round
+    the activations to int8 with a scale per group of 32 before the products
+    (schedules/include/hyk/kernels.h states the exact rounding). That changes
+    the numbers the library computes, so it is an explicit choice of the
+    driver (`hyc compile --activations`), never a tuning decision.
+
     ```mlir
     lowbit.matmul %x, %w, %y {hyc.kernel = "gemv_q2_0c",
                               hyc.schedule = "rows_per_task=16,unroll=2"} : ...
     ```
   }];
   let options = [
+    Option<"activations", "activations", "std::string", /*default=*/"\"f32\"",
+           "precision of the 2-bit matmuls' activations: f32 or int8">,
     Option<"tuningDb", "tuning-db", "std::string", /*default=*/"\"\"",
            "path of the tuning database (JSON); empty: default schedules">,
     Option<"target", "target", "std::string", /*default=*/"\"\"",

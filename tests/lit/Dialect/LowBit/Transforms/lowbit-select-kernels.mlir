@@ -41,3 +41,17 @@ func.func @prefill(%a: !lowbit.packed<q2_0c, 64x512>, %x: memref<4x512xf32>,
   lowbit.matmul %x1, %a, %y1 : memref<1x512xf32>, !lowbit.packed<q2_0c, 64x512>, memref<1x64xf32>
   return
 }
+
+// Int8 activations: the Q2_0C matmuls get the _a8 families (GEMM for several
+// rows on avx512), looked up in the database under that name; other formats
+// keep theirs. An unknown precision is an error.
+// RUN: hyc-opt %s -lowbit-select-kernels="tuning-db=%S/Inputs/tuning.json target=x86-64-avx512 activations=int8" | FileCheck %s --check-prefix=INT8
+// RUN: not hyc-opt %s -lowbit-select-kernels="activations=int4" 2>&1 | FileCheck %s --check-prefix=BADACT
+// INT8-LABEL: func.func @select
+// INT8: lowbit.matmul {{.*}} {hyc.kernel = "gemv_q2_0c_a8", hyc.schedule = "prefetch=16,rows_per_task=64"} : memref<512xf32>, !lowbit.packed<q2_0c, 64x512
+// INT8: lowbit.matmul {{.*}} {hyc.kernel = "gemv_q2_0c_a8", hyc.schedule = "default"} : memref<512xf32>, !lowbit.packed<q2_0c, 32x512
+// INT8: lowbit.matmul %{{[^{]*}} : memref<512xf32>, !lowbit.packed<f16, 8x512>
+// INT8-LABEL: func.func @prefill
+// INT8: lowbit.matmul {{.*}} {hyc.kernel = "gemm_q2_0c_a8", hyc.schedule = "default"} : memref<4x512xf32>
+// INT8: lowbit.matmul {{.*}} {hyc.kernel = "gemv_q2_0c_a8", hyc.schedule = "prefetch=16,rows_per_task=64"} : memref<1x512xf32>
+// BADACT: unknown activations 'int4' (expected f32 or int8)
