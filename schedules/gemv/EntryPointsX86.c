@@ -9,6 +9,7 @@
 #include "gemm_q2_0c_avx512.h"
 #include "gemv_q2_0c_a8_avx512.h"
 #include "gemm_q2_0c_a8_avx512.h"
+#include "gemv_q8_0_a8_avx512.h"
 
 int32_t hyk_gemv_q2_0c_avx2(const uint8_t *w, const float *x, float *y,
                             int64_t n, int64_t k) {
@@ -54,4 +55,10 @@ int32_t hyk_gemm_q2_0c_a8_avx512(const uint8_t *w, const float *x, float *y,
   return hyk_run_gemm(gemm_q2_0c_a8_avx512, w, x, y, n, k, m,
                       HYK_Q2_0C_BLOCK_WEIGHTS, HYK_Q2_0C_BLOCK_BYTES,
                       HYK_ERR_K_NOT_BLOCKED);
+}
+
+int32_t hyk_gemv_q8_0_a8_avx512(const uint8_t *w, const float *x, float *y,
+                                int64_t n, int64_t k) {
+  return hyk_run_gemv(gemv_q8_0_a8_avx512, w, x, y, n, k, HYK_Q8_0_BLOCK_WEIGHTS,
+                      HYK_Q8_0_BLOCK_BYTES, HYK_ERR_K_NOT_BLOCKED_Q8_0);
 }

@@ -103,7 +103,8 @@ std::string hyc::kernelGenerator(const std::string &family, const std::string &i
   if (isa == "neon")
     return family + "_i8dot";
   if (isa == "avx512" && (family == "gemv_q2_0c" || family == "gemm_q2_0c" ||
-                          family == "gemv_q2_0c_a8" || family == "gemm_q2_0c_a8"))
+                          family == "gemv_q2_0c_a8" || family == "gemm_q2_0c_a8" ||
+                          family == "gemv_q8_0_a8"))
     return family + "_vnni";
   return family;
 }

@@ -20,7 +20,8 @@ Activations (--activations, the library's `hyc compile --activations`, recorded 
 manifest.json): "f32" uses x as it is; "int8" first rounds the input of every matmul over
 Q2_0C weights the way the int8-activation kernels do (schedules/include/hyk/kernels.h): per
 512-block, 16 groups of 32 (group l = elements 256h + 16l + i, h < 2, i < 16), in float32
-s = max|x| * float32(1/127), q = rint(x * (127 / max|x|)), and x -> q * s.
+s = max|x| * float32(1/127), q = rint(x * (127 / max|x|)), and x -> q * s; and the input of
+the lm_head when the embedding is Q8_0 the same way per block of 32 consecutive values.
 
 CLI (greedy decoding):
   python tests/e2e/reference.py MODEL --tokens 3,4,5 --steps 16 -o ref [--dtype float32]
@@ -39,7 +40,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
                                 "scripts", "models"))
-from hy_gguf import GGML_Q2_0C, GGUFFile  # noqa: E402
+from hy_gguf import GGML_Q2_0C, GGML_Q8_0, GGUFFile  # noqa: E402
 
 ARCH = "hunyuan-dense"
 ACTIVATIONS = ("f32", "int8")
@@ -50,6 +51,17 @@ def quantize_activations_int8(x):
     float32: one scale per group of 32 (see the module docstring); returns q * s."""
     xf = np.asarray(x, dtype=np.float32).reshape(-1, 2, 16, 16)  # block, h, group l, i
     amax = np.abs(xf).max(axis=(1, 3), keepdims=True)
+    inv = np.divide(np.float32(127), amax, out=np.zeros_like(amax), where=amax > 0)
+    q = np.rint(xf * inv)
+    step = amax * np.float32(1.0 / 127)
+    return (q.astype(np.float64) * step.astype(np.float64)).reshape(-1)
+
+
+def quantize_activations_q8_0(x):
+    """x rounded as the int8-activation Q8_0 kernel (the lm_head) rounds it: one scale per
+    block of 32 consecutive values, otherwise as quantize_activations_int8."""
+    xf = np.asarray(x, dtype=np.float32).reshape(-1, 32)
+    amax = np.abs(xf).max(axis=1, keepdims=True)
     inv = np.divide(np.float32(127), amax, out=np.zeros_like(amax), where=amax > 0)
     q = np.rint(xf * inv)
     step = amax * np.float32(1.0 / 127)
@@ -99,6 +111,7 @@ class Reference:
         # Stored as float32 (exact for F16/F32/Q2_0C); only small vectors use self.dtype, so
         # the full model fits in memory even for the float64 pass.
         self.E = m.tensor("token_embd.weight")
+        self.E_q8_0 = m.tensors["token_embd.weight"].ggml_type == GGML_Q8_0
         self.vocab = self.E.shape[0]
         if "output.weight" in m.tensors:
             raise ValueError("untied output.weight is not supported (HY-1.8B ties embeddings)")
@@ -184,7 +197,10 @@ class Reference:
             u = self._lin(lw, "ffn_up", h)
             x = x + self._lin(lw, "ffn_down", g / (1 + np.exp(-g)) * u)
         self.n_past = pos + 1
-        return self._mv(self.E, self._rmsnorm(x) * self.output_norm).astype(np.float32)
+        h = self._rmsnorm(x) * self.output_norm
+        if self.activations == "int8" and self.E_q8_0:
+            h = quantize_activations_q8_0(h).astype(self.dtype)
+        return self._mv(self.E, h).astype(np.float32)
 
 
 def run_tokens(ref, tokens):

@@ -32,6 +32,8 @@ def main():
     ap.add_argument("--max-abs", default="1e-3")
     ap.add_argument("--min-cos", default="0.999999")
     ap.add_argument("--tie", default="1e-3")
+    ap.add_argument("--embd-type", default=None,
+                    help="hy_gguf.py write --embd-type (q8_0: the lm_head runs the Q8_0 kernel)")
     ap.add_argument("--embed-weights", action="store_true",
                     help="compile with --embed-weights (the runtime then finds the blob "
                          "inside libhy_tiny.so)")
@@ -41,7 +43,8 @@ def main():
         model = os.path.join(tmp, "tiny.gguf")
         out = os.path.join(tmp, "out")
         run([py, os.path.join(ROOT, "scripts/models/hy_gguf.py"), "write",
-             "--config", "tiny", "-o", model, "--seed", "0"])
+             "--config", "tiny", "-o", model, "--seed", "0"] +
+            (["--embd-type", args.embd_type] if args.embd_type else []))
         run([args.hyc, "compile", model, "--target", args.target, "-o", out,
              "--activations", args.activations] +
             (["--embed-weights"] if args.embed_weights else []))

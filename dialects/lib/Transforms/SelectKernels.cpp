@@ -120,9 +120,10 @@ struct SelectKernels
       if (!w.isQuantized())
         return;
       // The family's name: format, plus "_a8" for int8 activations (which
-      // only the Q2_0C kernels offer).
+      // the Q2_0C and Q8_0 kernels offer).
       std::string family = stringifyWeightFormat(w.getFormat()).str();
-      if (activations == "int8" && w.getFormat() == WeightFormat::Q2_0C)
+      if (activations == "int8" &&
+          (w.getFormat() == WeightFormat::Q2_0C || w.getFormat() == WeightFormat::Q8_0))
         family += "_a8";
       std::string kernel = "gemv_" + family;
       // Several activation rows (prefill) on a target with a GEMM kernel for

@@ -95,6 +95,13 @@ int32_t hyk_gemv_q8_0_avx2(const uint8_t *w, const float *x, float *y,
                            int64_t n, int64_t k);
 int32_t hyk_gemv_q8_0_avx512(const uint8_t *w, const float *x, float *y,
                              int64_t n, int64_t k);
+/* Int8 activations (kernel family gemv_q8_0_a8; the same CPU as the _avx512
+ * Q2_0C kernels): x is first rounded per Q8_0 block of 32 consecutive values,
+ * s = max |x| over the block / 127 and q = round-half-even(x * (127 / max))
+ * in float32 (0 for an all-zero block), as ggml's Q8_0; y = W (q s) up to
+ * float32 summation order. */
+int32_t hyk_gemv_q8_0_a8_avx512(const uint8_t *w, const float *x, float *y,
+                                int64_t n, int64_t k);
 /* AArch64 NEON + dotprod; x as 24-bit integers per 32-block, as above. */
 int32_t hyk_gemv_q8_0_neon(const uint8_t *w, const float *x, float *y,
                            int64_t n, int64_t k);

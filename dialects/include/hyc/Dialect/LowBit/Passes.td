@@ -67,9 +67,10 @@ def SelectKernelsPass : Pass<"lowbit-select-kernels", "::mlir::ModuleOp"> {
     versioned JSON file `hyc tune` writes (format in
     schedules/TuningDatabase.md); a malformed file is an error naming it.
 
-    With `activations=int8` the Q2_0C matmuls get the int8-activation
-    families instead (`gemv_q2_0c_a8`, `gemm_q2_0c_a8`): their kernels round
-    the activations to int8 with a scale per group of 32 before the products
+    With `activations=int8` the Q2_0C and Q8_0 matmuls get the
+    int8-activation families instead (`gemv_q2_0c_a8`, `gemm_q2_0c_a8`,
+    `gemv_q8_0_a8`): their kernels round the activations to int8 with a scale
+    per group of 32 before the products
     (schedules/include/hyk/kernels.h states the exact rounding). That changes
     the numbers the library computes, so it is an explicit choice of the
     driver (`hyc compile --activations`), never a tuning decision.

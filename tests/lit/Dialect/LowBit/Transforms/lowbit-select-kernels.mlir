@@ -55,3 +55,11 @@ func.func @prefill(%a: !lowbit.packed<q2_0c, 64x512>, %x: memref<4x512xf32>,
 // INT8: lowbit.matmul {{.*}} {hyc.kernel = "gemm_q2_0c_a8", hyc.schedule = "default"} : memref<4x512xf32>
 // INT8: lowbit.matmul {{.*}} {hyc.kernel = "gemv_q2_0c_a8", hyc.schedule = "prefetch=16,rows_per_task=64"} : memref<1x512xf32>
 // BADACT: unknown activations 'int4' (expected f32 or int8)
+// INT8-LABEL: func.func @lm_head
+// INT8: lowbit.matmul {{.*}} {hyc.kernel = "gemv_q8_0_a8", hyc.schedule = "default"}
+// NODB-LABEL: func.func @lm_head
+// NODB: lowbit.matmul {{.*}} {hyc.kernel = "gemv_q8_0", hyc.schedule = "default"}
+func.func @lm_head(%e: !lowbit.packed<q8_0, 64x512>, %x: memref<512xf32>, %y: memref<64xf32>) {
+  lowbit.matmul %x, %e, %y : memref<512xf32>, !lowbit.packed<q8_0, 64x512>, memref<64xf32>
+  return
+}

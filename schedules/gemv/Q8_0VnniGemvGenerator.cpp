@@ -1,0 +1,131 @@
+//===- Q8_0VnniGemvGenerator.cpp - Q8_0 GEMV on AVX-512 VNNI, int8 x ------===//
+//
+// Halide generator `gemv_q8_0_a8_vnni`: y = W x for W in ggml's Q8_0 format
+// (blocks of 32 weights { fp16 d; int8 qs[32]; } = 34 bytes) with int8
+// activations (kernel family gemv_q8_0_a8, `hyc compile --activations int8`):
+// the tied lm_head, 120818 x 2048 for HY-1.8B, the largest matrix read per
+// token. The float form (gemv_q8_0) converts and multiplies every weight in
+// float and streams at ~60% of this machine's read bandwidth.
+//
+// Activations, once per call, per Q8_0 block b of x (32 consecutive values):
+//   s_b = max|x_b| * (1/127),  q_i = round-half-even(x_i * (127 / max|x_b|))
+// (0 for an all-zero block), in float32 -- ggml's Q8_0 rounding of x.
+//
+// Products on vpdpbusd (unsigned x signed bytes, 4 per int32 lane): the
+// weights are the unsigned operand as qs + 128 (one XOR with 0x80), so lane
+// l of block b holds sum_r (qs + 128) q = sum_r qs q + 128 Q_(b,l) with
+// Q_(b,l) = sum of the lane's 4 q values, a per-call constant:
+//   y(n) = sum_b d_b s_b sum_l (P_(b,l,n) - 128 Q_(b,l))
+// The subtraction is exact in int32; per block one vpdpbusd (8 lanes), one
+// subtract, one convert and one FMA with the broadcast d_b s_b remain.
+//
+//===----------------------------------------------------------------------===//
+
+#include "GemvCommon.h"
+#include "Halide.h"
+
+#include <algorithm>
+
+namespace {
+
+using namespace Halide;
+
+constexpr int kBlockWeights = 32;
+constexpr int kBlockBytes = 34;
+constexpr int kDotGroup = 4;                          // bytes per vpdpbusd lane
+constexpr int kLanes = kBlockWeights / kDotGroup;     // 8 lanes per block
+
+class Q8_0VnniGemv : public Generator<Q8_0VnniGemv> {
+public:
+  // ---- Knobs ------------------------------------------------------------
+  // Rows of y per parallel task (one task streams them contiguously).
+  GeneratorParam<int> rows_per_task{"rows_per_task", 64};
+  // Rows reduced together, sharing the activation loads.
+  GeneratorParam<int> unroll{"unroll", 1};
+  GeneratorParam<bool> parallel{"parallel", true};
+  // Software prefetch distance in blocks of a weight row (0: none).
+  GeneratorParam<int> prefetch{"prefetch", 0};
+  // Problem size for Halide's autoschedulers (hyc tune's Adams2019
+  // baseline; GemvCommon.h). Not schedule knobs.
+  GeneratorParam<int> estimate_n{"estimate_n", 2048};
+  GeneratorParam<int> estimate_k{"estimate_k", 2048};
+
+  // dim 0: bytes of one row (K/32 * 34), dim 1: N rows.
+  Input<Buffer<uint8_t, 2>> w{"w"};
+  Input<Buffer<float, 1>> x{"x"};
+  Output<Buffer<float, 1>> y{"y"};
+
+  void generate() {
+    Expr nblocks = w.dim(0).extent() / kBlockBytes;
+
+    // Activation side (O(K), once per call).
+    ra = RDom(0, kBlockWeights, "ra");
+    amax(b) = 0.0f;
+    amax(b) = max(amax(b), abs(x(b * kBlockWeights + ra)));
+    inv(b) = select(amax(b) > 0.0f, 127.0f / amax(b), 0.0f);
+    step(b) = amax(b) * (1.0f / 127.0f);
+    q(i) = cast<int8_t>(round(x(i) * inv(i / kBlockWeights)));
+    rq = RDom(0, kDotGroup, "rq");
+    qlane(l, b) = 0;
+    qlane(l, b) += cast<int32_t>(q(b * kBlockWeights + l * kDotGroup + rq));
+
+    // Weight side. Rows past N (from groups of `unroll` rows) re-read the
+    // last row.
+    Expr row = clamp(n, 0, w.dim(1).extent() - 1);
+    scale(b, n) = hyk::blockScale(w, b * kBlockBytes, row) * step(b);
+    code(j, b, n) = w(b * kBlockBytes + 2 + j, row) ^ cast<uint8_t>(0x80);
+    rd = RDom(0, kDotGroup, "rd");
+    ip(l, b, n) = 0;
+    ip(l, b, n) += cast<int32_t>(code(l * kDotGroup + rd, b, n)) *
+                   cast<int32_t>(q(b * kBlockWeights + l * kDotGroup + rd));
+    rb = RDom(0, nblocks, "rb");
+    lanesum(l, n) = 0.0f;
+    lanesum(l, n) += cast<float>(ip(l, rb, n) - 128 * qlane(l, rb)) * scale(rb, n);
+    rl = RDom(0, kLanes, "rl");
+    total(n) = 0.0f;
+    total(n) += lanesum(rl, n);
+    y(n) = total(n);
+
+    hyk::constrainGemvBuffers(w, x, y, nblocks, kBlockWeights);
+    hyk::setGemvEstimates(w, x, y, estimate_n, estimate_k, kBlockWeights, kBlockBytes);
+  }
+
+  void schedule() {
+    if (using_autoscheduler())
+      return; // the autoscheduler (hyc tune's Adams2019 baseline) decides all
+    // Tuned for: 2-core Zen 4 class x86, the HY lm_head (120818 x 2048).
+    const int vw = get_target().natural_vector_size<float>();
+    const int ur = std::max(1, (int)unroll);
+    const int rpt = hyk::rowsPerTask(rows_per_task, ur);
+    amax.compute_root();
+    inv.compute_root().vectorize(b, vw);
+    step.compute_root().vectorize(b, vw);
+    q.compute_root().vectorize(i, vw);
+    qlane.compute_root().bound(l, 0, kLanes).vectorize(l);
+    qlane.update().reorder(rq, l, b).vectorize(l);
+
+    y.split(n, nt, ni, rpt, TailStrategy::GuardWithIf)
+        .split(ni, nio, nii, ur, TailStrategy::GuardWithIf);
+    if (parallel)
+      y.parallel(nt);
+    total.compute_at(y, nio).bound_extent(n, ur).unroll(n);
+    total.update().reorder(rl, n).atomic().vectorize(rl).unroll(n);
+    lanesum.compute_at(y, nio).bound(l, 0, kLanes).bound_extent(n, ur).vectorize(l).unroll(n);
+    lanesum.update().reorder(l, n, rb).vectorize(l).unroll(n);
+    if (prefetch > 0)
+      lanesum.update().prefetch(w, rb, rb, prefetch);
+    ip.compute_at(lanesum, rb).bound(l, 0, kLanes).vectorize(l).unroll(n);
+    // Innermost: one 8-lane vpdpbusd per block and row.
+    ip.update().reorder(rd, l, n).atomic().vectorize(rd).vectorize(l).unroll(n);
+  }
+
+private:
+  Var i{"i"}, j{"j"}, l{"l"}, b{"b"}, n{"n"}, nt{"nt"}, ni{"ni"}, nio{"nio"}, nii{"nii"};
+  Func amax{"amax"}, inv{"inv"}, step{"step"}, q{"q"}, qlane{"qlane"}, scale{"scale"},
+      code{"code"}, ip{"ip"}, lanesum{"lanesum"}, total{"total"};
+  RDom ra, rq, rd, rb, rl;
+};
+
+} // namespace
+
+HALIDE_REGISTER_GENERATOR(Q8_0VnniGemv, gemv_q8_0_a8_vnni)
