@@ -19,6 +19,11 @@
 // which survives load changes on a shared machine better than raw times.
 // Every measurement is appended to <output>.journal as it happens; a later
 // run with the same target and thread count skips what the journal holds.
+// For a generator with a fixed-shape form (SearchSpace::fixedShape) the
+// Adams2019 baseline and every candidate are generated for the pair's own
+// N and K (fixed_n / fixed_k); the database schedule then names both, so the
+// compiled kernel is the measured one. The default baseline stays the
+// prebuilt any-shape kernel, the one `hyc compile` uses without the database.
 //
 //===----------------------------------------------------------------------===//
 #include "hyc/Tuner.h"
@@ -219,6 +224,28 @@ struct PairState {
   int randomLeft = 0;
 };
 
+/// A point's name in the journal and as PairState::best: its schedule text,
+/// "" only for the prebuilt default. At a fixed shape the default knob values
+/// make a kernel of their own (a candidate), named by every knob.
+std::string pointText(const SearchSpace &space, const TunePoint &point) {
+  std::string text = scheduleText(space, point);
+  if (!text.empty() || !space.fixedShape)
+    return text;
+  std::map<std::string, std::string> params; // name order, as scheduleText's
+  for (size_t i = 0; i < space.knobs.size(); ++i)
+    params[space.knobs[i].name] = space.knobs[i].boolean ? (point[i] ? "true" : "false")
+                                                         : std::to_string(point[i]);
+  for (const auto &[name, value] : params)
+    text += (text.empty() ? "" : ",") + name + "=" + value;
+  return text;
+}
+
+/// The GeneratorParams that fix a generator's shape to the pair's (for
+/// SearchSpace::fixedShape; the pipeline then rejects any other shape).
+std::vector<std::pair<std::string, int64_t>> fixedShapeParams(const PairState &p) {
+  return {{"fixed_k", p.pair.k}, {"fixed_n", p.pair.n}};
+}
+
 class Tuner {
 public:
   Tuner(const TuneOptions &o) : opt(o), rng(o.seed) {}
@@ -288,7 +315,8 @@ std::string Tuner::journalKey(const PairState &p, Kind kind, const std::string &
 
 std::string Tuner::pairKeyPrefix(const PairState &p) const {
   return opt.target.name + "|" + std::to_string(opt.threads) + "|" + toolId + "|" +
-         p.generator + "|" + std::to_string(p.pair.n) + "x" + std::to_string(p.pair.k) + "|";
+         p.generator + "|" + std::to_string(p.pair.n) + "x" + std::to_string(p.pair.k) + "|" +
+         (p.space->fixedShape ? "fixed|" : "");
 }
 
 void Tuner::resumePair(PairState &p) {
@@ -319,7 +347,7 @@ void Tuner::resumePair(PairState &p) {
       pt.push_back(v);
     }
     if (pt.size() != p.space->knobs.size() || kv.size() != pt.size() ||
-        scheduleText(*p.space, pt) != text)
+        pointText(*p.space, pt) != text)
       continue; // from another version of the space
     Measurement m;
     m.ok = rec.getBoolean("ok").value_or(false);
@@ -413,7 +441,7 @@ bool Tuner::harnessObject(const std::string &format, std::string &object,
 /// when `fatal` is set (the tool chain itself is broken).
 std::optional<Measurement> Tuner::measure(PairState &p, Kind kind, const TunePoint *point,
                                           std::string &fatal, Clock::time_point until) {
-  std::string text = point ? scheduleText(*p.space, *point) : "";
+  std::string text = point ? pointText(*p.space, *point) : "";
   std::string key = journalKey(p, kind, text);
   if (auto it = journal.find(key); it != journal.end()) {
     Measurement m;
@@ -446,6 +474,9 @@ std::optional<Measurement> Tuner::measure(PairState &p, Kind kind, const TunePoi
     for (llvm::StringRef s : params)
       gen.push_back(s.str());
   }
+  if (kind != Kind::Default && p.space->fixedShape)
+    for (const auto &[name, value] : fixedShapeParams(p))
+      gen.push_back(name + "=" + std::to_string(value));
   llvm::sys::fs::remove(base + ".o");
   Measurement m;
   ProcResult r = runProcess(gen, base + ".gen.log", until);
@@ -543,14 +574,22 @@ void Tuner::consider(PairState &p, const std::string &text, const Measurement &m
   }
 }
 
-/// The next unmeasured point of the pair's space: random while randomLeft,
-/// else an unmeasured neighbour of the best, else a random restart.
+/// The next unmeasured point of the pair's space: at a fixed shape the
+/// default knobs first; random while randomLeft, else an unmeasured neighbour
+/// of the best, else a random restart.
 bool Tuner::nextPoint(PairState &p, TunePoint &out) {
   const SearchSpace &s = *p.space;
   auto isNew = [&](const TunePoint &pt) {
-    return !p.measured.count(scheduleText(s, pt)) &&
-           !(scheduleText(s, pt).empty() && p.defaultRun);
+    return !p.measured.count(pointText(s, pt)) &&
+           !(pointText(s, pt).empty() && p.defaultRun);
   };
+  TunePoint defaults;
+  for (const TuneKnob &k : s.knobs)
+    defaults.push_back(k.defaultValue);
+  if (s.fixedShape && isNew(defaults)) {
+    out = defaults;
+    return true;
+  }
   auto random = [&](TunePoint &pt) {
     for (int attempt = 0; attempt < 200; ++attempt) {
       pt.clear();
@@ -709,6 +748,9 @@ bool Tuner::writeDatabase(bool interrupted, std::string &error) {
         else
           schedule[k.name] = pt[i];
       }
+      if (p.space->fixedShape)
+        for (const auto &[name, value] : fixedShapeParams(p))
+          schedule[name] = value;
     }
     llvm::json::Object e{{"kernel", p.pair.family}, {"target", opt.target.name},
                          {"n", p.pair.n},           {"k", p.pair.k},
@@ -1040,7 +1082,7 @@ int Tuner::run(std::string &error) {
         p.exhausted = true;
         break;
       }
-      std::string text = scheduleText(*p.space, pt);
+      std::string text = pointText(*p.space, pt);
       p.points[text] = pt;
       showStatus(llvm::formatv("{0} {1}x{2} best {3:F3}x default | trying {4}", p.pair.family,
                                p.pair.n, p.pair.k, p.bestRatio, text.empty() ? "default" : text));

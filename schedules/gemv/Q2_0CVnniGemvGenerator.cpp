@@ -16,6 +16,8 @@
 #include "Halide.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 
 namespace {
 
@@ -47,6 +49,18 @@ public:
   // Shape estimates for autoschedulers (hyc tune's Adams2019 baseline).
   GeneratorParam<int> estimate_n{"estimate_n", 2048};
   GeneratorParam<int> estimate_k{"estimate_k", 2048};
+  // Fixed shape: when nonzero, the pipeline only accepts this K (a multiple
+  // of 512) / this N, which become compile-time constants; 0 = any (the
+  // prebuilt kernels). Not a schedule knob: hyc tune sets both to the pair's
+  // shape for its Adams2019 baseline, which otherwise fails to compile
+  // (Adams2019 unrolls the loops over a row's blocks, whose count is then
+  // symbolic: "Can only unroll for loops over a constant extent"), and for
+  // its candidates (schedules/TuningDatabase.md). Another shape fails
+  // Halide's buffer-constraint check on entry, before anything is read:
+  // halide_error, then HYK_ERR_KERNEL from the flat runner if the error
+  // handler returns (Halide's default handler aborts).
+  GeneratorParam<int> fixed_k{"fixed_k", 0};
+  GeneratorParam<int> fixed_n{"fixed_n", 0};
 
   Input<Buffer<uint8_t, 2>> w{"w"};
   Input<Buffer<float, 1>> x{"x"};
@@ -59,6 +73,16 @@ public:
     y(n) = alg.total(n, 0) - alg.qterm(n, 0);
     Expr nblocks = w.dim(0).extent() / hyk::Q2_0CVnni::kBlockBytes;
     hyk::constrainGemvBuffers(w, x, y, nblocks, hyk::Q2_0CVnni::kBlockWeights);
+    if (fixed_k % hyk::Q2_0CVnni::kBlockWeights != 0 || fixed_k < 0 || fixed_n < 0) {
+      std::fprintf(stderr, "q2_0c vnni gemv: fixed_k must be a multiple of 512 and "
+                           "fixed_n >= 0 (got %d, %d)\n", (int)fixed_k, (int)fixed_n);
+      std::abort();
+    }
+    // x's and y's extents and w's row stride follow from these.
+    if (fixed_k > 0)
+      w.dim(0).set_extent(fixed_k / hyk::Q2_0CVnni::kBlockWeights * hyk::Q2_0CVnni::kBlockBytes);
+    if (fixed_n > 0)
+      w.dim(1).set_extent(fixed_n);
   }
 
   void schedule() {

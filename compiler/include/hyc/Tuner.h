@@ -32,6 +32,12 @@ struct SearchSpace {
   std::string generator; ///< Halide generator name (kernelGenerator(family, isa))
   std::string isa;       ///< TargetInfo::kernelIsa
   std::vector<TuneKnob> knobs;
+  /// The generator takes `fixed_n` / `fixed_k` GeneratorParams that make the
+  /// shape a compile-time constant (a pipeline that accepts only that shape).
+  /// hyc tune then generates its Adams2019 baseline and its candidates for
+  /// the pair's shape, and writes both params into the database's schedule,
+  /// so `hyc compile` regenerates exactly the kernel that was measured.
+  bool fixedShape = false;
 };
 
 /// The search space of `generator` for kernel ISA `isa`, or null.

@@ -4,9 +4,14 @@
  * Plain C, built for x86-64 (native) and aarch64 (run under qemu). The driver
  * generates each sampled variant with the Halide generator (-f tv_<i>) and
  * writes TUNED_VARIANTS_INC, a list of
- *   HYK_VARIANT(symbol, format, isa, "generator params")
- * lines; every variant runs through hyk_gemv_run_<format>, the path tuned
- * kernels take in compiled models.
+ *   HYK_VARIANT(symbol, format, isa, "generator params", fixed_n, fixed_k)
+ * lines; every variant runs through hyk_gemv_run_<format's weights>, the path
+ * tuned kernels take in compiled models. Format q2_0c_a8 (int8 activations)
+ * is Q2_0C weights with x rounded as hyk/kernels.h documents; the reference
+ * rounds x the same way. A variant with fixed_n / fixed_k (generated for one
+ * shape, as hyc tune does for fixed-shape spaces) runs on that shape only,
+ * and must reject another shape with a status (Halide's error handler set to
+ * one that records instead of aborting), y untouched.
  *
  * Bound per row (reference accumulated in double):
  *   |y[n] - ref[n]| <= 1e-4 * sum_i |W[n,i] x_i| + 1e-6
@@ -26,16 +31,19 @@
 
 #include "hyk/kernels.h"
 
-#define HYK_VARIANT(sym, format, isa, desc) extern int sym(void *, void *, void *);
+#define HYK_VARIANT(sym, format, isa, desc, fixed_n, fixed_k) \
+  extern int sym(void *, void *, void *);
 #include TUNED_VARIANTS_INC
 #undef HYK_VARIANT
 
 typedef struct {
   hyk_gemv_pipeline_fn fn;
   const char *format, *isa, *desc;
+  int64_t fixed_n, fixed_k; /* 0: any */
 } variant_t;
 
-#define HYK_VARIANT(sym, format, isa, desc) {(hyk_gemv_pipeline_fn)sym, format, isa, desc},
+#define HYK_VARIANT(sym, format, isa, desc, fixed_n, fixed_k) \
+  {(hyk_gemv_pipeline_fn)sym, format, isa, desc, fixed_n, fixed_k},
 static const variant_t kVariants[] = {
 #include TUNED_VARIANTS_INC
 };
@@ -93,8 +101,83 @@ typedef struct {
   int64_t n, k;
 } shape_t;
 
+/* Halide's runtime (in the kernel archive) reports pipeline errors through
+ * this handler; its default aborts. */
+typedef void (*halide_error_handler_t)(void *user_context, const char *msg);
+extern halide_error_handler_t halide_set_error_handler(halide_error_handler_t handler);
+static char g_halide_error[512];
+static void record_halide_error(void *user_context, const char *msg) {
+  (void)user_context;
+  snprintf(g_halide_error, sizeof g_halide_error, "%s", msg);
+}
+
+/* x as the int8-activation kernels see it (hyk/kernels.h): per group of 32
+ * (elements 512 b + 256 h + 16 l + i), s = amax * (1 / 127) and q =
+ * round-half-even(x * (127 / amax)) in float32; x becomes q * s. */
+static void quantize_int8(const float *x, double *out, int64_t k) {
+  for (int64_t b = 0; b < k / 512; ++b)
+    for (int l = 0; l < 16; ++l) {
+      float amax = 0.0f;
+      for (int i = 0; i < 32; ++i)
+        amax = fmaxf(amax, fabsf(x[512 * b + 256 * (i / 16) + 16 * l + i % 16]));
+      const float s = amax * (1.0f / 127), inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+      for (int i = 0; i < 32; ++i) {
+        const int64_t e = 512 * b + 256 * (i / 16) + 16 * l + i % 16;
+        out[e] = (double)nearbyintf(x[e] * inv) * (double)s;
+      }
+    }
+}
+
+static int32_t run_variant(const variant_t *var, int q2, const uint8_t *w, const float *x,
+                           float *y, int64_t n, int64_t k) {
+  return q2 ? hyk_gemv_run_q2_0c(var->fn, w, x, y, n, k)
+            : hyk_gemv_run_q8_0(var->fn, w, x, y, n, k);
+}
+
+/* A fixed-shape variant called with another shape: a status, no abort, y
+ * untouched (the flat runner's own checks pass: the buffers are consistent). */
+static void check_rejects_other_shapes(const variant_t *var) {
+  const int q2 = strncmp(var->format, "q2_0c", 5) == 0;
+  const int64_t bw = q2 ? HYK_Q2_0C_BLOCK_WEIGHTS : HYK_Q8_0_BLOCK_WEIGHTS;
+  const int64_t bb = q2 ? HYK_Q2_0C_BLOCK_BYTES : HYK_Q8_0_BLOCK_BYTES;
+  const int64_t shapes[2][2] = {{var->fixed_n, var->fixed_k + bw},
+                                {var->fixed_n + 1, var->fixed_k}};
+  for (int i = 0; i < 2; ++i) {
+    const int64_t n = shapes[i][0], k = shapes[i][1];
+    uint8_t *w = calloc((size_t)(n * (k / bw) * bb), 1);
+    float *x = calloc((size_t)k, sizeof(float));
+    uint8_t *ystore = malloc((size_t)n * 4 + 128);
+    if (!w || !x || !ystore) {
+      printf("[FAIL] %s: out of memory\n", var->desc);
+      g_failed++;
+      free(w), free(x), free(ystore);
+      continue;
+    }
+    memset(ystore, 0xA5, (size_t)n * 4 + 128);
+    g_halide_error[0] = 0;
+    halide_error_handler_t old = halide_set_error_handler(record_halide_error);
+    int32_t st = run_variant(var, q2, w, x, (float *)(ystore + 64), n, k);
+    halide_set_error_handler(old);
+    int untouched = 1;
+    for (int64_t j = 0; j < n * 4 + 128; ++j)
+      untouched &= ystore[j] == 0xA5;
+    const int ok = st == HYK_ERR_KERNEL && untouched && g_halide_error[0];
+    printf("[%s] %s %s [%s] called with %lldx%lld: status %d, y %s, Halide: %s\n",
+           ok ? "PASS" : "FAIL", var->format, var->isa, var->desc, (long long)n, (long long)k,
+           st, untouched ? "untouched" : "WRITTEN", g_halide_error[0] ? g_halide_error : "-");
+    if (ok)
+      g_passed++;
+    else
+      g_failed++;
+    free(w);
+    free(x);
+    free(ystore);
+  }
+}
+
 static void run_shape(const shape_t *s) {
-  const int q2 = !strcmp(s->format, "q2_0c");
+  const int q2 = strncmp(s->format, "q2_0c", 5) == 0;
+  const int a8 = !strcmp(s->format, "q2_0c_a8");
   const int64_t bw = q2 ? HYK_Q2_0C_BLOCK_WEIGHTS : HYK_Q8_0_BLOCK_WEIGHTS;
   const int64_t bb = q2 ? HYK_Q2_0C_BLOCK_BYTES : HYK_Q8_0_BLOCK_BYTES;
   const int64_t row_bytes = s->k / bw * bb;
@@ -104,8 +187,9 @@ static void run_shape(const shape_t *s) {
   float *x = (float *)guarded_alloc((size_t)s->k * 4, &xmap, &xmap_bytes);
   double *ref = malloc((size_t)s->n * sizeof(double));
   double *mag = malloc((size_t)s->n * sizeof(double));
+  double *xr = malloc((size_t)s->k * sizeof(double));
   uint8_t *ystore = malloc((size_t)s->n * 4 + 128);
-  if (!w || !x || !ref || !mag || !ystore) {
+  if (!w || !x || !ref || !mag || !xr || !ystore) {
     printf("[FAIL] %s %lldx%lld: out of memory\n", s->format, (long long)s->n, (long long)s->k);
     g_failed++;
     return;
@@ -125,6 +209,10 @@ static void run_shape(const shape_t *s) {
   }
   for (int64_t i = 0; i < s->k; ++i)
     x[i] = (float)((double)(next_u64() >> 11) / 9007199254740992.0 * 2.0 - 1.0);
+  for (int64_t i = 0; i < s->k; ++i)
+    xr[i] = x[i];
+  if (a8)
+    quantize_int8(x, xr, s->k);
   for (int64_t row = 0; row < s->n; ++row) {
     const uint8_t *wr = w + row * row_bytes;
     double acc = 0, m = 0;
@@ -134,15 +222,16 @@ static void run_shape(const shape_t *s) {
       int64_t j = i % bw;
       double wv = q2 ? (2 * ((blk[2 + j / 4] >> (2 * (j % 4))) & 3) - 3) * d
                      : (int8_t)blk[2 + j] * d;
-      acc += wv * x[i];
-      m += fabs(wv * x[i]);
+      acc += wv * xr[i];
+      m += fabs(wv * xr[i]);
     }
     ref[row] = acc;
     mag[row] = m;
   }
   for (size_t v = 0; v < sizeof kVariants / sizeof kVariants[0]; ++v) {
     const variant_t *var = &kVariants[v];
-    if (strcmp(var->format, s->format))
+    if (strcmp(var->format, s->format) ||
+        (var->fixed_n && (var->fixed_n != s->n || var->fixed_k != s->k)))
       continue;
     if (!isa_supported(var->isa)) {
       printf("[SKIPPED] %s %s [%s] %lldx%lld: this CPU lacks %s\n", var->format, var->isa,
@@ -154,8 +243,7 @@ static void run_shape(const shape_t *s) {
     float *y = (float *)(ystore + 64);
     for (int64_t i = 0; i < s->n; ++i)
       y[i] = NAN;
-    int32_t st = q2 ? hyk_gemv_run_q2_0c(var->fn, w, x, y, s->n, s->k)
-                    : hyk_gemv_run_q8_0(var->fn, w, x, y, s->n, s->k);
+    int32_t st = run_variant(var, q2, w, x, y, s->n, s->k);
     int ok = st == HYK_OK;
     for (int g = 0; g < 64 && ok; ++g)
       ok = ystore[g] == 0xA5 && ystore[64 + s->n * 4 + g] == 0xA5;
@@ -183,6 +271,7 @@ static void run_shape(const shape_t *s) {
   munmap(xmap, xmap_bytes);
   free(ref);
   free(mag);
+  free(xr);
   free(ystore);
 }
 
@@ -197,6 +286,11 @@ int main(int argc, char **argv) {
       /* real HY-1.8B shapes: fused qkv, o, down, fused gate+up */
       {"q2_0c", 3072, 2048}, {"q2_0c", 2048, 2048}, {"q2_0c", 2048, 6144},
       {"q2_0c", 12288, 2048},
+      /* the same for int8 activations */
+      {"q2_0c_a8", 1, 512},  {"q2_0c_a8", 7, 1024}, {"q2_0c_a8", 37, 1536},
+      {"q2_0c_a8", 130, 512}, {"q2_0c_a8", 255, 2560},
+      {"q2_0c_a8", 3072, 2048}, {"q2_0c_a8", 2048, 2048}, {"q2_0c_a8", 2048, 6144},
+      {"q2_0c_a8", 12288, 2048},
       {"q8_0", 1, 32},       {"q8_0", 9, 96},       {"q8_0", 33, 160},
       {"q8_0", 131, 2048},   {"q8_0", 4099, 2048},
   };
@@ -205,6 +299,18 @@ int main(int argc, char **argv) {
   if (full) {
     shape_t lm = {"q8_0", 120818, 2048};
     run_shape(&lm);
+  }
+  for (size_t v = 0; v < sizeof kVariants / sizeof kVariants[0]; ++v) {
+    const variant_t *var = &kVariants[v];
+    if (!var->fixed_n)
+      continue;
+    if (isa_supported(var->isa)) {
+      check_rejects_other_shapes(var);
+    } else {
+      printf("[SKIPPED] %s %s [%s] other shapes: this CPU lacks %s\n", var->format, var->isa,
+             var->desc, var->isa);
+      g_skipped++;
+    }
   }
   printf("%d passed, %d failed, %d skipped\n", g_passed, g_failed, g_skipped);
   return g_failed ? 1 : 0;

@@ -13,7 +13,10 @@ generator exactly as hyc tune and hyc compile do (-f tv_<i>, target
 kernel archive and runs it (under qemu for aarch64). Fails if a space of an
 ISA is missing, a generator run fails or any variant disagrees with the
 reference, or the space's default values do not reproduce the generator's
-default kernel byte for byte. Prints the C program's lines and its "N passed, N failed" summary.
+default kernel byte for byte. Generators with a fixed-shape form (FIXED_SHAPE)
+also get fixed_n/fixed_k variants of sampled points, as hyc tune generates
+them, run on their shape and called once with another shape (which must fail
+with a status). Prints the C program's lines and its "N passed, N failed" summary.
 """
 import argparse
 import json
@@ -25,6 +28,13 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
+
+# Generators whose spaces have SearchSpace::fixedShape (compiler/lib/
+# TunerSpaces.cpp; `hyc tune --list-spaces` does not print it), and the shapes
+# (n, k) of TunedGemvTest.c their fixed variants are made for: an odd one and
+# a real one.
+FIXED_SHAPE = {"gemv_q2_0c_vnni", "gemv_q2_0c_a8_vnni"}
+FIXED_SHAPES = [(255, 2560), (2048, 6144)]
 
 
 def schedule_text(knobs, point):
@@ -67,7 +77,7 @@ def main():
     spaces = json.loads(subprocess.run([args.hyc, "tune", "--list-spaces"], check=True,
                                        capture_output=True, text=True).stdout)["spaces"]
     rng = random.Random(args.seed)
-    variants = []  # (symbol, format, isa, desc)
+    variants = []  # (symbol, format, isa, desc, fixed_n, fixed_k)
     with tempfile.TemporaryDirectory(prefix="hyc-tuned-variants-") as tmp:
         for isa in args.isa.split(","):
             mine = [s for s in spaces if s["isa"] == isa]
@@ -94,8 +104,15 @@ def main():
                     return 1
                 print(f"{gen} ({isa}): the space's defaults reproduce the default kernel")
                 fmt = gen[len("gemv_"):].split("_i8dot")[0].split("_vnni")[0]
-                for point in sample(space, args.samples, rng):
+                points = sample(space, args.samples, rng)
+                jobs = [(p, 0, 0) for p in points]
+                if gen in FIXED_SHAPE:
+                    jobs += [(points[i % len(points)], n, k)
+                             for i, (n, k) in enumerate(FIXED_SHAPES)]
+                for point, fixed_n, fixed_k in jobs:
                     params = schedule_text(space["knobs"], point)
+                    if fixed_n:
+                        params += f",fixed_k={fixed_k},fixed_n={fixed_n}"
                     sym = f"tv_{len(variants)}"
                     cmd = [args.generator, "-g", gen, "-f", sym, "-e", "object", "-o", tmp,
                            f"target={targets[isa]}-no_runtime"] + params.split(",")
@@ -103,11 +120,11 @@ def main():
                     if r.returncode != 0:
                         print(f"FAIL: generating {gen} [{params}] for {isa}: {r.stderr[-2000:]}")
                         return 1
-                    variants.append((sym, fmt, isa, f"{gen} {params}"))
+                    variants.append((sym, fmt, isa, f"{gen} {params}", fixed_n, fixed_k))
         inc = os.path.join(tmp, "variants.inc")
         with open(inc, "w") as f:
-            for sym, fmt, isa, desc in variants:
-                f.write(f'HYK_VARIANT({sym}, "{fmt}", "{isa}", "{desc}")\n')
+            for sym, fmt, isa, desc, fixed_n, fixed_k in variants:
+                f.write(f'HYK_VARIANT({sym}, "{fmt}", "{isa}", "{desc}", {fixed_n}, {fixed_k})\n')
         exe = os.path.join(tmp, "tuned_gemv_test")
         cc = args.cc.split()
         objs = [os.path.join(tmp, v[0] + ".o") for v in variants]
