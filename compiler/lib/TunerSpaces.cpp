@@ -63,6 +63,19 @@ std::vector<SearchSpace> buildSpaces() {
                {knob("rows_per_task", kRowsPerTask, 256), knob("unroll", {1, 2, 3, 4}, 1),
                 flag("parallel", true), knob("prefetch", {0, 2, 4, 8, 16, 32}, 8)},
                /*fixedShape=*/true});
+  // The same generator with int8 activations (gemv_q2_0c_a8): a third of the
+  // dot products, so decode is bound by the weight stream rather than by
+  // vpdpbusd. The grain matters most (larger tasks: longer sequential runs
+  // for the hardware prefetchers; 32 rows still split the 2048-row
+  // projections into 64 tasks). The prefetch distance counts blocks within a
+  // row, and Halide drops a prefetch that would leave the row: at K = 2048
+  // (4 blocks) only distances 1..3 prefetch anything (the default 8 is none),
+  // at K = 6144 up to 11; hence mostly short distances (16 for longer rows).
+  s.push_back({"gemv_q2_0c_a8_vnni", "avx512",
+               {knob("rows_per_task", {32, 64, 128, 256, 512}, 256),
+                knob("unroll", {1, 2, 3, 4}, 1), flag("parallel", true),
+                knob("prefetch", {0, 1, 2, 3, 4, 6, 8, 16}, 8)},
+               /*fixedShape=*/true});
   // NEON int8 dot-product GEMVs (Q*DotGemvGenerator.cpp). unroll: rows whose
   // sdot chains share the activation digits (4 rows x 3 digits = 12
   // accumulators of 32 vector registers); unroll_block unrolls a block's 8
