@@ -4,6 +4,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include "hy_internal.h"
@@ -12,7 +13,8 @@
 struct hy_context {
   hy_model_t *model;
   uint8_t *arena;
-  uint8_t *kv;
+  uint8_t *kv;       /* kv_bytes of anonymous mapping (kv_map_bytes) */
+  size_t kv_map_bytes;
   float *logits;     /* n_vocab: the last decoded position's logits */
   int logits_valid;
   int32_t *tokens;   /* n_ctx: what the KV cache holds */
@@ -28,6 +30,19 @@ void hy_context_options_init(hy_context_options_t *o) {
   if (!o) return;
   memset(o, 0, sizeof *o);
   o->max_stop_bytes = 256;
+}
+
+/* The KV cache: an anonymous private mapping, zero-filled by the kernel page
+ * by page as positions are first written, so a context only holds the
+ * memory of the positions it has used (a 2048-position cache of the full
+ * HY model is 268 MB; a 640-token run touches under a third of it). Page
+ * aligned, so also 64-byte aligned. */
+static uint8_t *map_kv(int64_t bytes, size_t *mapped) {
+  size_t n = ((size_t)bytes + 4095) & ~(size_t)4095;
+  void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return NULL;
+  *mapped = n;
+  return p;
 }
 
 static void *alloc64(int64_t bytes) {
@@ -67,7 +82,7 @@ hy_status_t hy_context_create_ex(hy_model_t *model,
   size_t max_token = model->tok ? model->tok->max_token_bytes : 0;
   c->pending_cap = (size_t)o.max_stop_bytes + max_token + 8;
   c->arena = alloc64(d->arena_bytes);
-  c->kv = alloc64(d->kv_bytes);
+  c->kv = map_kv(d->kv_bytes, &c->kv_map_bytes);
   c->logits = alloc64(d->n_vocab * (int64_t)sizeof(float));
   c->tokens = calloc((size_t)d->n_ctx, sizeof *c->tokens);
   c->pending = malloc(c->pending_cap);
@@ -94,7 +109,7 @@ hy_status_t hy_context_create(hy_model_t *model, hy_context_t **out) {
 void hy_context_release(hy_context_t *ctx) {
   if (!ctx) return;
   free(ctx->arena);
-  free(ctx->kv);
+  if (ctx->kv) munmap(ctx->kv, ctx->kv_map_bytes);
   free(ctx->logits);
   free(ctx->tokens);
   free(ctx->pending);
