@@ -101,9 +101,12 @@ bool hasAvx512() {
          __builtin_cpu_supports("avx512ifma");
 }
 
+using GemmFn = int32_t (*)(const uint8_t *, const float *, float *, int64_t, int64_t,
+                          int64_t);
+
 // Prefill GEMM over m = state.range(2) activation rows: reports multiply-adds
 // per second (items) and weight bytes per second.
-void BM_GemmQ2_0C_avx512(benchmark::State &state) {
+void runGemm(benchmark::State &state, GemmFn fn) {
   if (!hasAvx512())
     return state.SkipWithError("no AVX-512 (Zen 4 class)");
   const int64_t n = state.range(0), k = state.range(1), m = state.range(2);
@@ -121,18 +124,27 @@ void BM_GemmQ2_0C_avx512(benchmark::State &state) {
   for (auto &v : x)
     v = dist(rng);
   for (auto _ : state) {
-    if (hyk_gemm_q2_0c_avx512(w.data(), x.data(), y.data(), n, k, m) != HYK_OK)
+    if (fn(w.data(), x.data(), y.data(), n, k, m) != HYK_OK)
       state.SkipWithError("kernel failed");
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * n * k * m));
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * matrix));
 }
 
+void BM_GemmQ2_0C_avx512(benchmark::State &s) { runGemm(s, hyk_gemm_q2_0c_avx512); }
+// Int8 activations (one scale per 32): a third of the vpdpbusd work.
+void BM_GemmQ2_0C_a8_avx512(benchmark::State &s) { runGemm(s, hyk_gemm_q2_0c_a8_avx512); }
+
 void BM_GemvQ2_0C_avx2(benchmark::State &s) { runGemv<512, 130>(s, hyk_gemv_q2_0c_avx2); }
 void BM_GemvQ2_0C_avx512(benchmark::State &s) {
   if (!hasAvx512())
     return s.SkipWithError("no AVX-512");
   runGemv<512, 130>(s, hyk_gemv_q2_0c_avx512);
+}
+void BM_GemvQ2_0C_a8_avx512(benchmark::State &s) {
+  if (!hasAvx512())
+    return s.SkipWithError("no AVX-512");
+  runGemv<512, 130>(s, hyk_gemv_q2_0c_a8_avx512);
 }
 void BM_GemvQ8_0_avx512(benchmark::State &s) {
   if (!hasAvx512())
@@ -148,11 +160,15 @@ void decodeShapes(benchmark::internal::Benchmark *b) {
 }
 BENCHMARK(BM_GemvQ2_0C_avx2)->Apply(decodeShapes);
 BENCHMARK(BM_GemvQ2_0C_avx512)->Apply(decodeShapes);
+BENCHMARK(BM_GemvQ2_0C_a8_avx512)->Apply(decodeShapes);
 BENCHMARK(BM_GemvQ8_0_avx512)->Args({120818, 2048})->Unit(benchmark::kMillisecond)->UseRealTime();
 // Prefill chunks of 32 tokens over the same shapes.
-BENCHMARK(BM_GemmQ2_0C_avx512)
-    ->Args({3072, 2048, 32})->Args({2048, 2048, 32})->Args({12288, 2048, 32})->Args({2048, 6144, 32})
-    ->Unit(benchmark::kMicrosecond)->UseRealTime();
+void prefillShapes(benchmark::internal::Benchmark *b) {
+  b->Args({3072, 2048, 32})->Args({2048, 2048, 32})->Args({12288, 2048, 32})->Args({2048, 6144, 32});
+  b->Unit(benchmark::kMicrosecond)->UseRealTime();
+}
+BENCHMARK(BM_GemmQ2_0C_avx512)->Apply(prefillShapes);
+BENCHMARK(BM_GemmQ2_0C_a8_avx512)->Apply(prefillShapes);
 
 } // namespace
 
