@@ -76,6 +76,13 @@ std::vector<SearchSpace> buildSpaces() {
                 knob("unroll", {1, 2, 3, 4}, 1), flag("parallel", true),
                 knob("prefetch", {0, 1, 2, 3, 4, 6, 8, 16}, 8)},
                /*fixedShape=*/true});
+  // The Q8_0 lm_head with int8 activations (Q8_0VnniGemvGenerator.cpp): one
+  // 8-lane vpdpbusd per 34-byte block, memory-bound; each row is a single
+  // contiguous 2176-byte run at K = 2048, so the grain and a short software
+  // prefetch are what can matter.
+  s.push_back({"gemv_q8_0_a8_vnni", "avx512",
+               {knob("rows_per_task", kRowsPerTask, 64), knob("unroll", {1, 2, 4}, 1),
+                flag("parallel", true), knob("prefetch", {0, 1, 2, 4, 8, 16}, 0)}});
   // NEON int8 dot-product GEMVs (Q*DotGemvGenerator.cpp). unroll: rows whose
   // sdot chains share the activation digits (4 rows x 3 digits = 12
   // accumulators of 32 vector registers); unroll_block unrolls a block's 8

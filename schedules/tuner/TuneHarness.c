@@ -5,7 +5,10 @@
  * and the target's kernel archive (Halide runtime, hyk_gemv_run_<format> and
  * the prebuilt default entry point). Built by the tuner with the target's C
  * driver and these macros:
- *   HYK_TUNE_FORMAT_Q2_0C or HYK_TUNE_FORMAT_Q8_0   the weight format
+ *   HYK_TUNE_FORMAT_Q2_0C, _Q2_0C_A8, _Q8_0 or _Q8_0_A8
+ *                       the kernel family's format (_a8: x rounded to int8
+ *                       per group of 32 as hyk/kernels.h documents, the
+ *                       reference rounds x the same way)
  *   HYK_TUNE_DEFAULT    the prebuilt default kernel, e.g. hyk_gemv_q2_0c_avx512
  *
  * Usage: harness N K REPS WARMUP THREADS SEED COLD_BYTES
@@ -32,6 +35,13 @@
 
 #include "hyk/kernels.h"
 
+#if defined(HYK_TUNE_FORMAT_Q2_0C_A8)
+#define HYK_TUNE_FORMAT_Q2_0C 1
+#define HYK_TUNE_INT8_X 1
+#elif defined(HYK_TUNE_FORMAT_Q8_0_A8)
+#define HYK_TUNE_FORMAT_Q8_0 1
+#define HYK_TUNE_INT8_X_Q8_0 1
+#endif
 #if defined(HYK_TUNE_FORMAT_Q2_0C)
 #define BLOCK_WEIGHTS HYK_Q2_0C_BLOCK_WEIGHTS
 #define BLOCK_BYTES HYK_Q2_0C_BLOCK_BYTES
@@ -41,7 +51,7 @@
 #define BLOCK_BYTES HYK_Q8_0_BLOCK_BYTES
 #define RUN_PIPELINE hyk_gemv_run_q8_0
 #else
-#error "define HYK_TUNE_FORMAT_Q2_0C or HYK_TUNE_FORMAT_Q8_0"
+#error "define HYK_TUNE_FORMAT_Q2_0C, HYK_TUNE_FORMAT_Q2_0C_A8, HYK_TUNE_FORMAT_Q8_0 or HYK_TUNE_FORMAT_Q8_0_A8"
 #endif
 #ifndef HYK_TUNE_DEFAULT
 #error "define HYK_TUNE_DEFAULT (the prebuilt default kernel)"
@@ -140,6 +150,39 @@ int main(int argc, char **argv) {
   for (int64_t i = 0; i < k; ++i)
     x[i] = (float)((double)(next_u64() >> 11) / 9007199254740992.0 * 2.0 - 1.0);
 
+  /* The reference's activations: x itself, or for the int8-activation
+   * kernels x rounded as hyk/kernels.h documents (groups of 32 = elements
+   * 512 b + 256 h + 16 l + i; s = max|x| / 127, q = round-half-even(x * 127 /
+   * max), all in float32). */
+  double *xr = malloc((size_t)k * sizeof(double));
+  for (int64_t i = 0; i < k; ++i)
+    xr[i] = x[i];
+#ifdef HYK_TUNE_INT8_X
+  for (int64_t b = 0; b < k / 512; ++b)
+    for (int l = 0; l < 16; ++l) {
+      float amax = 0.0f;
+      for (int h = 0; h < 2; ++h)
+        for (int i = 0; i < 16; ++i)
+          amax = fmaxf(amax, fabsf(x[512 * b + 256 * h + 16 * l + i]));
+      float s = amax * (1.0f / 127.0f), inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+      for (int h = 0; h < 2; ++h)
+        for (int i = 0; i < 16; ++i) {
+          int64_t e = 512 * b + 256 * h + 16 * l + i;
+          xr[e] = (double)nearbyintf(x[e] * inv) * (double)s;
+        }
+    }
+#endif
+#ifdef HYK_TUNE_INT8_X_Q8_0
+  /* Q8_0's int8 activations: one scale per block of 32 consecutive values. */
+  for (int64_t b = 0; b < k / 32; ++b) {
+    float amax = 0.0f;
+    for (int i = 0; i < 32; ++i)
+      amax = fmaxf(amax, fabsf(x[32 * b + i]));
+    float s = amax * (1.0f / 127.0f), inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+    for (int i = 0; i < 32; ++i)
+      xr[32 * b + i] = (double)nearbyintf(x[32 * b + i] * inv) * (double)s;
+  }
+#endif
   float *yc = (float *)(yc_store + GUARD), *yd = (float *)(yd_store + GUARD);
   memset(yc_store, SENTINEL, (size_t)n * 4 + 2 * GUARD);
   memset(yd_store, SENTINEL, (size_t)n * 4 + 2 * GUARD);
@@ -163,7 +206,7 @@ int main(int argc, char **argv) {
     const uint8_t *wr = w + row * row_bytes;
     double ref = 0, mag = 0;
     for (int64_t i = 0; i < k; ++i) {
-      double p = weight(wr, i) * x[i];
+      double p = weight(wr, i) * xr[i];
       ref += p;
       mag += fabs(p);
     }

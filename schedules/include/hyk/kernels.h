@@ -76,8 +76,9 @@ int32_t hyk_gemm_q2_0c_avx512(const uint8_t *w, const float *x, float *y,
  * scale per group of 32 elements (ggml Q8_0's activation precision):
  *   block b = elements [512 b, 512 b + 512); group (b, l), l < 16, = the 32
  *   elements 512 b + 256 h + 16 l + i (h < 2, i < 16);
- *   s = max |x| over the group / 127 (float32), q = round-half-even(x * (127 /
- *   max)) (float32; 0 for an all-zero group), and x is replaced by q * s.
+ *   with m = max |x| over the group, s = m * (1.0f / 127) and q =
+ *   round-half-even(x * (127.0f / m)), all in float32 (q = 0 for an all-zero
+ *   group), and x is replaced by q * s.
  * y is then W (q s) up to float32 summation order. tests/e2e/reference.py
  * models exactly this (--activations int8). */
 int32_t hyk_gemv_q2_0c_a8_avx512(const uint8_t *w, const float *x, float *y,
@@ -97,8 +98,9 @@ int32_t hyk_gemv_q8_0_avx512(const uint8_t *w, const float *x, float *y,
                              int64_t n, int64_t k);
 /* Int8 activations (kernel family gemv_q8_0_a8; the same CPU as the _avx512
  * Q2_0C kernels): x is first rounded per Q8_0 block of 32 consecutive values,
- * s = max |x| over the block / 127 and q = round-half-even(x * (127 / max))
- * in float32 (0 for an all-zero block), as ggml's Q8_0; y = W (q s) up to
+ * s = m * (1.0f / 127) and q = round-half-even(x * (127.0f / m)) in float32
+ * with m = max |x| over the block (q = 0 for an all-zero block), as ggml's
+ * Q8_0; y = W (q s) up to
  * float32 summation order. */
 int32_t hyk_gemv_q8_0_a8_avx512(const uint8_t *w, const float *x, float *y,
                                 int64_t n, int64_t k);
