@@ -80,7 +80,47 @@ void hy_model_options_init(hy_model_options_t *o) {
   memset(o, 0, sizeof *o);
 }
 
-static hy_status_t map_file(const char *path, const uint8_t **data,
+/* hy_model_options_t.no_mmap: the file's bytes in private anonymous memory
+ * advised for transparent huge pages, so that decode, which streams every
+ * weight once per token, takes ~500x fewer TLB misses than through the 4 KiB
+ * pages of a file mapping. The region is 2 MiB aligned (the unaligned head
+ * and tail of a larger reservation are returned), so it can be released
+ * with munmap(data, size) like a file mapping. */
+static hy_status_t read_file_anonymous(int fd, const char *path, size_t n,
+                                       const uint8_t **data) {
+  const size_t huge = (size_t)2 << 20;
+  size_t span = n + huge;
+  uint8_t *base = mmap(NULL, span, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (base == MAP_FAILED)
+    return hy_set_error(HY_ERR_OUT_OF_MEMORY,
+                        "cannot allocate %zu bytes for the weights of '%s'", n,
+                        path);
+  uint8_t *p = (uint8_t *)(((uintptr_t)base + huge - 1) & ~(uintptr_t)(huge - 1));
+  size_t pages = (n + 4095) & ~(size_t)4095;
+  if (p > base) munmap(base, (size_t)(p - base));
+  if (base + span > p + pages) munmap(p + pages, (size_t)(base + span - (p + pages)));
+  (void)madvise(p, pages, MADV_HUGEPAGE); /* advice only: fine if refused */
+  size_t done = 0;
+  while (done < n) {
+    ssize_t r = pread(fd, p + done, n - done, (off_t)done);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) {
+      int e = r < 0 ? errno : EIO;
+      munmap(p, pages);
+      return hy_set_error(HY_ERR_IO, "cannot read weights '%s': %s", path,
+                          r < 0 ? strerror(e) : "file shrank while reading");
+    }
+    done += (size_t)r;
+  }
+  if (mprotect(p, pages, PROT_READ) != 0) {
+    /* Not fatal: the weights are only ever read. */
+  }
+  *data = p;
+  return HY_OK;
+}
+
+static hy_status_t map_file(const char *path, int no_mmap, const uint8_t **data,
                             size_t *size) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
@@ -95,6 +135,12 @@ static hy_status_t map_file(const char *path, const uint8_t **data,
   if (st.st_size == 0) {
     close(fd);
     return hy_set_error(HY_ERR_CORRUPT, "weights '%s' are empty", path);
+  }
+  if (no_mmap) {
+    hy_status_t s = read_file_anonymous(fd, path, (size_t)st.st_size, data);
+    close(fd);
+    if (s == HY_OK) *size = (size_t)st.st_size;
+    return s;
   }
   void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
   int e = errno;
@@ -149,7 +195,7 @@ static hy_status_t open_model(const hy_model_desc_t *desc, hy_decode_fn decode,
     data = o->weights_data;
     size = (size_t)desc->weights_bytes;
     weights_path = "(in memory)";
-  } else if ((s = map_file(weights_path, &data, &size)) != HY_OK) {
+  } else if ((s = map_file(weights_path, o->no_mmap, &data, &size)) != HY_OK) {
     return s;
   }
 #define HY_UNMAP() \

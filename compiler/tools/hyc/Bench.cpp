@@ -78,6 +78,8 @@ const char *kBenchUsage =
     "  --json FILE         write the results as JSON to FILE ('-': stdout)\n"
     "  --bandwidth-mib N   read-bandwidth buffer in MiB (default 1024)\n"
     "  --no-bandwidth      skip the bandwidth measurement (no roofline figures)\n"
+    "  --no-mmap           read the weights into huge-page memory instead of mapping the\n"
+    "                      file (hy_model_options_t.no_mmap; hyc run --no-mmap)\n"
     "  --seed S            seed of the synthetic token ids (default 1234)\n";
 
 //===----------------------------------------------------------------------===//
@@ -447,7 +449,7 @@ struct Options {
   std::vector<long long> threads = {1, 2}, ttft = {256, 1024};
   long long runs = 5, pp = 512, tg = 128, context = 0, bandwidthMiB = 1024;
   long long seed = 1234;
-  bool bandwidth = true;
+  bool bandwidth = true, noMmap = false;
   std::vector<std::string> argv;
 };
 
@@ -570,6 +572,7 @@ int modelChild(FILE *out, const Options &o, long long threads) {
   hy_model_options_t mo;
   hy_model_options_init(&mo);
   mo.n_threads = static_cast<int32_t>(threads);
+  mo.no_mmap = o.noMmap;
   // Libraries without hy_<name>_set_parallel keep Halide's own pool, which
   // reads HL_NUM_THREADS when it starts (in this child, after this line).
   setenv("HL_NUM_THREADS", std::to_string(threads).c_str(), 1);
@@ -780,6 +783,8 @@ int hyc::driver::benchMain(const std::vector<std::string> &args) {
         return fail(kCmd, error);
     } else if (a == "--no-bandwidth") {
       o.bandwidth = false;
+    } else if (a == "--no-mmap") {
+      o.noMmap = true;
     } else if (!a.empty() && a[0] == '-') {
       return fail(kCmd, "unknown option '" + a + "' (see 'hyc bench --help')");
     } else if (o.dir.empty()) {
@@ -997,6 +1002,7 @@ int hyc::driver::benchMain(const std::vector<std::string> &args) {
     root["settings"] = llvm::json::Object{
         {"threads", std::move(threads)},
         {"runs", o.runs},
+        {"no_mmap", o.noMmap},
         {"pp", o.pp},
         {"tg", o.tg},
         {"ttft", std::move(ttft)},

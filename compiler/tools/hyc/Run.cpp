@@ -40,7 +40,9 @@ const char *kRunUsage =
     "  --threads N         kernel threads (default: all CPUs)\n"
     "  --tokens ID,...     prompt as token ids; prints the greedy ids\n"
     "  --dump-logits PREFIX  with token ids: write PREFIX.logits / PREFIX.tokens\n"
-    "  --quiet             no generated text / ids on stdout\n";
+    "  --quiet             no generated text / ids on stdout\n"
+    "  --no-mmap           read the weights into huge-page memory instead of mapping the\n"
+    "                      file (faster decode; hy_model_options_t.no_mmap)\n";
 
 bool parseTokens(const std::string &text, std::vector<int32_t> &out,
                  std::string &error) {
@@ -86,7 +88,7 @@ struct ContextDeleter {
 
 struct Options {
   std::string dir, prompt, system, dumpPrefix;
-  bool havePrompt = false, chat = false, quiet = false;
+  bool havePrompt = false, chat = false, quiet = false, noMmap = false;
   hy_thinking_t thinking = HY_THINKING_AUTO;
   std::vector<int32_t> tokens;
   long long steps = -1, threads = 0;
@@ -410,6 +412,8 @@ int hyc::driver::runMain(const std::vector<std::string> &args) {
       o.thinking = HY_THINKING_ON;
     } else if (a == "--quiet") {
       o.quiet = true;
+    } else if (a == "--no-mmap") {
+      o.noMmap = true;
     } else if (!a.empty() && a[0] == '-') {
       return fail(cmd, "unknown option '" + a + "' (see 'hyc run --help')");
     } else if (o.dir.empty()) {
@@ -428,6 +432,7 @@ int hyc::driver::runMain(const std::vector<std::string> &args) {
   hy_model_options_t mo;
   hy_model_options_init(&mo);
   mo.n_threads = static_cast<int32_t>(o.threads);
+  mo.no_mmap = o.noMmap;
   hy_model_t *rawModel = nullptr;
   if (hy_model_open_dir_ex(o.dir.c_str(), &mo, &rawModel) != HY_OK)
     return fail(cmd, hy_last_error());

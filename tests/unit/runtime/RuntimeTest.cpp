@@ -1129,10 +1129,11 @@ protected:
     if (!exists(tinyModelDir() + "/hy_model.name"))
       GTEST_SKIP() << "needs the tiny model compiled by hyc (runtime_test_data fixture)";
   }
-  static hy_model_t *open(int32_t threads) {
+  static hy_model_t *open(int32_t threads, int32_t noMmap = 0) {
     hy_model_options_t o;
     hy_model_options_init(&o);
     o.n_threads = threads;
+    o.no_mmap = noMmap;
     hy_model_t *m = nullptr;
     EXPECT_EQ(hy_model_open_dir_ex(tinyModelDir().c_str(), &o, &m), HY_OK) << hy_last_error();
     return m;
@@ -1203,6 +1204,24 @@ TEST_F(CompiledModel, GreedyIsIdenticalAcrossRunsAndThreadCounts) {
   hy_generate_result_t r;
   ASSERT_EQ(hy_generate(ctx.c, prompt.data(), n, &o, &r), HY_OK) << hy_last_error();
   EXPECT_EQ(out, a);
+}
+
+// no_mmap reads the weights into anonymous (huge-page advised) memory: the
+// same bytes, so bitwise the same logits.
+TEST_F(CompiledModel, NoMmapGivesTheSameLogits) {
+  ModelPtr mapped, read;
+  mapped.m = open(2, 0);
+  read.m = open(2, 1);
+  ASSERT_NE(mapped.m, nullptr);
+  ASSERT_NE(read.m, nullptr);
+  EXPECT_NE(mapped.m->weights, read.m->weights);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(read.m->weights) % (2u << 20), 0u);
+  std::vector<int32_t> a, b;
+  std::vector<float> la, lb;
+  greedy(mapped.m, 12, a, &la);
+  greedy(read.m, 12, b, &lb);
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(la, lb); // bitwise
 }
 
 TEST_F(CompiledModel, TwoContextsConcurrentlyEqualSequential) {
