@@ -102,6 +102,19 @@ static int cmp_double(const void *a, const void *b) {
 #define GUARD 64
 #define SENTINEL 0xA5
 
+#if defined(HYK_TUNE_INT8_X) || defined(HYK_TUNE_INT8_X_Q8_0)
+/* kernels.h's int8 rounding of the 32 activations x[e[0..31]] into xr:
+ * m = max |x|, s = m * (1.0f/127), q = round-half-even(x * (127.0f / m)). */
+static void round_group_int8(const float *x, const int64_t e[32], double *xr) {
+  float amax = 0.0f;
+  for (int i = 0; i < 32; ++i)
+    amax = fmaxf(amax, fabsf(x[e[i]]));
+  float s = amax * (1.0f / 127.0f), inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+  for (int i = 0; i < 32; ++i)
+    xr[e[i]] = (double)nearbyintf(x[e[i]] * inv) * (double)s;
+}
+#endif
+
 int main(int argc, char **argv) {
   if (argc != 8) {
     fprintf(stderr, "usage: %s N K REPS WARMUP THREADS SEED COLD_BYTES\n", argv[0]);
@@ -160,27 +173,19 @@ int main(int argc, char **argv) {
 #ifdef HYK_TUNE_INT8_X
   for (int64_t b = 0; b < k / 512; ++b)
     for (int l = 0; l < 16; ++l) {
-      float amax = 0.0f;
-      for (int h = 0; h < 2; ++h)
-        for (int i = 0; i < 16; ++i)
-          amax = fmaxf(amax, fabsf(x[512 * b + 256 * h + 16 * l + i]));
-      float s = amax * (1.0f / 127.0f), inv = amax > 0.0f ? 127.0f / amax : 0.0f;
-      for (int h = 0; h < 2; ++h)
-        for (int i = 0; i < 16; ++i) {
-          int64_t e = 512 * b + 256 * h + 16 * l + i;
-          xr[e] = (double)nearbyintf(x[e] * inv) * (double)s;
-        }
+      int64_t e[32];
+      for (int i = 0; i < 32; ++i)
+        e[i] = 512 * b + 256 * (i / 16) + 16 * l + i % 16;
+      round_group_int8(x, e, xr);
     }
 #endif
 #ifdef HYK_TUNE_INT8_X_Q8_0
   /* Q8_0's int8 activations: one scale per block of 32 consecutive values. */
   for (int64_t b = 0; b < k / 32; ++b) {
-    float amax = 0.0f;
+    int64_t e[32];
     for (int i = 0; i < 32; ++i)
-      amax = fmaxf(amax, fabsf(x[32 * b + i]));
-    float s = amax * (1.0f / 127.0f), inv = amax > 0.0f ? 127.0f / amax : 0.0f;
-    for (int i = 0; i < 32; ++i)
-      xr[32 * b + i] = (double)nearbyintf(x[32 * b + i] * inv) * (double)s;
+      e[i] = 32 * b + i;
+    round_group_int8(x, e, xr);
   }
 #endif
   float *yc = (float *)(yc_store + GUARD), *yd = (float *)(yd_store + GUARD);

@@ -46,26 +46,27 @@ ARCH = "hunyuan-dense"
 ACTIVATIONS = ("f32", "int8")
 
 
-def quantize_activations_int8(x):
-    """x (a multiple of 512 values) rounded as the int8-activation kernels round it, in
-    float32: one scale per group of 32 (see the module docstring); returns q * s."""
-    xf = np.asarray(x, dtype=np.float32).reshape(-1, 2, 16, 16)  # block, h, group l, i
-    amax = np.abs(xf).max(axis=(1, 3), keepdims=True)
+def _round_int8(groups, axes):
+    """q * s for float32 `groups` with one scale per reduction over `axes`: m = max|x|,
+    s = m * float32(1/127), q = rint(x * (127 / m)) (0 where m = 0), as the kernels do."""
+    amax = np.abs(groups).max(axis=axes, keepdims=True)
     inv = np.divide(np.float32(127), amax, out=np.zeros_like(amax), where=amax > 0)
-    q = np.rint(xf * inv)
+    q = np.rint(groups * inv)
     step = amax * np.float32(1.0 / 127)
     return (q.astype(np.float64) * step.astype(np.float64)).reshape(-1)
+
+
+def quantize_activations_int8(x):
+    """x (a multiple of 512 values) rounded as the int8-activation Q2_0C kernels round it:
+    one scale per group of 32 (see the module docstring); returns q * s."""
+    xf = np.asarray(x, dtype=np.float32).reshape(-1, 2, 16, 16)  # block, h, group l, i
+    return _round_int8(xf, (1, 3))
 
 
 def quantize_activations_q8_0(x):
     """x rounded as the int8-activation Q8_0 kernel (the lm_head) rounds it: one scale per
-    block of 32 consecutive values, otherwise as quantize_activations_int8."""
-    xf = np.asarray(x, dtype=np.float32).reshape(-1, 32)
-    amax = np.abs(xf).max(axis=1, keepdims=True)
-    inv = np.divide(np.float32(127), amax, out=np.zeros_like(amax), where=amax > 0)
-    q = np.rint(xf * inv)
-    step = amax * np.float32(1.0 / 127)
-    return (q.astype(np.float64) * step.astype(np.float64)).reshape(-1)
+    block of 32 consecutive values."""
+    return _round_int8(np.asarray(x, dtype=np.float32).reshape(-1, 32), (1,))
 
 
 def read_manifest_activations(libdir):

@@ -62,20 +62,10 @@ int64_t GroupElement(int64_t b, int l, int i) {
 // steps documented in kernels.h.
 std::vector<double> QuantizedActivations(const float *x, int64_t k) {
   std::vector<double> xq(static_cast<size_t>(k), 0.0);
-  for (int64_t b = 0; b < k / kBlockWeights; ++b) {
-    for (int l = 0; l < 16; ++l) {
-      float amax = 0.0f;
-      for (int i = 0; i < 32; ++i)
-        amax = std::max(amax, std::fabs(x[GroupElement(b, l, i)]));
-      const float s = amax * (1.0f / 127);
-      const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
-      for (int i = 0; i < 32; ++i) {
-        const int64_t e = GroupElement(b, l, i);
-        const float q = std::nearbyint(x[e] * inv);
-        xq[static_cast<size_t>(e)] = static_cast<double>(q) * static_cast<double>(s);
-      }
-    }
-  }
+  for (int64_t b = 0; b < k / kBlockWeights; ++b)
+    for (int l = 0; l < 16; ++l)
+      hyk_test::RoundGroupInt8(x, [&](int i) { return GroupElement(b, l, i); }, 32,
+                               xq.data());
   return xq;
 }
 

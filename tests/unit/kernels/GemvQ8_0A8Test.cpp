@@ -36,15 +36,8 @@ constexpr const char *kNoCpu =
 /// kernels.h's rounding of x, per block of 32: q * s in double.
 std::vector<double> RoundActivations(const float *x, int64_t k) {
   std::vector<double> xr(static_cast<size_t>(k));
-  for (int64_t b = 0; b < k / 32; ++b) {
-    float m = 0.0f;
-    for (int i = 0; i < 32; ++i)
-      m = std::fmax(m, std::fabs(x[b * 32 + i]));
-    const float s = m * (1.0f / 127.0f), inv = m > 0.0f ? 127.0f / m : 0.0f;
-    for (int i = 0; i < 32; ++i)
-      xr[static_cast<size_t>(b * 32 + i)] =
-          static_cast<double>(std::nearbyint(x[b * 32 + i] * inv)) * s;
-  }
+  for (int64_t b = 0; b < k / 32; ++b)
+    hyk_test::RoundGroupInt8(x, [&](int i) { return b * 32 + i; }, 32, xr.data());
   return xr;
 }
 

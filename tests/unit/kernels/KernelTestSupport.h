@@ -61,6 +61,22 @@ inline float HalfToFloat(uint16_t h) {
   return static_cast<float>(sign ? -v : v);
 }
 
+// kernels.h's int8 rounding of one activation group: with m = max |x| over
+// the `count` elements element(0..count), s = m * (1.0f / 127) and q =
+// nearbyint(x * (127.0f / m)) (round half to even; 0 if m = 0), all float32;
+// writes q * s (in double) to xq at the same indices.
+template <typename Element>
+void RoundGroupInt8(const float *x, Element element, int count, double *xq) {
+  float m = 0.0f;
+  for (int i = 0; i < count; ++i)
+    m = std::fmax(m, std::fabs(x[element(i)]));
+  const float s = m * (1.0f / 127), inv = m > 0.0f ? 127.0f / m : 0.0f;
+  for (int i = 0; i < count; ++i) {
+    const auto e = element(i);
+    xq[e] = static_cast<double>(std::nearbyint(x[e] * inv)) * static_cast<double>(s);
+  }
+}
+
 // Exactly `bytes` bytes of read-write memory immediately followed by a
 // PROT_NONE page: reading one byte past the end faults.
 class GuardedBuffer {
