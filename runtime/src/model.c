@@ -97,7 +97,9 @@ static hy_status_t read_file_anonymous(int fd, const char *path, size_t n,
                         "cannot allocate %zu bytes for the weights of '%s'", n,
                         path);
   uint8_t *p = (uint8_t *)(((uintptr_t)base + huge - 1) & ~(uintptr_t)(huge - 1));
-  size_t pages = (n + 4095) & ~(size_t)4095;
+  long page_size = sysconf(_SC_PAGESIZE);
+  size_t page = page_size > 0 ? (size_t)page_size : 4096; /* 16 KiB on some Android */
+  size_t pages = (n + page - 1) & ~(page - 1);
   if (p > base) munmap(base, (size_t)(p - base));
   if (base + span > p + pages) munmap(p + pages, (size_t)(base + span - (p + pages)));
   (void)madvise(p, pages, MADV_HUGEPAGE); /* advice only: fine if refused */
@@ -113,9 +115,7 @@ static hy_status_t read_file_anonymous(int fd, const char *path, size_t n,
     }
     done += (size_t)r;
   }
-  if (mprotect(p, pages, PROT_READ) != 0) {
-    /* Not fatal: the weights are only ever read. */
-  }
+  (void)mprotect(p, pages, PROT_READ); /* best effort: only ever read */
   *data = p;
   return HY_OK;
 }
