@@ -369,25 +369,14 @@ TEST(GemvQ2_0CA8Errors, RejectsBadArguments) {
 
 // ---- GEMM (prefill): m tokens, each quantized on its own ---------------------
 
-struct GemmShape {
-  int64_t n, k, m;
-};
+using hyk_test::GemmShape;
 
-void PrintTo(const GemmShape &s, std::ostream *os) {
-  *os << "n=" << s.n << " k=" << s.k << " m=" << s.m;
-}
-
+// HY-1.8B prefill chunks (32 tokens) and odd token counts.
 std::vector<GemmShape> GemmShapes() {
-  std::vector<GemmShape> shapes;
-  for (int64_t n : {1, 3, 17, 65})
-    for (int64_t k : {512, 1536})
-      for (int64_t m : {1, 2, 3, 5, 16, 33})
-        shapes.push_back({n, k, m});
-  // HY-1.8B prefill chunks (32 tokens) and odd token counts.
-  for (GemmShape s : {GemmShape{3072, 2048, 32}, {2048, 2048, 32}, {2048, 6144, 7},
-                      {12288, 2048, 3}})
-    shapes.push_back(s);
-  return shapes;
+  return hyk_test::GemmShapes({1, 2, 3, 5, 16, 33}, {{3072, 2048, 32},
+                                                     {2048, 2048, 32},
+                                                     {2048, 6144, 7},
+                                                     {12288, 2048, 3}});
 }
 
 class GemmQ2_0CA8Test : public testing::TestWithParam<GemmShape> {};
@@ -426,9 +415,7 @@ TEST_P(GemmQ2_0CA8Test, MatchesQuantizedReference) {
 
 INSTANTIATE_TEST_SUITE_P(Shapes, GemmQ2_0CA8Test, testing::ValuesIn(GemmShapes()),
                          [](const testing::TestParamInfo<GemmShape> &info) {
-                           return "n" + std::to_string(info.param.n) + "_k" +
-                                  std::to_string(info.param.k) + "_m" +
-                                  std::to_string(info.param.m);
+                           return hyk_test::ShapeName(info.param);
                          });
 
 // The prefill kernel rounds like the decode one: each token of a GEMM gives

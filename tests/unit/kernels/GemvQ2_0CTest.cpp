@@ -202,25 +202,11 @@ INSTANTIATE_TEST_SUITE_P(Shapes, GemvQ2_0CTest, testing::ValuesIn(AllShapes()),
 
 // ---- GEMM (prefill): m rows of activations at once ---------------------------
 
-struct GemmShape {
-  int64_t n, k, m;
-};
+using hyk_test::GemmShape;
 
-void PrintTo(const GemmShape &s, std::ostream *os) {
-  *os << "n=" << s.n << " k=" << s.k << " m=" << s.m;
-}
-
+// HY-1.8B prefill chunks (32 tokens) and an odd token count.
 std::vector<GemmShape> GemmShapes() {
-  std::vector<GemmShape> shapes;
-  for (int64_t n : {1, 3, 17, 65})
-    for (int64_t k : {512, 1536})
-      for (int64_t m : {1, 2, 3, 5, 33})
-        shapes.push_back({n, k, m});
-  // HY-1.8B prefill chunks (32 tokens) and an odd token count.
-  shapes.push_back({2048, 2048, 32});
-  shapes.push_back({512, 2048, 32});
-  shapes.push_back({2048, 6144, 7});
-  return shapes;
+  return hyk_test::GemmShapes({1, 2, 3, 5, 33}, {{2048, 2048, 32}, {512, 2048, 32}, {2048, 6144, 7}});
 }
 
 class GemmQ2_0CTest : public testing::TestWithParam<GemmShape> {};
@@ -266,9 +252,7 @@ TEST_P(GemmQ2_0CTest, MatchesScalarReference) {
 
 INSTANTIATE_TEST_SUITE_P(Shapes, GemmQ2_0CTest, testing::ValuesIn(GemmShapes()),
                          [](const testing::TestParamInfo<GemmShape> &info) {
-                           return "n" + std::to_string(info.param.n) + "_k" +
-                                  std::to_string(info.param.k) + "_m" +
-                                  std::to_string(info.param.m);
+                           return hyk_test::ShapeName(info.param);
                          });
 
 TEST(GemmQ2_0CErrors, RejectsBadArguments) {

@@ -14,7 +14,10 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 #include <limits>
+#include <ostream>
+#include <string>
 #include <vector>
 
 namespace hyk_test {
@@ -75,6 +78,28 @@ void RoundGroupInt8(const float *x, Element element, int count, double *xq) {
     const auto e = element(i);
     xq[e] = static_cast<double>(std::nearbyint(x[e] * inv)) * static_cast<double>(s);
   }
+}
+
+// A GEMM test shape: n rows of W, k weights per row, m activation rows.
+struct GemmShape {
+  int64_t n, k, m;
+};
+inline void PrintTo(const GemmShape &s, std::ostream *os) {
+  *os << "n=" << s.n << " k=" << s.k << " m=" << s.m;
+}
+inline std::string ShapeName(const GemmShape &s) {
+  return "n" + std::to_string(s.n) + "_k" + std::to_string(s.k) + "_m" + std::to_string(s.m);
+}
+/// Every n in {1, 3, 17, 65} x k in {512, 1536} x m in `ms`, then `extra`.
+inline std::vector<GemmShape> GemmShapes(std::initializer_list<int64_t> ms,
+                                         std::initializer_list<GemmShape> extra) {
+  std::vector<GemmShape> shapes;
+  for (int64_t n : {1, 3, 17, 65})
+    for (int64_t k : {512, 1536})
+      for (int64_t m : ms)
+        shapes.push_back({n, k, m});
+  shapes.insert(shapes.end(), extra);
+  return shapes;
 }
 
 // Exactly `bytes` bytes of read-write memory immediately followed by a
