@@ -23,7 +23,7 @@
 namespace {
 
 constexpr size_t kStreamBytes = size_t(1) << 30; // 1 GiB, far beyond any LLC
-constexpr size_t kWorkingSet = size_t(512) << 20;
+const size_t kWorkingSet = getenv("HYK_WS") ? size_t(atol(getenv("HYK_WS"))) : (size_t(512) << 20);
 
 uint8_t *streamBuffer() {
   static uint8_t *buf = [] {

@@ -52,7 +52,7 @@ public:
     Func xf("xf");
     xf(k, t) = x(k, t);
     alg.define(w, xf, digits);
-    y(n, t) = alg.total(n, t) - alg.qterm(n, t);
+    y(n, t) = alg.total(n, t);
 
     Expr nblocks = w.dim(0).extent() / Q2_0CVnni::kBlockBytes;
     w.dim(0).set_min(0);

@@ -18,13 +18,16 @@
 //
 // Math, per row n, token m, block b, lane l (S = sum c q, Q = sum q over the
 // lane's group):
-//   out(n, m) = sum_b d_b sum_l sx_(b,l) (2 S_(b,l) - 3 Q_(b,l))
-//             = sum_l [sum_b d_b (2/64) sx_(b,l) S'_(b,l)]  -  sum_b d_b A(b, m)
+//   out(n, m) = sum_l sum_b d_b [(2/64) sx_(b,l) S'_(b,l) - A_(b,l)]
 // where S' = 64 S is what vpdpbusd returns for codes placed in the top two
 // bits (64 c: values up to 192, so Halide cannot narrow them to int8 and
-// miss the unsigned x signed pattern) and A(b, m) = 3 sum_l sx Q does not
-// depend on W: per block only a convert, a multiply and an FMA per lane
-// remain, and the 16 float lanes are summed once per output.
+// miss the unsigned x signed pattern) and A_(b,l) = 3 sx_(b,l) Q_(b,l) does
+// not depend on W (computed once per call): per block and row only a
+// convert, an FMA and a multiply-add per lane vector remain, and the 16
+// float lanes are summed once per output. The -3 Q term rides in the same
+// lane vectors rather than in a scalar per-row loop over the block scales:
+// that loop was the first touch of each weight row's cache lines and, at
+// K = 6144, where half the decode time stalled.
 //
 //===----------------------------------------------------------------------===//
 #ifndef HYK_SCHEDULES_GEMV_Q2_0CVNNI_H
@@ -52,9 +55,9 @@ public:
   static constexpr int kGroup = kBlockWeights / kDotLanes; // 32
 
   Halide::Var n{"n"}, m{"m"};
-  Halide::Func total{"total"}, qterm{"qterm"};
+  Halide::Func total{"total"};
 
-  /// Defines total(n, m) - qterm(n, m) = out(n, m) for W = `w` (row bytes x
+  /// Defines total(n, m) = out(n, m) for W = `w` (row bytes x
   /// rows) and x(k, m) (a Func over the K activations of token m).
   template <typename W>
   void define(W &w, Halide::Func x, int digits) {
@@ -87,9 +90,7 @@ public:
     rq = RDom(0, kDotGroup, 0, kChunks, 0, 4, "rq");
     qlane(lane, b, m) = 0;
     qlane(lane, b, m) += q(rq.y * kDotBytes + lane * kDotGroup + rq.x, rq.z, b, m);
-    rl2 = RDom(0, kDotLanes, "rl2");
-    qstep(b, m) = 0.0f;
-    qstep(b, m) += 3.0f * step(rl2, b, m) * cast<float>(qlane(rl2, b, m));
+    qstep(lane, b, m) = 3.0f * step(lane, b, m) * cast<float>(qlane(lane, b, m));
 
     Expr row = clamp(n, 0, w.dim(1).extent() - 1);
     scale(b, n) = blockScale(w, b * kBlockBytes, row);
@@ -105,13 +106,11 @@ public:
     rb = RDom(0, nblocks, "rb");
     Expr sb = I8DotActivations::combine(nd, [&](int d) { return ip(lane, d, rb, n, m); });
     lanesum(lane, n, m) = 0.0f;
-    lanesum(lane, n, m) += (scale(rb, n) * step2(lane, rb, m)) * sb;
+    lanesum(lane, n, m) += scale(rb, n) * (step2(lane, rb, m) * sb - qstep(lane, rb, m));
 
     rl = RDom(0, kDotLanes, "rl");
     total(n, m) = 0.0f;
     total(n, m) += lanesum(rl, n, m);
-    qterm(n, m) = 0.0f;
-    qterm(n, m) += scale(rb, n) * qstep(rb, m);
   }
 
   /// Activation side: everything O(K M), once per call.
@@ -131,16 +130,13 @@ public:
         .unroll(part);
     qlane.compute_root().bound(lane, 0, kDotLanes).vectorize(lane);
     qlane.update().reorder(rq.x, lane, rq.y, rq.z, b, m).vectorize(lane);
-    qstep.compute_root();
-    qstep.update().atomic().vectorize(rl2);
+    qstep.compute_root().bound(lane, 0, kDotLanes).vectorize(lane);
   }
 
   /// The weight side for one register tile of `rows` x `tokens` outputs,
   /// computed at `tile` (a loop of the consumer over such tiles).
   template <typename W>
   void scheduleTile(Halide::LoopLevel tile, int rows, int tokens, W &w, int prefetchBlocks) {
-    qterm.compute_at(tile).bound_extent(n, rows).bound_extent(m, tokens).unroll(n).unroll(m);
-    qterm.update().reorder(n, m, rb).unroll(n).unroll(m);
     total.compute_at(tile).bound_extent(n, rows).bound_extent(m, tokens).unroll(n).unroll(m);
     total.update().reorder(rl, n, m).atomic().vectorize(rl).unroll(n).unroll(m);
     lanesum.compute_at(tile)
@@ -186,7 +182,7 @@ private:
   Halide::Func amax{"amax"}, inv{"inv"}, step{"step"}, step2{"step2"}, q{"q"},
       xs{"xs"}, qlane{"qlane"}, qstep{"qstep"}, scale{"scale"}, code{"code"},
       ip{"ip"}, lanesum{"lanesum"};
-  Halide::RDom rg, rq, rl2, rd, rb, rl;
+  Halide::RDom rg, rq, rd, rb, rl;
 };
 
 } // namespace hyk
