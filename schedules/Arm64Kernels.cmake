@@ -8,7 +8,9 @@
 #   gemv_q2_0c_neon.o, gemv_q8_0_neon.o   the int8-dot-product generators
 #                                         (gemv_*_i8dot) for HYK_NEON_TARGET
 #   hyk_halide_runtime_arm64.o            one Halide runtime for arm-64-linux
-#   Q2_0CGemvShim.o, EntryPointsNeon.o, ParallelHook.o   the flat C ABI
+#   attention_{decode,prefill}_neon.o     the attention generators
+#   Q2_0CGemvShim.o, EntryPointsNeon.o, ParallelHook.o, AttentionShim.o
+#                                         the flat C ABI
 #
 # Exported to the rest of the build (cache, INTERNAL):
 #   HYC_AARCH64_CC, HYC_AARCH64_CFLAGS   how to compile and link C for aarch64
@@ -68,6 +70,19 @@ foreach(_format q2_0c q8_0)
   list(APPEND _arm64_objects "${_arm64_dir}/${_name}.o")
 endforeach()
 
+# Attention (float32): one query (decode) and several (prefill).
+foreach(_form decode prefill)
+  set(_name attention_${_form}_neon)
+  add_custom_command(
+    OUTPUT "${_arm64_dir}/${_name}.o" "${_arm64_dir}/${_name}.h"
+    COMMAND hyk_halide_generators -g attention_${_form} -f ${_name}
+            -e object,c_header -o "${_arm64_dir}" target=${HYK_NEON_TARGET}-no_runtime
+    DEPENDS hyk_halide_generators
+    COMMENT "Generating ${_name} (Halide, ${HYK_NEON_TARGET})"
+    VERBATIM)
+  list(APPEND _arm64_objects "${_arm64_dir}/${_name}.o")
+endforeach()
+
 add_custom_command(
   OUTPUT "${_arm64_dir}/hyk_halide_runtime_arm64.o"
   COMMAND hyk_halide_generators -r hyk_halide_runtime_arm64 -e object
@@ -78,19 +93,21 @@ add_custom_command(
 list(APPEND _arm64_objects "${_arm64_dir}/hyk_halide_runtime_arm64.o")
 
 # ---- C shims ------------------------------------------------------------------------
-foreach(_src Q2_0CGemvShim EntryPointsNeon ParallelHook)
-  set(_obj "${_arm64_dir}/${_src}.o")
+foreach(_src gemv/Q2_0CGemvShim gemv/EntryPointsNeon gemv/ParallelHook attention/AttentionShim)
+  get_filename_component(_base "${_src}" NAME)
+  set(_obj "${_arm64_dir}/${_base}.o")
   add_custom_command(
     OUTPUT "${_obj}"
     COMMAND "${HYC_AARCH64_CC}" ${HYC_AARCH64_CFLAGS} -Wall -Wextra -Werror
             "-I${CMAKE_CURRENT_SOURCE_DIR}/include" "-I${_arm64_dir}"
-            "-I${HYC_HALIDE_INCLUDE_DIR}"
+            "-I${HYC_HALIDE_INCLUDE_DIR}" "-I${CMAKE_CURRENT_SOURCE_DIR}/attention"
             -MD -MF "${_obj}.d"
-            -c "${CMAKE_CURRENT_SOURCE_DIR}/gemv/${_src}.c" -o "${_obj}"
-    DEPENDS "${CMAKE_CURRENT_SOURCE_DIR}/gemv/${_src}.c"
+            -c "${CMAKE_CURRENT_SOURCE_DIR}/${_src}.c" -o "${_obj}"
+    DEPENDS "${CMAKE_CURRENT_SOURCE_DIR}/${_src}.c"
             "${_arm64_dir}/gemv_q2_0c_neon.h" "${_arm64_dir}/gemv_q8_0_neon.h"
+            "${_arm64_dir}/attention_decode_neon.h" "${_arm64_dir}/attention_prefill_neon.h"
     DEPFILE "${_obj}.d"
-    COMMENT "Compiling ${_src}.c for aarch64"
+    COMMENT "Compiling ${_base}.c for aarch64"
     VERBATIM)
   list(APPEND _arm64_objects "${_obj}")
 endforeach()

@@ -283,12 +283,10 @@ OwningOpRef<ModuleOp> hyc::buildDecodeModule(MLIRContext &ctx,
         lb::KvStoreOp::create(b, loc, k, kCache, pos);
         lb::KvStoreOp::create(b, loc, row(lay.cv, i, kvDim), vCache, pos);
       });
-      // Every row's K/V is stored first; row i attends to positions <= its own.
-      forRows([&](Value i, Value pos) {
-        lb::AttentionOp::create(b, loc, row(lay.cq, i, qDim), kCache, vCache, pos, scores,
-                                row(lay.cattn, i, qDim), b.getI64IntegerAttr(c.nHead),
-                                b.getI64IntegerAttr(c.nHeadKv), hd);
-      });
+      // Every row's K/V is stored first; one op for the chunk, row i attends
+      // to positions <= pos0 + i.
+      lb::AttentionOp::create(b, loc, Q, kCache, vCache, pos0, scores, A,
+                              b.getI64IntegerAttr(c.nHead), b.getI64IntegerAttr(c.nHeadKv), hd);
       lb::MatmulOp::create(b, loc, A, e.weight(p + "attn_output.weight"), O);
       forRows([&](Value i, Value) {
         Value x = row(lay.cx, i, c.nEmbd);

@@ -7,6 +7,10 @@
 #include "gemv_q2_0c_neon.h"
 #include "gemv_q8_0_neon.h"
 
+#include "AttentionShim.h"
+#include "attention_decode_neon.h"
+#include "attention_prefill_neon.h"
+
 int32_t hyk_gemv_q2_0c_neon(const uint8_t *w, const float *x, float *y,
                             int64_t n, int64_t k) {
   return hyk_run_gemv(gemv_q2_0c_neon, w, x, y, n, k, HYK_Q2_0C_BLOCK_WEIGHTS,
@@ -17,4 +21,13 @@ int32_t hyk_gemv_q8_0_neon(const uint8_t *w, const float *x, float *y,
                            int64_t n, int64_t k) {
   return hyk_run_gemv(gemv_q8_0_neon, w, x, y, n, k, HYK_Q8_0_BLOCK_WEIGHTS,
                       HYK_Q8_0_BLOCK_BYTES, HYK_ERR_K_NOT_BLOCKED_Q8_0);
+}
+
+int32_t hyk_attention_neon(const float *q, const float *k_cache,
+                           const float *v_cache, float *out, int64_t tokens,
+                           int64_t pos0, int64_t heads, int64_t kv_heads,
+                           int64_t head_dim) {
+  return hyk_run_attention(attention_decode_neon, attention_prefill_neon, q,
+                           k_cache, v_cache, out, tokens, pos0, heads,
+                           kv_heads, head_dim);
 }

@@ -151,13 +151,16 @@ LogicalResult AttentionOp::verify() {
   if (h % kv != 0)
     return emitOpError() << "num_heads " << h
                          << " is not a multiple of num_kv_heads " << kv;
-  if (failed(requireSameLength(*this, getQ(), "q", getOut(), "out")) ||
+  if (failed(requireStatic(*this, getQ(), "q")) ||
       failed(requireStatic(*this, getKCache(), "k_cache")) ||
       failed(requireStatic(*this, getVCache(), "v_cache")) ||
       failed(requireStatic(*this, getScratch(), "scratch")))
     return failure();
-  if (numElements(getQ()) != h * d)
-    return emitOpError() << "q has " << numElements(getQ())
+  auto qType = cast<MemRefType>(getQ().getType());
+  if (qType.getShape() != cast<MemRefType>(getOut().getType()).getShape())
+    return emitOpError() << "q and out shapes differ";
+  if (qType.getShape().back() != h * d)
+    return emitOpError() << "q rows have " << qType.getShape().back()
                          << " elements, expected num_heads * head_dim = "
                          << h * d;
   auto kType = cast<MemRefType>(getKCache().getType());
@@ -170,6 +173,9 @@ LogicalResult AttentionOp::verify() {
   if (numElements(getScratch()) < kType.getDimSize(0))
     return emitOpError() << "scratch has " << numElements(getScratch())
                          << " elements but the context is "
+                         << kType.getDimSize(0);
+  if (qType.getRank() == 2 && qType.getDimSize(0) > kType.getDimSize(0))
+    return emitOpError() << qType.getDimSize(0) << " query rows exceed the context of "
                          << kType.getDimSize(0);
   return success();
 }

@@ -108,6 +108,35 @@ int32_t hyk_gemv_q8_0_a8_avx512(const uint8_t *w, const float *x, float *y,
 int32_t hyk_gemv_q8_0_neon(const uint8_t *w, const float *x, float *y,
                            int64_t n, int64_t k);
 
+/* ---- Attention -------------------------------------------------------------
+ * Causal grouped-query attention of `tokens` queries at positions pos0 ..
+ * pos0 + tokens - 1 over a float32 KV cache: for query row r, head h (of
+ * `heads`, head_dim floats each; KV head h / (heads / kv_heads)),
+ *   out[r][h] = sum_{t <= pos0 + r} softmax_t(q[r][h] . k[t][h/G] / sqrt(D)) v[t][h/G]
+ * q and out are tokens x (heads * head_dim) floats, row-major; k_cache and
+ * v_cache have rows of kv_heads * head_dim floats, of which rows 0 .. pos0 +
+ * tokens - 1 are read (row pos0 + r must already hold query r's own key and
+ * value). head_dim must be a multiple of HYK_ATTENTION_HEAD_DIM_MULTIPLE and
+ * heads a multiple of kv_heads (else HYK_ERR_BAD_SHAPE); out must not overlap
+ * the inputs. One query runs the decode pipeline (split over the KV length
+ * in blocks of 256 positions, then merged), several the prefill one (the
+ * heads x queries in parallel). Float32 math; agrees with a float64
+ * reference to rounding. Each ISA's variant needs the CPU features of that
+ * ISA's GEMV above. */
+#define HYK_ATTENTION_HEAD_DIM_MULTIPLE 16
+int32_t hyk_attention_avx2(const float *q, const float *k_cache,
+                           const float *v_cache, float *out, int64_t tokens,
+                           int64_t pos0, int64_t heads, int64_t kv_heads,
+                           int64_t head_dim);
+int32_t hyk_attention_avx512(const float *q, const float *k_cache,
+                             const float *v_cache, float *out, int64_t tokens,
+                             int64_t pos0, int64_t heads, int64_t kv_heads,
+                             int64_t head_dim);
+int32_t hyk_attention_neon(const float *q, const float *k_cache,
+                           const float *v_cache, float *out, int64_t tokens,
+                           int64_t pos0, int64_t heads, int64_t kv_heads,
+                           int64_t head_dim);
+
 /* ---- Tuned schedules ----------------------------------------------------------
  * hyc compile generates a kernel again when the tuning database gives it a
  * non-default schedule; such a Halide pipeline (w, x, y halide_buffer_t*, as

@@ -1,5 +1,6 @@
 /* NeonGemvTest.c - the AArch64 NEON GEMV kernels (hyk_gemv_{q2_0c,q8_0}_neon)
- * against a scalar reference written from the format definitions.
+ * against a scalar reference written from the format definitions, and the
+ * attention kernel (hyk_attention_neon) against a float64 reference.
  *
  * Plain C (the GoogleTest libraries here are x86): cross-compiled for
  * aarch64-linux-gnu and run under qemu-aarch64 -cpu max by ctest. Prints one
@@ -326,6 +327,75 @@ static void run_errors(const format_t *f) {
   free(w);
 }
 
+/* ---- attention -------------------------------------------------------------
+ * hyk_attention_neon against a float64 reference written from kernels.h's
+ * contract, with the bound AttentionTest.cpp derives for float32 math:
+ * 2 (4 (D + 16) 2^-24 S + 2 (T + 32) 2^-24) max|v| per element, S the largest
+ * sum_i |q_i k_ti| / sqrt(D). q and the caches end at a PROT_NONE page. */
+static void run_attention(int64_t heads, int64_t kvh, int64_t d, int64_t tokens,
+                          int64_t pos0) {
+  const int64_t qdim = heads * d, kvdim = kvh * d, rows = pos0 + tokens;
+  guarded_t q, k, v;
+  if (!guarded_alloc(&q, (size_t)(tokens * qdim) * 4) ||
+      !guarded_alloc(&k, (size_t)(rows * kvdim) * 4) ||
+      !guarded_alloc(&v, (size_t)(rows * kvdim) * 4)) {
+    report(0, "attention h%lld: out of memory", (long long)heads);
+    return;
+  }
+  float *qf = (float *)q.data, *kf = (float *)k.data, *vf = (float *)v.data;
+  for (int64_t i = 0; i < tokens * qdim; ++i)
+    qf[i] = 2.0f * rnd_uniform();
+  for (int64_t i = 0; i < rows * kvdim; ++i)
+    kf[i] = 2.0f * rnd_uniform(), vf[i] = 2.0f * rnd_uniform();
+  uint8_t *o = output_alloc(tokens * qdim);
+  const int32_t st = hyk_attention_neon(qf, kf, vf, output_y(o), tokens, pos0,
+                                        heads, kvh, d);
+  const double eps = ldexp(1.0, -24);
+  double *sc = (double *)malloc((size_t)rows * sizeof(double));
+  int64_t bad = 0;
+  double worst = 0.0;
+  for (int64_t r = 0; r < tokens && st == HYK_OK; ++r) {
+    const int64_t n = pos0 + r + 1;
+    for (int64_t h = 0; h < heads; ++h) {
+      const float *qh = qf + r * qdim + h * d;
+      const int64_t kvo = (h / (heads / kvh)) * d;
+      double smax = -INFINITY, sabs = 0.0, vmax = 0.0, sum = 0.0;
+      for (int64_t t = 0; t < n; ++t) {
+        double dot = 0.0, dabs = 0.0;
+        for (int64_t i = 0; i < d; ++i) {
+          dot += (double)qh[i] * kf[t * kvdim + kvo + i];
+          dabs += fabs((double)qh[i] * kf[t * kvdim + kvo + i]);
+          vmax = fmax(vmax, fabs((double)vf[t * kvdim + kvo + i]));
+        }
+        sc[t] = dot / sqrt((double)d);
+        smax = fmax(smax, sc[t]);
+        sabs = fmax(sabs, dabs / sqrt((double)d));
+      }
+      for (int64_t t = 0; t < n; ++t)
+        sum += (sc[t] = exp(sc[t] - smax));
+      const double bound =
+          2.0 * (4.0 * (double)(d + 16) * eps * sabs + 2.0 * (double)(n + 32) * eps) * vmax;
+      for (int64_t i = 0; i < d; ++i) {
+        double acc = 0.0;
+        for (int64_t t = 0; t < n; ++t)
+          acc += sc[t] * vf[t * kvdim + kvo + i];
+        const double err = fabs(output_y(o)[r * qdim + h * d + i] - acc / sum);
+        worst = fmax(worst, err / bound);
+        if (!(err <= bound))
+          bad++;
+      }
+    }
+  }
+  report(st == HYK_OK && bad == 0 && output_guards_intact(o, tokens * qdim),
+         "attention heads %lld kv %lld d %lld tokens %lld pos0 %lld: status %d, "
+         "%lld outside the bound, worst error/bound %.3f",
+         (long long)heads, (long long)kvh, (long long)d, (long long)tokens,
+         (long long)pos0, st, (long long)bad, worst);
+  free(sc);
+  free(o);
+  guarded_free(&q), guarded_free(&k), guarded_free(&v);
+}
+
 int main(void) {
   /* Without dotprod the kernels would die of SIGILL: say why instead. */
   const int dotprod = (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0;
@@ -350,6 +420,22 @@ int main(void) {
     run_case(&kQ8_0, 512, 512);
     run_errors(&kQ2_0C);
     run_errors(&kQ8_0);
+  }
+  /* Attention needs only NEON: decode (one query, past the 256-position
+   * split blocks) and prefill chunks (causal within the chunk), HY's 16 x 128
+   * heads and the tiny model's 8 x 64. */
+  run_attention(8, 2, 64, 1, 0);
+  run_attention(16, 4, 128, 1, 700);
+  run_attention(8, 2, 64, 32, 0);
+  run_attention(16, 4, 128, 32, 300);
+  run_attention(6, 3, 48, 7, 9);
+  {
+    float one = 1.0f;
+    uint8_t *o = output_alloc(1);
+    report(hyk_attention_neon(&one, &one, &one, output_y(o), 1, 0, 1, 1, 24) ==
+                   HYK_ERR_BAD_SHAPE && isnan(output_y(o)[0]),
+           "attention rejects head_dim 24 (not a multiple of 16) without writing");
+    free(o);
   }
   printf("%d passed, %d failed\n", g_passed, g_failed);
   return g_failed == 0 && g_passed > 0 ? 0 : 1;

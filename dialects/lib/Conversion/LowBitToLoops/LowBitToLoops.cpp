@@ -411,12 +411,55 @@ private:
     return success();
   }
 
+  /// Head sizes the attention kernels take (hyk/kernels.h's
+  /// HYK_ATTENTION_HEAD_DIM_MULTIPLE); other head sizes get the loops below.
+  static constexpr int64_t kAttentionHeadDimMultiple = 16;
+
   LogicalResult lowerAttention(Emitter &e, AttentionOp op) {
+    int64_t h = op.getNumHeads(), kv = op.getNumKvHeads(), d = op.getHeadDim();
+    auto qType = cast<MemRefType>(op.getQ().getType());
+    const bool rank2 = qType.getRank() == 2;
+    const int64_t rows = rank2 ? qType.getDimSize(0) : 1;
+    if (d % kAttentionHeadDimMultiple == 0) {
+      // The Halide kernel: every row and head in one call (the heads, rows
+      // and KV blocks in parallel). Its only failures are argument errors
+      // the verifier already excludes, so the status is not checked.
+      MLIRContext *ctx = op.getContext();
+      Type ptr = LLVM::LLVMPointerType::get(ctx);
+      Type i64 = IntegerType::get(ctx, 64), i32 = IntegerType::get(ctx, 32);
+      func::FuncOp callee = kernelDecl(
+          "hyk_attention_" + isa,
+          FunctionType::get(ctx, {ptr, ptr, ptr, ptr, i64, i64, i64, i64, i64}, {i32}));
+      auto c64 = [&](int64_t v) { return arith::ConstantIntOp::create(e.b, e.loc, i64, v); };
+      Value pos = arith::ExtSIOp::create(e.b, e.loc, i64, op.getPos());
+      Value args[] = {e.pointer(op.getQ()), e.pointer(op.getKCache()),
+                      e.pointer(op.getVCache()), e.pointer(op.getOut()),
+                      c64(rows), pos, c64(h), c64(kv), c64(d)};
+      func::CallOp::create(e.b, e.loc, callee, args);
+      return success();
+    }
+    // Loops, one query row at a time (row r at position pos + r).
+    Value pos0 = e.toIndex(op.getPos());
+    e.loop(rows, [&](Value r) {
+      auto at = [&](Value i) -> SmallVector<Value, 2> {
+        if (rank2)
+          return {r, i};
+        return {i};
+      };
+      attentionRow(e, op, at, e.iadd(pos0, r));
+    });
+    return success();
+  }
+
+  /// The loop form of one query row at position `pos` (index); `at(i)` is
+  /// the index list of element i of the row in q and out.
+  void attentionRow(Emitter &e, AttentionOp op,
+                    const std::function<SmallVector<Value, 2>(Value)> &at, Value pos) {
     int64_t h = op.getNumHeads(), kv = op.getNumKvHeads(), d = op.getHeadDim();
     int64_t group = h / kv;
     Value q = op.getQ(), kc = op.getKCache(), vc = op.getVCache(),
           scores = op.getScratch(), out = op.getOut();
-    Value n = e.iadd(e.toIndex(op.getPos()), e.idx(1));
+    Value n = e.iaddIdx(pos, 1);
     Value zero = e.idx(0);
     Value scale = e.f32(1.0 / std::sqrt(static_cast<double>(d)));
     e.loop(h, [&](Value head) {
@@ -426,7 +469,7 @@ private:
       Value negInf = e.f32(-std::numeric_limits<double>::infinity());
       Value maxScore = e.reduce(zero, n, negInf, [&](Value t, Value mx) {
         Value dot = e.reduce(d, e.f32(0.0), [&](Value i, Value acc) {
-          return e.add(acc, e.mul(e.load(q, {e.iadd(qOff, i)}),
+          return e.add(acc, e.mul(e.load(q, at(e.iadd(qOff, i))),
                                   e.load(kc, {t, e.iadd(kOff, i)})));
         });
         Value s = e.mul(dot, scale);
@@ -442,17 +485,15 @@ private:
       Value inv = e.div(e.f32(1.0), sum);
       // out = inv * sum_t p_t V[t]: t outside, the head's d values inside, so
       // the inner loop runs along contiguous V rows (vectorizable).
-      e.loop(d, [&](Value i) { e.store(e.f32(0.0), out, {e.iadd(qOff, i)}); });
+      e.loop(d, [&](Value i) { e.store(e.f32(0.0), out, at(e.iadd(qOff, i))); });
       e.loop(zero, n, [&](Value t) {
         Value p = e.mul(e.load(scores, {t}), inv);
         e.loop(d, [&](Value i) {
-          Value o = e.iadd(qOff, i);
-          e.store(e.add(e.load(out, {o}), e.mul(p, e.load(vc, {t, e.iadd(kOff, i)}))), out,
-                  {o});
+          auto o = at(e.iadd(qOff, i));
+          e.store(e.add(e.load(out, o), e.mul(p, e.load(vc, {t, e.iadd(kOff, i)}))), out, o);
         });
       });
     });
-    return success();
   }
 
   LogicalResult lowerSwiglu(Emitter &e, SwigluOp op) {

@@ -83,13 +83,44 @@ func.func @rope(%x: memref<128xf32>, %pos: i32) {
 
 // -----
 
-// GQA attention: the KV head is the query head divided by the group size.
+// Attention with a head size the kernels take (a multiple of 16): one call
+// of the ISA's Halide kernel with the rows, the position and the head shape.
 // CHECK-LABEL: func.func @attention
+// CHECK-DAG: %[[POS:.+]] = arith.extsi %{{.*}} : i32 to i64
+// CHECK-DAG: %[[ROWS:.+]] = arith.constant 1 : i64
+// CHECK-DAG: %[[H:.+]] = arith.constant 8 : i64
+// CHECK-DAG: %[[KV:.+]] = arith.constant 2 : i64
+// CHECK-DAG: %[[D:.+]] = arith.constant 64 : i64
+// CHECK: call @hyk_attention_avx512(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[ROWS]], %[[POS]], %[[H]], %[[KV]], %[[D]])
+// CHECK-NOT: math.exp
+func.func @attention(%q: memref<512xf32>, %kc: memref<16x128xf32>, %vc: memref<16x128xf32>, %pos: i32, %s: memref<16xf32>, %o: memref<512xf32>) {
+  lowbit.attention %q, %kc, %vc, %pos, %s, %o {num_heads = 8 : i64, num_kv_heads = 2 : i64, head_dim = 64 : i64} : memref<512xf32>, memref<16x128xf32>, memref<16x128xf32>, i32, memref<16xf32>, memref<512xf32>
+  return
+}
+
+// -----
+
+// A prefill chunk: four query rows in one call.
+// CHECK-LABEL: func.func @attention_rows
+// CHECK: %[[ROWS:.+]] = arith.constant 4 : i64
+// CHECK: call @hyk_attention_avx512(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[ROWS]],
+func.func @attention_rows(%q: memref<4x512xf32>, %kc: memref<16x128xf32>, %vc: memref<16x128xf32>, %pos: i32, %s: memref<16xf32>, %o: memref<4x512xf32>) {
+  lowbit.attention %q, %kc, %vc, %pos, %s, %o {num_heads = 8 : i64, num_kv_heads = 2 : i64, head_dim = 64 : i64} : memref<4x512xf32>, memref<16x128xf32>, memref<16x128xf32>, i32, memref<16xf32>, memref<4x512xf32>
+  return
+}
+
+// -----
+
+// Other head sizes: loops, one query row at a time (row r at position pos +
+// r). GQA: the KV head is the query head divided by the group size.
+// CHECK-LABEL: func.func @attention_loops
+// CHECK-NOT: hyk_attention
+// CHECK: scf.for %[[R:.+]] = %c0 to %c3
 // CHECK: arith.divui %{{.*}}, %c4
 // CHECK: arith.maximumf
 // CHECK: math.exp
-func.func @attention(%q: memref<512xf32>, %kc: memref<16x128xf32>, %vc: memref<16x128xf32>, %pos: i32, %s: memref<16xf32>, %o: memref<512xf32>) {
-  lowbit.attention %q, %kc, %vc, %pos, %s, %o {num_heads = 8 : i64, num_kv_heads = 2 : i64, head_dim = 64 : i64} : memref<512xf32>, memref<16x128xf32>, memref<16x128xf32>, i32, memref<16xf32>, memref<512xf32>
+func.func @attention_loops(%q: memref<3x192xf32>, %kc: memref<16x48xf32>, %vc: memref<16x48xf32>, %pos: i32, %s: memref<16xf32>, %o: memref<3x192xf32>) {
+  lowbit.attention %q, %kc, %vc, %pos, %s, %o {num_heads = 8 : i64, num_kv_heads = 2 : i64, head_dim = 24 : i64} : memref<3x192xf32>, memref<16x48xf32>, memref<16x48xf32>, i32, memref<16xf32>, memref<3x192xf32>
   return
 }
 

@@ -210,7 +210,7 @@ func.func @attn_groups(%q: memref<192xf32>, %c: memref<16x128xf32>, %p: i32, %s:
 // -----
 
 func.func @attn_q(%q: memref<256xf32>, %c: memref<16x128xf32>, %p: i32, %s: memref<16xf32>) {
-  // expected-error @below {{q has 256 elements, expected num_heads * head_dim = 512}}
+  // expected-error @below {{q rows have 256 elements, expected num_heads * head_dim = 512}}
   lowbit.attention %q, %c, %c, %p, %s, %q {num_heads = 8 : i64, num_kv_heads = 2 : i64, head_dim = 64 : i64} : memref<256xf32>, memref<16x128xf32>, memref<16x128xf32>, i32, memref<16xf32>, memref<256xf32>
   return
 }
@@ -260,5 +260,21 @@ func.func @swiglu_len(%g: memref<64xf32>, %u: memref<32xf32>) {
 func.func @add_len(%a: memref<64xf32>, %b: memref<64xf32>, %o: memref<16xf32>) {
   // expected-error @below {{lhs has 64 elements but out has 16}}
   lowbit.add %a, %b, %o : memref<64xf32>, memref<64xf32>, memref<16xf32>
+  return
+}
+
+// -----
+
+func.func @attn_out_shape(%q: memref<2x512xf32>, %o: memref<512xf32>, %c: memref<16x128xf32>, %p: i32, %s: memref<16xf32>) {
+  // expected-error @below {{q and out shapes differ}}
+  lowbit.attention %q, %c, %c, %p, %s, %o {num_heads = 8 : i64, num_kv_heads = 2 : i64, head_dim = 64 : i64} : memref<2x512xf32>, memref<16x128xf32>, memref<16x128xf32>, i32, memref<16xf32>, memref<512xf32>
+  return
+}
+
+// -----
+
+func.func @attn_rows(%q: memref<32x512xf32>, %c: memref<16x128xf32>, %p: i32, %s: memref<16xf32>) {
+  // expected-error @below {{32 query rows exceed the context of 16}}
+  lowbit.attention %q, %c, %c, %p, %s, %q {num_heads = 8 : i64, num_kv_heads = 2 : i64, head_dim = 64 : i64} : memref<32x512xf32>, memref<16x128xf32>, memref<16x128xf32>, i32, memref<16xf32>, memref<32x512xf32>
   return
 }

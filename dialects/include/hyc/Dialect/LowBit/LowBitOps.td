@@ -161,14 +161,21 @@ def LowBit_KvStoreOp : LowBit_Op<"kv_store"> {
 }
 
 def LowBit_AttentionOp : LowBit_Op<"attention"> {
-  let summary = "causal grouped-query attention of one query over a KV cache";
+  let summary = "causal grouped-query attention of queries over a KV cache";
   let description = [{
     For each of `num_heads` query heads h (head_dim elements each), with KV
     head `j = h / (num_heads / num_kv_heads)` (consecutive query heads share
     a KV head), computes softmax over t in [0, pos] of
     `q_h . k[t, j] / sqrt(head_dim)` and writes the weighted sum of
     `v[t, j]` to head h of `out`. `scratch` holds the scores (at least
-    `context` floats).
+    `context` floats) where the op is lowered to loops.
+
+    `q` and `out` are one query (`num_heads * head_dim` floats) or M rows of
+    queries at consecutive positions (`M x (num_heads * head_dim)`): row r is
+    at position `pos + r` and attends to positions `[0, pos + r]`, so the
+    cache must already hold rows up to `pos + M - 1` (a prefill chunk stores
+    all its keys and values first). One op for a chunk lets the kernel run
+    the heads and rows in parallel.
 
     ```mlir
     lowbit.attention %q, %kc, %vc, %pos, %s, %o
@@ -177,11 +184,11 @@ def LowBit_AttentionOp : LowBit_Op<"attention"> {
           memref<256xf32>, memref<512xf32>
     ```
   }];
-  let arguments = (ins Arg<LowBit_F32Vector, "", [MemRead]>:$q,
+  let arguments = (ins Arg<LowBit_F32Activations, "", [MemRead]>:$q,
                        Arg<MemRefRankOf<[F32], [2]>, "", [MemRead]>:$k_cache,
                        Arg<MemRefRankOf<[F32], [2]>, "", [MemRead]>:$v_cache, I32:$pos,
                        Arg<LowBit_F32Vector, "", [MemRead, MemWrite]>:$scratch,
-                       Arg<LowBit_F32Vector, "", [MemWrite]>:$out,
+                       Arg<LowBit_F32Activations, "", [MemWrite]>:$out,
                        I64Attr:$num_heads, I64Attr:$num_kv_heads,
                        I64Attr:$head_dim);
   let assemblyFormat = [{

@@ -1,0 +1,155 @@
+//===- AttentionGenerator.cpp - causal GQA attention over a KV cache ------===//
+//
+// Halide generators `attention_decode` and `attention_prefill`: for M queries
+// at consecutive positions pos0 .. pos0 + M - 1 (M = 1 for decode), each of
+// H heads of D floats, over a float32 KV cache whose rows 0 .. pos0 + M - 1
+// hold KVH heads each (grouped-query attention: query head h reads KV head
+// h / (H / KVH)):
+//
+//   s(t, h, m)   = q_(h,m) . k_(t, h/G) / sqrt(D)       for t <= pos0 + m
+//   out(h, m)    = sum_t softmax_t(s) v_(t, h/G)
+//
+// Two passes over the cache: the scores (and their maximum and exp-sum per
+// head and query), then the weighted sum of V rows. The second pass is split
+// over the KV length into blocks of `kv_split` positions whose partial sums
+// are merged at the end (decode: H x blocks parallel tasks instead of H, for
+// long contexts on more cores than heads); because the scores are normalized
+// with the maximum over the whole row first, the merge is a plain sum.
+//
+// Layouts (D fastest): q and out (D, H, M); k and v (D, KVH, T) with
+// T = pos0 + M cache rows; D must be a multiple of 16 (checked on entry).
+//
+//===----------------------------------------------------------------------===//
+
+#include "Halide.h"
+
+#include <limits>
+
+namespace {
+
+using namespace Halide;
+
+template <bool Decode>
+class Attention : public Generator<Attention<Decode>> {
+public:
+  template <typename T> using Input = Halide::GeneratorInput<T>;
+  template <typename T> using Output = Halide::GeneratorOutput<T>;
+
+  // ---- Knobs ------------------------------------------------------------
+  // Cache positions per partial sum of the V pass (the split-KV grain).
+  GeneratorParam<int> kv_split{"kv_split", Decode ? 256 : 1 << 20};
+  GeneratorParam<bool> parallel{"parallel", true};
+
+  Input<Buffer<float, 3>> q{"q"};
+  Input<Buffer<float, 3>> k{"k"};
+  Input<Buffer<float, 3>> v{"v"};
+  Input<int32_t> pos0{"pos0"};
+  Output<Buffer<float, 3>> out{"out"};
+
+  void generate() {
+    // D a multiple of 16 (every ISA's vector width divides it: no tails).
+    Expr d = (q.dim(0).extent() / 16) * 16;
+    q.dim(0).set_min(0).set_extent(d);
+    Expr heads = q.dim(1).extent(), tokens = q.dim(2).extent();
+    q.dim(1).set_min(0);
+    q.dim(2).set_min(0);
+    if (Decode)
+      q.dim(2).set_extent(1);
+    Expr kvHeads = k.dim(1).extent();
+    for (auto *b : {&k, &v}) {
+      (*b).dim(0).set_min(0).set_extent(d);
+      (*b).dim(1).set_min(0);
+      (*b).dim(2).set_min(0).set_extent(pos0 + tokens);
+    }
+    v.dim(1).set_extent(kvHeads);
+    out.dim(0).set_min(0).set_extent(d);
+    out.dim(1).set_min(0).set_extent(heads);
+    out.dim(2).set_min(0).set_extent(tokens);
+    Expr group = heads / kvHeads;
+    Expr npos = pos0 + tokens;
+
+    // Scores: the dot product over D, rfactored below into lane-wise
+    // partial sums (vector FMAs, one horizontal sum per score).
+    RDom ri(0, d, "ri");
+    dot(t, h, m) = 0.0f;
+    dot(t, h, m) += q(ri, h, m) * k(ri, h / group, t);
+    Expr scale = 1.0f / sqrt(cast<float>(d));
+    const float ninf = -std::numeric_limits<float>::infinity();
+    score(t, h, m) = select(t <= pos0 + m, dot(t, h, m) * scale, ninf);
+    RDom rt(0, npos, "rt");
+    smax(h, m) = ninf;
+    smax(h, m) = max(smax(h, m), score(rt, h, m));
+    // Masked positions are 0 without relying on exp(-inf).
+    prob(t, h, m) = select(t <= pos0 + m, exp(score(t, h, m) - smax(h, m)), 0.0f);
+    ssum(h, m) = 0.0f;
+    ssum(h, m) += prob(rt, h, m);
+
+    // V pass in blocks of kv_split positions, then merged.
+    const int split = kv_split;
+    nblocks = (npos + split - 1) / split;
+    RDom rb(0, split, "rb");
+    Expr tb = c * split + rb;
+    rb.where(tb < npos);
+    // Clamped as well: bounds inference does not use the predicate, and the
+    // cache buffer ends at row npos - 1.
+    Expr tc = min(tb, npos - 1);
+    part(i, c, h, m) = 0.0f;
+    part(i, c, h, m) += prob(tc, h, m) * v(i, h / group, tc);
+    RDom rc(0, nblocks, "rc");
+    acc(i, h, m) = 0.0f;
+    acc(i, h, m) += part(i, rc, h, m);
+    out(i, h, m) = acc(i, h, m) / ssum(h, m);
+    ri_ = ri;
+    rt_ = rt;
+    rb_ = rb;
+    rc_ = rc;
+  }
+
+  void schedule() {
+    const int vw = this->get_target().template natural_vector_size<float>();
+    // Scores per (head, query): T dot products of D, vectorized over the
+    // lanes of D (rfactor: vector FMAs, one horizontal sum per score).
+    Var u("u"), hm("hm"), chm("chm");
+    RVar rio("rio"), rii("rii");
+    Func lanes = dot.update().split(ri_, rio, rii, vw).rfactor(rii, u);
+    score.compute_root().fuse(h, m, hm);
+    if (parallel)
+      score.parallel(hm);
+    dot.compute_at(score, t);
+    dot.update().atomic().vectorize(rii);
+    lanes.compute_at(score, t).vectorize(u);
+    lanes.update().vectorize(u);
+    // The row maximum, then exp and the row sum (O(T H M), cheap).
+    smax.compute_root();
+    prob.compute_root().fuse(h, m, hm).vectorize(t, vw, TailStrategy::GuardWithIf);
+    if (parallel)
+      prob.parallel(hm);
+    ssum.compute_root();
+    // V pass: each task sums up to kv_split rows of V for one head and
+    // query, vectorized over D; the blocks are merged per output head.
+    part.compute_root().vectorize(i, vw);
+    part.update().reorder(i, rb_, c, h, m).vectorize(i, vw).fuse(c, h, chm).fuse(chm, m, chm);
+    if (parallel)
+      part.update().parallel(chm);
+    acc.compute_at(out, h).vectorize(i, vw);
+    acc.update().reorder(i, rc_).vectorize(i, vw);
+    out.vectorize(i, vw);
+    if (parallel)
+      out.parallel(Decode ? h : m);
+  }
+
+private:
+  Var t{"t"}, h{"h"}, m{"m"}, i{"i"}, c{"c"};
+  Func dot{"dot"}, score{"score"}, smax{"smax"}, prob{"prob"}, ssum{"ssum"}, part{"part"},
+      acc{"acc"};
+  Expr nblocks;
+  RDom ri_, rt_, rb_, rc_;
+};
+
+using AttentionDecode = Attention<true>;
+using AttentionPrefill = Attention<false>;
+
+} // namespace
+
+HALIDE_REGISTER_GENERATOR(AttentionDecode, attention_decode)
+HALIDE_REGISTER_GENERATOR(AttentionPrefill, attention_prefill)

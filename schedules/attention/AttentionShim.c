@@ -1,0 +1,61 @@
+/* AttentionShim.c - the ISA-independent half of hyk_attention_<isa>
+ * (hyk/kernels.h): argument checks and halide_buffer_t descriptors over the
+ * caller's q / cache / out memory (no allocation, no copy), then the decode
+ * pipeline for one query or the prefill pipeline for several. */
+#include "AttentionShim.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "HalideRuntime.h"
+
+static void hyk_attn_buffer(halide_buffer_t *buf, halide_dimension_t *dim,
+                            const float *host, int32_t d, int32_t heads,
+                            int32_t rows) {
+  dim[0].min = 0, dim[0].extent = d, dim[0].stride = 1, dim[0].flags = 0;
+  dim[1].min = 0, dim[1].extent = heads, dim[1].stride = d, dim[1].flags = 0;
+  dim[2].min = 0, dim[2].extent = rows, dim[2].stride = d * heads;
+  dim[2].flags = 0;
+  buf->device = 0;
+  buf->device_interface = NULL;
+  /* The pipelines only read q, k and v; halide_buffer_t has no const host. */
+  buf->host = (uint8_t *)(uintptr_t)host;
+  buf->flags = 0;
+  buf->type.code = halide_type_float;
+  buf->type.bits = 32;
+  buf->type.lanes = 1;
+  buf->dimensions = 3;
+  buf->dim = dim;
+  buf->padding = NULL;
+}
+
+int32_t hyk_run_attention(hyk_attention_pipeline decode,
+                          hyk_attention_pipeline prefill, const float *q,
+                          const float *k_cache, const float *v_cache,
+                          float *out, int64_t tokens, int64_t pos0,
+                          int64_t heads, int64_t kv_heads, int64_t head_dim) {
+  if (q == NULL || k_cache == NULL || v_cache == NULL || out == NULL) {
+    return HYK_ERR_NULL_POINTER;
+  }
+  if (tokens <= 0 || pos0 < 0 || heads <= 0 || kv_heads <= 0 ||
+      head_dim <= 0 || heads % kv_heads != 0 ||
+      head_dim % HYK_ATTENTION_HEAD_DIM_MULTIPLE != 0) {
+    return HYK_ERR_BAD_SHAPE;
+  }
+  /* Every buffer must span < 2^31 bytes with int32 extents and strides. */
+  const int64_t limit = INT32_MAX / (int64_t)sizeof(float);
+  if (head_dim > limit / heads || tokens > limit / (head_dim * heads) ||
+      pos0 > limit - tokens || pos0 + tokens > limit / (head_dim * kv_heads)) {
+    return HYK_ERR_TOO_LARGE;
+  }
+  halide_dimension_t qd[3], kd[3], vd[3], od[3];
+  halide_buffer_t qb, kb, vb, ob;
+  const int32_t d = (int32_t)head_dim, h = (int32_t)heads;
+  const int32_t kvh = (int32_t)kv_heads, m = (int32_t)tokens;
+  hyk_attn_buffer(&qb, qd, q, d, h, m);
+  hyk_attn_buffer(&kb, kd, k_cache, d, kvh, (int32_t)(pos0 + tokens));
+  hyk_attn_buffer(&vb, vd, v_cache, d, kvh, (int32_t)(pos0 + tokens));
+  hyk_attn_buffer(&ob, od, out, d, h, m);
+  hyk_attention_pipeline run = tokens == 1 ? decode : prefill;
+  return run(&qb, &kb, &vb, (int32_t)pos0, &ob) == 0 ? HYK_OK : HYK_ERR_KERNEL;
+}

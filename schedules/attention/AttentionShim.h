@@ -1,0 +1,28 @@
+/* AttentionShim.h - internal to the kernel archives: the argument checks and
+ * halide_buffer_t setup behind every hyk_attention_<isa> entry point
+ * (AttentionShim.c), used by the per-ISA entry point files. */
+#ifndef HYK_SCHEDULES_ATTENTION_ATTENTIONSHIM_H
+#define HYK_SCHEDULES_ATTENTION_ATTENTIONSHIM_H
+
+#include <stdint.h>
+
+#include "hyk/kernels.h"
+
+struct halide_buffer_t;
+
+/* An AOT-compiled attention pipeline: (q, k, v, pos0, out) as declared by
+ * AttentionGenerator.cpp. */
+typedef int (*hyk_attention_pipeline)(struct halide_buffer_t *q,
+                                      struct halide_buffer_t *k,
+                                      struct halide_buffer_t *v, int32_t pos0,
+                                      struct halide_buffer_t *out);
+
+/* Checks hyk_attention_<isa>'s arguments, describes the memory to Halide and
+ * runs `decode` (tokens == 1) or `prefill`. Hidden: not part of the ABI. */
+__attribute__((visibility("hidden"))) int32_t
+hyk_run_attention(hyk_attention_pipeline decode, hyk_attention_pipeline prefill,
+                  const float *q, const float *k_cache, const float *v_cache,
+                  float *out, int64_t tokens, int64_t pos0, int64_t heads,
+                  int64_t kv_heads, int64_t head_dim);
+
+#endif /* HYK_SCHEDULES_ATTENTION_ATTENTIONSHIM_H */

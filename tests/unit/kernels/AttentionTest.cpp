@@ -1,0 +1,200 @@
+//===- AttentionTest.cpp - hyk_attention_{avx2,avx512} vs a float64 reference ===//
+//
+// The reference is written from kernels.h's contract: for query row r and
+// head h (KV head h / (H / KVH)), softmax over t <= pos0 + r of
+// q . k_t / sqrt(D), then the weighted sum of v_t, all in double.
+//
+// Bound per output element. The kernel works in float32: each score is a
+// sum of D products, |ds| <= (D + 16) 2^-24 S / sqrt(D) with S = max over t
+// of sum_i |q_i k_ti|; a score error ds changes each probability by a factor
+// within exp(+-2 ds), so the output moves by at most ~4 ds max|v|; the exp,
+// the row sum (T terms) and the weighted sum over T rows add (T + 32) 2^-24
+// max|v| each. The test allows twice the sum of these.
+// q and the caches end right before a PROT_NONE page (the caches hold exactly
+// the pos0 + tokens rows the kernel may read); out sits between sentinels.
+//
+//===----------------------------------------------------------------------===//
+
+#include "KernelTestSupport.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "hyk/kernels.h"
+
+namespace {
+
+using AttentionFn = int32_t (*)(const float *, const float *, const float *, float *,
+                                int64_t, int64_t, int64_t, int64_t, int64_t);
+
+struct Variant {
+  const char *isa;
+  AttentionFn fn;
+  bool (*supported)();
+};
+
+const Variant kVariants[] = {
+    {"avx2", hyk_attention_avx2, hyk_test::CpuHasAvx2},
+    {"avx512", hyk_attention_avx512, hyk_test::CpuHasAvx512Zen4},
+};
+
+struct Shape {
+  int64_t heads, kv_heads, head_dim, tokens, pos0;
+};
+
+std::string ShapeName(const Shape &s) {
+  return "h" + std::to_string(s.heads) + "_kv" + std::to_string(s.kv_heads) + "_d" +
+         std::to_string(s.head_dim) + "_m" + std::to_string(s.tokens) + "_p" +
+         std::to_string(s.pos0);
+}
+
+struct Problem {
+  Shape s;
+  int64_t qdim, kvdim, rows;
+  hyk_test::GuardedBuffer q, k, v;
+  Problem(const Shape &s, uint32_t seed)
+      : s(s), qdim(s.heads * s.head_dim), kvdim(s.kv_heads * s.head_dim),
+        rows(s.pos0 + s.tokens),
+        q(static_cast<size_t>(s.tokens * qdim) * sizeof(float)),
+        k(static_cast<size_t>(rows * kvdim) * sizeof(float)),
+        v(static_cast<size_t>(rows * kvdim) * sizeof(float)) {
+    std::mt19937 rng(seed);
+    // Scale 2 spreads the softmax (scores of a few units), so no single
+    // position dominates and no weight is negligible.
+    std::normal_distribution<float> dist(0.f, 2.f);
+    for (float *p : {qf(), kf(), vf()}) {
+      const size_t n = p == qf() ? q.size() / 4 : k.size() / 4;
+      for (size_t i = 0; i < n; ++i)
+        p[i] = dist(rng);
+    }
+  }
+  float *qf() const { return reinterpret_cast<float *>(q.data()); }
+  float *kf() const { return reinterpret_cast<float *>(k.data()); }
+  float *vf() const { return reinterpret_cast<float *>(v.data()); }
+  bool ok() const { return q.ok() && k.ok() && v.ok(); }
+
+  // Reference output and the per-element bound described at the top.
+  void Reference(std::vector<double> &out, std::vector<double> &bound) const {
+    const int64_t d = s.head_dim, group = s.heads / s.kv_heads;
+    out.assign(static_cast<size_t>(s.tokens * qdim), 0.0);
+    bound.assign(out.size(), 0.0);
+    const double eps = std::ldexp(1.0, -24);
+    for (int64_t r = 0; r < s.tokens; ++r) {
+      const int64_t n = s.pos0 + r + 1;
+      for (int64_t h = 0; h < s.heads; ++h) {
+        const float *qh = qf() + r * qdim + h * d;
+        const int64_t kvo = (h / group) * d;
+        std::vector<double> sc(static_cast<size_t>(n));
+        double smax = -INFINITY, sabs = 0.0, vmax = 0.0;
+        for (int64_t t = 0; t < n; ++t) {
+          double dot = 0.0, dabs = 0.0;
+          for (int64_t i = 0; i < d; ++i) {
+            dot += double(qh[i]) * kf()[t * kvdim + kvo + i];
+            dabs += std::fabs(double(qh[i]) * kf()[t * kvdim + kvo + i]);
+            vmax = std::max(vmax, std::fabs(double(vf()[t * kvdim + kvo + i])));
+          }
+          sc[t] = dot / std::sqrt(double(d));
+          smax = std::max(smax, sc[t]);
+          sabs = std::max(sabs, dabs / std::sqrt(double(d)));
+        }
+        double sum = 0.0;
+        for (int64_t t = 0; t < n; ++t)
+          sum += (sc[t] = std::exp(sc[t] - smax));
+        const double ds = double(d + 16) * eps * sabs;
+        const double b = 2.0 * (4.0 * ds + 2.0 * double(n + 32) * eps) * vmax;
+        for (int64_t i = 0; i < d; ++i) {
+          double acc = 0.0;
+          for (int64_t t = 0; t < n; ++t)
+            acc += sc[t] * vf()[t * kvdim + kvo + i];
+          out[r * qdim + h * d + i] = acc / sum;
+          bound[r * qdim + h * d + i] = b;
+        }
+      }
+    }
+  }
+};
+
+class AttentionTest : public ::testing::TestWithParam<std::tuple<Variant, Shape>> {};
+
+TEST_P(AttentionTest, MatchesFloat64Reference) {
+  const auto &[variant, shape] = GetParam();
+  if (!variant.supported())
+    GTEST_SKIP() << "this CPU lacks the " << variant.isa << " kernels' features";
+  Problem p(shape, 1234u + static_cast<uint32_t>(shape.pos0 * 7 + shape.tokens));
+  ASSERT_TRUE(p.ok());
+  hyk_test::GuardedOutput out(shape.tokens * p.qdim);
+  ASSERT_EQ(variant.fn(p.qf(), p.kf(), p.vf(), out.y(), shape.tokens, shape.pos0, shape.heads,
+                       shape.kv_heads, shape.head_dim),
+            HYK_OK);
+  EXPECT_TRUE(out.GuardsIntact());
+  std::vector<double> ref, bound;
+  p.Reference(ref, bound);
+  double worst = 0.0;
+  int64_t bad = 0;
+  for (size_t i = 0; i < ref.size(); ++i) {
+    const double err = std::fabs(double(out.at(static_cast<int64_t>(i))) - ref[i]);
+    worst = std::max(worst, err / bound[i]);
+    if (!(err <= bound[i]) && bad++ < 5)
+      ADD_FAILURE() << "out[" << i << "] = " << out.at(static_cast<int64_t>(i)) << ", reference "
+                    << ref[i] << ", bound " << bound[i];
+  }
+  EXPECT_EQ(bad, 0) << "worst error / bound " << worst;
+}
+
+// Decode (one query; the 16-head x 128 shapes are HY-1.8B's, positions past
+// one and several 256-position split blocks) and prefill (several queries,
+// causal within the chunk), plus MQA (one KV head) and no grouping.
+const Shape kShapes[] = {
+    {8, 2, 64, 1, 0},    {8, 2, 64, 1, 37},   {16, 4, 128, 1, 255}, {16, 4, 128, 1, 256},
+    {16, 4, 128, 1, 700}, {16, 4, 128, 1, 2047}, {8, 2, 64, 32, 0},  {8, 2, 64, 32, 100},
+    {16, 4, 128, 32, 480}, {16, 4, 128, 5, 511}, {4, 4, 16, 3, 2},   {16, 1, 32, 1, 300},
+    {6, 3, 48, 7, 9},
+};
+
+INSTANTIATE_TEST_SUITE_P(Shapes, AttentionTest,
+                         ::testing::Combine(::testing::ValuesIn(kVariants),
+                                            ::testing::ValuesIn(kShapes)),
+                         [](const auto &info) {
+                           return std::string(std::get<0>(info.param).isa) + "_" +
+                                  ShapeName(std::get<1>(info.param));
+                         });
+
+class AttentionArgsTest : public ::testing::TestWithParam<Variant> {};
+
+TEST_P(AttentionArgsTest, RejectsBadArgumentsWithoutWriting) {
+  const Variant &variant = GetParam();
+  if (!variant.supported())
+    GTEST_SKIP() << "this CPU lacks the " << variant.isa << " kernels' features";
+  std::vector<float> q(8 * 64, 1.f), k(4 * 2 * 64, 1.f), v(4 * 2 * 64, 1.f);
+  hyk_test::GuardedOutput out(8 * 64);
+  auto call = [&](const float *qp, const float *kp, const float *vp, float *op, int64_t tokens,
+                  int64_t pos0, int64_t heads, int64_t kvh, int64_t d) {
+    return variant.fn(qp, kp, vp, op, tokens, pos0, heads, kvh, d);
+  };
+  EXPECT_EQ(call(nullptr, k.data(), v.data(), out.y(), 1, 0, 8, 2, 64), HYK_ERR_NULL_POINTER);
+  EXPECT_EQ(call(q.data(), nullptr, v.data(), out.y(), 1, 0, 8, 2, 64), HYK_ERR_NULL_POINTER);
+  EXPECT_EQ(call(q.data(), k.data(), nullptr, out.y(), 1, 0, 8, 2, 64), HYK_ERR_NULL_POINTER);
+  EXPECT_EQ(call(q.data(), k.data(), v.data(), nullptr, 1, 0, 8, 2, 64), HYK_ERR_NULL_POINTER);
+  EXPECT_EQ(call(q.data(), k.data(), v.data(), out.y(), 0, 0, 8, 2, 64), HYK_ERR_BAD_SHAPE);
+  EXPECT_EQ(call(q.data(), k.data(), v.data(), out.y(), 1, -1, 8, 2, 64), HYK_ERR_BAD_SHAPE);
+  EXPECT_EQ(call(q.data(), k.data(), v.data(), out.y(), 1, 0, 8, 3, 64), HYK_ERR_BAD_SHAPE);
+  EXPECT_EQ(call(q.data(), k.data(), v.data(), out.y(), 1, 0, 8, 2, 24), HYK_ERR_BAD_SHAPE);
+  EXPECT_EQ(call(q.data(), k.data(), v.data(), out.y(), 1, 0, 0, 2, 64), HYK_ERR_BAD_SHAPE);
+  EXPECT_EQ(call(q.data(), k.data(), v.data(), out.y(), 1, INT64_C(1) << 40, 8, 2, 64),
+            HYK_ERR_TOO_LARGE);
+  for (int64_t i = 0; i < 8 * 64; ++i)
+    ASSERT_TRUE(std::isnan(out.at(i))) << "out[" << i << "] written on an argument error";
+  EXPECT_TRUE(out.GuardsIntact());
+}
+
+INSTANTIATE_TEST_SUITE_P(Isas, AttentionArgsTest, ::testing::ValuesIn(kVariants),
+                         [](const auto &info) { return std::string(info.param.isa); });
+
+} // namespace
