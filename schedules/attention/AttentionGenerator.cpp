@@ -68,11 +68,15 @@ public:
     Expr group = heads / kvHeads;
     Expr npos = pos0 + tokens;
 
-    // Scores: the dot product over D, rfactored below into lane-wise
-    // partial sums (vector FMAs, one horizontal sum per score).
-    RDom ri(0, d, "ri");
+    // Scores: the dot product over D.
+    // lanes(u, .) sums the elements u, u + 16, u + 32, ... of the product
+    // (16 vector lanes, whatever the ISA's width), dot sums the 16 lanes.
+    RDom ri(0, d / 16, "ri");
+    lanes(u, t, h, m) = 0.0f;
+    lanes(u, t, h, m) += q(ri * 16 + u, h, m) * k(ri * 16 + u, h / group, t);
+    RDom ru(0, 16, "ru");
     dot(t, h, m) = 0.0f;
-    dot(t, h, m) += q(ri, h, m) * k(ri, h / group, t);
+    dot(t, h, m) += lanes(ru, t, h, m);
     Expr scale = 1.0f / sqrt(cast<float>(d));
     const float ninf = -std::numeric_limits<float>::infinity();
     score(t, h, m) = select(t <= pos0 + m, dot(t, h, m) * scale, ninf);
@@ -87,7 +91,9 @@ public:
     // V pass in blocks of kv_split positions, then merged.
     const int split = kv_split;
     nblocks = (npos + split - 1) / split;
-    RDom rb(0, split, "rb");
+    // At most npos positions per block (one block holds them all for
+    // prefill); the predicate trims the last block.
+    RDom rb(0, min(split, npos), "rb");
     Expr tb = c * split + rb;
     rb.where(tb < npos);
     // Clamped as well: bounds inference does not use the predicate, and the
@@ -100,6 +106,7 @@ public:
     acc(i, h, m) += part(i, rc, h, m);
     out(i, h, m) = acc(i, h, m) / ssum(h, m);
     ri_ = ri;
+    ru_ = ru;
     rt_ = rt;
     rb_ = rb;
     rc_ = rc;
@@ -107,18 +114,17 @@ public:
 
   void schedule() {
     const int vw = this->get_target().template natural_vector_size<float>();
-    // Scores per (head, query): T dot products of D, vectorized over the
-    // lanes of D (rfactor: vector FMAs, one horizontal sum per score).
-    Var u("u"), hm("hm"), chm("chm");
-    RVar rio("rio"), rii("rii");
-    Func lanes = dot.update().split(ri_, rio, rii, vw).rfactor(rii, u);
-    score.compute_root().fuse(h, m, hm);
+    // Scores per (head, query): T dot products of D, as 16-lane vector FMAs
+    // and one horizontal sum per score.
+    Var hm("hm"), chm("chm"), to("to"), ti("ti");
+    // Four positions at a time: four independent vector accumulators.
+    score.compute_root().fuse(h, m, hm).split(t, to, ti, 4, TailStrategy::GuardWithIf);
     if (parallel)
       score.parallel(hm);
-    dot.compute_at(score, t);
-    dot.update().atomic().vectorize(rii);
-    lanes.compute_at(score, t).vectorize(u);
-    lanes.update().vectorize(u);
+    lanes.compute_at(score, to).bound(u, 0, 16).vectorize(u).unroll(t);
+    lanes.update().reorder(u, t, ri_).vectorize(u).unroll(t);
+    dot.compute_at(score, to).unroll(t);
+    dot.update().reorder(ru_, t).atomic().vectorize(ru_).unroll(t);
     // The row maximum, then exp and the row sum (O(T H M), cheap).
     smax.compute_root();
     prob.compute_root().fuse(h, m, hm).vectorize(t, vw, TailStrategy::GuardWithIf);
@@ -139,11 +145,11 @@ public:
   }
 
 private:
-  Var t{"t"}, h{"h"}, m{"m"}, i{"i"}, c{"c"};
-  Func dot{"dot"}, score{"score"}, smax{"smax"}, prob{"prob"}, ssum{"ssum"}, part{"part"},
+  Var t{"t"}, h{"h"}, m{"m"}, i{"i"}, c{"c"}, u{"u"};
+  Func lanes{"lanes"}, dot{"dot"}, score{"score"}, smax{"smax"}, prob{"prob"}, ssum{"ssum"}, part{"part"},
       acc{"acc"};
   Expr nblocks;
-  RDom ri_, rt_, rb_, rc_;
+  RDom ri_, ru_, rt_, rb_, rc_;
 };
 
 using AttentionDecode = Attention<true>;
