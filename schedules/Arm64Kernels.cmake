@@ -101,6 +101,7 @@ foreach(_src gemv/Q2_0CGemvShim gemv/EntryPointsNeon gemv/ParallelHook attention
     COMMAND "${HYC_AARCH64_CC}" ${HYC_AARCH64_CFLAGS} -Wall -Wextra -Werror
             "-I${CMAKE_CURRENT_SOURCE_DIR}/include" "-I${_arm64_dir}"
             "-I${HYC_HALIDE_INCLUDE_DIR}" "-I${CMAKE_CURRENT_SOURCE_DIR}/attention"
+            "-I${CMAKE_CURRENT_SOURCE_DIR}/gemv"
             -MD -MF "${_obj}.d"
             -c "${CMAKE_CURRENT_SOURCE_DIR}/${_src}.c" -o "${_obj}"
     DEPENDS "${CMAKE_CURRENT_SOURCE_DIR}/${_src}.c"

@@ -3,30 +3,22 @@
  * caller's q / cache / out memory (no allocation, no copy), then the decode
  * pipeline for one query or the prefill pipeline for several. */
 #include "AttentionShim.h"
+#include "GemvShim.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include "HalideRuntime.h"
 
+/* (d x heads x rows) floats, d fastest. The pipelines only read q, k and v;
+ * halide_buffer_t has no const host pointer. */
 static void hyk_attn_buffer(halide_buffer_t *buf, halide_dimension_t *dim,
                             const float *host, int32_t d, int32_t heads,
                             int32_t rows) {
-  dim[0].min = 0, dim[0].extent = d, dim[0].stride = 1, dim[0].flags = 0;
-  dim[1].min = 0, dim[1].extent = heads, dim[1].stride = d, dim[1].flags = 0;
-  dim[2].min = 0, dim[2].extent = rows, dim[2].stride = d * heads;
-  dim[2].flags = 0;
-  buf->device = 0;
-  buf->device_interface = NULL;
-  /* The pipelines only read q, k and v; halide_buffer_t has no const host. */
-  buf->host = (uint8_t *)(uintptr_t)host;
-  buf->flags = 0;
-  buf->type.code = halide_type_float;
-  buf->type.bits = 32;
-  buf->type.lanes = 1;
-  buf->dimensions = 3;
-  buf->dim = dim;
-  buf->padding = NULL;
+  hyk_init_dim(&dim[0], d, 1);
+  hyk_init_dim(&dim[1], heads, d);
+  hyk_init_dim(&dim[2], rows, d * heads);
+  hyk_init_buffer(buf, (void *)(uintptr_t)host, halide_type_float, 32, 3, dim);
 }
 
 int32_t hyk_run_attention(hyk_attention_pipeline decode,

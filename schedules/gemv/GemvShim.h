@@ -9,6 +9,16 @@
 #include "hyk/kernels.h"
 
 struct halide_buffer_t;
+struct halide_dimension_t;
+
+/* hyk_init_buffer: a host-memory halide_buffer_t over `host` (no device,
+ * lanes 1) of the given element type, over the caller's `dim` array.
+ * hyk_init_dim: one dimension of it, min 0. Both are shared by the shims. */
+__attribute__((visibility("hidden"))) void
+hyk_init_buffer(struct halide_buffer_t *buf, void *host, uint8_t type_code,
+                uint8_t bits, int32_t dimensions, struct halide_dimension_t *dim);
+__attribute__((visibility("hidden"))) void
+hyk_init_dim(struct halide_dimension_t *dim, int32_t extent, int32_t stride);
 
 /* An AOT-compiled GEMV pipeline: (w, x, y) as declared by the generators. */
 typedef int (*hyk_gemv_pipeline)(struct halide_buffer_t *w,

@@ -15,9 +15,8 @@
 
 #include "HalideRuntime.h"
 
-static void hyk_init_buffer(halide_buffer_t *buf, void *host, uint8_t type_code,
-                            uint8_t bits, int32_t dimensions,
-                            halide_dimension_t *dim) {
+void hyk_init_buffer(halide_buffer_t *buf, void *host, uint8_t type_code,
+                     uint8_t bits, int32_t dimensions, halide_dimension_t *dim) {
   buf->device = 0;
   buf->device_interface = NULL;
   buf->host = (uint8_t *)host;
@@ -30,8 +29,7 @@ static void hyk_init_buffer(halide_buffer_t *buf, void *host, uint8_t type_code,
   buf->padding = NULL;
 }
 
-static void hyk_init_dim(halide_dimension_t *dim, int32_t extent,
-                         int32_t stride) {
+void hyk_init_dim(halide_dimension_t *dim, int32_t extent, int32_t stride) {
   dim->min = 0;
   dim->extent = extent;
   dim->stride = stride;
