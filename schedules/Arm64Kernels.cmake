@@ -8,7 +8,7 @@
 #   gemv_q2_0c_neon.o, gemv_q8_0_neon.o   the int8-dot-product generators
 #                                         (gemv_*_i8dot) for HYK_NEON_TARGET
 #   hyk_halide_runtime_arm64.o            one Halide runtime for arm-64-linux
-#   attention_{decode,prefill}_neon.o     the attention generators
+#   attention_{decode,prefill}[_f16]_neon.o the attention generators (f32 / f16 KV cache)
 #   Q2_0CGemvShim.o, EntryPointsNeon.o, ParallelHook.o, AttentionShim.o
 #                                         the flat C ABI
 #
@@ -71,16 +71,26 @@ foreach(_format q2_0c q8_0)
 endforeach()
 
 # Attention (float32): one query (decode) and several (prefill).
+# Over a float32 and a float16 KV cache (see CMakeLists.txt).
 foreach(_form decode prefill)
-  set(_name attention_${_form}_neon)
-  add_custom_command(
-    OUTPUT "${_arm64_dir}/${_name}.o" "${_arm64_dir}/${_name}.h"
-    COMMAND hyk_halide_generators -g attention_${_form} -f ${_name}
-            -e object,c_header -o "${_arm64_dir}" target=${HYK_NEON_TARGET}-no_runtime
-    DEPENDS hyk_halide_generators
-    COMMENT "Generating ${_name} (Halide, ${HYK_NEON_TARGET})"
-    VERBATIM)
-  list(APPEND _arm64_objects "${_arm64_dir}/${_name}.o")
+  foreach(_cache f32 f16)
+    if(_cache STREQUAL "f32")
+      set(_name attention_${_form}_neon)
+      set(_type float32)
+    else()
+      set(_name attention_${_form}_f16_neon)
+      set(_type float16)
+    endif()
+    add_custom_command(
+      OUTPUT "${_arm64_dir}/${_name}.o" "${_arm64_dir}/${_name}.h"
+      COMMAND hyk_halide_generators -g attention_${_form} -f ${_name}
+              -e object,c_header -o "${_arm64_dir}" target=${HYK_NEON_TARGET}-no_runtime
+              k.type=${_type} v.type=${_type}
+      DEPENDS hyk_halide_generators
+      COMMENT "Generating ${_name} (Halide, ${HYK_NEON_TARGET})"
+      VERBATIM)
+    list(APPEND _arm64_objects "${_arm64_dir}/${_name}.o")
+  endforeach()
 endforeach()
 
 add_custom_command(
@@ -107,6 +117,8 @@ foreach(_src gemv/Q2_0CGemvShim gemv/EntryPointsNeon gemv/ParallelHook attention
     DEPENDS "${CMAKE_CURRENT_SOURCE_DIR}/${_src}.c"
             "${_arm64_dir}/gemv_q2_0c_neon.h" "${_arm64_dir}/gemv_q8_0_neon.h"
             "${_arm64_dir}/attention_decode_neon.h" "${_arm64_dir}/attention_prefill_neon.h"
+            "${_arm64_dir}/attention_decode_f16_neon.h"
+            "${_arm64_dir}/attention_prefill_f16_neon.h"
     DEPFILE "${_obj}.d"
     COMMENT "Compiling ${_base}.c for aarch64"
     VERBATIM)

@@ -40,13 +40,14 @@ struct Layout {
   std::vector<int64_t> kCache, vCache;
   int64_t kvBytes;
 
-  Layout(const HyConfig &c, int64_t context) {
+  Layout(const HyConfig &c, int64_t context, int64_t kvElementBytes) {
     int64_t top = 0;
-    auto take = [&](int64_t floats) {
+    auto takeBytes = [&](int64_t bytes) {
       int64_t at = top;
-      top += (floats * 4 + 63) / 64 * 64;
+      top += (bytes + 63) / 64 * 64;
       return at;
     };
+    auto take = [&](int64_t floats) { return takeBytes(floats * 4); };
     int64_t qDim = c.nHead * c.headDim, kvDim = c.nHeadKv * c.headDim;
     x = take(c.nEmbd), h = take(c.nEmbd), o = take(c.nEmbd), down = take(c.nEmbd);
     q = take(qDim), k = take(kvDim), v = take(kvDim), attn = take(qDim);
@@ -60,8 +61,8 @@ struct Layout {
     arenaBytes = top;
     top = 0;
     for (int64_t l = 0; l < c.nLayer; ++l) {
-      kCache.push_back(take(context * kvDim));
-      vCache.push_back(take(context * kvDim));
+      kCache.push_back(takeBytes(context * kvDim * kvElementBytes));
+      vCache.push_back(takeBytes(context * kvDim * kvElementBytes));
     }
     kvBytes = top;
   }
@@ -77,8 +78,9 @@ public:
   Value arenaF32(int64_t offset, ArrayRef<int64_t> shape) {
     return view(arena, offset, shape);
   }
-  Value kvF32(int64_t offset, ArrayRef<int64_t> shape) {
-    return view(kv, offset, shape);
+  /// A cache of `elem` (f32 or f16) elements at `offset` in the KV buffer.
+  Value kvCache(int64_t offset, ArrayRef<int64_t> shape, Type elem) {
+    return view(kv, offset, shape, elem);
   }
   Value weight(const std::string &name) {
     const WeightEntry *w = model.find(name);
@@ -101,8 +103,8 @@ public:
   }
 
 private:
-  Value view(Value base, int64_t offset, ArrayRef<int64_t> shape) {
-    auto type = MemRefType::get(shape, b.getF32Type());
+  Value view(Value base, int64_t offset, ArrayRef<int64_t> shape, Type elem = {}) {
+    auto type = MemRefType::get(shape, elem ? elem : b.getF32Type());
     Value at = arith::ConstantIndexOp::create(b, loc, offset);
     return memref::ViewOp::create(b, loc, type, base, at, ValueRange{});
   }
@@ -142,13 +144,15 @@ void returnIf(OpBuilder &b, Location loc, Value bad, Value code) {
 OwningOpRef<ModuleOp> hyc::buildDecodeModule(MLIRContext &ctx,
                                              const ImportedModel &model,
                                              const std::string &name,
-                                             int64_t context, MemoryPlan &plan) {
+                                             int64_t context, KvCache kv,
+                                             MemoryPlan &plan) {
   const HyConfig &c = model.config;
   OpBuilder b(&ctx);
   Location loc = NameLoc::get(b.getStringAttr(name));
   OwningOpRef<ModuleOp> module = ModuleOp::create(loc, StringRef(name));
   b.setInsertionPointToEnd(module->getBody());
-  Layout lay(c, context);
+  Type kvElem = kv == KvCache::F16 ? Type(b.getF16Type()) : Type(b.getF32Type());
+  Layout lay(c, context, kv == KvCache::F16 ? 2 : 4);
   int64_t qDim = c.nHead * c.headDim, kvDim = c.nHeadKv * c.headDim;
 
   Type i32 = b.getI32Type();
@@ -184,8 +188,8 @@ OwningOpRef<ModuleOp> hyc::buildDecodeModule(MLIRContext &ctx,
     lb::EmbeddingOp::create(b, loc, e.weight("token_embd.weight"), token, x);
     for (int64_t l = 0; l < c.nLayer; ++l) {
       std::string p = "blk." + std::to_string(l) + ".";
-      Value kCache = e.kvF32(lay.kCache[l], {context, kvDim});
-      Value vCache = e.kvF32(lay.vCache[l], {context, kvDim});
+      Value kCache = e.kvCache(lay.kCache[l], {context, kvDim}, kvElem);
+      Value vCache = e.kvCache(lay.vCache[l], {context, kvDim}, kvElem);
       // Attention block.
       lb::RmsNormOp::create(b, loc, x, e.weight(p + "attn_norm.weight"), h, eps);
       lb::MatmulOp::create(b, loc, h, e.weight(p + "attn_q.weight"), q);
@@ -265,8 +269,8 @@ OwningOpRef<ModuleOp> hyc::buildDecodeModule(MLIRContext &ctx,
     });
     for (int64_t l = 0; l < c.nLayer; ++l) {
       std::string p = "blk." + std::to_string(l) + ".";
-      Value kCache = e.kvF32(lay.kCache[l], {context, kvDim});
-      Value vCache = e.kvF32(lay.vCache[l], {context, kvDim});
+      Value kCache = e.kvCache(lay.kCache[l], {context, kvDim}, kvElem);
+      Value vCache = e.kvCache(lay.vCache[l], {context, kvDim}, kvElem);
       forRows([&](Value i, Value) {
         lb::RmsNormOp::create(b, loc, row(lay.cx, i, c.nEmbd),
                               e.weight(p + "attn_norm.weight"), row(lay.ch, i, c.nEmbd), eps);
@@ -438,7 +442,19 @@ OwningOpRef<ModuleOp> hyc::buildDecodeModule(MLIRContext &ctx,
   plan.context = context;
   plan.arenaBytes = lay.arenaBytes;
   plan.kvBytes = lay.kvBytes;
+  plan.kvCache = kv;
   return module;
+}
+
+const char *hyc::kvCacheName(KvCache kv) { return kv == KvCache::F16 ? "f16" : "f32"; }
+
+bool hyc::parseKvCache(const std::string &text, KvCache &kv, std::string &error) {
+  if (text == "f16" || text == "f32") {
+    kv = text == "f16" ? KvCache::F16 : KvCache::F32;
+    return true;
+  }
+  error = "unknown --kv-cache '" + text + "' (expected f16 or f32)";
+  return false;
 }
 
 void hyc::addModelDescriptor(ModuleOp module, const std::string &name,

@@ -83,7 +83,7 @@ bool hyc::findTunePairs(const std::string &modelPath, const TargetInfo &target,
   MemoryPlan plan;
   // The context length changes no matmul shape; keep the module small.
   mlir::OwningOpRef<mlir::ModuleOp> module =
-      buildDecodeModule(ctx, *model, "tune", 16, plan);
+      buildDecodeModule(ctx, *model, "tune", 16, KvCache::F16, plan);
   std::vector<KernelVariant> variants;
   std::vector<KernelUse> uses;
   if (!selectKernels(*module, target, "", variants, uses, error))

@@ -2,8 +2,10 @@
 //
 // Halide generators `attention_decode` and `attention_prefill`: for M queries
 // at consecutive positions pos0 .. pos0 + M - 1 (M = 1 for decode), each of
-// H heads of D floats, over a float32 KV cache whose rows 0 .. pos0 + M - 1
-// hold KVH heads each (grouped-query attention: query head h reads KV head
+// H heads of D floats, over a KV cache (float32 or float16: the inputs'
+// `k.type` / `v.type`, set when the generator runs; float16 rows are widened
+// to float32 as they are read) whose rows 0 .. pos0 + M - 1 hold KVH heads
+// each (grouped-query attention: query head h reads KV head
 // h / (H / KVH)):
 //
 //   s(t, h, m)   = q_(h,m) . k_(t, h/G) / sqrt(D)       for t <= pos0 + m
@@ -24,6 +26,7 @@
 #include "Halide.h"
 
 #include <limits>
+#include <stdexcept>
 
 namespace {
 
@@ -41,12 +44,18 @@ public:
   GeneratorParam<bool> parallel{"parallel", true};
 
   Input<Buffer<float, 3>> q{"q"};
-  Input<Buffer<float, 3>> k{"k"};
-  Input<Buffer<float, 3>> v{"v"};
+  // The cache's element type comes from the generator parameters k.type and
+  // v.type (float32 or float16; both the same).
+  Input<Buffer<void, 3>> k{"k"};
+  Input<Buffer<void, 3>> v{"v"};
   Input<int32_t> pos0{"pos0"};
   Output<Buffer<float, 3>> out{"out"};
 
   void generate() {
+    if (k.type() != v.type() || !k.type().is_float() ||
+        (k.type().bits() != 16 && k.type().bits() != 32))
+      throw std::invalid_argument("attention: k.type and v.type must both be float32 or "
+                                  "float16");
     // D a multiple of 16 (every ISA's vector width divides it: no tails).
     Expr d = (q.dim(0).extent() / 16) * 16;
     q.dim(0).set_min(0).set_extent(d);
@@ -73,7 +82,7 @@ public:
     // (16 vector lanes, whatever the ISA's width), dot sums the 16 lanes.
     RDom ri(0, d / 16, "ri");
     lanes(u, t, h, m) = 0.0f;
-    lanes(u, t, h, m) += q(ri * 16 + u, h, m) * k(ri * 16 + u, h / group, t);
+    lanes(u, t, h, m) += q(ri * 16 + u, h, m) * cast<float>(k(ri * 16 + u, h / group, t));
     RDom ru(0, 16, "ru");
     dot(t, h, m) = 0.0f;
     dot(t, h, m) += lanes(ru, t, h, m);
@@ -100,7 +109,7 @@ public:
     // cache buffer ends at row npos - 1.
     Expr tc = min(tb, npos - 1);
     part(i, c, h, m) = 0.0f;
-    part(i, c, h, m) += prob(tc, h, m) * v(i, h / group, tc);
+    part(i, c, h, m) += prob(tc, h, m) * cast<float>(v(i, h / group, tc));
     RDom rc(0, nblocks, "rc");
     acc(i, h, m) = 0.0f;
     acc(i, h, m) += part(i, rc, h, m);

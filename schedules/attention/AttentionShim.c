@@ -10,22 +10,24 @@
 
 #include "HalideRuntime.h"
 
-/* (d x heads x rows) floats, d fastest. The pipelines only read q, k and v;
- * halide_buffer_t has no const host pointer. */
+/* (d x heads x rows) elements of `bits`-bit floats, d fastest. The pipelines
+ * only read q, k and v; halide_buffer_t has no const host pointer. */
 static void hyk_attn_buffer(halide_buffer_t *buf, halide_dimension_t *dim,
-                            const float *host, int32_t d, int32_t heads,
-                            int32_t rows) {
+                            const void *host, int bits, int32_t d,
+                            int32_t heads, int32_t rows) {
   hyk_init_dim(&dim[0], d, 1);
   hyk_init_dim(&dim[1], heads, d);
   hyk_init_dim(&dim[2], rows, d * heads);
-  hyk_init_buffer(buf, (void *)(uintptr_t)host, halide_type_float, 32, 3, dim);
+  hyk_init_buffer(buf, (void *)(uintptr_t)host, halide_type_float,
+                  (uint8_t)bits, 3, dim);
 }
 
 int32_t hyk_run_attention(hyk_attention_pipeline decode,
-                          hyk_attention_pipeline prefill, const float *q,
-                          const float *k_cache, const float *v_cache,
-                          float *out, int64_t tokens, int64_t pos0,
-                          int64_t heads, int64_t kv_heads, int64_t head_dim) {
+                          hyk_attention_pipeline prefill, int cache_bits,
+                          const float *q, const void *k_cache,
+                          const void *v_cache, float *out, int64_t tokens,
+                          int64_t pos0, int64_t heads, int64_t kv_heads,
+                          int64_t head_dim) {
   if (q == NULL || k_cache == NULL || v_cache == NULL || out == NULL) {
     return HYK_ERR_NULL_POINTER;
   }
@@ -34,7 +36,8 @@ int32_t hyk_run_attention(hyk_attention_pipeline decode,
       head_dim % HYK_ATTENTION_HEAD_DIM_MULTIPLE != 0) {
     return HYK_ERR_BAD_SHAPE;
   }
-  /* Every buffer must span < 2^31 bytes with int32 extents and strides. */
+  /* Every buffer must span < 2^31 bytes with int32 extents and strides
+   * (the float16 cache's elements are smaller: float32's limit holds). */
   const int64_t limit = INT32_MAX / (int64_t)sizeof(float);
   if (head_dim > limit / heads || tokens > limit / (head_dim * heads) ||
       pos0 > limit - tokens || pos0 + tokens > limit / (head_dim * kv_heads)) {
@@ -44,10 +47,10 @@ int32_t hyk_run_attention(hyk_attention_pipeline decode,
   halide_buffer_t qb, kb, vb, ob;
   const int32_t d = (int32_t)head_dim, h = (int32_t)heads;
   const int32_t kvh = (int32_t)kv_heads, m = (int32_t)tokens;
-  hyk_attn_buffer(&qb, qd, q, d, h, m);
-  hyk_attn_buffer(&kb, kd, k_cache, d, kvh, (int32_t)(pos0 + tokens));
-  hyk_attn_buffer(&vb, vd, v_cache, d, kvh, (int32_t)(pos0 + tokens));
-  hyk_attn_buffer(&ob, od, out, d, h, m);
+  hyk_attn_buffer(&qb, qd, q, 32, d, h, m);
+  hyk_attn_buffer(&kb, kd, k_cache, cache_bits, d, kvh, (int32_t)(pos0 + tokens));
+  hyk_attn_buffer(&vb, vd, v_cache, cache_bits, d, kvh, (int32_t)(pos0 + tokens));
+  hyk_attn_buffer(&ob, od, out, 32, d, h, m);
   hyk_attention_pipeline run = tokens == 1 ? decode : prefill;
   return run(&qb, &kb, &vb, (int32_t)pos0, &ob) == 0 ? HYK_OK : HYK_ERR_KERNEL;
 }

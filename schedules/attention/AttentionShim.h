@@ -17,12 +17,14 @@ typedef int (*hyk_attention_pipeline)(struct halide_buffer_t *q,
                                       struct halide_buffer_t *v, int32_t pos0,
                                       struct halide_buffer_t *out);
 
-/* Checks hyk_attention_<isa>'s arguments, describes the memory to Halide and
- * runs `decode` (tokens == 1) or `prefill`. Hidden: not part of the ABI. */
+/* Checks hyk_attention_<isa>[_f16]'s arguments, describes the memory to
+ * Halide (the caches as `cache_bits`-bit floats: 32 or 16, what the
+ * pipelines were generated for) and runs `decode` (tokens == 1) or
+ * `prefill`. Hidden: not part of the ABI. */
 __attribute__((visibility("hidden"))) int32_t
 hyk_run_attention(hyk_attention_pipeline decode, hyk_attention_pipeline prefill,
-                  const float *q, const float *k_cache, const float *v_cache,
-                  float *out, int64_t tokens, int64_t pos0, int64_t heads,
-                  int64_t kv_heads, int64_t head_dim);
+                  int cache_bits, const float *q, const void *k_cache,
+                  const void *v_cache, float *out, int64_t tokens, int64_t pos0,
+                  int64_t heads, int64_t kv_heads, int64_t head_dim);
 
 #endif /* HYK_SCHEDULES_ATTENTION_ATTENTIONSHIM_H */

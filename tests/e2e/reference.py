@@ -23,9 +23,13 @@ Q2_0C weights the way the int8-activation kernels do (schedules/include/hyk/kern
 s = max|x| * float32(1/127), q = rint(x * (127 / max|x|)), and x -> q * s; and the input of
 the lm_head when the embedding is Q8_0 the same way per block of 32 consecutive values.
 
+KV cache (--kv-cache, the library's `hyc compile --kv-cache`, in its manifest.json): "f16"
+rounds k and v (computed as float32) to float16 before they enter the cache, as the library
+stores them; "f32" keeps them.
+
 CLI (greedy decoding):
   python tests/e2e/reference.py MODEL --tokens 3,4,5 --steps 16 -o ref [--dtype float32]
-         [--activations int8|f32]
+         [--activations int8|f32] [--kv-cache f16|f32]
 writes ref.logits (little-endian float32, one row of vocab floats per fed token) and
 ref.tokens (fed token ids, space-separated). --dtype float32 runs the whole pass in float32,
 to estimate how far an honest float32 implementation may drift from float64.
@@ -44,6 +48,7 @@ from hy_gguf import GGML_Q2_0C, GGML_Q8_0, GGUFFile  # noqa: E402
 
 ARCH = "hunyuan-dense"
 ACTIVATIONS = ("f32", "int8")
+KV_CACHES = ("f16", "f32")
 
 
 def _round_int8(groups, axes):
@@ -69,22 +74,35 @@ def quantize_activations_q8_0(x):
     return _round_int8(np.asarray(x, dtype=np.float32).reshape(-1, 32), (1,))
 
 
-def read_manifest_activations(libdir):
-    """The activation precision a compiled library directory's manifest.json records."""
+def _read_manifest(libdir, key, allowed, default):
     import json
     with open(os.path.join(libdir, "manifest.json")) as f:
-        act = json.load(f).get("activations", "f32")
-    if act not in ACTIVATIONS:
-        raise ValueError(f"{libdir}/manifest.json: unknown activations {act!r}")
-    return act
+        value = json.load(f).get(key, default)
+    if value not in allowed:
+        raise ValueError(f"{libdir}/manifest.json: unknown {key} {value!r}")
+    return value
+
+
+def read_manifest_activations(libdir):
+    """The activation precision a compiled library directory's manifest.json records."""
+    return _read_manifest(libdir, "activations", ACTIVATIONS, "f32")
+
+
+def read_manifest_kv_cache(libdir):
+    """The KV cache element type a compiled library directory's manifest.json records
+    (libraries from before `hyc compile --kv-cache` have an f32 cache)."""
+    return _read_manifest(libdir, "kv_cache", KV_CACHES, "f32")
 
 
 class Reference:
-    def __init__(self, gguf_path, dtype=np.float64, activations="f32"):
+    def __init__(self, gguf_path, dtype=np.float64, activations="f32", kv_cache="f32"):
         self.dtype = np.dtype(dtype)
         if activations not in ACTIVATIONS:
             raise ValueError(f"activations must be one of {ACTIVATIONS}, not {activations!r}")
+        if kv_cache not in KV_CACHES:
+            raise ValueError(f"kv_cache must be one of {KV_CACHES}, not {kv_cache!r}")
         self.activations = activations
+        self.kv_cache = kv_cache
         m = GGUFFile(gguf_path)
         md = m.metadata
         if md.get("general.architecture") != ARCH:
@@ -185,6 +203,11 @@ class Reference:
             # HY normalizes q/k per head after the rotation (QK-norm on rotated vectors).
             q = self._rmsnorm(self._rope(q, pos)) * lw["attn_q_norm"]
             k = self._rmsnorm(self._rope(k, pos)) * lw["attn_k_norm"]
+            if self.kv_cache == "f16":
+                # The library computes k and v in float32 and rounds them to float16
+                # (nearest, ties to even) as it stores them.
+                k = k.astype(np.float32).astype(np.float16).astype(self.dtype)
+                v = v.astype(np.float32).astype(np.float16).astype(self.dtype)
             K = self.k_cache[li] = np.concatenate([self.k_cache[li][:pos], k[None]])
             V = self.v_cache[li] = np.concatenate([self.v_cache[li][:pos], v[None]])
             # Consecutive query heads share a kv head: view q as [KV, group, D].
@@ -225,13 +248,16 @@ def main():
     ap.add_argument("--dtype", choices=["float64", "float32"], default="float64")
     ap.add_argument("--activations", choices=ACTIVATIONS, default="f32",
                     help="model the library's activation rounding (its manifest.json says which)")
+    ap.add_argument("--kv-cache", choices=KV_CACHES, default="f32",
+                    help="model the library's KV cache element type (manifest.json: kv_cache)")
     args = ap.parse_args()
     start = [int(t) for t in args.tokens.split(",") if t.strip()]
     if not start:
         ap.error("--tokens needs at least one token")
 
     t0 = time.perf_counter()
-    ref = Reference(args.model, dtype=args.dtype, activations=args.activations)
+    ref = Reference(args.model, dtype=args.dtype, activations=args.activations,
+                    kv_cache=args.kv_cache)
     t1 = time.perf_counter()
     fed, rows = [], []
     feed = list(start)

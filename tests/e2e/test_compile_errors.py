@@ -70,6 +70,7 @@ def main():
             ("bad context", good, ["--context expects an integer"], ("--context", "-5")),
             ("unknown flag", good, ["unknown option '--frobnicate'"], ("--frobnicate",)),
             ("bad activations", good, ["unknown --activations 'int4'"], ("--activations", "int4")),
+            ("bad kv cache", good, ["unknown --kv-cache 'q4'", "f16 or f32"], ("--kv-cache", "q4")),
             ("int8 on avx2", good, ["--activations int8 needs", "x86-64-avx512 only",
                                     "'x86-64-avx2'"],
              ("--target", "x86-64-avx2", "--activations", "int8")),

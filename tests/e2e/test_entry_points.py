@@ -97,6 +97,8 @@ def main():
     ap.add_argument("--steps", type=int, default=16, help="greedy decode steps after prefill")
     ap.add_argument("--activations", choices=["f32", "int8"], default="f32",
                     help="hyc compile --activations; the reference models the same rounding")
+    ap.add_argument("--kv-cache", choices=["f16", "f32"], default="f16",
+                    help="hyc compile --kv-cache; the reference rounds its cache the same way")
     ap.add_argument("--max-abs", type=float, default=1e-3)
     ap.add_argument("--min-cos", type=float, default=0.999999)
     ap.add_argument("--tuned", action="store_true",
@@ -121,7 +123,7 @@ def main():
         if args.tuning_db:
             extra += ["--tuning-db", args.tuning_db]
         subprocess.run([args.hyc, "compile", model, "--target", "host", "-o", out,
-                        "--activations", args.activations,
+                        "--activations", args.activations, "--kv-cache", args.kv_cache,
                         "--context", str(max(256, args.prompt + args.steps + 1))] + extra,
                        check=True)
         name = open(os.path.join(out, "hy_model.name")).read().strip()
@@ -186,12 +188,13 @@ def main():
         prompt = [int(desc["bos_id"])] + [int(t) for t in rng.integers(0, vocab, args.prompt - 1)]
         tokens[:] = 0
         tokens[:len(prompt)] = prompt
-        manifest_act = json.load(open(os.path.join(out, "manifest.json")))["activations"]
-        if manifest_act != args.activations:
-            print(f"FAIL: manifest.json says activations {manifest_act!r}, "
-                  f"compiled with {args.activations!r}")
-            failures += 1
-        ref = Reference(model, activations=args.activations)
+        manifest = json.load(open(os.path.join(out, "manifest.json")))
+        for key, want in (("activations", args.activations), ("kv_cache", args.kv_cache)):
+            if manifest.get(key) != want:
+                print(f"FAIL: manifest.json says {key} {manifest.get(key)!r}, "
+                      f"compiled with {want!r}")
+                failures += 1
+        ref = Reference(model, activations=args.activations, kv_cache=args.kv_cache)
         for pos, tok in enumerate(prompt):
             r = ref.decode(tok, pos)
         rc = prefill(ptr(weights), ptr(arena), ptr(kv), ptr(tokens), len(prompt), 0, ptr(logits))

@@ -14,18 +14,31 @@
 
 namespace hyc {
 
+/// Element type of the KV cache (`hyc compile --kv-cache`).
+enum class KvCache { F16, F32 };
+
+/// "f16" / "f32".
+const char *kvCacheName(KvCache kv);
+
+/// Parses `hyc compile --kv-cache` ("f16" or "f32"); false with `error` set
+/// otherwise.
+bool parseKvCache(const std::string &text, KvCache &kv, std::string &error);
+
 /// The sizes the compiled decode step was planned with.
 struct MemoryPlan {
   int64_t context = 0;
   int64_t arenaBytes = 0;
   int64_t kvBytes = 0;
+  KvCache kvCache = KvCache::F16;
 };
 
 /// Builds the lowbit-level module of one decode step of the whole model:
-/// `hy_<name>_decode(weights, arena, kv, token, pos, logits) -> i32`.
+/// `hy_<name>_decode(weights, arena, kv, token, pos, logits) -> i32`, with a
+/// KV cache of `context` positions of `kv` elements.
 mlir::OwningOpRef<mlir::ModuleOp>
 buildDecodeModule(mlir::MLIRContext &ctx, const ImportedModel &model,
-                  const std::string &name, int64_t context, MemoryPlan &plan);
+                  const std::string &name, int64_t context, KvCache kv,
+                  MemoryPlan &plan);
 
 /// ABI version of the emitted code (HY_ABI_VERSION in runtime/include/hy/hy_abi.h).
 constexpr int64_t kAbiVersion = 1;

@@ -89,6 +89,7 @@ std::string jsonEscape(const std::string &s) {
 int hyc::driver::compileMain(const std::vector<std::string> &args) {
   const std::string cmd = "compile";
   std::string model, target, out, dumpDir, name, tuningDb, tokenizer, activations;
+  KvCache kvCache = KvCache::F16;
   long long context = 0;
   bool embedWeights = false;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -102,7 +103,7 @@ int hyc::driver::compileMain(const std::vector<std::string> &args) {
     std::string v, error;
     if (a == "--target" || a == "-o" || a == "--dump-ir" || a == "--name" ||
         a == "--context" || a == "--tuning-db" || a == "--tokenizer" ||
-        a == "--activations") {
+        a == "--activations" || a == "--kv-cache") {
       if (!value(v))
         return fail(cmd, "option " + a + " needs a value");
       if (a == "--target")
@@ -119,6 +120,10 @@ int hyc::driver::compileMain(const std::vector<std::string> &args) {
         tokenizer = v;
       else if (a == "--activations")
         activations = v;
+      else if (a == "--kv-cache") {
+        if (!parseKvCache(v, kvCache, error))
+          return fail(cmd, error);
+      }
       else if (!parsePositive(a, v, 1 << 20, context, error))
         return fail(cmd, error);
     } else if (a == "--embed-weights") {
@@ -211,11 +216,11 @@ int hyc::driver::compileMain(const std::vector<std::string> &args) {
   registerCompilerDialects(ctx);
   MemoryPlan plan;
   mlir::OwningOpRef<mlir::ModuleOp> module =
-      buildDecodeModule(ctx, *imported, name, context, plan);
+      buildDecodeModule(ctx, *imported, name, context, kvCache, plan);
   addModelDescriptor(*module, name, *imported, plan, hash);
   progress.end("context " + std::to_string(plan.context) + ", arena " +
                std::to_string(plan.arenaBytes) + " B, KV " +
-               std::to_string(plan.kvBytes) + " B");
+               std::to_string(plan.kvBytes) + " B (" + kvCacheName(plan.kvCache) + ")");
 
   auto dump = [&](const std::string &phase) {
     if (dumpDir.empty())
@@ -309,6 +314,8 @@ int hyc::driver::compileMain(const std::vector<std::string> &args) {
   // The matmuls' activation precision: part of what the library computes
   // (tests/e2e/reference.py --activations reads it from here).
   manifest += "  \"activations\": \"" + targetInfo.activations + "\",\n";
+  // The KV cache's element type (reference.py --kv-cache reads it too).
+  manifest += "  \"kv_cache\": \"" + std::string(kvCacheName(plan.kvCache)) + "\",\n";
   // Every distinct (kernel, shape, schedule) the library calls.
   std::set<std::tuple<std::string, int64_t, int64_t, std::string>> kernelSet;
   for (const KernelUse &u : uses)

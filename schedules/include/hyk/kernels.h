@@ -110,8 +110,9 @@ int32_t hyk_gemv_q8_0_neon(const uint8_t *w, const float *x, float *y,
 
 /* ---- Attention -------------------------------------------------------------
  * Causal grouped-query attention of `tokens` queries at positions pos0 ..
- * pos0 + tokens - 1 over a float32 KV cache: for query row r, head h (of
- * `heads`, head_dim floats each; KV head h / (heads / kv_heads)),
+ * pos0 + tokens - 1 over a float32 KV cache (float16: the _f16 forms
+ * below): for query row r, head h (of `heads`, head_dim floats each; KV head
+ * h / (heads / kv_heads)),
  *   out[r][h] = sum_{t <= pos0 + r} softmax_t(q[r][h] . k[t][h/G] / sqrt(D)) v[t][h/G]
  * q and out are tokens x (heads * head_dim) floats, row-major; k_cache and
  * v_cache have rows of kv_heads * head_dim floats, of which rows 0 .. pos0 +
@@ -136,6 +137,22 @@ int32_t hyk_attention_neon(const float *q, const float *k_cache,
                            const float *v_cache, float *out, int64_t tokens,
                            int64_t pos0, int64_t heads, int64_t kv_heads,
                            int64_t head_dim);
+/* The same over a float16 KV cache (IEEE binary16 bit patterns, as written
+ * by a round-to-nearest-even conversion from float32): each element is
+ * widened to float32 exactly as it is read; the math is the float32 math
+ * above, so the result is the float32 result for the rounded cache. */
+int32_t hyk_attention_avx2_f16(const float *q, const uint16_t *k_cache,
+                               const uint16_t *v_cache, float *out,
+                               int64_t tokens, int64_t pos0, int64_t heads,
+                               int64_t kv_heads, int64_t head_dim);
+int32_t hyk_attention_avx512_f16(const float *q, const uint16_t *k_cache,
+                                 const uint16_t *v_cache, float *out,
+                                 int64_t tokens, int64_t pos0, int64_t heads,
+                                 int64_t kv_heads, int64_t head_dim);
+int32_t hyk_attention_neon_f16(const float *q, const uint16_t *k_cache,
+                               const uint16_t *v_cache, float *out,
+                               int64_t tokens, int64_t pos0, int64_t heads,
+                               int64_t kv_heads, int64_t head_dim);
 
 /* ---- Tuned schedules ----------------------------------------------------------
  * hyc compile generates a kernel again when the tuning database gives it a

@@ -93,6 +93,10 @@ def main():
     ap.add_argument("--prompt-logits", choices=["prefill", "decode"], default="prefill",
                     help="model_driver: prefill every prompt prefix (P(P+1)/2 steps) or decode "
                          "the prompt and prefill it once (2P-1 steps; for the full-size model)")
+    ap.add_argument("--max-abs", default=None,
+                    help="compare_logits.py --max-abs (default: its own)")
+    ap.add_argument("--min-cos", default=None,
+                    help="compare_logits.py --min-cos (default: its own)")
     ap.add_argument("--tune-budget", type=float, default=0,
                     help="first run `hyc tune --target aarch64-neon --runner QEMU` for this "
                          "many minutes (no Adams2019 baseline) and compile with its database: "
@@ -193,8 +197,11 @@ def main():
             return 1
 
         # ---- 3. against the numpy reference ------------------------------------------
+        bounds = ((["--max-abs", args.max_abs] if args.max_abs else []) +
+                  (["--min-cos", args.min_cos] if args.min_cos else []))
         proc, secs = run([sys.executable, os.path.join(E2E, "compare_logits.py"), "--model", model,
-                          "--candidate", arm_prefix, "--prompt-len", str(len(prompt))])
+                          "--candidate", arm_prefix, "--prompt-len", str(len(prompt)),
+                          "--library", out_arm] + bounds)
         lines = proc.stdout.strip().splitlines()
         summary = next((l for l in lines if l.startswith("compare_logits:")), "no summary")
         if proc.returncode != 0:
@@ -237,7 +244,7 @@ def main():
                       f"{worst:.3e} (step {where}); logits std {float(x86_logits.std()):.3f}")
                 proc, _ = run([sys.executable, os.path.join(E2E, "compare_logits.py"),
                                "--model", model, "--candidate", x86_prefix,
-                               "--prompt-len", str(len(prompt))])
+                               "--prompt-len", str(len(prompt)), "--library", out_x86] + bounds)
                 summary = next((l for l in proc.stdout.splitlines()
                                 if l.startswith("compare_logits:")), "no summary")
                 c.check(proc.returncode == 0, f"x86 logits vs numpy reference: {summary}")

@@ -131,8 +131,9 @@ def main():
         print(f"wrote GGUF + {len(models)} ONNX forms in {time.time() - t0:.1f} s")
 
         outs = {}
-        # f32 activations: the libraries are held to onnxruntime's float math.
-        ctx = ["--context", str(max(64, prompt_len + steps + 1)), "--activations", "f32"]
+        # f32 activations and KV cache: the libraries are held to onnxruntime's float math.
+        ctx = ["--context", str(max(64, prompt_len + steps + 1)), "--activations", "f32",
+               "--kv-cache", "f32"]
         _, dt = run([args.hyc, "compile", gguf, "--target", "host", "-o",
                      os.path.join(tmp, "out-gguf"), "--name", "hy"] + ctx)
         outs["gguf"] = os.path.join(tmp, "out-gguf")

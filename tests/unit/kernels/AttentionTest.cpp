@@ -1,4 +1,4 @@
-//===- AttentionTest.cpp - hyk_attention_{avx2,avx512} vs a float64 reference ===//
+//===- AttentionTest.cpp - hyk_attention_{avx2,avx512}[_f16] vs float64 ---===//
 //
 // The reference is written from kernels.h's contract: for query row r and
 // head h (KV head h / (H / KVH)), softmax over t <= pos0 + r of
@@ -12,6 +12,8 @@
 // max|v| each. The test allows twice the sum of these.
 // q and the caches end right before a PROT_NONE page (the caches hold exactly
 // the pos0 + tokens rows the kernel may read); out sits between sentinels.
+// The _f16 variants get a float16 cache (the random values rounded to nearest
+// even); the reference reads the rounded values, so the same bound holds.
 //
 //===----------------------------------------------------------------------===//
 
@@ -33,17 +35,40 @@ namespace {
 
 using AttentionFn = int32_t (*)(const float *, const float *, const float *, float *,
                                 int64_t, int64_t, int64_t, int64_t, int64_t);
+using AttentionF16Fn = int32_t (*)(const float *, const uint16_t *, const uint16_t *, float *,
+                                   int64_t, int64_t, int64_t, int64_t, int64_t);
 
 struct Variant {
-  const char *isa;
-  AttentionFn fn;
+  const char *name;
+  AttentionFn fn;      // float32 cache, or
+  AttentionF16Fn f16;  // float16 cache
   bool (*supported)();
+  bool isF16() const { return f16 != nullptr; }
+  // The caches as untyped memory: the element type is the variant's.
+  int32_t operator()(const float *q, const void *k, const void *v, float *out, int64_t tokens,
+                     int64_t pos0, int64_t heads, int64_t kvh, int64_t d) const {
+    if (f16)
+      return f16(q, static_cast<const uint16_t *>(k), static_cast<const uint16_t *>(v), out,
+                 tokens, pos0, heads, kvh, d);
+    return fn(q, static_cast<const float *>(k), static_cast<const float *>(v), out, tokens,
+              pos0, heads, kvh, d);
+  }
 };
 
 const Variant kVariants[] = {
-    {"avx2", hyk_attention_avx2, hyk_test::CpuHasAvx2},
-    {"avx512", hyk_attention_avx512, hyk_test::CpuHasAvx512Zen4},
+    {"avx2", hyk_attention_avx2, nullptr, hyk_test::CpuHasAvx2},
+    {"avx512", hyk_attention_avx512, nullptr, hyk_test::CpuHasAvx512Zen4},
+    {"avx2_f16", nullptr, hyk_attention_avx2_f16, hyk_test::CpuHasAvx2},
+    {"avx512_f16", nullptr, hyk_attention_avx512_f16, hyk_test::CpuHasAvx512Zen4},
 };
+
+// Round-to-nearest-even float -> binary16 bits (GCC's _Float16 conversion).
+uint16_t ToHalfBits(float x) {
+  _Float16 h = static_cast<_Float16>(x);
+  uint16_t bits;
+  std::memcpy(&bits, &h, sizeof bits);
+  return bits;
+}
 
 struct Shape {
   int64_t heads, kv_heads, head_dim, tokens, pos0;
@@ -58,26 +83,41 @@ std::string ShapeName(const Shape &s) {
 struct Problem {
   Shape s;
   int64_t qdim, kvdim, rows;
+  size_t elem;  // bytes per cache element
   hyk_test::GuardedBuffer q, k, v;
-  Problem(const Shape &s, uint32_t seed)
+  // The caches' values as float (after rounding, for a float16 cache).
+  std::vector<float> kvals, vvals;
+  Problem(const Shape &s, uint32_t seed, bool f16)
       : s(s), qdim(s.heads * s.head_dim), kvdim(s.kv_heads * s.head_dim),
-        rows(s.pos0 + s.tokens),
+        rows(s.pos0 + s.tokens), elem(f16 ? 2 : 4),
         q(static_cast<size_t>(s.tokens * qdim) * sizeof(float)),
-        k(static_cast<size_t>(rows * kvdim) * sizeof(float)),
-        v(static_cast<size_t>(rows * kvdim) * sizeof(float)) {
+        k(static_cast<size_t>(rows * kvdim) * elem), v(static_cast<size_t>(rows * kvdim) * elem),
+        kvals(static_cast<size_t>(rows * kvdim)), vvals(kvals.size()) {
     std::mt19937 rng(seed);
     // Scale 2 spreads the softmax (scores of a few units), so no single
     // position dominates and no weight is negligible.
     std::normal_distribution<float> dist(0.f, 2.f);
-    for (float *p : {qf(), kf(), vf()}) {
-      const size_t n = p == qf() ? q.size() / 4 : k.size() / 4;
-      for (size_t i = 0; i < n; ++i)
-        p[i] = dist(rng);
+    for (size_t i = 0; i < q.size() / 4; ++i)
+      qf()[i] = dist(rng);
+    for (auto [vals, buf] : {std::pair{&kvals, &k}, std::pair{&vvals, &v}}) {
+      for (size_t i = 0; i < vals->size(); ++i) {
+        float x = dist(rng);
+        if (f16) {
+          uint16_t bits = ToHalfBits(x);
+          std::memcpy(buf->data() + 2 * i, &bits, 2);
+          _Float16 h;
+          std::memcpy(&h, &bits, 2);
+          x = static_cast<float>(h);
+        } else {
+          std::memcpy(buf->data() + 4 * i, &x, 4);
+        }
+        (*vals)[i] = x;
+      }
     }
   }
   float *qf() const { return reinterpret_cast<float *>(q.data()); }
-  float *kf() const { return reinterpret_cast<float *>(k.data()); }
-  float *vf() const { return reinterpret_cast<float *>(v.data()); }
+  const float *kf() const { return kvals.data(); }
+  const float *vf() const { return vvals.data(); }
   bool ok() const { return q.ok() && k.ok() && v.ok(); }
 
   // Reference output and the per-element bound described at the top.
@@ -126,12 +166,13 @@ class AttentionTest : public ::testing::TestWithParam<std::tuple<Variant, Shape>
 TEST_P(AttentionTest, MatchesFloat64Reference) {
   const auto &[variant, shape] = GetParam();
   if (!variant.supported())
-    GTEST_SKIP() << "this CPU lacks the " << variant.isa << " kernels' features";
-  Problem p(shape, 1234u + static_cast<uint32_t>(shape.pos0 * 7 + shape.tokens));
+    GTEST_SKIP() << "this CPU lacks the " << variant.name << " kernels' features";
+  Problem p(shape, 1234u + static_cast<uint32_t>(shape.pos0 * 7 + shape.tokens),
+            variant.isF16());
   ASSERT_TRUE(p.ok());
   hyk_test::GuardedOutput out(shape.tokens * p.qdim);
-  ASSERT_EQ(variant.fn(p.qf(), p.kf(), p.vf(), out.y(), shape.tokens, shape.pos0, shape.heads,
-                       shape.kv_heads, shape.head_dim),
+  ASSERT_EQ(variant(p.qf(), p.k.data(), p.v.data(), out.y(), shape.tokens, shape.pos0,
+                    shape.heads, shape.kv_heads, shape.head_dim),
             HYK_OK);
   EXPECT_TRUE(out.GuardsIntact());
   std::vector<double> ref, bound;
@@ -162,7 +203,7 @@ INSTANTIATE_TEST_SUITE_P(Shapes, AttentionTest,
                          ::testing::Combine(::testing::ValuesIn(kVariants),
                                             ::testing::ValuesIn(kShapes)),
                          [](const auto &info) {
-                           return std::string(std::get<0>(info.param).isa) + "_" +
+                           return std::string(std::get<0>(info.param).name) + "_" +
                                   ShapeName(std::get<1>(info.param));
                          });
 
@@ -171,23 +212,27 @@ class AttentionArgsTest : public ::testing::TestWithParam<Variant> {};
 TEST_P(AttentionArgsTest, RejectsBadArgumentsWithoutWriting) {
   const Variant &variant = GetParam();
   if (!variant.supported())
-    GTEST_SKIP() << "this CPU lacks the " << variant.isa << " kernels' features";
+    GTEST_SKIP() << "this CPU lacks the " << variant.name << " kernels' features";
+  // Ones in either element type (0x3c00 is 1.0 in binary16).
   std::vector<float> q(8 * 64, 1.f), k(4 * 2 * 64, 1.f), v(4 * 2 * 64, 1.f);
+  std::vector<uint16_t> kh(k.size(), 0x3c00), vh(v.size(), 0x3c00);
+  const void *kd = variant.isF16() ? static_cast<const void *>(kh.data()) : k.data();
+  const void *vd = variant.isF16() ? static_cast<const void *>(vh.data()) : v.data();
   hyk_test::GuardedOutput out(8 * 64);
-  auto call = [&](const float *qp, const float *kp, const float *vp, float *op, int64_t tokens,
+  auto call = [&](const float *qp, const void *kp, const void *vp, float *op, int64_t tokens,
                   int64_t pos0, int64_t heads, int64_t kvh, int64_t d) {
-    return variant.fn(qp, kp, vp, op, tokens, pos0, heads, kvh, d);
+    return variant(qp, kp, vp, op, tokens, pos0, heads, kvh, d);
   };
-  EXPECT_EQ(call(nullptr, k.data(), v.data(), out.y(), 1, 0, 8, 2, 64), HYK_ERR_NULL_POINTER);
-  EXPECT_EQ(call(q.data(), nullptr, v.data(), out.y(), 1, 0, 8, 2, 64), HYK_ERR_NULL_POINTER);
-  EXPECT_EQ(call(q.data(), k.data(), nullptr, out.y(), 1, 0, 8, 2, 64), HYK_ERR_NULL_POINTER);
-  EXPECT_EQ(call(q.data(), k.data(), v.data(), nullptr, 1, 0, 8, 2, 64), HYK_ERR_NULL_POINTER);
-  EXPECT_EQ(call(q.data(), k.data(), v.data(), out.y(), 0, 0, 8, 2, 64), HYK_ERR_BAD_SHAPE);
-  EXPECT_EQ(call(q.data(), k.data(), v.data(), out.y(), 1, -1, 8, 2, 64), HYK_ERR_BAD_SHAPE);
-  EXPECT_EQ(call(q.data(), k.data(), v.data(), out.y(), 1, 0, 8, 3, 64), HYK_ERR_BAD_SHAPE);
-  EXPECT_EQ(call(q.data(), k.data(), v.data(), out.y(), 1, 0, 8, 2, 24), HYK_ERR_BAD_SHAPE);
-  EXPECT_EQ(call(q.data(), k.data(), v.data(), out.y(), 1, 0, 0, 2, 64), HYK_ERR_BAD_SHAPE);
-  EXPECT_EQ(call(q.data(), k.data(), v.data(), out.y(), 1, INT64_C(1) << 40, 8, 2, 64),
+  EXPECT_EQ(call(nullptr, kd, vd, out.y(), 1, 0, 8, 2, 64), HYK_ERR_NULL_POINTER);
+  EXPECT_EQ(call(q.data(), nullptr, vd, out.y(), 1, 0, 8, 2, 64), HYK_ERR_NULL_POINTER);
+  EXPECT_EQ(call(q.data(), kd, nullptr, out.y(), 1, 0, 8, 2, 64), HYK_ERR_NULL_POINTER);
+  EXPECT_EQ(call(q.data(), kd, vd, nullptr, 1, 0, 8, 2, 64), HYK_ERR_NULL_POINTER);
+  EXPECT_EQ(call(q.data(), kd, vd, out.y(), 0, 0, 8, 2, 64), HYK_ERR_BAD_SHAPE);
+  EXPECT_EQ(call(q.data(), kd, vd, out.y(), 1, -1, 8, 2, 64), HYK_ERR_BAD_SHAPE);
+  EXPECT_EQ(call(q.data(), kd, vd, out.y(), 1, 0, 8, 3, 64), HYK_ERR_BAD_SHAPE);
+  EXPECT_EQ(call(q.data(), kd, vd, out.y(), 1, 0, 8, 2, 24), HYK_ERR_BAD_SHAPE);
+  EXPECT_EQ(call(q.data(), kd, vd, out.y(), 1, 0, 0, 2, 64), HYK_ERR_BAD_SHAPE);
+  EXPECT_EQ(call(q.data(), kd, vd, out.y(), 1, INT64_C(1) << 40, 8, 2, 64),
             HYK_ERR_TOO_LARGE);
   for (int64_t i = 0; i < 8 * 64; ++i)
     ASSERT_TRUE(std::isnan(out.at(i))) << "out[" << i << "] written on an argument error";
@@ -195,6 +240,6 @@ TEST_P(AttentionArgsTest, RejectsBadArgumentsWithoutWriting) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Isas, AttentionArgsTest, ::testing::ValuesIn(kVariants),
-                         [](const auto &info) { return std::string(info.param.isa); });
+                         [](const auto &info) { return std::string(info.param.name); });
 
 } // namespace

@@ -1,6 +1,6 @@
 /* NeonGemvTest.c - the AArch64 NEON GEMV kernels (hyk_gemv_{q2_0c,q8_0}_neon)
  * against a scalar reference written from the format definitions, and the
- * attention kernel (hyk_attention_neon) against a float64 reference.
+ * attention kernels (hyk_attention_neon[_f16]) against a float64 reference.
  *
  * Plain C (the GoogleTest libraries here are x86): cross-compiled for
  * aarch64-linux-gnu and run under qemu-aarch64 -cpu max by ctest. Prints one
@@ -333,23 +333,41 @@ static void run_errors(const format_t *f) {
  * 2 (4 (D + 16) 2^-24 S + 2 (T + 32) 2^-24) max|v| per element, S the largest
  * sum_i |q_i k_ti| / sqrt(D). q and the caches end at a PROT_NONE page. */
 static void run_attention(int64_t heads, int64_t kvh, int64_t d, int64_t tokens,
-                          int64_t pos0) {
+                          int64_t pos0, int f16) {
   const int64_t qdim = heads * d, kvdim = kvh * d, rows = pos0 + tokens;
+  const size_t elem = f16 ? 2 : 4;
   guarded_t q, k, v;
-  if (!guarded_alloc(&q, (size_t)(tokens * qdim) * 4) ||
-      !guarded_alloc(&k, (size_t)(rows * kvdim) * 4) ||
-      !guarded_alloc(&v, (size_t)(rows * kvdim) * 4)) {
+  /* The caches' values as float (rounded to float16 first for the _f16
+   * kernel): what the reference reads. */
+  float *kf = (float *)malloc((size_t)(rows * kvdim) * 4);
+  float *vf = (float *)malloc((size_t)(rows * kvdim) * 4);
+  if (!kf || !vf || !guarded_alloc(&q, (size_t)(tokens * qdim) * 4) ||
+      !guarded_alloc(&k, (size_t)(rows * kvdim) * elem) ||
+      !guarded_alloc(&v, (size_t)(rows * kvdim) * elem)) {
     report(0, "attention h%lld: out of memory", (long long)heads);
     return;
   }
-  float *qf = (float *)q.data, *kf = (float *)k.data, *vf = (float *)v.data;
+  float *qf = (float *)q.data;
   for (int64_t i = 0; i < tokens * qdim; ++i)
     qf[i] = 2.0f * rnd_uniform();
-  for (int64_t i = 0; i < rows * kvdim; ++i)
+  for (int64_t i = 0; i < rows * kvdim; ++i) {
     kf[i] = 2.0f * rnd_uniform(), vf[i] = 2.0f * rnd_uniform();
+    if (f16) {
+      /* Round to nearest even (the conversion _Float16 does). */
+      _Float16 kh = (_Float16)kf[i], vh = (_Float16)vf[i];
+      memcpy(k.data + 2 * i, &kh, 2), memcpy(v.data + 2 * i, &vh, 2);
+      kf[i] = (float)kh, vf[i] = (float)vh;
+    } else {
+      memcpy(k.data + 4 * i, &kf[i], 4), memcpy(v.data + 4 * i, &vf[i], 4);
+    }
+  }
   uint8_t *o = output_alloc(tokens * qdim);
-  const int32_t st = hyk_attention_neon(qf, kf, vf, output_y(o), tokens, pos0,
-                                        heads, kvh, d);
+  const int32_t st =
+      f16 ? hyk_attention_neon_f16(qf, (const uint16_t *)k.data,
+                                   (const uint16_t *)v.data, output_y(o), tokens,
+                                   pos0, heads, kvh, d)
+          : hyk_attention_neon(qf, (const float *)k.data, (const float *)v.data,
+                               output_y(o), tokens, pos0, heads, kvh, d);
   const double eps = ldexp(1.0, -24);
   double *sc = (double *)malloc((size_t)rows * sizeof(double));
   int64_t bad = 0;
@@ -387,12 +405,13 @@ static void run_attention(int64_t heads, int64_t kvh, int64_t d, int64_t tokens,
     }
   }
   report(st == HYK_OK && bad == 0 && output_guards_intact(o, tokens * qdim),
-         "attention heads %lld kv %lld d %lld tokens %lld pos0 %lld: status %d, "
+         "attention%s heads %lld kv %lld d %lld tokens %lld pos0 %lld: status %d, "
          "%lld outside the bound, worst error/bound %.3f",
-         (long long)heads, (long long)kvh, (long long)d, (long long)tokens,
+         f16 ? " (f16 cache)" : "", (long long)heads, (long long)kvh, (long long)d, (long long)tokens,
          (long long)pos0, st, (long long)bad, worst);
   free(sc);
   free(o);
+  free(kf), free(vf);
   guarded_free(&q), guarded_free(&k), guarded_free(&v);
 }
 
@@ -424,11 +443,13 @@ int main(void) {
   /* Attention needs only NEON: decode (one query, past the 256-position
    * split blocks) and prefill chunks (causal within the chunk), HY's 16 x 128
    * heads and the tiny model's 8 x 64. */
-  run_attention(8, 2, 64, 1, 0);
-  run_attention(16, 4, 128, 1, 700);
-  run_attention(8, 2, 64, 32, 0);
-  run_attention(16, 4, 128, 32, 300);
-  run_attention(6, 3, 48, 7, 9);
+  for (int f16 = 0; f16 <= 1; ++f16) {
+    run_attention(8, 2, 64, 1, 0, f16);
+    run_attention(16, 4, 128, 1, 700, f16);
+    run_attention(8, 2, 64, 32, 0, f16);
+    run_attention(16, 4, 128, 32, 300, f16);
+    run_attention(6, 3, 48, 7, 9, f16);
+  }
   {
     float one = 1.0f;
     uint8_t *o = output_alloc(1);

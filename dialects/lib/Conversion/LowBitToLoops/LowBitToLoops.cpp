@@ -405,8 +405,13 @@ private:
 
   LogicalResult lowerKvStore(Emitter &e, KvStoreOp op) {
     Value pos = e.toIndex(op.getPos());
+    Type elem = cast<MemRefType>(op.getCache().getType()).getElementType();
     e.loop(length(op.getX()), [&](Value i) {
-      e.store(e.load(op.getX(), {i}), op.getCache(), {pos, i});
+      Value x = e.load(op.getX(), {i});
+      // A float16 cache: round to nearest, ties to even (arith.truncf's default).
+      if (!elem.isF32())
+        x = arith::TruncFOp::create(e.b, e.loc, elem, x);
+      e.store(x, op.getCache(), {pos, i});
     });
     return success();
   }
@@ -427,8 +432,10 @@ private:
       MLIRContext *ctx = op.getContext();
       Type ptr = LLVM::LLVMPointerType::get(ctx);
       Type i64 = IntegerType::get(ctx, 64), i32 = IntegerType::get(ctx, 32);
+      const bool f16 =
+          !cast<MemRefType>(op.getKCache().getType()).getElementType().isF32();
       func::FuncOp callee = kernelDecl(
-          "hyk_attention_" + isa,
+          "hyk_attention_" + isa + (f16 ? "_f16" : ""),
           FunctionType::get(ctx, {ptr, ptr, ptr, ptr, i64, i64, i64, i64, i64}, {i32}));
       auto c64 = [&](int64_t v) { return arith::ConstantIntOp::create(e.b, e.loc, i64, v); };
       Value pos = arith::ExtSIOp::create(e.b, e.loc, i64, op.getPos());
@@ -470,7 +477,7 @@ private:
       Value maxScore = e.reduce(zero, n, negInf, [&](Value t, Value mx) {
         Value dot = e.reduce(d, e.f32(0.0), [&](Value i, Value acc) {
           return e.add(acc, e.mul(e.load(q, at(e.iadd(qOff, i))),
-                                  e.load(kc, {t, e.iadd(kOff, i)})));
+                                  e.loadF32(kc, {t, e.iadd(kOff, i)})));
         });
         Value s = e.mul(dot, scale);
         e.store(s, scores, {t});
@@ -490,7 +497,8 @@ private:
         Value p = e.mul(e.load(scores, {t}), inv);
         e.loop(d, [&](Value i) {
           auto o = at(e.iadd(qOff, i));
-          e.store(e.add(e.load(out, o), e.mul(p, e.load(vc, {t, e.iadd(kOff, i)}))), out, o);
+          Value vt = e.loadF32(vc, {t, e.iadd(kOff, i)});
+          e.store(e.add(e.load(out, o), e.mul(p, vt)), out, o);
         });
       });
     });

@@ -21,3 +21,13 @@ func.func @matmul_q8_0(%blob: memref<1088xi8>, %x: memref<64xf32>, %y: memref<16
   lowbit.matmul %x, %t, %y : memref<64xf32>, !lowbit.packed<q8_0, 16x64>, memref<16xf32>
   return
 }
+
+// -----
+
+// Attention over a float16 KV cache calls the NEON _f16 kernel.
+// CHECK-LABEL: func.func @attention_f16
+// CHECK: call @hyk_attention_neon_f16(
+func.func @attention_f16(%q: memref<512xf32>, %kc: memref<16x128xf16>, %vc: memref<16x128xf16>, %pos: i32, %s: memref<16xf32>, %o: memref<512xf32>) {
+  lowbit.attention %q, %kc, %vc, %pos, %s, %o {num_heads = 8 : i64, num_kv_heads = 2 : i64, head_dim = 64 : i64} : memref<512xf32>, memref<16x128xf16>, memref<16x128xf16>, i32, memref<16xf32>, memref<512xf32>
+  return
+}

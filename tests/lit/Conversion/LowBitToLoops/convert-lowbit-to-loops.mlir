@@ -100,6 +100,16 @@ func.func @attention(%q: memref<512xf32>, %kc: memref<16x128xf32>, %vc: memref<1
 
 // -----
 
+// A float16 cache: the _f16 kernel.
+// CHECK-LABEL: func.func @attention_f16
+// CHECK: call @hyk_attention_avx512_f16(
+func.func @attention_f16(%q: memref<512xf32>, %kc: memref<16x128xf16>, %vc: memref<16x128xf16>, %pos: i32, %s: memref<16xf32>, %o: memref<512xf32>) {
+  lowbit.attention %q, %kc, %vc, %pos, %s, %o {num_heads = 8 : i64, num_kv_heads = 2 : i64, head_dim = 64 : i64} : memref<512xf32>, memref<16x128xf16>, memref<16x128xf16>, i32, memref<16xf32>, memref<512xf32>
+  return
+}
+
+// -----
+
 // A prefill chunk: four query rows in one call.
 // CHECK-LABEL: func.func @attention_rows
 // CHECK: %[[ROWS:.+]] = arith.constant 4 : i64
@@ -121,6 +131,22 @@ func.func @attention_rows(%q: memref<4x512xf32>, %kc: memref<16x128xf32>, %vc: m
 // CHECK: math.exp
 func.func @attention_loops(%q: memref<3x192xf32>, %kc: memref<16x48xf32>, %vc: memref<16x48xf32>, %pos: i32, %s: memref<16xf32>, %o: memref<3x192xf32>) {
   lowbit.attention %q, %kc, %vc, %pos, %s, %o {num_heads = 8 : i64, num_kv_heads = 2 : i64, head_dim = 24 : i64} : memref<3x192xf32>, memref<16x48xf32>, memref<16x48xf32>, i32, memref<16xf32>, memref<3x192xf32>
+  return
+}
+
+// -----
+
+// The loops over a float16 cache widen every K and V element they read, and
+// kv_store rounds into it.
+// CHECK-LABEL: func.func @attention_loops_f16
+// CHECK-NOT: hyk_attention
+// CHECK: arith.truncf %{{.*}} : f32 to f16
+// CHECK: arith.extf %{{.*}} : f16 to f32
+// CHECK: math.exp
+// CHECK: arith.extf %{{.*}} : f16 to f32
+func.func @attention_loops_f16(%q: memref<192xf32>, %k: memref<48xf32>, %kc: memref<16x48xf16>, %vc: memref<16x48xf16>, %pos: i32, %s: memref<16xf32>, %o: memref<192xf32>) {
+  lowbit.kv_store %k, %kc, %pos : memref<48xf32>, memref<16x48xf16>, i32
+  lowbit.attention %q, %kc, %vc, %pos, %s, %o {num_heads = 8 : i64, num_kv_heads = 2 : i64, head_dim = 24 : i64} : memref<192xf32>, memref<16x48xf16>, memref<16x48xf16>, i32, memref<16xf32>, memref<192xf32>
   return
 }
 

@@ -233,6 +233,24 @@ func.func @attn_kv_types(%q: memref<512xf32>, %k: memref<16x128xf32>, %v: memref
 
 // -----
 
+// One cache float16, the other float32.
+func.func @attn_kv_elem_types(%q: memref<512xf32>, %k: memref<16x128xf16>, %v: memref<16x128xf32>, %p: i32, %s: memref<16xf32>) {
+  // expected-error @below {{k_cache and v_cache types differ}}
+  lowbit.attention %q, %k, %v, %p, %s, %q {num_heads = 8 : i64, num_kv_heads = 2 : i64, head_dim = 64 : i64} : memref<512xf32>, memref<16x128xf16>, memref<16x128xf32>, i32, memref<16xf32>, memref<512xf32>
+  return
+}
+
+// -----
+
+// Caches of bf16 (or any type but f32 / f16) are not a KV cache type.
+func.func @kv_store_bf16(%k: memref<128xf32>, %c: memref<16x128xbf16>, %p: i32) {
+  // expected-error @below {{operand #1 must be 2D memref of 32-bit float or 16-bit float values}}
+  lowbit.kv_store %k, %c, %p : memref<128xf32>, memref<16x128xbf16>, i32
+  return
+}
+
+// -----
+
 func.func @attn_scratch(%q: memref<512xf32>, %c: memref<16x128xf32>, %p: i32, %s: memref<8xf32>) {
   // expected-error @below {{scratch has 8 elements but the context is 16}}
   lowbit.attention %q, %c, %c, %p, %s, %q {num_heads = 8 : i64, num_kv_heads = 2 : i64, head_dim = 64 : i64} : memref<512xf32>, memref<16x128xf32>, memref<16x128xf32>, i32, memref<8xf32>, memref<512xf32>

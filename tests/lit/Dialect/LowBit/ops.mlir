@@ -55,6 +55,17 @@ func.func @layer_ops(%emb: !lowbit.packed<f16, 512x512>, %tok: i32, %pos: i32,
   return
 }
 
+// A float16 KV cache: kv_store rounds into it, attention reads it.
+// CHECK-LABEL: func.func @kv_f16
+// CHECK: lowbit.kv_store %{{.*}} : memref<128xf32>, memref<256x128xf16>, i32
+// CHECK: lowbit.attention %{{.*}} : memref<512xf32>, memref<256x128xf16>, memref<256x128xf16>, i32, memref<256xf32>, memref<512xf32>
+func.func @kv_f16(%q: memref<512xf32>, %k: memref<128xf32>, %kc: memref<256x128xf16>,
+                  %vc: memref<256x128xf16>, %pos: i32, %s: memref<256xf32>, %o: memref<512xf32>) {
+  lowbit.kv_store %k, %kc, %pos : memref<128xf32>, memref<256x128xf16>, i32
+  lowbit.attention %q, %kc, %vc, %pos, %s, %o {num_heads = 8 : i64, num_kv_heads = 2 : i64, head_dim = 64 : i64} : memref<512xf32>, memref<256x128xf16>, memref<256x128xf16>, i32, memref<256xf32>, memref<512xf32>
+  return
+}
+
 // A prefill chunk's attention: M query rows at positions pos .. pos + M - 1.
 // CHECK-LABEL: func.func @attention_rows
 // CHECK: lowbit.attention %{{.*}} : memref<4x512xf32>, memref<256x128xf32>, memref<256x128xf32>, i32, memref<256xf32>, memref<4x512xf32>

@@ -145,14 +145,18 @@ def LowBit_KvStoreOp : LowBit_Op<"kv_store"> {
   let summary = "store one position's keys or values into a cache";
   let description = [{
     Copies the vector `x` (all KV heads of one position) into row `pos` of
-    the `context x width` cache `cache`.
+    the `context x width` cache `cache`. A float16 cache holds `x` rounded
+    to the nearest float16 (ties to even): half the memory and half the
+    bytes attention reads per position, for a relative rounding of at most
+    2^-11 per element.
 
     ```mlir
     lowbit.kv_store %k, %kcache, %pos : memref<128xf32>, memref<256x128xf32>, i32
+    lowbit.kv_store %k, %kcache16, %pos : memref<128xf32>, memref<256x128xf16>, i32
     ```
   }];
   let arguments = (ins Arg<LowBit_F32Vector, "", [MemRead]>:$x,
-                       Arg<MemRefRankOf<[F32], [2]>, "", [MemWrite]>:$cache,
+                       Arg<MemRefRankOf<[F32, F16], [2]>, "", [MemWrite]>:$cache,
                        I32:$pos);
   let assemblyFormat = [{
     $x `,` $cache `,` $pos attr-dict `:` type($x) `,` type($cache) `,` type($pos)
@@ -175,7 +179,8 @@ def LowBit_AttentionOp : LowBit_Op<"attention"> {
     at position `pos + r` and attends to positions `[0, pos + r]`, so the
     cache must already hold rows up to `pos + M - 1` (a prefill chunk stores
     all its keys and values first). One op for a chunk lets the kernel run
-    the heads and rows in parallel.
+    the heads and rows in parallel. The caches are both float32 or both
+    float16 (widened to float32 as they are read; the math is float32).
 
     ```mlir
     lowbit.attention %q, %kc, %vc, %pos, %s, %o
@@ -185,8 +190,8 @@ def LowBit_AttentionOp : LowBit_Op<"attention"> {
     ```
   }];
   let arguments = (ins Arg<LowBit_F32Activations, "", [MemRead]>:$q,
-                       Arg<MemRefRankOf<[F32], [2]>, "", [MemRead]>:$k_cache,
-                       Arg<MemRefRankOf<[F32], [2]>, "", [MemRead]>:$v_cache, I32:$pos,
+                       Arg<MemRefRankOf<[F32, F16], [2]>, "", [MemRead]>:$k_cache,
+                       Arg<MemRefRankOf<[F32, F16], [2]>, "", [MemRead]>:$v_cache, I32:$pos,
                        Arg<LowBit_F32Vector, "", [MemRead, MemWrite]>:$scratch,
                        Arg<LowBit_F32Activations, "", [MemWrite]>:$out,
                        I64Attr:$num_heads, I64Attr:$num_kv_heads,
