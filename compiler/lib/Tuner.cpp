@@ -195,6 +195,35 @@ std::string familyFormat(const std::string &family) {
   return f.consume_front("gemv_") ? f.str() : "";
 }
 
+/// Bytes of this host's last-level (L3) cache as sysfs reports it for CPU 0
+/// ("491520K"), 0 when unknown.
+int64_t hostL3Bytes() {
+  for (int i = 0; i < 8; ++i) {
+    std::string dir = "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(i) + "/";
+    auto level = llvm::MemoryBuffer::getFile(dir + "level");
+    auto size = llvm::MemoryBuffer::getFile(dir + "size");
+    if (!level || !size || (*level)->getBuffer().trim() != "3")
+      continue;
+    llvm::StringRef text = (*size)->getBuffer().trim();
+    int64_t unit = 1;
+    if (text.consume_back("K"))
+      unit = 1024;
+    else if (text.consume_back("M"))
+      unit = 1024 * 1024;
+    long long v = 0;
+    if (!text.getAsInteger(10, v) && v > 0)
+      return v * unit;
+  }
+  return 0;
+}
+
+/// The weight pool each native timing run cycles through: twice this host's
+/// L3 (so every call streams its weights from memory, as decode does), at
+/// least 64 MiB, at most 4 GiB. This host's L3 may be 32 MiB or 480 MiB.
+int64_t weightPoolBytes() {
+  return std::clamp<int64_t>(2 * hostL3Bytes(), 64ll << 20, 4ll << 30);
+}
+
 struct PairState {
   TunePair pair;
   const SearchSpace *space = nullptr;
@@ -268,6 +297,7 @@ private:
   std::string status;
 
   bool native() const { return opt.runner.empty(); }
+  int64_t poolBytes = weightPoolBytes();
   int reps(const PairState &p) const;
   std::string journalKey(const PairState &p, Kind kind, const std::string &text) const;
   void loadJournal();
@@ -510,14 +540,20 @@ std::optional<Measurement> Tuner::measure(PairState &p, Kind kind, const TunePoi
       return std::nullopt;
     }
     std::vector<std::string> cmd = opt.runner;
-    // Weights spread over at least 64 MiB (twice this host's 32 MiB L3 and
-    // more than most) so each call streams them from memory, as decode does.
-    int64_t cold = native() ? 64ll << 20 : 0;
+    // Natively, every run of a format cycles through one shared pool of
+    // weightPoolBytes() (the first run writes it; see TuneHarness.c), so each
+    // call streams its weights from memory. Q2_0C and its int8-activation
+    // family have the same blocks.
+    std::string pool = "-";
+    if (native())
+      pool = work + "/pool_" + (llvm::StringRef(format).starts_with("q2_0c") ? "q2_0c" : "q8_0") +
+             ".bin";
     for (const std::string &a :
          {base + ".exe", std::to_string(p.pair.n), std::to_string(p.pair.k),
           std::to_string(kind == Kind::Confirm ? std::min(2 * reps(p), 101) : reps(p)),
           std::string(native() ? "2" : "1"),
-          std::to_string(opt.threads), std::to_string(opt.seed), std::to_string(cold)})
+          std::to_string(opt.threads), std::to_string(opt.seed), pool,
+          std::to_string(native() ? poolBytes : 0)})
       cmd.push_back(a);
     r = runProcess(cmd, base + ".run.log", until);
     if (r.killed)
@@ -788,6 +824,7 @@ bool Tuner::writeDatabase(bool interrupted, std::string &error) {
                            {"runner", runner.empty() ? llvm::json::Value(nullptr)
                                                      : llvm::json::Value(runner)},
                            {"timing_meaningful", native()},
+                           {"weight_pool_bytes", native() ? poolBytes : 0},
                            {"interrupted", interrupted},
                            {"measured", measuredThisRun},
                            {"from_journal", reusedFromJournal}};

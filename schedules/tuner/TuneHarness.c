@@ -11,7 +11,7 @@
  *                       reference rounds x the same way)
  *   HYK_TUNE_DEFAULT    the prebuilt default kernel, e.g. hyk_gemv_q2_0c_avx512
  *
- * Usage: harness N K REPS WARMUP THREADS SEED COLD_BYTES
+ * Usage: harness N K REPS WARMUP THREADS SEED POOL POOL_BYTES
  *   Random valid weights of the real shape (finite fp16 scales, random codes)
  *   and activations in [-1, 1]. First the default kernel is checked against a
  *   double-precision scalar reference and the candidate against the default:
@@ -20,8 +20,13 @@
  *   sentinel bytes and prefilled with NaN (an unwritten row fails). Then
  *   WARMUP calls of each and REPS timed calls of candidate and default,
  *   interleaved (so load changes on a shared machine hit both alike), each
- *   call on the next of enough copies of W to span COLD_BYTES (weights come
- *   from memory, as in a decode step, rather than from cache).
+ *   call on the next W-sized window of the weight pool (weights come from
+ *   memory, as in a decode step, rather than from cache). POOL is a file of
+ *   POOL_BYTES of random valid blocks of this format, shared by every run of
+ *   one tuning session (the first run writes it, under a temporary name then
+ *   renamed; the others map it, which costs ~50 ms where copying W to fill
+ *   twice a 480 MiB L3 cost ~0.6 s a run); "-" means no pool: one copy of W
+ *   (under an emulator, where times mean nothing).
  * Prints one line:
  *   hyk-tune ok cand_us=<median> default_us=<median> cand_min_us=<min> reps=<R>
  * or "hyk-tune MISMATCH ..." / "hyk-tune ERROR ..." and exits non-zero. */
@@ -31,7 +36,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "hyk/kernels.h"
 
@@ -88,6 +97,64 @@ static double weight(const uint8_t *row, int64_t i) {
 #endif
 }
 
+/* nblocks random valid blocks: a finite fp16 scale (normal, exponent
+ * 2^-10 .. 2^1, random sign), then random codes. */
+static void fill_blocks(uint8_t *w, int64_t nblocks) {
+  for (int64_t b = 0; b < nblocks; ++b) {
+    uint8_t *blk = w + b * BLOCK_BYTES;
+    uint64_t r = next_u64();
+    uint16_t h = (uint16_t)(((5 + r % 12) << 10) | ((r >> 8) & 0x3ff) | ((r >> 20) & 1) << 15);
+    blk[0] = (uint8_t)h;
+    blk[1] = (uint8_t)(h >> 8);
+    for (int j = 2; j < BLOCK_BYTES; j += 8) {
+      uint64_t v = next_u64();
+      for (int t = 0; t < 8 && j + t < BLOCK_BYTES; ++t)
+        blk[j + t] = (uint8_t)(v >> (8 * t));
+    }
+  }
+}
+
+/* Maps the weight pool `path` (writing it first when it does not exist yet)
+ * read-only; *bytes is its size, a multiple of BLOCK_BYTES. NULL on error. */
+static const uint8_t *map_pool(const char *path, int64_t want, int64_t *bytes) {
+  want -= want % BLOCK_BYTES;
+  if (access(path, F_OK) != 0) {
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid());
+    int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    /* Allocated, not just sized: a full disk fails here, not as SIGBUS. */
+    if (fd < 0 || posix_fallocate(fd, 0, (off_t)want) != 0) {
+      if (fd >= 0)
+        close(fd), unlink(tmp);
+      return NULL;
+    }
+    uint8_t *p = mmap(NULL, (size_t)want, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    if (p == MAP_FAILED) {
+      unlink(tmp);
+      return NULL;
+    }
+    fill_blocks(p, want / BLOCK_BYTES);
+    munmap(p, (size_t)want);
+    if (rename(tmp, path) != 0) {
+      unlink(tmp);
+      return NULL;
+    }
+  }
+  int fd = open(path, O_RDONLY);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) != 0 || st.st_size < BLOCK_BYTES ||
+      st.st_size % BLOCK_BYTES != 0) {
+    if (fd >= 0)
+      close(fd);
+    return NULL;
+  }
+  void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
+  close(fd);
+  *bytes = (int64_t)st.st_size;
+  return p == MAP_FAILED ? NULL : (const uint8_t *)p;
+}
+
 static double now_us(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -116,14 +183,15 @@ static void round_group_int8(const float *x, const int64_t e[32], double *xr) {
 #endif
 
 int main(int argc, char **argv) {
-  if (argc != 8) {
-    fprintf(stderr, "usage: %s N K REPS WARMUP THREADS SEED COLD_BYTES\n", argv[0]);
+  if (argc != 9) {
+    fprintf(stderr, "usage: %s N K REPS WARMUP THREADS SEED POOL|- POOL_BYTES\n", argv[0]);
     return 2;
   }
   const int64_t n = atoll(argv[1]), k = atoll(argv[2]);
   const int reps = atoi(argv[3]), warmup = atoi(argv[4]), threads = atoi(argv[5]);
   g_rng ^= (uint64_t)atoll(argv[6]) * 0x100000001b3ull;
-  const int64_t cold = atoll(argv[7]);
+  const char *pool_path = argv[7];
+  const int64_t pool_want = atoll(argv[8]);
   if (n <= 0 || k <= 0 || k % BLOCK_WEIGHTS || reps < 1 || warmup < 0 || threads < 1) {
     printf("hyk-tune ERROR bad arguments\n");
     return 2;
@@ -133,33 +201,33 @@ int main(int argc, char **argv) {
 
   const int64_t row_bytes = k / BLOCK_WEIGHTS * BLOCK_BYTES;
   const int64_t w_bytes = n * row_bytes;
-  int64_t copies = cold > w_bytes ? (cold + w_bytes - 1) / w_bytes : 1;
-  if (copies > 256)
-    copies = 256;
-  uint8_t *w = malloc((size_t)(w_bytes * copies));
+  /* The weights: windows of the shared pool when it holds at least one,
+   * else one copy of our own. */
+  int64_t copies = 1, pool_bytes = 0;
+  const uint8_t *w = NULL;
+  if (strcmp(pool_path, "-") != 0 && pool_want >= w_bytes) {
+    w = map_pool(pool_path, pool_want, &pool_bytes);
+    if (!w) {
+      printf("hyk-tune ERROR cannot write or map the weight pool %s (%lld bytes)\n", pool_path,
+             (long long)pool_want);
+      return 2;
+    }
+    copies = pool_bytes / w_bytes;
+  }
+  uint8_t *own = NULL;
+  if (!w) {
+    own = malloc((size_t)w_bytes);
+    if (own)
+      fill_blocks(own, n * (k / BLOCK_WEIGHTS));
+    w = own;
+  }
   float *x = malloc((size_t)k * sizeof(float));
   uint8_t *yc_store = malloc((size_t)n * 4 + 2 * GUARD);
   uint8_t *yd_store = malloc((size_t)n * 4 + 2 * GUARD);
   if (!w || !x || !yc_store || !yd_store) {
-    printf("hyk-tune ERROR out of memory (%lld bytes of weights)\n",
-           (long long)(w_bytes * copies));
+    printf("hyk-tune ERROR out of memory (%lld bytes of weights)\n", (long long)w_bytes);
     return 2;
   }
-  for (int64_t b = 0; b < n * (k / BLOCK_WEIGHTS); ++b) {
-    uint8_t *blk = w + b * BLOCK_BYTES;
-    /* Finite fp16 scale: normal, exponent 2^-10 .. 2^1, random sign. */
-    uint64_t r = next_u64();
-    uint16_t h = (uint16_t)(((5 + r % 12) << 10) | ((r >> 8) & 0x3ff) | ((r >> 20) & 1) << 15);
-    blk[0] = (uint8_t)h;
-    blk[1] = (uint8_t)(h >> 8);
-    for (int j = 2; j < BLOCK_BYTES; j += 8) {
-      uint64_t v = next_u64();
-      for (int t = 0; t < 8 && j + t < BLOCK_BYTES; ++t)
-        blk[j + t] = (uint8_t)(v >> (8 * t));
-    }
-  }
-  for (int64_t c = 1; c < copies; ++c)
-    memcpy(w + c * w_bytes, w, (size_t)w_bytes);
   for (int64_t i = 0; i < k; ++i)
     x[i] = (float)((double)(next_u64() >> 11) / 9007199254740992.0 * 2.0 - 1.0);
 
