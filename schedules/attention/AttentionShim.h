@@ -27,4 +27,27 @@ hyk_run_attention(hyk_attention_pipeline decode, hyk_attention_pipeline prefill,
                   const void *v_cache, float *out, int64_t tokens, int64_t pos0,
                   int64_t heads, int64_t kv_heads, int64_t head_dim);
 
+/* Defines hyk_attention_<isa> and hyk_attention_<isa>_f16 (hyk/kernels.h)
+ * over the pipelines attention_{decode,prefill}[_f16]_<isa>, whose headers
+ * the including file has included. */
+#define HYK_ATTENTION_ENTRY_POINTS(isa)                                        \
+  int32_t hyk_attention_##isa(const float *q, const float *k_cache,           \
+                              const float *v_cache, float *out,               \
+                              int64_t tokens, int64_t pos0, int64_t heads,    \
+                              int64_t kv_heads, int64_t head_dim) {           \
+    return hyk_run_attention(attention_decode_##isa,                          \
+                             attention_prefill_##isa, 32, q, k_cache,         \
+                             v_cache, out, tokens, pos0, heads, kv_heads,     \
+                             head_dim);                                       \
+  }                                                                           \
+  int32_t hyk_attention_##isa##_f16(                                          \
+      const float *q, const uint16_t *k_cache, const uint16_t *v_cache,       \
+      float *out, int64_t tokens, int64_t pos0, int64_t heads,                \
+      int64_t kv_heads, int64_t head_dim) {                                   \
+    return hyk_run_attention(attention_decode_f16_##isa,                      \
+                             attention_prefill_f16_##isa, 16, q, k_cache,     \
+                             v_cache, out, tokens, pos0, heads, kv_heads,     \
+                             head_dim);                                       \
+  }
+
 #endif /* HYK_SCHEDULES_ATTENTION_ATTENTIONSHIM_H */

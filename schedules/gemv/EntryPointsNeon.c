@@ -25,21 +25,4 @@ int32_t hyk_gemv_q8_0_neon(const uint8_t *w, const float *x, float *y,
                       HYK_Q8_0_BLOCK_BYTES, HYK_ERR_K_NOT_BLOCKED_Q8_0);
 }
 
-int32_t hyk_attention_neon(const float *q, const float *k_cache,
-                           const float *v_cache, float *out, int64_t tokens,
-                           int64_t pos0, int64_t heads, int64_t kv_heads,
-                           int64_t head_dim) {
-  return hyk_run_attention(attention_decode_neon, attention_prefill_neon, 32,
-                           q, k_cache, v_cache, out, tokens, pos0, heads,
-                           kv_heads, head_dim);
-}
-
-int32_t hyk_attention_neon_f16(const float *q, const uint16_t *k_cache,
-                               const uint16_t *v_cache, float *out,
-                               int64_t tokens, int64_t pos0, int64_t heads,
-                               int64_t kv_heads, int64_t head_dim) {
-  return hyk_run_attention(attention_decode_f16_neon,
-                           attention_prefill_f16_neon, 16, q, k_cache,
-                           v_cache, out, tokens, pos0, heads, kv_heads,
-                           head_dim);
-}
+HYK_ATTENTION_ENTRY_POINTS(neon)
