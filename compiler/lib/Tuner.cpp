@@ -29,6 +29,7 @@
 #include "hyc/Tuner.h"
 
 #include "hyc/Compiler.h"
+#include "hyc/Dialect/LowBit/LowBit.h"
 #include "hyc/ModelImport.h"
 #include "hyc/Package.h"
 
@@ -851,23 +852,33 @@ void Tuner::printSummary() {
   auto fmt = [](std::optional<double> us) {
     return us ? llvm::formatv("{0,11:F1}", *us).str() : std::string("          -");
   };
-  std::fprintf(stderr, "\n%-18s %7s %6s %4s %11s %11s %11s %9s %9s %5s\n", "kernel", "n",
+  // GB/s = the matrix's bytes / the tuned time: what the kernel streams
+  // (natively; under a runner the times mean nothing).
+  std::fprintf(stderr, "\n%-18s %7s %6s %4s %11s %11s %11s %9s %9s %7s %5s\n", "kernel", "n",
                "k", "uses", "default_us", "adams_us", "tuned_us", "def/tun", "adm/tun",
-               "cands");
+               "GB/s", "cands");
   for (const PairState &p : pairs) {
     double tuned = p.tunedUs();
-    std::string r1 = "-", r2 = "-";
+    std::string r1 = "-", r2 = "-", gbs = "-";
     if (tuned > 0)
       r1 = llvm::formatv("{0:F2}x", p.defaultUs() / tuned).str();
     if (tuned > 0 && p.adamsUs())
       r2 = llvm::formatv("{0:F2}x", *p.adamsUs() / tuned).str();
-    std::fprintf(stderr, "%-18s %7lld %6lld %4lld %s %s %11.1f %9s %9s %5d  %s\n",
+    // The family's block format: gemv_q2_0c_a8 -> q2_0c.
+    llvm::StringRef fam(familyFormat(p.pair.family));
+    std::optional<lowbit::WeightFormat> wf = lowbit::symbolizeWeightFormat(fam.split("_a8").first);
+    if (tuned > 0 && native() && wf)
+      gbs = llvm::formatv("{0:F1}", static_cast<double>(p.pair.n) * (p.pair.k /
+                                        lowbit::requiredBlockSize(*wf)) *
+                                        lowbit::blockBytes(*wf) / (tuned * 1e3))
+                .str();
+    std::fprintf(stderr, "%-18s %7lld %6lld %4lld %s %s %11.1f %9s %9s %7s %5d  %s\n",
                  p.pair.family.c_str(), static_cast<long long>(p.pair.n),
                  static_cast<long long>(p.pair.k), static_cast<long long>(p.pair.count),
                  fmt(p.defaultUs() > 0 ? std::optional<double>(p.defaultUs()) : std::nullopt)
                      .c_str(),
                  fmt(p.adamsUs()).c_str(), tuned, r1.c_str(),
-                 r2.c_str(), p.candidates, p.best.empty() ? "default" : p.best.c_str());
+                 r2.c_str(), gbs.c_str(), p.candidates, p.best.empty() ? "default" : p.best.c_str());
   }
   llvm::json::Object s = summaryJson();
   double def = s.getNumber("default_us").value_or(0), tuned = s.getNumber("tuned_us").value_or(0);
