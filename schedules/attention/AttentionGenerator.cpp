@@ -49,6 +49,10 @@ public:
   Input<Buffer<void, 3>> k{"k"};
   Input<Buffer<void, 3>> v{"v"};
   Input<int32_t> pos0{"pos0"};
+  // Query heads per KV head (heads / kv_heads): a scalar, so the schedule
+  // can specialize on its value (query head h = j * group + g reads KV
+  // head j).
+  Input<int32_t> group{"group"};
   Output<Buffer<float, 3>> out{"out"};
 
   void generate() {
@@ -71,24 +75,27 @@ public:
       (*b).dim(2).set_min(0).set_extent(pos0 + tokens);
     }
     v.dim(1).set_extent(kvHeads);
+    q.dim(1).set_extent(group * kvHeads);
     out.dim(0).set_min(0).set_extent(d);
     out.dim(1).set_min(0).set_extent(heads);
     out.dim(2).set_min(0).set_extent(tokens);
-    Expr group = heads / kvHeads;
     Expr npos = pos0 + tokens;
 
-    // Scores: the dot product over D.
-    // lanes(u, .) sums the elements u, u + 16, u + 32, ... of the product
-    // (16 vector lanes, whatever the ISA's width), dot sums the 16 lanes.
+    // Scores: the dot product over D, indexed by KV head j and the query
+    // head's place g in its group (so the K row of (t, j) is visibly the same
+    // for every g). lanes(u, .) sums the elements u, u + 16, u + 32, ... of
+    // the product (16 vector lanes, whatever the ISA's width), dot sums the
+    // 16 lanes.
     RDom ri(0, d / 16, "ri");
-    lanes(u, t, h, m) = 0.0f;
-    lanes(u, t, h, m) += q(ri * 16 + u, h, m) * cast<float>(k(ri * 16 + u, h / group, t));
+    lanes(u, t, g, j, m) = 0.0f;
+    lanes(u, t, g, j, m) +=
+        q(ri * 16 + u, j * group + g, m) * cast<float>(k(ri * 16 + u, j, t));
     RDom ru(0, 16, "ru");
-    dot(t, h, m) = 0.0f;
-    dot(t, h, m) += lanes(ru, t, h, m);
+    dot(t, g, j, m) = 0.0f;
+    dot(t, g, j, m) += lanes(ru, t, g, j, m);
     Expr scale = 1.0f / sqrt(cast<float>(d));
     const float ninf = -std::numeric_limits<float>::infinity();
-    score(t, h, m) = select(t <= pos0 + m, dot(t, h, m) * scale, ninf);
+    score(t, h, m) = select(t <= pos0 + m, dot(t, h % group, h / group, m) * scale, ninf);
     RDom rt(0, npos, "rt");
     smax(h, m) = ninf;
     smax(h, m) = max(smax(h, m), score(rt, h, m));
@@ -125,15 +132,36 @@ public:
     const int vw = this->get_target().template natural_vector_size<float>();
     // Scores per (head, query): T dot products of D, as 16-lane vector FMAs
     // and one horizontal sum per score.
-    Var hm("hm"), chm("chm"), to("to"), ti("ti");
-    // Four positions at a time: four independent vector accumulators.
-    score.compute_root().fuse(h, m, hm).split(t, to, ti, 4, TailStrategy::GuardWithIf);
+    Var hm("hm"), chm("chm"), to("to"), ti("ti"), ho("ho"), hi("hi");
+    score.compute_root();
+    // Four query heads per KV head (HY-1.8B's grouping): the group's heads
+    // at once, so each K vector is loaded (and widened from float16) once
+    // for four scores; with AVX-512's 32 registers also four positions
+    // (16 accumulators), else one (AVX2 and NEON have fewer or narrower).
+    Stage grouped = score.specialize(group == 4);
+    grouped.split(h, ho, hi, 4)
+        .split(t, to, ti, vw >= 16 ? 4 : 1, TailStrategy::GuardWithIf)
+        .reorder(ti, hi, to, ho, m)
+        .fuse(ho, m, hm);
+    if (parallel)
+      grouped.parallel(hm);
+    // Other groupings: the same loop nest over a group of any size, four
+    // positions at a time, the group's heads not unrolled.
+    score.split(h, ho, hi, group, TailStrategy::GuardWithIf)
+        .split(t, to, ti, 4, TailStrategy::GuardWithIf)
+        .reorder(ti, hi, to, ho, m)
+        .fuse(ho, m, hm);
     if (parallel)
       score.parallel(hm);
     lanes.compute_at(score, to).bound(u, 0, 16).vectorize(u).unroll(t);
-    lanes.update().reorder(u, t, ri_).vectorize(u).unroll(t);
+    lanes.update().reorder(u, t, g, ri_).vectorize(u).unroll(t);
     dot.compute_at(score, to).unroll(t);
-    dot.update().reorder(ru_, t).atomic().vectorize(ru_).unroll(t);
+    dot.update().reorder(ru_, t, g).atomic().vectorize(ru_).unroll(t);
+    // With four heads per group those loops have 4 iterations: unrolled.
+    lanes.specialize(group == 4).unroll(g);
+    lanes.update().specialize(group == 4).unroll(g);
+    dot.specialize(group == 4).unroll(g);
+    dot.update().specialize(group == 4).unroll(g);
     // The row maximum, then exp and the row sum (O(T H M), cheap).
     smax.compute_root();
     prob.compute_root().fuse(h, m, hm).vectorize(t, vw, TailStrategy::GuardWithIf);
@@ -154,7 +182,7 @@ public:
   }
 
 private:
-  Var t{"t"}, h{"h"}, m{"m"}, i{"i"}, c{"c"}, u{"u"};
+  Var t{"t"}, h{"h"}, m{"m"}, i{"i"}, c{"c"}, u{"u"}, g{"g"}, j{"j"};
   Func lanes{"lanes"}, dot{"dot"}, score{"score"}, smax{"smax"}, prob{"prob"}, ssum{"ssum"}, part{"part"},
       acc{"acc"};
   Expr nblocks;

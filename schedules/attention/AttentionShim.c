@@ -52,5 +52,6 @@ int32_t hyk_run_attention(hyk_attention_pipeline decode,
   hyk_attn_buffer(&vb, vd, v_cache, cache_bits, d, kvh, (int32_t)(pos0 + tokens));
   hyk_attn_buffer(&ob, od, out, 32, d, h, m);
   hyk_attention_pipeline run = tokens == 1 ? decode : prefill;
-  return run(&qb, &kb, &vb, (int32_t)pos0, &ob) == 0 ? HYK_OK : HYK_ERR_KERNEL;
+  return run(&qb, &kb, &vb, (int32_t)pos0, h / kvh, &ob) == 0 ? HYK_OK
+                                                             : HYK_ERR_KERNEL;
 }

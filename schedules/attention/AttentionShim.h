@@ -10,11 +10,12 @@
 
 struct halide_buffer_t;
 
-/* An AOT-compiled attention pipeline: (q, k, v, pos0, out) as declared by
- * AttentionGenerator.cpp. */
+/* An AOT-compiled attention pipeline: (q, k, v, pos0, group, out) as
+ * declared by AttentionGenerator.cpp (group = heads / kv_heads). */
 typedef int (*hyk_attention_pipeline)(struct halide_buffer_t *q,
                                       struct halide_buffer_t *k,
                                       struct halide_buffer_t *v, int32_t pos0,
+                                      int32_t group,
                                       struct halide_buffer_t *out);
 
 /* Checks hyk_attention_<isa>[_f16]'s arguments, describes the memory to
