@@ -70,8 +70,8 @@ foreach(_format q2_0c q8_0)
   list(APPEND _arm64_objects "${_arm64_dir}/${_name}.o")
 endforeach()
 
-# Attention (float32): one query (decode) and several (prefill).
-# Over a float32 and a float16 KV cache (see CMakeLists.txt).
+# Attention: one query (decode) and several (prefill), over a float32 and a
+# float16 KV cache (see CMakeLists.txt).
 foreach(_form decode prefill)
   foreach(_cache f32 f16)
     if(_cache STREQUAL "f32")

@@ -152,7 +152,7 @@ OwningOpRef<ModuleOp> hyc::buildDecodeModule(MLIRContext &ctx,
   OwningOpRef<ModuleOp> module = ModuleOp::create(loc, StringRef(name));
   b.setInsertionPointToEnd(module->getBody());
   Type kvElem = kv == KvCache::F16 ? Type(b.getF16Type()) : Type(b.getF32Type());
-  Layout lay(c, context, kv == KvCache::F16 ? 2 : 4);
+  Layout lay(c, context, kvElem.getIntOrFloatBitWidth() / 8);
   int64_t qDim = c.nHead * c.headDim, kvDim = c.nHeadKv * c.headDim;
 
   Type i32 = b.getI32Type();

@@ -196,6 +196,12 @@ std::string familyFormat(const std::string &family) {
   return f.consume_front("gemv_") ? f.str() : "";
 }
 
+/// The family's block format: gemv_q2_0c_a8 -> q2_0c (the int8-activation
+/// families read the same weight blocks as their float forms).
+std::string blockFormat(const std::string &family) {
+  return llvm::StringRef(familyFormat(family)).split("_a8").first.str();
+}
+
 /// Bytes of this host's last-level (L3) cache as sysfs reports it for CPU 0
 /// ("491520K"), 0 when unknown.
 int64_t hostL3Bytes() {
@@ -543,12 +549,10 @@ std::optional<Measurement> Tuner::measure(PairState &p, Kind kind, const TunePoi
     std::vector<std::string> cmd = opt.runner;
     // Natively, every run of a format cycles through one shared pool of
     // weightPoolBytes() (the first run writes it; see TuneHarness.c), so each
-    // call streams its weights from memory. Q2_0C and its int8-activation
-    // family have the same blocks.
+    // call streams its weights from memory; one pool per block format.
     std::string pool = "-";
     if (native())
-      pool = work + "/pool_" + (llvm::StringRef(format).starts_with("q2_0c") ? "q2_0c" : "q8_0") +
-             ".bin";
+      pool = work + "/pool_" + blockFormat(p.pair.family) + ".bin";
     for (const std::string &a :
          {base + ".exe", std::to_string(p.pair.n), std::to_string(p.pair.k),
           std::to_string(kind == Kind::Confirm ? std::min(2 * reps(p), 101) : reps(p)),
@@ -864,9 +868,8 @@ void Tuner::printSummary() {
       r1 = llvm::formatv("{0:F2}x", p.defaultUs() / tuned).str();
     if (tuned > 0 && p.adamsUs())
       r2 = llvm::formatv("{0:F2}x", *p.adamsUs() / tuned).str();
-    // The family's block format: gemv_q2_0c_a8 -> q2_0c.
-    llvm::StringRef fam(familyFormat(p.pair.family));
-    std::optional<lowbit::WeightFormat> wf = lowbit::symbolizeWeightFormat(fam.split("_a8").first);
+    std::optional<lowbit::WeightFormat> wf =
+        lowbit::symbolizeWeightFormat(blockFormat(p.pair.family));
     if (tuned > 0 && native() && wf)
       gbs = llvm::formatv("{0:F1}", static_cast<double>(p.pair.n) * (p.pair.k /
                                         lowbit::requiredBlockSize(*wf)) *

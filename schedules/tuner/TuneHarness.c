@@ -214,9 +214,8 @@ int main(int argc, char **argv) {
     }
     copies = pool_bytes / w_bytes;
   }
-  uint8_t *own = NULL;
   if (!w) {
-    own = malloc((size_t)w_bytes);
+    uint8_t *own = malloc((size_t)w_bytes);
     if (own)
       fill_blocks(own, n * (k / BLOCK_WEIGHTS));
     w = own;
