@@ -136,3 +136,38 @@ add_custom_command(
   COMMENT "Archiving libhyk_arm64.a"
   VERBATIM)
 add_custom_target(hyk_arm64 ALL DEPENDS "${HYK_ARM64_ARCHIVE}")
+
+# ---- libhyk_sme2.a: the aarch64-sme2 kernel ISA ---------------------------------
+# Every libhyk_arm64.a member (an SME2 CPU has NEON + dotprod: the Q8_0 lm_head
+# and attention stay the neon pipelines) plus the SME2 Q2_0C GEMV/GEMM, the
+# _sme2 names of the neon entry points and the SME ABI support routine. The SME2
+# code is C with the ACLE SME2 intrinsics, compiled by clang-22 (gcc 12 knows no
+# +sme); HYC_SME2_CFLAGS is the architecture it assumes.
+set(HYC_SME2_CFLAGS -march=armv9-a+sme2 CACHE INTERNAL "clang flags for SME2 code")
+set(_sme2_objects "")
+foreach(_src sme2/Q2_0CSme2.c sme2/EntryPointsSme2.c sme2/SmeAbi.S)
+  get_filename_component(_base "${_src}" NAME_WE)
+  set(_obj "${_arm64_dir}/${_base}.o")
+  add_custom_command(
+    OUTPUT "${_obj}"
+    COMMAND "${HYC_AARCH64_CC}" ${HYC_AARCH64_CFLAGS} ${HYC_SME2_CFLAGS}
+            -Wall -Wextra -Werror
+            "-I${CMAKE_CURRENT_SOURCE_DIR}/include" "-I${HYC_HALIDE_INCLUDE_DIR}"
+            -MD -MF "${_obj}.d"
+            -c "${CMAKE_CURRENT_SOURCE_DIR}/${_src}" -o "${_obj}"
+    DEPENDS "${CMAKE_CURRENT_SOURCE_DIR}/${_src}"
+            "${CMAKE_CURRENT_SOURCE_DIR}/include/hyk/kernels.h"
+    DEPFILE "${_obj}.d"
+    COMMENT "Compiling ${_base} for aarch64 SME2"
+    VERBATIM)
+  list(APPEND _sme2_objects "${_obj}")
+endforeach()
+set(HYK_SME2_ARCHIVE "${HYC_LIB_DIR}/libhyk_sme2.a" CACHE INTERNAL "")
+add_custom_command(
+  OUTPUT "${HYK_SME2_ARCHIVE}"
+  COMMAND "${CMAKE_COMMAND}" -E rm -f "${HYK_SME2_ARCHIVE}"
+  COMMAND "${HYC_LLVM_AR}" rcsD "${HYK_SME2_ARCHIVE}" ${_arm64_objects} ${_sme2_objects}
+  DEPENDS ${_arm64_objects} ${_sme2_objects}
+  COMMENT "Archiving libhyk_sme2.a"
+  VERBATIM)
+add_custom_target(hyk_sme2 ALL DEPENDS "${HYK_SME2_ARCHIVE}")

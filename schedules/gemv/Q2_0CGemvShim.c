@@ -128,6 +128,8 @@ const char *hyk_status_message(int32_t status) {
     return "K is not a multiple of the Q2_0C block size (512)";
   case HYK_ERR_K_NOT_BLOCKED_Q8_0:
     return "K is not a multiple of the Q8_0 block size (32)";
+  case HYK_ERR_NO_MEMORY:
+    return "a kernel could not allocate its scratch memory";
   case HYK_ERR_TOO_LARGE:
     return "a buffer exceeds the kernels' 2^31-1 byte limit";
   case HYK_ERR_KERNEL:

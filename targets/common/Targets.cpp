@@ -70,10 +70,17 @@ bool hyc::resolveTarget(const std::string &requested, TargetInfo &out,
     return true;
   }
   if (name == "aarch64-sme2") {
-    error = "target '" + name + "' is not supported yet by this hyc build "
-            "(SME2 kernels are not built); supported: host, x86-64-avx2, x86-64-avx512, "
-            "aarch64-neon";
-    return false;
+    // ARMv9.2-A with SME2 (Apple M4, Arm C1 / Lumex-class phone cores): the
+    // Q2_0C matmuls are the SME2 kernels (LUTI2, ZA-array SDOT, SMOPA in
+    // streaming mode, schedules/sme2/), the rest the neon Halide pipelines and
+    // NEON glue, which every SME2 CPU also runs.
+    out.triple = "aarch64-unknown-linux-gnu";
+    out.cpu = "generic";
+    out.features = "+v9.2a,+neon,+dotprod,+i8mm,+sve2,+sme2";
+    out.kernelIsa = "sme2";
+    out.kernelArchive = std::string(HYC_KERNEL_LIB_DIR) + "/libhyk_sme2.a";
+    out.linker = "aarch64-linux-gnu-gcc";
+    return true;
   }
   error = "unknown target '" + requested +
           "' (expected host, x86-64-avx2, x86-64-avx512, aarch64-neon or aarch64-sme2)";
@@ -99,8 +106,9 @@ bool hyc::setActivations(const std::string &requested, TargetInfo &target,
 
 std::string hyc::kernelGenerator(const std::string &family, const std::string &isa) {
   // AArch64 runs the int8 dot-product forms (sdot); AVX-512 the VNNI form of
-  // the 2-bit GEMV; everything else the float forms.
-  if (isa == "neon")
+  // the 2-bit GEMV; everything else the float forms. The sme2 ISA's Halide
+  // kernels are the neon ones (its SME2 kernels are not Halide's).
+  if (isa == "neon" || isa == "sme2")
     return family + "_i8dot";
   if (isa == "avx512" && (family == "gemv_q2_0c" || family == "gemm_q2_0c" ||
                           family == "gemv_q2_0c_a8" || family == "gemm_q2_0c_a8" ||

@@ -20,7 +20,7 @@ static const char *kUsage =
     "      int8 rounds the 2-bit matmuls' inputs to int8 per 32 (default on x86-64-avx512),\n"
     "      f32 keeps float32 math (default elsewhere); --kv-cache: the KV cache's element\n"
     "      type, f16 (default: half the memory) or f32)\n"
-    "      targets: host (default), x86-64-avx2, x86-64-avx512, aarch64-neon\n"
+    "      targets: host (default), x86-64-avx2, x86-64-avx512, aarch64-neon, aarch64-sme2\n"
     "  run DIR [-p PROMPT] [--chat] [--no-think] [-n N] [--temp T] [--seed S] [--threads N]\n"
     "      generate with a compiled model (streamed text, then tokens/s); interactive chat\n"
     "      without -p on a terminal; --tokens/--dump-logits for token ids (hyc run --help)\n"

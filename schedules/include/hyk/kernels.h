@@ -4,7 +4,8 @@
  * one validates its arguments, describes the caller's memory to the Halide
  * pipeline behind it (no allocation, no copies) and runs it. Each archive
  * holds only its own architecture's variants: libhyk_x86.a the _avx2 and
- * _avx512 ones, libhyk_arm64.a the _neon ones.
+ * _avx512 ones, libhyk_arm64.a the _neon ones, libhyk_sme2.a the _neon
+ * and the _sme2 ones.
  *
  * All functions are thread-safe. Multithreading happens inside a call, on the
  * Halide runtime's thread pool (size: HL_NUM_THREADS, default = CPU count).
@@ -29,6 +30,7 @@ extern "C" {
 #define HYK_ERR_KERNEL (-5) /* the Halide pipeline reported an error */
 #define HYK_ERR_K_NOT_BLOCKED_Q8_0                                             \
   (-6) /* k is not a multiple of HYK_Q8_0_BLOCK_WEIGHTS */
+#define HYK_ERR_NO_MEMORY (-7) /* a kernel's scratch allocation failed */
 /* Note: the argument checks make pipeline errors impossible for valid memory.
  * Should one still happen, the Halide runtime's default error handler prints
  * it and aborts; HYK_ERR_KERNEL is only returned if the embedding program has
@@ -63,6 +65,19 @@ int32_t hyk_gemv_q2_0c_avx512(const uint8_t *w, const float *x, float *y,
  * rounding (~1e-6 relative to sum |w x|). */
 int32_t hyk_gemv_q2_0c_neon(const uint8_t *w, const float *x, float *y,
                             int64_t n, int64_t k);
+/* AArch64 SME2 (libhyk_sme2.a): the same contract and the same 24-bit
+ * activation digits as the NEON variant, with the 2-bit codes expanded by
+ * LUTI2 from ZT0 and the products on SME2's multi-vector SDOT into ZA, in
+ * streaming mode (schedules/sme2/Q2_0CSme2.c). Needs FEAT_SME2. Allocates
+ * 3 k bytes of scratch per call (HYK_ERR_NO_MEMORY if that fails). */
+int32_t hyk_gemv_q2_0c_sme2(const uint8_t *w, const float *x, float *y,
+                            int64_t n, int64_t k);
+/* y (m x n) = x (m x k) W^T for m activation rows, row-major, each row's
+ * result as hyk_gemv_q2_0c_sme2's up to float32 summation order; the products
+ * are int8 outer products (SMOPA) into ZA tiles. Scratch: 3 k x m bytes,
+ * m rounded up to the tile height. */
+int32_t hyk_gemm_q2_0c_sme2(const uint8_t *w, const float *x, float *y,
+                            int64_t n, int64_t k, int64_t m);
 
 /* Prefill: y[i][0..n) = W x[i] for the m rows x[0..m) of k floats (row-major
  * m x k at x, m x n at y), the same weights and contract as above. It reads W
@@ -107,6 +122,9 @@ int32_t hyk_gemv_q8_0_a8_avx512(const uint8_t *w, const float *x, float *y,
 /* AArch64 NEON + dotprod; x as 24-bit integers per 32-block, as above. */
 int32_t hyk_gemv_q8_0_neon(const uint8_t *w, const float *x, float *y,
                            int64_t n, int64_t k);
+/* aarch64-sme2 (libhyk_sme2.a): the neon kernel under the target's name. */
+int32_t hyk_gemv_q8_0_sme2(const uint8_t *w, const float *x, float *y,
+                           int64_t n, int64_t k);
 
 /* ---- Attention -------------------------------------------------------------
  * Causal grouped-query attention of `tokens` queries at positions pos0 ..
@@ -150,6 +168,15 @@ int32_t hyk_attention_avx512_f16(const float *q, const uint16_t *k_cache,
                                  int64_t tokens, int64_t pos0, int64_t heads,
                                  int64_t kv_heads, int64_t head_dim);
 int32_t hyk_attention_neon_f16(const float *q, const uint16_t *k_cache,
+                               const uint16_t *v_cache, float *out,
+                               int64_t tokens, int64_t pos0, int64_t heads,
+                               int64_t kv_heads, int64_t head_dim);
+/* aarch64-sme2 (libhyk_sme2.a): the neon pipelines under the target's name. */
+int32_t hyk_attention_sme2(const float *q, const float *k_cache,
+                           const float *v_cache, float *out, int64_t tokens,
+                           int64_t pos0, int64_t heads, int64_t kv_heads,
+                           int64_t head_dim);
+int32_t hyk_attention_sme2_f16(const float *q, const uint16_t *k_cache,
                                const uint16_t *v_cache, float *out,
                                int64_t tokens, int64_t pos0, int64_t heads,
                                int64_t kv_heads, int64_t head_dim);

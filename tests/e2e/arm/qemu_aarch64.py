@@ -1,15 +1,18 @@
 #!/usr/bin/env python3
 """Run an AArch64 Linux program under the qemu-aarch64 that scripts/setup unpacks.
 
-  python qemu_aarch64.py --qemu PATH [--sysroot DIR] [--expect-summary] -- PROGRAM [ARGS...]
+  python qemu_aarch64.py --qemu PATH [--sysroot DIR] [--sme-vl BYTES] [--expect-summary]
+         -- PROGRAM [ARGS...]
 
-Runs `PATH -cpu max -L DIR PROGRAM ARGS...` and exits with its status. A missing or
+Runs `PATH -cpu max -L DIR PROGRAM ARGS...` and exits with its status; --sme-vl sets the
+streaming (SME) vector length in bytes (-cpu max,sme-default-vector-length=BYTES). A missing or
 non-11.x qemu is a FAILURE (exit 1 with the reason), never a skip: the AArch64 tests
 exist to prove the library works there, and "could not run" proves nothing.
 With --expect-summary the program's last output line must be "N passed, 0 failed"
 with N > 0 (the plain-C test programs print it).
 
-Also importable: `run(qemu, sysroot, argv, **kw)` and `check_qemu(qemu)` for the e2e test.
+Also importable: `run(qemu, sysroot, argv, sme_vl=None, **kw)` and `check_qemu(qemu)` for
+the e2e test.
 """
 import argparse
 import os
@@ -37,22 +40,26 @@ def check_qemu(qemu):
     return None
 
 
-def command(qemu, sysroot, argv):
-    return [qemu, "-cpu", "max", "-L", sysroot or DEFAULT_SYSROOT] + list(argv)
+def command(qemu, sysroot, argv, sme_vl=None):
+    cpu = "max" if sme_vl is None else f"max,sme-default-vector-length={int(sme_vl)}"
+    return [qemu, "-cpu", cpu, "-L", sysroot or DEFAULT_SYSROOT] + list(argv)
 
 
-def run(qemu, sysroot, argv, **kwargs):
-    """subprocess.run of argv under qemu; raises RuntimeError if qemu is unusable."""
+def run(qemu, sysroot, argv, sme_vl=None, **kwargs):
+    """subprocess.run of argv under qemu (at streaming vector length sme_vl bytes, if
+    given); raises RuntimeError if qemu is unusable."""
     reason = check_qemu(qemu)
     if reason:
         raise RuntimeError(reason)
-    return subprocess.run(command(qemu, sysroot, argv), **kwargs)
+    return subprocess.run(command(qemu, sysroot, argv, sme_vl), **kwargs)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--qemu", required=True)
     ap.add_argument("--sysroot", default=DEFAULT_SYSROOT)
+    ap.add_argument("--sme-vl", type=int, default=None,
+                    help="streaming vector length in bytes (16, 32, 64, 128 or 256)")
     ap.add_argument("--expect-summary", action="store_true")
     ap.add_argument("argv", nargs=argparse.REMAINDER)
     args = ap.parse_args()
@@ -64,7 +71,8 @@ def main():
         print(f"FAIL: {reason}")
         return 1
     t0 = time.perf_counter()
-    proc = subprocess.run(command(args.qemu, args.sysroot, argv), stdout=subprocess.PIPE,
+    proc = subprocess.run(command(args.qemu, args.sysroot, argv, args.sme_vl),
+                          stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True)
     sys.stdout.write(proc.stdout)
     print(f"qemu-aarch64: exit {proc.returncode} after {time.perf_counter() - t0:.1f} s")

@@ -1,6 +1,10 @@
 /* NeonGemvTest.c - the AArch64 NEON GEMV kernels (hyk_gemv_{q2_0c,q8_0}_neon)
  * against a scalar reference written from the format definitions, and the
  * attention kernels (hyk_attention_neon[_f16]) against a float64 reference.
+ * Built with -DHYK_TEST_SME2 (and linked with libhyk_sme2.a) it tests the SME2
+ * Q2_0C kernels instead: hyk_gemv_q2_0c_sme2 on the same cases, and
+ * hyk_gemm_q2_0c_sme2 on several activation rows (each row held to the GEMV
+ * bound); ctest runs that build at two streaming vector lengths.
  *
  * Plain C (the GoogleTest libraries here are x86): cross-compiled for
  * aarch64-linux-gnu and run under qemu-aarch64 -cpu max by ctest. Prints one
@@ -46,17 +50,37 @@ static const double kQMax = 8000000.0;
 typedef int32_t (*gemv_fn)(const uint8_t *, const float *, float *, int64_t,
                            int64_t);
 
+typedef int32_t (*gemm_fn)(const uint8_t *, const float *, float *, int64_t,
+                           int64_t, int64_t);
+
 typedef struct {
   const char *name;
   gemv_fn fn;
+  gemm_fn gemm; /* several activation rows; NULL: none */
   int64_t block_weights, block_bytes;
   int32_t not_blocked;
 } format_t;
 
-static const format_t kQ2_0C = {"q2_0c", hyk_gemv_q2_0c_neon,
+#ifdef HYK_TEST_SME2
+static const format_t kQ2_0C = {"q2_0c_sme2", hyk_gemv_q2_0c_sme2, hyk_gemm_q2_0c_sme2,
                                 HYK_Q2_0C_BLOCK_WEIGHTS, HYK_Q2_0C_BLOCK_BYTES,
                                 HYK_ERR_K_NOT_BLOCKED};
-static const format_t kQ8_0 = {"q8_0", hyk_gemv_q8_0_neon,
+#else
+static const format_t kQ2_0C = {"q2_0c", hyk_gemv_q2_0c_neon, NULL,
+                                HYK_Q2_0C_BLOCK_WEIGHTS, HYK_Q2_0C_BLOCK_BYTES,
+                                HYK_ERR_K_NOT_BLOCKED};
+#endif
+#ifdef HYK_TEST_SME2
+/* The sme2 ISA's names of the neon Q8_0 and attention kernels. */
+#define HYK_Q8_0_GEMV hyk_gemv_q8_0_sme2
+#define HYK_ATTENTION hyk_attention_sme2
+#define HYK_ATTENTION_F16 hyk_attention_sme2_f16
+#else
+#define HYK_Q8_0_GEMV hyk_gemv_q8_0_neon
+#define HYK_ATTENTION hyk_attention_neon
+#define HYK_ATTENTION_F16 hyk_attention_neon_f16
+#endif
+static const format_t kQ8_0 = {"q8_0", HYK_Q8_0_GEMV, NULL,
                                HYK_Q8_0_BLOCK_WEIGHTS, HYK_Q8_0_BLOCK_BYTES,
                                HYK_ERR_K_NOT_BLOCKED_Q8_0};
 
@@ -198,16 +222,18 @@ static double now_seconds(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static void run_case(const format_t *f, int64_t n, int64_t k) {
-  g_rng = 0x9E3779B97F4A7C15ull ^ (uint64_t)(n * 7919 + k * 31) ^
+/* y = W x for m activation rows (m = 1: the GEMV entry point, else the
+ * format's GEMM), each row against the scalar reference. */
+static void run_case_rows(const format_t *f, int64_t n, int64_t k, int64_t m) {
+  g_rng = 0x9E3779B97F4A7C15ull ^ (uint64_t)(n * 7919 + k * 31 + m * 104729) ^
           (f == &kQ2_0C ? 1u : 2u);
   const int64_t nblocks = k / f->block_weights;
   const int64_t row_bytes = nblocks * f->block_bytes;
   guarded_t w, x;
   if (!guarded_alloc(&w, (size_t)(n * row_bytes)) ||
-      !guarded_alloc(&x, (size_t)k * sizeof(float))) {
-    report(0, "%s n=%lld k=%lld: guarded allocation failed", f->name,
-           (long long)n, (long long)k);
+      !guarded_alloc(&x, (size_t)(k * m) * sizeof(float))) {
+    report(0, "%s n=%lld k=%lld m=%lld: guarded allocation failed", f->name,
+           (long long)n, (long long)k, (long long)m);
     return;
   }
   for (int64_t r = 0; r < n * nblocks; ++r) {
@@ -218,68 +244,84 @@ static void run_case(const format_t *f, int64_t n, int64_t k) {
     for (int64_t i = 2; i < f->block_bytes; ++i)
       block[i] = (uint8_t)rnd();
   }
-  float *xs = (float *)x.data;
-  fill_x(xs, k, f == &kQ2_0C ? 512 : 32);
+  float *xall = (float *)x.data;
+  fill_x(xall, k * m, f == &kQ2_0C ? 512 : 32);
 
-  uint8_t *out = output_alloc(n);
+  uint8_t *out = output_alloc(n * m);
   const double t0 = now_seconds();
-  const int32_t status = f->fn(w.data, xs, output_y(out), n, k);
+  const int32_t status = m == 1 ? f->fn(w.data, xall, output_y(out), n, k)
+                                : f->gemm(w.data, xall, output_y(out), n, k, m);
   const double seconds = now_seconds() - t0;
-  const int guards = output_guards_intact(out, n);
+  const int guards = output_guards_intact(out, n * m);
 
   /* Activation steps per quantization block (the kernels' sx_b). */
   const int64_t qblock = f == &kQ2_0C ? 512 : 32;
-  double *step = (double *)malloc((size_t)(k / qblock) * sizeof(double));
-  for (int64_t b = 0; b < k / qblock; ++b) {
-    double amax = 0.0;
-    for (int64_t i = 0; i < qblock; ++i)
-      amax = fmax(amax, fabs((double)xs[b * qblock + i]));
-    step[b] = amax / kQMax;
-  }
+  const int64_t nq = k / qblock;
+  double *step = (double *)malloc((size_t)(m * nq) * sizeof(double));
+  double *wrow = (double *)malloc((size_t)k * sizeof(double));
+  for (int64_t mr = 0; mr < m; ++mr)
+    for (int64_t b = 0; b < nq; ++b) {
+      double amax = 0.0;
+      for (int64_t i = 0; i < qblock; ++i)
+        amax = fmax(amax, fabs((double)xall[mr * k + b * qblock + i]));
+      step[mr * nq + b] = amax / kQMax;
+    }
   int64_t bad = 0, first_bad = -1;
   double worst_rel = 0.0, first_got = 0.0, first_want = 0.0, first_bound = 0.0;
+  /* Each weight row decoded once, then against every activation row. */
   for (int64_t r = 0; r < n && status == HYK_OK; ++r) {
     const uint8_t *row = w.data + r * row_bytes;
-    double acc = 0.0, mag = 0.0, quant = 0.0;
-    for (int64_t i = 0; i < k; ++i) {
-      const double wi = weight_at(f, row, i);
-      acc += wi * xs[i];
-      mag += fabs(wi * xs[i]);
-      quant += fabs(wi) * step[i / qblock];
-    }
-    float gotf;
-    memcpy(&gotf, output_y(out) + r, sizeof(float));
-    const double got = gotf, err = fabs(got - acc);
-    const double bound = 1.01 * quant + 1e-5 * mag + 1e-6;
-    if (mag > 0.0 && err / mag > worst_rel)
-      worst_rel = err / mag;
-    if (!(err <= bound)) { /* also NaN: row not written */
-      if (bad++ == 0) {
-        first_bad = r;
-        first_got = got;
-        first_want = acc;
-        first_bound = bound;
+    for (int64_t i = 0; i < k; ++i)
+      wrow[i] = weight_at(f, row, i);
+    for (int64_t mr = 0; mr < m; ++mr) {
+      const float *xs = xall + mr * k;
+      const double *sx = step + mr * nq;
+      double acc = 0.0, mag = 0.0, quant = 0.0;
+      for (int64_t i = 0; i < k; ++i) {
+        const double wi = wrow[i];
+        acc += wi * xs[i];
+        mag += fabs(wi * xs[i]);
+        quant += fabs(wi) * sx[i / qblock];
+      }
+      float gotf;
+      memcpy(&gotf, output_y(out) + mr * n + r, sizeof(float));
+      const double got = gotf, err = fabs(got - acc);
+      const double bound = 1.01 * quant + 1e-5 * mag + 1e-6;
+      if (mag > 0.0 && err / mag > worst_rel)
+        worst_rel = err / mag;
+      if (!(err <= bound)) { /* also NaN: row not written */
+        if (bad++ == 0) {
+          first_bad = mr * n + r;
+          first_got = got;
+          first_want = acc;
+          first_bound = bound;
+        }
       }
     }
   }
+  free(wrow);
   free(step);
   const int ok = status == HYK_OK && guards && bad == 0;
   if (ok)
-    report(1, "%s n=%lld k=%lld: max |err|/sum|Wx| %.2e (%.3f s)", f->name,
-           (long long)n, (long long)k, worst_rel, seconds);
+    report(1, "%s n=%lld k=%lld m=%lld: max |err|/sum|Wx| %.2e (%.3f s)", f->name,
+           (long long)n, (long long)k, (long long)m, worst_rel, seconds);
   else if (status != HYK_OK)
-    report(0, "%s n=%lld k=%lld: status %d (%s)", f->name, (long long)n,
-           (long long)k, status, hyk_status_message(status));
+    report(0, "%s n=%lld k=%lld m=%lld: status %d (%s)", f->name, (long long)n,
+           (long long)k, (long long)m, status, hyk_status_message(status));
   else
     report(0,
-           "%s n=%lld k=%lld: %lld rows out of bounds (first: row %lld got "
+           "%s n=%lld k=%lld m=%lld: %lld outputs out of bounds (first: y[%lld] got "
            "%.9g want %.9g bound %.3g)%s",
-           f->name, (long long)n, (long long)k, (long long)bad,
+           f->name, (long long)n, (long long)k, (long long)m, (long long)bad,
            (long long)first_bad, first_got, first_want, first_bound,
            guards ? "" : "; bytes around y were modified");
   free(out);
   guarded_free(&w);
   guarded_free(&x);
+}
+
+static void run_case(const format_t *f, int64_t n, int64_t k) {
+  run_case_rows(f, n, k, 1);
 }
 
 /* Every argument error returns its status before touching y. */
@@ -363,10 +405,10 @@ static void run_attention(int64_t heads, int64_t kvh, int64_t d, int64_t tokens,
   }
   uint8_t *o = output_alloc(tokens * qdim);
   const int32_t st =
-      f16 ? hyk_attention_neon_f16(qf, (const uint16_t *)k.data,
+      f16 ? HYK_ATTENTION_F16(qf, (const uint16_t *)k.data,
                                    (const uint16_t *)v.data, output_y(o), tokens,
                                    pos0, heads, kvh, d)
-          : hyk_attention_neon(qf, (const float *)k.data, (const float *)v.data,
+          : HYK_ATTENTION(qf, (const float *)k.data, (const float *)v.data,
                                output_y(o), tokens, pos0, heads, kvh, d);
   const double eps = ldexp(1.0, -24);
   double *sc = (double *)malloc((size_t)rows * sizeof(double));
@@ -415,6 +457,91 @@ static void run_attention(int64_t heads, int64_t kvh, int64_t d, int64_t tokens,
   guarded_free(&q), guarded_free(&k), guarded_free(&v);
 }
 
+#ifdef HYK_TEST_SME2
+#include <sys/prctl.h>
+#ifndef HWCAP2_SME2
+#define HWCAP2_SME2 (1UL << 37)
+#endif
+#ifndef PR_SME_GET_VL
+#define PR_SME_GET_VL 64
+#endif
+
+/* The GEMM's argument errors: statuses, and y untouched. */
+static void run_gemm_errors(const format_t *f) {
+  const int64_t n = 4, k = 1024, m = 3;
+  uint8_t *w = (uint8_t *)calloc((size_t)(n * 2 * f->block_bytes), 1);
+  float *x = (float *)calloc((size_t)(k * m), sizeof(float));
+  uint8_t *out = output_alloc(n * m);
+  float *y = output_y(out);
+  struct {
+    const char *what;
+    int32_t got, want;
+  } c[] = {
+      {"k not blocked", f->gemm(w, x, y, n, k + 256, m), f->not_blocked},
+      {"null w", f->gemm(NULL, x, y, n, k, m), HYK_ERR_NULL_POINTER},
+      {"null x", f->gemm(w, NULL, y, n, k, m), HYK_ERR_NULL_POINTER},
+      {"null y", f->gemm(w, x, NULL, n, k, m), HYK_ERR_NULL_POINTER},
+      {"m = 0", f->gemm(w, x, y, n, k, 0), HYK_ERR_BAD_SHAPE},
+      {"m < 0", f->gemm(w, x, y, n, k, -2), HYK_ERR_BAD_SHAPE},
+      {"n = 0", f->gemm(w, x, y, 0, k, m), HYK_ERR_BAD_SHAPE},
+      {"m * k >= 2^31", f->gemm(w, x, y, n, k, (int64_t)1 << 21), HYK_ERR_TOO_LARGE},
+  };
+  int bad = 0;
+  char first[160] = "";
+  for (size_t i = 0; i < sizeof c / sizeof c[0]; ++i)
+    if (c[i].got != c[i].want && bad++ == 0)
+      snprintf(first, sizeof first, " (first: %s gave %d, want %d)", c[i].what,
+               c[i].got, c[i].want);
+  int untouched = output_guards_intact(out, n * m);
+  for (int64_t i = 0; i < n * m; ++i)
+    untouched = untouched && isnan(y[i]);
+  report(bad == 0 && untouched, "%s gemm argument errors: %d of %zu statuses wrong%s%s",
+         f->name, bad, sizeof c / sizeof c[0], first,
+         untouched ? "" : "; y or its guards were written");
+  free(out);
+  free(x);
+  free(w);
+}
+
+int main(void) {
+  /* Without SME2 the kernels would die of SIGILL: say why instead. */
+  const int sme2 = (getauxval(AT_HWCAP2) & HWCAP2_SME2) != 0;
+  report(sme2, "CPU reports sme2 (HWCAP2), needed by the sme2 kernels");
+  if (sme2) {
+    printf("streaming vector length: %d bytes\n", prctl(PR_SME_GET_VL) & 0xffff);
+    static const int64_t ns[] = {1, 3, 7, 8, 9, 17, 63, 65, 257};
+    static const int64_t k_q2[] = {512, 1024, 2560};
+    for (size_t i = 0; i < sizeof ns / sizeof ns[0]; ++i)
+      for (size_t j = 0; j < 3; ++j)
+        run_case(&kQ2_0C, ns[i], k_q2[j]);
+    /* Several activation rows: partial tiles on both sides (tile heights are
+     * 4 to 64 rows), and prefill chunks of the real shapes. */
+    static const int64_t ms[] = {2, 5, 16, 17, 33};
+    static const int64_t gn[] = {1, 7, 16, 65};
+    for (size_t i = 0; i < sizeof ms / sizeof ms[0]; ++i)
+      for (size_t j = 0; j < sizeof gn / sizeof gn[0]; ++j)
+        run_case_rows(&kQ2_0C, gn[j], 1024, ms[i]);
+    /* HY-1.8B projection shapes (n, k), decode and a 16-row prefill chunk,
+     * and the tiny test model's. */
+    static const int64_t real_q2[][2] = {
+        {2048, 2048}, {3072, 2048}, {2048, 6144}, {768, 512}};
+    for (size_t i = 0; i < sizeof real_q2 / sizeof real_q2[0]; ++i) {
+      run_case(&kQ2_0C, real_q2[i][0], real_q2[i][1]);
+      run_case_rows(&kQ2_0C, real_q2[i][0], real_q2[i][1], 16);
+    }
+    run_errors(&kQ2_0C);
+    run_gemm_errors(&kQ2_0C);
+    /* The neon kernels under their sme2 names (EntryPointsSme2.c). */
+    run_case(&kQ8_0, 257, 2080);
+    for (int f16 = 0; f16 <= 1; ++f16) {
+      run_attention(16, 4, 128, 1, 700, f16);
+      run_attention(8, 2, 64, 32, 0, f16);
+    }
+  }
+  printf("%d passed, %d failed\n", g_passed, g_failed);
+  return g_failed == 0 && g_passed > 0 ? 0 : 1;
+}
+#else
 int main(void) {
   /* Without dotprod the kernels would die of SIGILL: say why instead. */
   const int dotprod = (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0;
@@ -453,7 +580,7 @@ int main(void) {
   {
     float one = 1.0f;
     uint8_t *o = output_alloc(1);
-    report(hyk_attention_neon(&one, &one, &one, output_y(o), 1, 0, 1, 1, 24) ==
+    report(HYK_ATTENTION(&one, &one, &one, output_y(o), 1, 0, 1, 1, 24) ==
                    HYK_ERR_BAD_SHAPE && isnan(output_y(o)[0]),
            "attention rejects head_dim 24 (not a multiple of 16) without writing");
     free(o);
@@ -461,3 +588,4 @@ int main(void) {
   printf("%d passed, %d failed\n", g_passed, g_failed);
   return g_failed == 0 && g_passed > 0 ? 0 : 1;
 }
+#endif

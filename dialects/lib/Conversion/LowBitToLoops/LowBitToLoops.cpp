@@ -534,9 +534,10 @@ struct ConvertLowBitToLoops
           ConvertLowBitToLoops> {
   using Base::Base;
   void runOnOperation() override {
-    if (kernelIsa != "avx2" && kernelIsa != "avx512" && kernelIsa != "neon") {
+    if (kernelIsa != "avx2" && kernelIsa != "avx512" && kernelIsa != "neon" &&
+        kernelIsa != "sme2") {
       getOperation().emitError() << "convert-lowbit-to-loops: unknown kernel-isa '"
-                                 << kernelIsa << "' (expected avx2, avx512 or neon)";
+                                 << kernelIsa << "' (expected avx2, avx512, neon or sme2)";
       return signalPassFailure();
     }
     if (failed(Lowering(getOperation(), kernelIsa).run()))

@@ -1,16 +1,20 @@
 #!/usr/bin/env python3
-"""aarch64-neon end to end under qemu: compile, run, compare with numpy and with x86.
+"""aarch64-neon / aarch64-sme2 end to end under qemu: compile, run, compare with numpy and
+with x86.
 
-  python test_neon_e2e.py --hyc HYC --driver-arm EXE --driver-host EXE --qemu QEMU
+  python test_aarch64_e2e.py --hyc HYC --driver-arm EXE --driver-host EXE --qemu QEMU
+         [--target aarch64-neon|aarch64-sme2] [--sme-vl 32,64]
          [--sysroot DIR] [--objdump OBJDUMP] [--config tiny] [--embd-type T]
          [--positions 128] [--prompt 8] [--prompt-logits prefill|decode]
 
 1. Writes the synthetic model (scripts/models/hy_gguf.py) and compiles it with
-   `hyc compile --target aarch64-neon`; checks that libhy_NAME.so and every member of
-   libhy_NAME.a are AArch64 ELF and that the .so's code contains `sdot` (the neon kernels
-   are linked in).
+   `hyc compile --target TARGET`; checks that libhy_NAME.so and every member of
+   libhy_NAME.a are AArch64 ELF and that the .so's code contains the target's kernel
+   instructions (neon: sdot; sme2: also luti2, smopa, smstart and smstop).
 2. Runs model_driver (cross-compiled) under qemu-aarch64 -cpu max: prefill of a prompt
    (every prefix length), then greedy decode up to --positions positions, dumping logits.
+   For aarch64-sme2 once per streaming vector length in --sme-vl (bytes), each run
+   checked as below.
 3. Checks the dump with compare_logits.py against the float64 numpy reference (its default
    bounds: max |error| 1e-3, cosine 0.999999, argmax agreement, greedy consistency).
 4. Compiles the same model for the host (x86) and runs the same driver natively: the
@@ -79,6 +83,9 @@ def load_dump(prefix, vocab):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--hyc", required=True)
+    ap.add_argument("--target", default="aarch64-neon", choices=["aarch64-neon", "aarch64-sme2"])
+    ap.add_argument("--sme-vl", default="32,64",
+                    help="aarch64-sme2: streaming vector lengths (bytes) to run at, comma-separated")
     ap.add_argument("--driver-arm", required=True)
     ap.add_argument("--driver-host", required=True)
     ap.add_argument("--qemu", required=True)
@@ -117,8 +124,11 @@ def main():
                        (["--embd-type", args.embd_type] if args.embd_type else []), check=True,
                        stdout=subprocess.DEVNULL)
 
-        # ---- 1. compile for aarch64-neon --------------------------------------------
-        out_arm = os.path.join(tmp, "neon")
+        # ---- 1. compile for the AArch64 target -----------------------------------------
+        if args.tune_budget > 0 and args.target != "aarch64-neon":
+            ap.error("--tune-budget needs --target aarch64-neon (the tuned Halide kernels)")
+        isa = args.target.split("-")[1]
+        out_arm = os.path.join(tmp, isa)
         tuning = []
         if args.tune_budget > 0:
             db = os.path.join(tmp, "tuning-neon.json")
@@ -151,10 +161,10 @@ def main():
             c.check(bool(tuned) and all(e["rejected"] == 0 for e in entries),
                     f"tuning database has tuned neon schedules: {tuned}")
             tuning = ["--tuning-db", db]
-        proc, secs = run([args.hyc, "compile", model, "--target", "aarch64-neon", "-o", out_arm,
+        proc, secs = run([args.hyc, "compile", model, "--target", args.target, "-o", out_arm,
                           "--context", str(args.positions)] + tuning)
         if not c.check(proc.returncode == 0,
-                       f"hyc compile --target aarch64-neon ({secs:.1f} s)"):
+                       f"hyc compile --target {args.target} ({secs:.1f} s)"):
             print(proc.stdout)
             print(f"{c.passed} passed, {c.failed} failed")
             return 1
@@ -173,8 +183,11 @@ def main():
                 f"libhy_{name}.a: {len(formats)} members, all elf64-littleaarch64 "
                 f"({sorted(set(formats))})")
         proc, _ = run([args.objdump, "-d", "--no-show-raw-insn", so])
-        n_sdot = len(re.findall(r"\bsdot\b", proc.stdout))
-        c.check(n_sdot > 0, f"libhy_{name}.so code contains sdot ({n_sdot} instructions)")
+        # neon: the kernels' int8 dot products; sme2 also the SME2 kernels' LUTI2
+        # expansion, outer products and streaming-mode switches.
+        wanted = ["sdot"] + (["luti2", "smopa", "smstart", "smstop"] if isa == "sme2" else [])
+        counts = {m: len(re.findall(rf"\b{m}\b", proc.stdout)) for m in wanted}
+        c.check(all(counts.values()), f"libhy_{name}.so code contains {counts}")
 
         # ---- 2. run under qemu ------------------------------------------------------
         gguf = GGUFFile(model)
@@ -185,32 +198,40 @@ def main():
         steps = args.positions - len(prompt)
         driver_args = ["--prompt", ",".join(map(str, prompt)), "--steps", str(steps),
                        "--prompt-logits", args.prompt_logits]
-        arm_prefix = os.path.join(tmp, "neon_dump")
-        proc = qemu_aarch64.run(args.qemu, args.sysroot,
-                                [args.driver_arm, out_arm, *driver_args, "--dump", arm_prefix],
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        print(proc.stdout.rstrip())
-        if not c.check(proc.returncode == 0,
-                       f"model_driver under qemu-aarch64 -cpu max: prompt {len(prompt)} + "
-                       f"{steps} greedy steps"):
+        bounds = ((["--max-abs", args.max_abs] if args.max_abs else []) +
+                  (["--min-cos", args.min_cos] if args.min_cos else []))
+        vls = [int(v) for v in args.sme_vl.split(",")] if isa == "sme2" else [None]
+        arm_runs = []  # (label, dump prefix)
+        for vl in vls:
+            label = args.target + (f" (SVL {vl} bytes)" if vl else "")
+            arm_prefix = os.path.join(tmp, f"{isa}_dump_{vl or 0}")
+            proc = qemu_aarch64.run(args.qemu, args.sysroot,
+                                    [args.driver_arm, out_arm, *driver_args, "--dump", arm_prefix],
+                                    sme_vl=vl, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                    text=True)
+            print(proc.stdout.rstrip())
+            if not c.check(proc.returncode == 0,
+                           f"{label}: model_driver under qemu-aarch64: prompt {len(prompt)} + "
+                           f"{steps} greedy steps"):
+                continue
+            arm_runs.append((label, arm_prefix))
+
+            # ---- 3. against the numpy reference --------------------------------------
+            proc, secs = run([sys.executable, os.path.join(E2E, "compare_logits.py"),
+                              "--model", model, "--candidate", arm_prefix,
+                              "--prompt-len", str(len(prompt)), "--library", out_arm] + bounds)
+            lines = proc.stdout.strip().splitlines()
+            summary = next((l for l in lines if l.startswith("compare_logits:")), "no summary")
+            if proc.returncode != 0:
+                print("\n".join(lines[-30:]))
+            c.check(proc.returncode == 0, f"{label} logits vs numpy reference: {summary}")
+        if len(arm_runs) != len(vls):
             print(f"{c.passed} passed, {c.failed} failed")
             return 1
 
-        # ---- 3. against the numpy reference ------------------------------------------
-        bounds = ((["--max-abs", args.max_abs] if args.max_abs else []) +
-                  (["--min-cos", args.min_cos] if args.min_cos else []))
-        proc, secs = run([sys.executable, os.path.join(E2E, "compare_logits.py"), "--model", model,
-                          "--candidate", arm_prefix, "--prompt-len", str(len(prompt)),
-                          "--library", out_arm] + bounds)
-        lines = proc.stdout.strip().splitlines()
-        summary = next((l for l in lines if l.startswith("compare_logits:")), "no summary")
-        if proc.returncode != 0:
-            print("\n".join(lines[-30:]))
-        c.check(proc.returncode == 0, f"aarch64 logits vs numpy reference: {summary}")
-
         # ---- 4. the x86 build of the same model ----------------------------------------
         out_x86 = os.path.join(tmp, "x86")
-        # f32 activations, as the neon build has: the two must agree to rounding.
+        # f32 activations, as the AArch64 builds have: the two must agree to rounding.
         proc, secs = run([args.hyc, "compile", model, "--target", "host", "-o", out_x86,
                           "--context", str(args.positions), "--activations", "f32"])
         if c.check(proc.returncode == 0, f"hyc compile --target host ({secs:.1f} s)"):
@@ -220,28 +241,29 @@ def main():
             proc, secs = run([args.driver_host, out_x86, *driver_args, "--dump", x86_prefix])
             print(proc.stdout.rstrip())
             if c.check(proc.returncode == 0, f"model_driver on the host ({secs:.1f} s)"):
-                arm_tokens, arm_logits = load_dump(arm_prefix, vocab)
                 x86_tokens, x86_logits = load_dump(x86_prefix, vocab)
-                same = 0
-                while (same < min(len(arm_tokens), len(x86_tokens))
-                       and arm_tokens[same] == x86_tokens[same]):
-                    same += 1
-                # Rows up to and including the first divergent feed are comparable.
-                rows = min(same + 1, len(arm_tokens), len(x86_tokens))
-                diff = np.abs(arm_logits[:rows].astype(np.float64) - x86_logits[:rows])
-                worst = float(diff.max())
-                where = int(np.unravel_index(int(diff.argmax()), diff.shape)[0])
-                ok = same == len(arm_tokens) == len(x86_tokens)
-                note = ""
-                if not ok and 0 < same < len(x86_tokens):
-                    top2 = np.sort(x86_logits[same - 1])[-2:]
-                    if top2[1] - top2[0] < 1e-3:
-                        ok, note = True, f" (diverged at step {same} on a tie: top-2 gap " \
-                                         f"{top2[1] - top2[0]:.2e})"
-                c.check(ok, f"x86 and aarch64 builds feed the same greedy tokens "
-                            f"({same}/{len(arm_tokens)} identical){note}")
-                print(f"max |logit difference| aarch64-neon vs x86 ({args.config}, {rows} steps): "
-                      f"{worst:.3e} (step {where}); logits std {float(x86_logits.std()):.3f}")
+                for label, arm_prefix in arm_runs:
+                    arm_tokens, arm_logits = load_dump(arm_prefix, vocab)
+                    same = 0
+                    while (same < min(len(arm_tokens), len(x86_tokens))
+                           and arm_tokens[same] == x86_tokens[same]):
+                        same += 1
+                    # Rows up to and including the first divergent feed are comparable.
+                    rows = min(same + 1, len(arm_tokens), len(x86_tokens))
+                    diff = np.abs(arm_logits[:rows].astype(np.float64) - x86_logits[:rows])
+                    worst = float(diff.max())
+                    where = int(np.unravel_index(int(diff.argmax()), diff.shape)[0])
+                    ok = same == len(arm_tokens) == len(x86_tokens)
+                    note = ""
+                    if not ok and 0 < same < len(x86_tokens):
+                        top2 = np.sort(x86_logits[same - 1])[-2:]
+                        if top2[1] - top2[0] < 1e-3:
+                            ok, note = True, f" (diverged at step {same} on a tie: top-2 gap " \
+                                             f"{top2[1] - top2[0]:.2e})"
+                    c.check(ok, f"x86 and {label} builds feed the same greedy tokens "
+                                f"({same}/{len(arm_tokens)} identical){note}")
+                    print(f"max |logit difference| {label} vs x86 ({args.config}, {rows} steps): "
+                          f"{worst:.3e} (step {where}); logits std {float(x86_logits.std()):.3f}")
                 proc, _ = run([sys.executable, os.path.join(E2E, "compare_logits.py"),
                                "--model", model, "--candidate", x86_prefix,
                                "--prompt-len", str(len(prompt)), "--library", out_x86] + bounds)
