@@ -11,6 +11,7 @@
 #   attention_{decode,prefill}[_f16]_neon.o the attention generators (f32 / f16 KV cache)
 #   Q2_0CGemvShim.o, EntryPointsNeon.o, ParallelHook.o, AttentionShim.o
 #                                         the flat C ABI
+#   Q2_0CI8mmGemm.o                       the smmla prefill GEMM (ACLE, +i8mm)
 #
 # Exported to the rest of the build (cache, INTERNAL):
 #   HYC_AARCH64_CC, HYC_AARCH64_CFLAGS   how to compile and link C for aarch64
@@ -124,6 +125,22 @@ foreach(_src gemv/Q2_0CGemvShim gemv/EntryPointsNeon gemv/ParallelHook attention
     VERBATIM)
   list(APPEND _arm64_objects "${_obj}")
 endforeach()
+
+# The i8mm prefill GEMM: ACLE NEON with smmla, the only object built for
+# +i8mm (hyk_gemm_q2_0c_neon calls it after checking HWCAP2_I8MM).
+set(_obj "${_arm64_dir}/Q2_0CI8mmGemm.o")
+add_custom_command(
+  OUTPUT "${_obj}"
+  COMMAND "${HYC_AARCH64_CC}" ${HYC_AARCH64_CFLAGS} -march=armv8.2-a+dotprod+i8mm
+          -Wall -Wextra -Werror
+          "-I${CMAKE_CURRENT_SOURCE_DIR}/include" "-I${HYC_HALIDE_INCLUDE_DIR}"
+          -MD -MF "${_obj}.d"
+          -c "${CMAKE_CURRENT_SOURCE_DIR}/gemm/Q2_0CI8mmGemm.c" -o "${_obj}"
+  DEPENDS "${CMAKE_CURRENT_SOURCE_DIR}/gemm/Q2_0CI8mmGemm.c"
+  DEPFILE "${_obj}.d"
+  COMMENT "Compiling Q2_0CI8mmGemm.c for aarch64 (+i8mm)"
+  VERBATIM)
+list(APPEND _arm64_objects "${_obj}")
 
 # ---- The archive -------------------------------------------------------------------
 set(HYK_ARM64_ARCHIVE "${HYC_LIB_DIR}/libhyk_arm64.a" CACHE INTERNAL "")

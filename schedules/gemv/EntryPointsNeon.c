@@ -4,6 +4,9 @@
  * libhyk_arm64.a only. */
 #include "GemvShim.h"
 
+#include <stddef.h>
+#include <sys/auxv.h>
+
 #include "gemv_q2_0c_neon.h"
 #include "gemv_q8_0_neon.h"
 
@@ -23,6 +26,38 @@ int32_t hyk_gemv_q8_0_neon(const uint8_t *w, const float *x, float *y,
                            int64_t n, int64_t k) {
   return hyk_run_gemv(gemv_q8_0_neon, w, x, y, n, k, HYK_Q8_0_BLOCK_WEIGHTS,
                       HYK_Q8_0_BLOCK_BYTES, HYK_ERR_K_NOT_BLOCKED_Q8_0);
+}
+
+/* Linux arm64 hwcaps (asm/hwcap.h; older sysroots lack the name). */
+#ifndef HWCAP2_I8MM
+#define HWCAP2_I8MM (1UL << 13)
+#endif
+
+int32_t hyk_gemm_q2_0c_neon_dotprod(const uint8_t *w, const float *x, float *y,
+                                    int64_t n, int64_t k, int64_t m) {
+  if (x == NULL || y == NULL)
+    return HYK_ERR_NULL_POINTER;
+  if (m <= 0)
+    return HYK_ERR_BAD_SHAPE;
+  if (m > INT32_MAX / (k > 0 ? k : 1) || m > INT32_MAX / (n > 0 ? n : 1))
+    return HYK_ERR_TOO_LARGE;
+  /* Row 0 validates w, n and k before anything is written. */
+  for (int64_t r = 0; r < m; ++r) {
+    const int32_t status = hyk_gemv_q2_0c_neon(w, x + r * k, y + r * n, n, k);
+    if (status != HYK_OK)
+      return status;
+  }
+  return HYK_OK;
+}
+
+int32_t hyk_gemm_q2_0c_neon(const uint8_t *w, const float *x, float *y, int64_t n,
+                            int64_t k, int64_t m) {
+  /* Read once: the answer cannot change while the process runs. */
+  static int i8mm = -1;
+  if (i8mm < 0)
+    i8mm = (getauxval(AT_HWCAP2) & HWCAP2_I8MM) != 0;
+  return i8mm ? hyk_gemm_q2_0c_neon_i8mm(w, x, y, n, k, m)
+              : hyk_gemm_q2_0c_neon_dotprod(w, x, y, n, k, m);
 }
 
 HYK_ATTENTION_ENTRY_POINTS(neon)

@@ -4,10 +4,9 @@
  * intrinsics. Compiled by clang-22 for armv9-a+sme2 into libhyk_sme2.a only.
  *
  * Numerics: as the NEON and AVX-512 Q2_0C kernels. Each 512-block b of an
- * activation row becomes q_i = round-half-even(x_i * (QMAX / m_b)) with
- * m_b = max |x| over the block and step s_b = m_b * (1 / QMAX), QMAX = 8e6,
- * and q_i is written as three balanced int8 digits t0, t1, t2
- * (q = 65536 t0 + 256 t1 + t2). A row's block sum is then
+ * activation row becomes 24-bit integers q_i with step s_b, written as three
+ * balanced int8 digits t0, t1, t2 (schedules/common/ActivationDigits.h). A
+ * row's block sum is then
  *   d * s_b * ((D0 * 256 + D1) * 256 + D2),   D_j = sum_i (2c_i - 3) t_j,i
  * with each D_j an exact int32 dot product of 512 int8 pairs.
  *
@@ -32,58 +31,40 @@
 #include "hyk/kernels.h"
 
 #include <arm_sme.h>
-#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "HalideRuntime.h"
 
-#define HYK_SME2_DIGITS 3
-#define HYK_SME2_QMAX 8000000.0f
+#include "../common/ActivationDigits.h"
+
 #define HYK_Q2_0C_BLOCK_QS 128 /* packed bytes per block */
 
 /* ZT0 (512 bits) as 16 32-bit entries: LUTI2 reads entry c's low byte. */
 static const int32_t hyk_sme2_levels[16] = {-3, -1, 1, 3};
 
-static inline __attribute__((always_inline)) float hyk_half_to_float(const uint8_t *p) __arm_streaming_compatible {
-  const uint32_t h = (uint32_t)p[0] | ((uint32_t)p[1] << 8);
-  const uint32_t sign = (h & 0x8000u) << 16, exp = (h >> 10) & 0x1fu, mant = h & 0x3ffu;
-  if (exp == 0) {
-    const float f = (float)mant * 0x1p-24f;
-    return sign ? -f : f;
-  }
-  uint32_t bits = exp == 31 ? (sign | 0x7f800000u | (mant << 13))
-                            : (sign | ((exp + 112u) << 23) | (mant << 13));
-  float f;
-  memcpy(&f, &bits, sizeof f);
-  return f;
+/* The fp16 block scale, callable in streaming mode without a mode switch. */
+static inline __attribute__((always_inline)) float hyk_half_to_float(const uint8_t *p)
+    __arm_streaming_compatible {
+  return hyk_half_bytes_to_float(p);
 }
 
-/* One activation row x[0..k) into digits and steps. Digit j of entry i goes to
- * act[((j * k/4 + i/4) * mpad + row) * 4 + i%4] (k-group major, then row;
- * with mpad = 1 that is digit-major, plain order), the step of block b to
- * step[row * k/512 + b]. */
+/* One activation row x[0..k) into digits and steps (ActivationDigits.h).
+ * Digit j of entry i goes to act[((j * k/4 + i/4) * mpad + row) * 4 + i%4]
+ * (k-group major, then row; with mpad = 1 that is digit-major, plain order),
+ * the step of block b to step[row * k/512 + b]. */
 static void hyk_sme2_quantize_row(const float *x, int64_t k, int64_t row, int64_t mpad,
                                   int8_t *act, float *step) {
   const int64_t groups = k / 4, nb = k / HYK_Q2_0C_BLOCK_WEIGHTS;
+  int8_t t[HYK_ACT_DIGITS][HYK_ACT_BLOCK];
   for (int64_t b = 0; b < nb; ++b) {
-    const float *xb = x + b * HYK_Q2_0C_BLOCK_WEIGHTS;
-    float amax = 0.0f;
-    for (int i = 0; i < HYK_Q2_0C_BLOCK_WEIGHTS; ++i)
-      amax = fmaxf(amax, fabsf(xb[i]));
-    const float inv = amax > 0.0f ? HYK_SME2_QMAX / amax : 0.0f;
-    step[row * nb + b] = amax * (1.0f / HYK_SME2_QMAX);
-    for (int i = 0; i < HYK_Q2_0C_BLOCK_WEIGHTS; ++i) {
-      int32_t rest = (int32_t)rintf(xb[i] * inv);
-      const int64_t e = b * HYK_Q2_0C_BLOCK_WEIGHTS + i;
-      for (int j = HYK_SME2_DIGITS - 1; j >= 0; --j) {
-        const int32_t t = j == 0 ? rest : ((rest + 128) & 255) - 128;
-        rest = (rest - t) >> 8;
-        act[((j * groups + e / 4) * mpad + row) * 4 + e % 4] = (int8_t)t;
+    step[row * nb + b] = hyk_block_digits(x + b * HYK_Q2_0C_BLOCK_WEIGHTS, t);
+    for (int j = 0; j < HYK_ACT_DIGITS; ++j)
+      for (int i = 0; i < HYK_Q2_0C_BLOCK_WEIGHTS; ++i) {
+        const int64_t e = b * HYK_Q2_0C_BLOCK_WEIGHTS + i;
+        act[((j * groups + e / 4) * mpad + row) * 4 + e % 4] = t[j][i];
       }
-    }
   }
 }
 
@@ -116,7 +97,7 @@ static inline __attribute__((always_inline)) svint8x4_t hyk_sme2_load4(const int
 
 struct hyk_sme2_gemv_args {
   const uint8_t *w;
-  const int8_t *act; /* HYK_SME2_DIGITS x k */
+  const int8_t *act; /* HYK_ACT_DIGITS x k */
   const float *step; /* k/512 */
   float *y;
   int64_t n, k, rows_per_task;
@@ -136,7 +117,6 @@ hyk_sme2_gemv_rows(const struct hyk_sme2_gemv_args *a, int64_t r0, int64_t r1) {
       const uint8_t *qs = row + b * HYK_Q2_0C_BLOCK_BYTES + 2;
       const uint64_t base = (uint64_t)b * HYK_Q2_0C_BLOCK_WEIGHTS;
       const uint64_t end = base + HYK_Q2_0C_BLOCK_WEIGHTS;
-      svzero_za();
       for (uint64_t c = 0; c < HYK_Q2_0C_BLOCK_QS; c += s) {
         /* s packed bytes -> 4 s weights (codes past the block load as zero
          * bytes, expand to -3, and meet zero activations). */
@@ -150,6 +130,14 @@ hyk_sme2_gemv_rows(const struct hyk_sme2_gemv_args *a, int64_t r0, int64_t r1) {
       svfloat32_t blk = hyk_sme2_combine(hyk_sme2_sum4(svread_za32_s32_vg1x4(0)),
                                          hyk_sme2_sum4(svread_za32_s32_vg1x4(1)),
                                          hyk_sme2_sum4(svread_za32_s32_vg1x4(2)));
+      /* Zero just the three vector groups for the next block (ZA starts
+       * zeroed: __arm_new). Zeroing all of ZA instead costs SVL^2/8 bytes of
+       * stores per row and block. */
+      const svint32_t zero = svdup_n_s32(0);
+      const svint32x4_t zero4 = svcreate4(zero, zero, zero, zero);
+      svwrite_za32_s32_vg1x4(0, zero4);
+      svwrite_za32_s32_vg1x4(1, zero4);
+      svwrite_za32_s32_vg1x4(2, zero4);
       const float scale = hyk_half_to_float(qs - 2) * a->step[b];
       acc = svmla_n_f32_x(p32, acc, blk, scale);
     }
@@ -170,7 +158,7 @@ static int hyk_sme2_gemv_task(void *user_context, int index, uint8_t *closure) {
 
 struct hyk_sme2_gemm_args {
   const uint8_t *w;
-  const int8_t *act; /* HYK_SME2_DIGITS x k/4 x mpad x 4 */
+  const int8_t *act; /* HYK_ACT_DIGITS x k/4 x mpad x 4 */
   const float *step; /* m x k/512 */
   float *y;          /* m x n */
   int64_t n, k, m, mpad;
@@ -194,7 +182,9 @@ hyk_sme2_gemm_tile(const struct hyk_sme2_gemm_args *a, int64_t n0) {
       svst1_f32(pn, a->y + (m0 + (int64_t)j) * n + n0, svdup_n_f32(0.0f));
     for (int64_t b = 0; b < nb; ++b) {
       const uint8_t *blk0 = a->w + n0 * row_bytes + b * HYK_Q2_0C_BLOCK_BYTES;
-      svzero_za();
+      /* Tiles za0.s-za2.s (the digits' accumulators; the 64-bit tile mask
+       * of za<t>.s is 0x11 << t). Tile 3 is overwritten by the loads. */
+      svzero_mask_za(0x77);
       for (uint64_t c = 0; c < HYK_Q2_0C_BLOCK_QS; c += s) {
         /* Tile 3, row i: bytes c .. c+s of weight row n0+i's block (rows past
          * n stay zero and only produce outputs that are never stored). */
@@ -276,11 +266,11 @@ int32_t hyk_gemv_q2_0c_sme2(const uint8_t *w, const float *x, float *y, int64_t 
   int32_t status = hyk_sme2_check(w, x, y, n, k, 1);
   if (status != HYK_OK)
     return status;
-  int8_t *act = (int8_t *)malloc((size_t)(HYK_SME2_DIGITS * k) +
+  int8_t *act = (int8_t *)malloc((size_t)(HYK_ACT_DIGITS * k) +
                                  (size_t)(k / HYK_Q2_0C_BLOCK_WEIGHTS) * sizeof(float));
   if (act == NULL)
     return HYK_ERR_NO_MEMORY;
-  float *step = (float *)(void *)(act + HYK_SME2_DIGITS * k);
+  float *step = (float *)(void *)(act + HYK_ACT_DIGITS * k);
   hyk_sme2_quantize_row(x, k, 0, 1, act, step);
   const int64_t per_task = 16;
   struct hyk_sme2_gemv_args args = {w, act, step, y, n, k, per_task};
@@ -297,7 +287,7 @@ int32_t hyk_gemm_q2_0c_sme2(const uint8_t *w, const float *x, float *y, int64_t 
     return status;
   const int64_t t = (int64_t)(svcntsb() / 4);
   const int64_t mpad = (m + t - 1) / t * t;
-  const size_t act_bytes = (size_t)HYK_SME2_DIGITS * (size_t)k * (size_t)mpad;
+  const size_t act_bytes = (size_t)HYK_ACT_DIGITS * (size_t)k * (size_t)mpad;
   int8_t *act = (int8_t *)calloc(act_bytes + (size_t)(m * (k / HYK_Q2_0C_BLOCK_WEIGHTS)) *
                                                  sizeof(float), 1);
   if (act == NULL)

@@ -4,7 +4,10 @@ with the float64 numpy reference, teacher-forcing the candidate's own token sequ
 
   python tests/e2e/compare_logits.py --model MODEL --candidate PREFIX
          [--max-abs 1e-3] [--min-cos 0.999999] [--prompt-len 1] [--tie 1e-3]
-         [--activations int8|f32] [--kv-cache f16|f32] [--library DIR]
+         [--activations int8|f32] [--kv-cache f16|f32] [--library DIR] [--logits-from N]
+
+With --logits-from N the candidate's .logits holds rows for steps N.. only (a prompt
+prefilled once: model_driver --prompt-logits once); the reference still runs every token.
 
 The reference models the library's activation precision and KV cache type: --activations
 and --kv-cache, or what the manifest.json of --library DIR records (default f32 for both). See int8 bounds below.
@@ -40,16 +43,18 @@ from reference import (ACTIVATIONS, KV_CACHES, Reference, read_manifest_activati
                        read_manifest_kv_cache)
 
 
-def load_candidate(prefix, vocab):
+def load_candidate(prefix, vocab, first=0):
+    """Tokens and logits rows; row i belongs to step first + i."""
     with open(prefix + ".tokens") as f:
         tokens = [int(t) for t in f.read().split()]
     logits = np.fromfile(prefix + ".logits", dtype="<f4")
-    if not tokens:
-        raise ValueError(f"{prefix}.tokens is empty")
-    if logits.size != len(tokens) * vocab:
+    if len(tokens) <= first:
+        raise ValueError(f"{prefix}.tokens has {len(tokens)} tokens, needs more than {first}")
+    rows = len(tokens) - first
+    if logits.size != rows * vocab:
         raise ValueError(f"{prefix}.logits holds {logits.size} floats, expected "
-                         f"{len(tokens)} tokens x vocab {vocab} = {len(tokens) * vocab}")
-    return tokens, logits.reshape(len(tokens), vocab)
+                         f"{rows} steps x vocab {vocab} = {rows * vocab}")
+    return tokens, logits.reshape(rows, vocab)
 
 
 def main():
@@ -68,6 +73,8 @@ def main():
                     help="KV cache element type the candidate was compiled with")
     ap.add_argument("--library", help="compiled library dir whose manifest.json gives "
                                       "--activations and --kv-cache")
+    ap.add_argument("--logits-from", type=int, default=0,
+                    help="the candidate's logits start at this step (earlier steps unchecked)")
     args = ap.parse_args()
     act = args.activations or (read_manifest_activations(args.library) if args.library
                                else "f32")
@@ -77,7 +84,7 @@ def main():
     ref = Reference(args.model, activations=act, kv_cache=kv)
     print(f"compare_logits: reference with {act} activations, {kv} KV cache")
     try:
-        tokens, cand = load_candidate(args.candidate, ref.vocab)
+        tokens, cand = load_candidate(args.candidate, ref.vocab, args.logits_from)
     except (OSError, ValueError) as e:
         print(f"compare_logits: FAIL: {e}")
         return 1
@@ -90,7 +97,9 @@ def main():
     ref.reset()
     for t, tok in enumerate(tokens):
         r = ref.decode(tok, t).astype(np.float64)
-        c = cand[t].astype(np.float64)
+        if t < args.logits_from:
+            continue
+        c = cand[t - args.logits_from].astype(np.float64)
         if not np.all(np.isfinite(c)):
             failures.append(f"step {t}: candidate logits are not finite")
             print(f"{t:4d} {tok:6d} {'non-finite':>10}")
@@ -127,9 +136,10 @@ def main():
               f"{' '.join(note)}")
 
     status = "FAIL" if failures else "PASS"
-    print(f"compare_logits: {status}: {len(tokens)} steps, worst max-abs {worst_abs:.3e} "
+    print(f"compare_logits: {status}: {len(tokens) - args.logits_from} steps, worst max-abs {worst_abs:.3e} "
           f"(step {worst_abs_t}, bound {args.max_abs:g}), worst cosine 1-{1 - worst_cos:.3e} "
-          f"(step {worst_cos_t}, bound 1-{1 - args.min_cos:.1e}), argmax agree {n_agree}/{len(tokens)}, "
+          f"(step {worst_cos_t}, bound 1-{1 - args.min_cos:.1e}), argmax agree "
+          f"{n_agree}/{len(tokens) - args.logits_from}, "
           f"{time.perf_counter() - t0:.1f} s")
     for f in failures[:20]:
         print(f"  {f}")

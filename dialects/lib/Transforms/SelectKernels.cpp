@@ -95,11 +95,12 @@ struct SelectKernels
     : public hyc::lowbit::impl::SelectKernelsPassBase<SelectKernels> {
   using Base::Base;
   /// Targets whose kernel library has a prefill GEMM for `format`
-  /// (schedules/: gemm_q2_0c_vnni for AVX-512 VNNI, the SMOPA GEMM of
-  /// schedules/sme2 for SME2).
+  /// (schedules/: gemm_q2_0c_vnni for AVX-512 VNNI, the smmla GEMM with its
+  /// dotprod fallback for NEON, the SMOPA GEMM of schedules/sme2 for SME2).
   bool hasGemm(WeightFormat format) const {
     return format == WeightFormat::Q2_0C &&
-           (target == "x86-64-avx512" || target == "aarch64-sme2");
+           (target == "x86-64-avx512" || target == "aarch64-neon" ||
+            target == "aarch64-sme2");
   }
 
   void runOnOperation() override {

@@ -65,6 +65,18 @@ int32_t hyk_gemv_q2_0c_avx512(const uint8_t *w, const float *x, float *y,
  * rounding (~1e-6 relative to sum |w x|). */
 int32_t hyk_gemv_q2_0c_neon(const uint8_t *w, const float *x, float *y,
                             int64_t n, int64_t k);
+/* AArch64 prefill (libhyk_arm64.a): y (m x n) = x (m x k) W^T for m
+ * activation rows, row-major, each row's result as hyk_gemv_q2_0c_neon's up to
+ * float32 summation order. hyk_gemm_q2_0c_neon picks by the CPU's HWCAP2 at
+ * run time: with I8MM the smmla kernel (_i8mm: 4 weight rows x 4 activation
+ * rows per register tile; allocates 3 k x m bytes of scratch), otherwise one
+ * dotprod GEMV per row (_dotprod). _i8mm needs FEAT_I8MM (SIGILL without). */
+int32_t hyk_gemm_q2_0c_neon(const uint8_t *w, const float *x, float *y,
+                            int64_t n, int64_t k, int64_t m);
+int32_t hyk_gemm_q2_0c_neon_i8mm(const uint8_t *w, const float *x, float *y,
+                                 int64_t n, int64_t k, int64_t m);
+int32_t hyk_gemm_q2_0c_neon_dotprod(const uint8_t *w, const float *x, float *y,
+                                    int64_t n, int64_t k, int64_t m);
 /* AArch64 SME2 (libhyk_sme2.a): the same contract and the same 24-bit
  * activation digits as the NEON variant, with the 2-bit codes expanded by
  * LUTI2 from ZT0 and the products on SME2's multi-vector SDOT into ZA, in

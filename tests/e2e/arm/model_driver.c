@@ -2,7 +2,7 @@
  * entry points (hy/hy_abi.h, no runtime in between) and dumps its logits.
  *
  *   model_driver DIR --prompt ID,ID,... --steps N --dump PREFIX
- *                [--prompt-logits prefill|decode]
+ *                [--prompt-logits prefill|decode|once]
  *
  * DIR is a `hyc compile` output directory: the driver dlopens
  * DIR/libhy_NAME.so (NAME from DIR/hy_model.name), memory-maps
@@ -13,7 +13,10 @@
  *     and prefill runs for every length 1..P; the last call leaves the KV
  *     cache holding the whole prompt). P(P+1)/2 token steps: for big models
  *     --prompt-logits decode feeds tokens 0..P-2 to hy_NAME_decode instead
- *     and then prefills the whole prompt once (2P-1 steps);
+ *     and then prefills the whole prompt once (2P-1 steps); --prompt-logits
+ *     once only prefills the whole prompt once and dumps the logits of its
+ *     last token alone (PREFIX.logits then starts at step P-1:
+ *     compare_logits.py --logits-from P-1);
  *   - N greedy steps: feed the argmax of the last logits to hy_NAME_decode
  *     at the next position.
  * PREFIX.tokens (the P + N fed token ids) and PREFIX.logits (P + N rows of
@@ -74,7 +77,7 @@ static int parse_ids(const char *s, int32_t *out, int cap) {
 
 int main(int argc, char **argv) {
   const char *dir = NULL, *prompt_arg = NULL, *prefix = NULL;
-  int decode_prompt = 0;
+  int decode_prompt = 0, prompt_once = 0;
   long steps = -1;
   for (int i = 1; i < argc; ++i) {
     if (!strcmp(argv[i], "--prompt") && i + 1 < argc)
@@ -84,8 +87,11 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--dump") && i + 1 < argc)
       prefix = argv[++i];
     else if (!strcmp(argv[i], "--prompt-logits") && i + 1 < argc &&
-             (!strcmp(argv[i + 1], "prefill") || !strcmp(argv[i + 1], "decode")))
-      decode_prompt = !strcmp(argv[++i], "decode");
+             (!strcmp(argv[i + 1], "prefill") || !strcmp(argv[i + 1], "decode") ||
+              !strcmp(argv[i + 1], "once"))) {
+      decode_prompt = !strcmp(argv[i + 1], "decode");
+      prompt_once = !strcmp(argv[++i], "once");
+    }
     else if (!dir && argv[i][0] != '-')
       dir = argv[i];
     else
@@ -93,7 +99,7 @@ int main(int argc, char **argv) {
   }
   if (!dir || !prompt_arg || !prefix || steps < 0)
     return fail("usage", "model_driver DIR --prompt ID,ID,... --steps N --dump PREFIX "
-                         "[--prompt-logits prefill|decode]");
+                         "[--prompt-logits prefill|decode|once]");
 
   /* The model's name, library and weights. */
   char path[4096], name[256] = "";
@@ -162,7 +168,7 @@ int main(int argc, char **argv) {
   /* Prompt: the logits of every prompt position; the last call is the real
    * prefill of the whole prompt. */
   double prefix_ms = 0, prefill_ms = 0;
-  for (int i = 1; i <= n_prompt; ++i) {
+  for (int i = prompt_once ? n_prompt : 1; i <= n_prompt; ++i) {
     t0 = now_ms();
     int32_t rc = decode_prompt && i < n_prompt
                      ? decode(weights, arena, kv, tokens[i - 1], i - 1, logits)
@@ -176,7 +182,8 @@ int main(int argc, char **argv) {
       fprintf(stderr, "model_driver: prefill of %d tokens returned %d\n", i, rc);
       return 1;
     }
-    fprintf(tf, "%d\n", tokens[i - 1]);
+    for (int t = prompt_once ? 0 : i - 1; t < i; ++t)
+      fprintf(tf, "%d\n", tokens[t]);
     fwrite(logits, sizeof(float), (size_t)vocab, lf);
   }
 

@@ -73,10 +73,11 @@ def run(cmd, **kw):
     return proc, time.perf_counter() - t0
 
 
-def load_dump(prefix, vocab):
+def load_dump(prefix, vocab, first=0):
+    """Tokens and logits; logits row i belongs to token first + i."""
     with open(prefix + ".tokens") as f:
         tokens = [int(t) for t in f.read().split()]
-    logits = np.fromfile(prefix + ".logits", dtype="<f4").reshape(len(tokens), vocab)
+    logits = np.fromfile(prefix + ".logits", dtype="<f4").reshape(len(tokens) - first, vocab)
     return tokens, logits
 
 
@@ -97,7 +98,7 @@ def main():
     ap.add_argument("--positions", type=int, default=128,
                     help="prompt + decode steps (the library is compiled for this context)")
     ap.add_argument("--prompt", type=int, default=8)
-    ap.add_argument("--prompt-logits", choices=["prefill", "decode"], default="prefill",
+    ap.add_argument("--prompt-logits", choices=["prefill", "decode", "once"], default="prefill",
                     help="model_driver: prefill every prompt prefix (P(P+1)/2 steps) or decode "
                          "the prompt and prefill it once (2P-1 steps; for the full-size model)")
     ap.add_argument("--max-abs", default=None,
@@ -198,6 +199,8 @@ def main():
         steps = args.positions - len(prompt)
         driver_args = ["--prompt", ",".join(map(str, prompt)), "--steps", str(steps),
                        "--prompt-logits", args.prompt_logits]
+        # --prompt-logits once: logits from the last prompt token on.
+        first = len(prompt) - 1 if args.prompt_logits == "once" else 0
         bounds = ((["--max-abs", args.max_abs] if args.max_abs else []) +
                   (["--min-cos", args.min_cos] if args.min_cos else []))
         vls = [int(v) for v in args.sme_vl.split(",")] if isa == "sme2" else [None]
@@ -219,7 +222,8 @@ def main():
             # ---- 3. against the numpy reference --------------------------------------
             proc, secs = run([sys.executable, os.path.join(E2E, "compare_logits.py"),
                               "--model", model, "--candidate", arm_prefix,
-                              "--prompt-len", str(len(prompt)), "--library", out_arm] + bounds)
+                              "--prompt-len", str(len(prompt)), "--library", out_arm,
+                              "--logits-from", str(first)] + bounds)
             lines = proc.stdout.strip().splitlines()
             summary = next((l for l in lines if l.startswith("compare_logits:")), "no summary")
             if proc.returncode != 0:
@@ -241,22 +245,22 @@ def main():
             proc, secs = run([args.driver_host, out_x86, *driver_args, "--dump", x86_prefix])
             print(proc.stdout.rstrip())
             if c.check(proc.returncode == 0, f"model_driver on the host ({secs:.1f} s)"):
-                x86_tokens, x86_logits = load_dump(x86_prefix, vocab)
+                x86_tokens, x86_logits = load_dump(x86_prefix, vocab, first)
                 for label, arm_prefix in arm_runs:
-                    arm_tokens, arm_logits = load_dump(arm_prefix, vocab)
+                    arm_tokens, arm_logits = load_dump(arm_prefix, vocab, first)
                     same = 0
                     while (same < min(len(arm_tokens), len(x86_tokens))
                            and arm_tokens[same] == x86_tokens[same]):
                         same += 1
                     # Rows up to and including the first divergent feed are comparable.
-                    rows = min(same + 1, len(arm_tokens), len(x86_tokens))
+                    rows = min(same + 1, len(arm_tokens), len(x86_tokens)) - first
                     diff = np.abs(arm_logits[:rows].astype(np.float64) - x86_logits[:rows])
                     worst = float(diff.max())
-                    where = int(np.unravel_index(int(diff.argmax()), diff.shape)[0])
+                    where = first + int(np.unravel_index(int(diff.argmax()), diff.shape)[0])
                     ok = same == len(arm_tokens) == len(x86_tokens)
                     note = ""
                     if not ok and 0 < same < len(x86_tokens):
-                        top2 = np.sort(x86_logits[same - 1])[-2:]
+                        top2 = np.sort(x86_logits[same - 1 - first])[-2:]
                         if top2[1] - top2[0] < 1e-3:
                             ok, note = True, f" (diverged at step {same} on a tie: top-2 gap " \
                                              f"{top2[1] - top2[0]:.2e})"
@@ -266,7 +270,8 @@ def main():
                           f"{worst:.3e} (step {where}); logits std {float(x86_logits.std()):.3f}")
                 proc, _ = run([sys.executable, os.path.join(E2E, "compare_logits.py"),
                                "--model", model, "--candidate", x86_prefix,
-                               "--prompt-len", str(len(prompt)), "--library", out_x86] + bounds)
+                               "--prompt-len", str(len(prompt)), "--library", out_x86,
+                               "--logits-from", str(first)] + bounds)
                 summary = next((l for l in proc.stdout.splitlines()
                                 if l.startswith("compare_logits:")), "no summary")
                 c.check(proc.returncode == 0, f"x86 logits vs numpy reference: {summary}")

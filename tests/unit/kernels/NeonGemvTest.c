@@ -42,6 +42,9 @@
 #ifndef HWCAP_ASIMDDP
 #define HWCAP_ASIMDDP (1 << 20)
 #endif
+#ifndef HWCAP2_I8MM
+#define HWCAP2_I8MM (1UL << 13)
+#endif
 
 /* Largest |q| of the kernels' activation integers (I8DotActivations::qmax
  * for digits = 3, schedules/gemv/I8DotActivations.h). */
@@ -66,9 +69,16 @@ static const format_t kQ2_0C = {"q2_0c_sme2", hyk_gemv_q2_0c_sme2, hyk_gemm_q2_0
                                 HYK_Q2_0C_BLOCK_WEIGHTS, HYK_Q2_0C_BLOCK_BYTES,
                                 HYK_ERR_K_NOT_BLOCKED};
 #else
-static const format_t kQ2_0C = {"q2_0c", hyk_gemv_q2_0c_neon, NULL,
+/* The GEMM through its HWCAP dispatcher, and each of its two kernels. */
+static const format_t kQ2_0C = {"q2_0c", hyk_gemv_q2_0c_neon, hyk_gemm_q2_0c_neon,
                                 HYK_Q2_0C_BLOCK_WEIGHTS, HYK_Q2_0C_BLOCK_BYTES,
                                 HYK_ERR_K_NOT_BLOCKED};
+static const format_t kQ2_0CI8mm = {"q2_0c_i8mm", hyk_gemv_q2_0c_neon,
+                                    hyk_gemm_q2_0c_neon_i8mm, HYK_Q2_0C_BLOCK_WEIGHTS,
+                                    HYK_Q2_0C_BLOCK_BYTES, HYK_ERR_K_NOT_BLOCKED};
+static const format_t kQ2_0CDotprod = {"q2_0c_dotprod", hyk_gemv_q2_0c_neon,
+                                       hyk_gemm_q2_0c_neon_dotprod, HYK_Q2_0C_BLOCK_WEIGHTS,
+                                       HYK_Q2_0C_BLOCK_BYTES, HYK_ERR_K_NOT_BLOCKED};
 #endif
 #ifdef HYK_TEST_SME2
 /* The sme2 ISA's names of the neon Q8_0 and attention kernels. */
@@ -209,7 +219,7 @@ static double weight_at(const format_t *f, const uint8_t *row, int64_t i) {
   const uint8_t *block = row + (i / f->block_weights) * f->block_bytes;
   const double d = half_to_double((uint16_t)(block[0] | (block[1] << 8)));
   const int64_t j = i % f->block_weights;
-  if (f == &kQ2_0C) {
+  if (f->block_weights == HYK_Q2_0C_BLOCK_WEIGHTS) {
     const int c = (block[2 + j / 4] >> (2 * (j % 4))) & 3;
     return (2 * c - 3) * d;
   }
@@ -226,7 +236,7 @@ static double now_seconds(void) {
  * format's GEMM), each row against the scalar reference. */
 static void run_case_rows(const format_t *f, int64_t n, int64_t k, int64_t m) {
   g_rng = 0x9E3779B97F4A7C15ull ^ (uint64_t)(n * 7919 + k * 31 + m * 104729) ^
-          (f == &kQ2_0C ? 1u : 2u);
+          (f->block_weights == HYK_Q2_0C_BLOCK_WEIGHTS ? 1u : 2u);
   const int64_t nblocks = k / f->block_weights;
   const int64_t row_bytes = nblocks * f->block_bytes;
   guarded_t w, x;
@@ -245,7 +255,7 @@ static void run_case_rows(const format_t *f, int64_t n, int64_t k, int64_t m) {
       block[i] = (uint8_t)rnd();
   }
   float *xall = (float *)x.data;
-  fill_x(xall, k * m, f == &kQ2_0C ? 512 : 32);
+  fill_x(xall, k * m, f->block_weights == HYK_Q2_0C_BLOCK_WEIGHTS ? 512 : 32);
 
   uint8_t *out = output_alloc(n * m);
   const double t0 = now_seconds();
@@ -255,7 +265,7 @@ static void run_case_rows(const format_t *f, int64_t n, int64_t k, int64_t m) {
   const int guards = output_guards_intact(out, n * m);
 
   /* Activation steps per quantization block (the kernels' sx_b). */
-  const int64_t qblock = f == &kQ2_0C ? 512 : 32;
+  const int64_t qblock = f->block_weights == HYK_Q2_0C_BLOCK_WEIGHTS ? 512 : 32;
   const int64_t nq = k / qblock;
   double *step = (double *)malloc((size_t)(m * nq) * sizeof(double));
   double *wrow = (double *)malloc((size_t)k * sizeof(double));
@@ -457,15 +467,6 @@ static void run_attention(int64_t heads, int64_t kvh, int64_t d, int64_t tokens,
   guarded_free(&q), guarded_free(&k), guarded_free(&v);
 }
 
-#ifdef HYK_TEST_SME2
-#include <sys/prctl.h>
-#ifndef HWCAP2_SME2
-#define HWCAP2_SME2 (1UL << 37)
-#endif
-#ifndef PR_SME_GET_VL
-#define PR_SME_GET_VL 64
-#endif
-
 /* The GEMM's argument errors: statuses, and y untouched. */
 static void run_gemm_errors(const format_t *f) {
   const int64_t n = 4, k = 1024, m = 3;
@@ -503,6 +504,15 @@ static void run_gemm_errors(const format_t *f) {
   free(w);
 }
 
+#ifdef HYK_TEST_SME2
+#include <sys/prctl.h>
+#ifndef HWCAP2_SME2
+#define HWCAP2_SME2 (1UL << 37)
+#endif
+#ifndef PR_SME_GET_VL
+#define PR_SME_GET_VL 64
+#endif
+
 int main(void) {
   /* Without SME2 the kernels would die of SIGILL: say why instead. */
   const int sme2 = (getauxval(AT_HWCAP2) & HWCAP2_SME2) != 0;
@@ -521,13 +531,14 @@ int main(void) {
     for (size_t i = 0; i < sizeof ms / sizeof ms[0]; ++i)
       for (size_t j = 0; j < sizeof gn / sizeof gn[0]; ++j)
         run_case_rows(&kQ2_0C, gn[j], 1024, ms[i]);
-    /* HY-1.8B projection shapes (n, k), decode and a 16-row prefill chunk,
-     * and the tiny test model's. */
-    static const int64_t real_q2[][2] = {
-        {2048, 2048}, {3072, 2048}, {2048, 6144}, {768, 512}};
+    /* HY-1.8B projection shapes (n, k) and the tiny test model's: decode,
+     * and a prefill chunk of m rows (few for the big shapes: the float64
+     * reference runs under emulation too). */
+    static const int64_t real_q2[][3] = {
+        {2048, 2048, 5}, {3072, 2048, 3}, {2048, 6144, 2}, {768, 512, 16}};
     for (size_t i = 0; i < sizeof real_q2 / sizeof real_q2[0]; ++i) {
       run_case(&kQ2_0C, real_q2[i][0], real_q2[i][1]);
-      run_case_rows(&kQ2_0C, real_q2[i][0], real_q2[i][1], 16);
+      run_case_rows(&kQ2_0C, real_q2[i][0], real_q2[i][1], real_q2[i][2]);
     }
     run_errors(&kQ2_0C);
     run_gemm_errors(&kQ2_0C);
@@ -566,6 +577,22 @@ int main(void) {
     run_case(&kQ8_0, 512, 512);
     run_errors(&kQ2_0C);
     run_errors(&kQ8_0);
+    /* Prefill GEMMs: partial 4 x 4 tiles, the real shapes with a few rows
+     * (the float64 reference runs under emulation too). The i8mm kernel only
+     * where the CPU has it (qemu -cpu max does). */
+    const int i8mm = (getauxval(AT_HWCAP2) & HWCAP2_I8MM) != 0;
+    report(i8mm, "CPU reports i8mm (HWCAP2): the smmla GEMM is tested");
+    const format_t *gemms[] = {&kQ2_0C, &kQ2_0CI8mm, &kQ2_0CDotprod};
+    for (size_t f = i8mm ? 0 : 2; f < 3; ++f) {
+      static const int64_t ms[] = {2, 3, 4, 5, 9, 16};
+      static const int64_t gn[] = {1, 3, 4, 17, 65};
+      for (size_t i = 0; i < sizeof ms / sizeof ms[0]; ++i)
+        for (size_t j = 0; j < sizeof gn / sizeof gn[0]; ++j)
+          run_case_rows(gemms[f], gn[j], 1024, ms[i]);
+      run_case_rows(gemms[f], 2048, 2048, 5);
+      run_case_rows(gemms[f], 768, 512, 16);
+      run_gemm_errors(gemms[f]);
+    }
   }
   /* Attention needs only NEON: decode (one query, past the 256-position
    * split blocks) and prefill chunks (causal within the chunk), HY's 16 x 128

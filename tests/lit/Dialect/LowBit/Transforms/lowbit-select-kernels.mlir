@@ -27,8 +27,11 @@ func.func @select(%a: !lowbit.packed<q2_0c, 64x512>, %b: !lowbit.packed<q2_0c, 3
 }
 
 // Prefill (several activation rows): a GEMM on targets that have one for the
-// format (x86-64-avx512: gemm_q2_0c), one GEMV per row elsewhere.
+// format (x86-64-avx512, aarch64-neon, aarch64-sme2: gemm_q2_0c), one GEMV per
+// row elsewhere.
 // RUN: hyc-opt %s -lowbit-select-kernels="target=x86-64-avx512" | FileCheck %s --check-prefix=GEMM
+// RUN: hyc-opt %s -lowbit-select-kernels="target=aarch64-neon" | FileCheck %s --check-prefix=GEMM
+// RUN: hyc-opt %s -lowbit-select-kernels="target=aarch64-sme2" | FileCheck %s --check-prefix=GEMM
 // RUN: hyc-opt %s -lowbit-select-kernels="target=x86-64-avx2" | FileCheck %s --check-prefix=NOGEMM
 // GEMM-LABEL: func.func @prefill
 // GEMM: lowbit.matmul {{.*}} {hyc.kernel = "gemm_q2_0c", hyc.schedule = "default"} : memref<4x512xf32>
