@@ -8,7 +8,8 @@ With --target aarch64-neon|aarch64-sme2 (and --qemu) the model is compiled for t
 target, the example and the runtime are cross-built with cmake/aarch64-linux-gnu.cmake and
 run under qemu-aarch64 -cpu max (SME2: at --sme-vl bytes), and the reply must be the one
 `hyc run` gives natively for the host build with float32 activations (the AArch64 targets'
-precision).
+precision). --static links the example statically (no loader or shared libraries needed on
+the device: the Android recipe in the README) and runs it without qemu's -L sysroot.
 """
 import argparse
 import os
@@ -37,6 +38,8 @@ def main():
                     choices=["host", "aarch64-neon", "aarch64-sme2"])
     ap.add_argument("--qemu", help="qemu-aarch64 for the AArch64 targets")
     ap.add_argument("--sysroot", default=qemu_aarch64.DEFAULT_SYSROOT)
+    ap.add_argument("--static", action="store_true",
+                    help="link the example statically (AArch64 targets)")
     ap.add_argument("--sme-vl", type=int, default=None,
                     help="streaming vector length (bytes) for aarch64-sme2")
     args = ap.parse_args()
@@ -56,6 +59,8 @@ def main():
         if cross:
             configure.append("-DCMAKE_TOOLCHAIN_FILE=" +
                              os.path.join(ROOT, "cmake", "aarch64-linux-gnu.cmake"))
+            if args.static:
+                configure.append("-DCMAKE_EXE_LINKER_FLAGS=-static")
         elif args.c_compiler:
             configure.append(f"-DCMAKE_C_COMPILER={args.c_compiler}")
         run(configure, stdout=subprocess.DEVNULL)
@@ -66,7 +71,23 @@ def main():
             if reason:
                 print(f"FAIL: {reason}")
                 return 1
-            demo_argv = qemu_aarch64.command(args.qemu, args.sysroot, demo_argv, args.sme_vl)
+            if args.static:
+                with open(demo_argv[0], "rb") as f:
+                    elf = f.read(1 << 16)
+                # A static executable has no PT_INTERP program header (type 3).
+                import struct
+                phoff, = struct.unpack_from("<Q", elf, 0x20)
+                phentsize, phnum = struct.unpack_from("<HH", elf, 0x36)
+                types = [struct.unpack_from("<I", elf, phoff + i * phentsize)[0]
+                         for i in range(phnum)]
+                if 3 in types:
+                    print("FAIL: --static, but embed_demo has a program interpreter")
+                    return 1
+                print("embed_demo is statically linked (no PT_INTERP)")
+            # The static build runs without the sysroot: nothing to load.
+            demo_argv = qemu_aarch64.command(
+                args.qemu, "/nonexistent" if args.static else args.sysroot, demo_argv,
+                args.sme_vl)
         demo = run(demo_argv, capture_output=True, text=True, errors="replace")
         ref_dir = out
         if cross:
