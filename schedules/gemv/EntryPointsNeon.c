@@ -52,12 +52,11 @@ int32_t hyk_gemm_q2_0c_neon_dotprod(const uint8_t *w, const float *x, float *y,
 
 int32_t hyk_gemm_q2_0c_neon(const uint8_t *w, const float *x, float *y, int64_t n,
                             int64_t k, int64_t m) {
-  /* Read once: the answer cannot change while the process runs. */
-  static int i8mm = -1;
-  if (i8mm < 0)
-    i8mm = (getauxval(AT_HWCAP2) & HWCAP2_I8MM) != 0;
-  return i8mm ? hyk_gemm_q2_0c_neon_i8mm(w, x, y, n, k, m)
-              : hyk_gemm_q2_0c_neon_dotprod(w, x, y, n, k, m);
+  /* getauxval reads the process's auxiliary vector: cheap next to a GEMM,
+   * and no shared state between threads. */
+  return (getauxval(AT_HWCAP2) & HWCAP2_I8MM) != 0
+             ? hyk_gemm_q2_0c_neon_i8mm(w, x, y, n, k, m)
+             : hyk_gemm_q2_0c_neon_dotprod(w, x, y, n, k, m);
 }
 
 HYK_ATTENTION_ENTRY_POINTS(neon)
