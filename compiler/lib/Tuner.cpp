@@ -918,13 +918,6 @@ int Tuner::run(std::string &error) {
   tty = isatty(2);
   journalPath = opt.output + ".journal";
   generatorPath = halideGeneratorPath();
-  if (opt.target.kernelIsa == "sme2") {
-    error = "tuning is not supported for target " + opt.target.name +
-            " yet: its Q2_0C kernels are hand-scheduled SME2 code (schedules/sme2), "
-            "not Halide generators with a search space; compile for it without "
-            "--tuning-db";
-    return 1;
-  }
   halideTarget = halideTargetForIsa(opt.target.kernelIsa);
   if (halideTarget.empty()) {
     error = "this hyc build has no Halide target for kernel ISA '" + opt.target.kernelIsa +

@@ -160,6 +160,11 @@ int hyc::driver::tuneMain(const std::vector<std::string> &args) {
   if (!resolveTarget(target, opt.target, error) ||
       !setActivations(activations, opt.target, error))
     return fail(cmd, error);
+  if (opt.target.kernelIsa == "sme2")
+    return fail(cmd, "tuning is not supported for target " + opt.target.name +
+                         " yet: its Q2_0C kernels are hand-written SME2 code "
+                         "(schedules/sme2), not Halide generators with a search space; "
+                         "compile for it without --tuning-db");
   opt.runner = splitSpaces(runner);
   if (!runner.empty() && opt.runner.empty())
     return fail(cmd, "--runner is empty");
