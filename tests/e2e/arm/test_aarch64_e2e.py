@@ -225,7 +225,9 @@ def main():
                               "--prompt-len", str(len(prompt)), "--library", out_arm,
                               "--logits-from", str(first)] + bounds)
             lines = proc.stdout.strip().splitlines()
-            summary = next((l for l in lines if l.startswith("compare_logits:")), "no summary")
+            # The last "compare_logits:" line is the verdict (the first names the reference).
+            summary = next((l for l in reversed(lines) if l.startswith("compare_logits:")),
+                           "no summary")
             if proc.returncode != 0:
                 print("\n".join(lines[-30:]))
             c.check(proc.returncode == 0, f"{label} logits vs numpy reference: {summary}")
@@ -272,7 +274,7 @@ def main():
                                "--model", model, "--candidate", x86_prefix,
                                "--prompt-len", str(len(prompt)), "--library", out_x86,
                                "--logits-from", str(first)] + bounds)
-                summary = next((l for l in proc.stdout.splitlines()
+                summary = next((l for l in reversed(proc.stdout.splitlines())
                                 if l.startswith("compare_logits:")), "no summary")
                 c.check(proc.returncode == 0, f"x86 logits vs numpy reference: {summary}")
     print(f"{c.passed} passed, {c.failed} failed")
