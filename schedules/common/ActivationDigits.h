@@ -1,4 +1,5 @@
-/* ActivationDigits.h - one 512-block of float activations as the 24-bit
+/* ActivationDigits.h - the shared pieces of the hand-written Q2_0C kernels:
+ * argument checks, and one 512-block of float activations as the 24-bit
  * integers of the int8-dot-product Q2_0C kernels, in plain C for the
  * hand-written kernels (schedules/sme2, schedules/gemm/Q2_0CI8mmGemm.c); the
  * Halide generators do the same in I8DotActivations.h (digits = 3):
@@ -11,7 +12,10 @@
 #define HYK_SCHEDULES_COMMON_ACTIVATIONDIGITS_H
 
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
+
+#include "hyk/kernels.h"
 
 #define HYK_ACT_DIGITS 3
 #define HYK_ACT_QMAX 8000000.0f
@@ -32,6 +36,24 @@ static inline float hyk_block_digits(const float *x, int8_t digits[HYK_ACT_DIGIT
     }
   }
   return amax * (1.0f / HYK_ACT_QMAX);
+}
+
+/* The argument checks of a Q2_0C matmul entry point (n weight rows of k,
+ * m activation rows), in the order and with the statuses of kernels.h; the
+ * size limits are the Halide kernels' (int32 extents, task counts, indices). */
+static inline int32_t hyk_q2_0c_check_args(const uint8_t *w, const float *x, const float *y,
+                                           int64_t n, int64_t k, int64_t m) {
+  if (w == NULL || x == NULL || y == NULL)
+    return HYK_ERR_NULL_POINTER;
+  if (n <= 0 || k <= 0 || m <= 0)
+    return HYK_ERR_BAD_SHAPE;
+  if (k % HYK_Q2_0C_BLOCK_WEIGHTS != 0)
+    return HYK_ERR_K_NOT_BLOCKED;
+  const int64_t row_bytes = k / HYK_Q2_0C_BLOCK_WEIGHTS * HYK_Q2_0C_BLOCK_BYTES;
+  if (k > INT32_MAX / 4 || n > INT32_MAX / row_bytes || m > INT32_MAX / k ||
+      m > INT32_MAX / n)
+    return HYK_ERR_TOO_LARGE;
+  return HYK_OK;
 }
 
 /* IEEE binary16 (little-endian bytes) -> float, exactly. */

@@ -143,16 +143,9 @@ static int hyk_i8mm_task(void *user_context, int index, uint8_t *closure) {
 
 int32_t hyk_gemm_q2_0c_neon_i8mm(const uint8_t *w, const float *x, float *y, int64_t n,
                                  int64_t k, int64_t m) {
-  if (w == NULL || x == NULL || y == NULL)
-    return HYK_ERR_NULL_POINTER;
-  if (n <= 0 || k <= 0 || m <= 0)
-    return HYK_ERR_BAD_SHAPE;
-  if (k % HYK_Q2_0C_BLOCK_WEIGHTS != 0)
-    return HYK_ERR_K_NOT_BLOCKED;
-  const int64_t row_bytes = k / HYK_Q2_0C_BLOCK_WEIGHTS * HYK_Q2_0C_BLOCK_BYTES;
-  if (k > INT32_MAX / 4 || n > INT32_MAX / row_bytes || m > INT32_MAX / k ||
-      m > INT32_MAX / n)
-    return HYK_ERR_TOO_LARGE;
+  const int32_t status = hyk_q2_0c_check_args(w, x, y, n, k, m);
+  if (status != HYK_OK)
+    return status;
   const int64_t mpad = (m + 3) / 4 * 4;
   const size_t act_bytes = (size_t)HYK_ACT_DIGITS * (size_t)k * (size_t)mpad;
   int8_t *act = (int8_t *)calloc(act_bytes + (size_t)(mpad * (k / HYK_Q2_0C_BLOCK_WEIGHTS)) *

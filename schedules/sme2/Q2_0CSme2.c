@@ -245,25 +245,9 @@ static int hyk_sme2_gemm_task(void *user_context, int index, uint8_t *closure) {
 
 /* ---- Entry points -------------------------------------------------------- */
 
-static int32_t hyk_sme2_check(const uint8_t *w, const float *x, const float *y, int64_t n,
-                              int64_t k, int64_t m) {
-  if (w == NULL || x == NULL || y == NULL)
-    return HYK_ERR_NULL_POINTER;
-  if (n <= 0 || k <= 0 || m <= 0)
-    return HYK_ERR_BAD_SHAPE;
-  if (k % HYK_Q2_0C_BLOCK_WEIGHTS != 0)
-    return HYK_ERR_K_NOT_BLOCKED;
-  /* The same limits as the Halide kernels: int32 task counts and indices. */
-  const int64_t row_bytes = k / HYK_Q2_0C_BLOCK_WEIGHTS * HYK_Q2_0C_BLOCK_BYTES;
-  if (k > INT32_MAX / 4 || n > INT32_MAX / row_bytes || m > INT32_MAX / k ||
-      m > INT32_MAX / n)
-    return HYK_ERR_TOO_LARGE;
-  return HYK_OK;
-}
-
 int32_t hyk_gemv_q2_0c_sme2(const uint8_t *w, const float *x, float *y, int64_t n,
                             int64_t k) {
-  int32_t status = hyk_sme2_check(w, x, y, n, k, 1);
+  int32_t status = hyk_q2_0c_check_args(w, x, y, n, k, 1);
   if (status != HYK_OK)
     return status;
   int8_t *act = (int8_t *)malloc((size_t)(HYK_ACT_DIGITS * k) +
@@ -282,7 +266,7 @@ int32_t hyk_gemv_q2_0c_sme2(const uint8_t *w, const float *x, float *y, int64_t 
 
 int32_t hyk_gemm_q2_0c_sme2(const uint8_t *w, const float *x, float *y, int64_t n,
                             int64_t k, int64_t m) {
-  int32_t status = hyk_sme2_check(w, x, y, n, k, m);
+  int32_t status = hyk_q2_0c_check_args(w, x, y, n, k, m);
   if (status != HYK_OK)
     return status;
   const int64_t t = (int64_t)(svcntsb() / 4);
