@@ -1,8 +1,10 @@
 //===- BuildModule.cpp - the lowbit module of a model's entry points -----===//
 //
-// Lays out the activation arena and the KV cache (a static plan: every
-// buffer at a fixed offset) and emits the layers as straight-line lowbit ops,
-// one group per layer, so later passes see every matmul and its shape.
+// Declares the activation buffers (lowbit.buffer: lowbit-plan-memory places
+// them in the arena), lays out the KV cache (every layer's cache at a fixed
+// offset, sized from the context) and emits the layers as straight-line
+// lowbit ops, one group per layer, so later passes see every matmul and its
+// shape.
 // Entry points: decode (one token) and prefill (n tokens, logits of the last);
 // both share the private @step (embedding + layers) and @head (lm_head).
 //
@@ -27,42 +29,24 @@ namespace {
 /// chunks, then token by token for the rest.
 constexpr int64_t kPrefillChunk = 32;
 
-/// Fixed byte offsets of every activation buffer in the arena and of every
-/// layer's K and V cache: the static memory plan. All offsets 64-byte aligned.
-/// q, k, v are adjacent (and so are gate, up) so that projections sharing an
-/// input can be fused into one matmul writing one contiguous buffer.
-struct Layout {
-  int64_t x, h, o, down, q, k, v, attn, gate, up, scores, arenaBytes;
-  /// Prefill chunk: `chunk` rows of each activation (0 when the context is
-  /// too small for one), row-major.
-  int64_t chunk = 0;
-  int64_t cx, ch, co, cdown, cq, ck, cv, cattn, cgate, cup;
+/// The KV cache plan: every layer's K and V cache at a fixed byte offset of
+/// the KV buffer, sized from the requested context. (Activations are
+/// `lowbit.buffer`s placed by lowbit-plan-memory.)
+struct KvLayout {
   std::vector<int64_t> kCache, vCache;
-  int64_t kvBytes;
+  int64_t kvBytes = 0;
 
-  Layout(const HyConfig &c, int64_t context, int64_t kvElementBytes) {
+  KvLayout(const HyConfig &c, int64_t context, int64_t kvElementBytes) {
     int64_t top = 0;
-    auto takeBytes = [&](int64_t bytes) {
+    auto take = [&](int64_t bytes) {
       int64_t at = top;
       top += (bytes + 63) / 64 * 64;
       return at;
     };
-    auto take = [&](int64_t floats) { return takeBytes(floats * 4); };
-    int64_t qDim = c.nHead * c.headDim, kvDim = c.nHeadKv * c.headDim;
-    x = take(c.nEmbd), h = take(c.nEmbd), o = take(c.nEmbd), down = take(c.nEmbd);
-    q = take(qDim), k = take(kvDim), v = take(kvDim), attn = take(qDim);
-    gate = take(c.nFF), up = take(c.nFF), scores = take(context);
-    chunk = context >= kPrefillChunk ? kPrefillChunk : 0;
-    int64_t r = chunk;
-    cx = take(r * c.nEmbd), ch = take(r * c.nEmbd), co = take(r * c.nEmbd);
-    cdown = take(r * c.nEmbd), cq = take(r * qDim), ck = take(r * kvDim);
-    cv = take(r * kvDim), cattn = take(r * qDim), cgate = take(r * c.nFF);
-    cup = take(r * c.nFF);
-    arenaBytes = top;
-    top = 0;
+    int64_t kvDim = c.nHeadKv * c.headDim;
     for (int64_t l = 0; l < c.nLayer; ++l) {
-      kCache.push_back(takeBytes(context * kvDim * kvElementBytes));
-      vCache.push_back(takeBytes(context * kvDim * kvElementBytes));
+      kCache.push_back(take(context * kvDim * kvElementBytes));
+      vCache.push_back(take(context * kvDim * kvElementBytes));
     }
     kvBytes = top;
   }
@@ -71,12 +55,21 @@ struct Layout {
 /// Emits lowbit ops against the blob / arena / KV arguments of one function.
 class Emit {
 public:
-  Emit(OpBuilder &b, Location loc, const ImportedModel &model, Value blob,
-       Value arena, Value kv)
-      : b(b), loc(loc), model(model), blob(blob), arena(arena), kv(kv) {}
+  Emit(OpBuilder &b, Location loc, const ImportedModel &model, Value blob, Value kv)
+      : b(b), loc(loc), model(model), blob(blob), kv(kv) {}
 
-  Value arenaF32(int64_t offset, ArrayRef<int64_t> shape) {
-    return view(arena, offset, shape);
+  /// A new activation buffer of `floats` f32s (lowbit-plan-memory places
+  /// it); `shared` ones are the same memory in every function.
+  Value buffer(StringRef name, int64_t floats, bool shared = false) {
+    auto type = MemRefType::get({floats * 4}, b.getI8Type());
+    auto op = lb::BufferOp::create(b, loc, type, b.getStringAttr(name));
+    if (shared)
+      op.setShared(true);
+    return op;
+  }
+  /// An f32 view of `shape` at byte `offset` of a buffer.
+  Value f32(Value buffer, int64_t offset, ArrayRef<int64_t> shape) {
+    return view(buffer, offset, shape);
   }
   /// A cache of `elem` (f32 or f16) elements at `offset` in the KV buffer.
   Value kvCache(int64_t offset, ArrayRef<int64_t> shape, Type elem) {
@@ -92,14 +85,13 @@ public:
                                 b.getI64IntegerAttr(w->blobOffset));
   }
 
-  /// Row `row` (an index) of a row-major arena matrix of `cols` floats per
-  /// row at `offset`, as a rank-1 view.
-  Value arenaRow(int64_t offset, Value row, int64_t cols) {
-    Value at = arith::AddIOp::create(
-        b, loc, arith::ConstantIndexOp::create(b, loc, offset),
-        arith::MulIOp::create(b, loc, row, arith::ConstantIndexOp::create(b, loc, cols * 4)));
+  /// Row `row` (an index) of a row-major matrix of `cols` floats per row in
+  /// `buffer`, as a rank-1 view.
+  Value bufferRow(Value buffer, Value row, int64_t cols) {
+    Value at =
+        arith::MulIOp::create(b, loc, row, arith::ConstantIndexOp::create(b, loc, cols * 4));
     auto type = MemRefType::get({cols}, b.getF32Type());
-    return memref::ViewOp::create(b, loc, type, arena, at, ValueRange{});
+    return memref::ViewOp::create(b, loc, type, buffer, at, ValueRange{});
   }
 
 private:
@@ -112,7 +104,7 @@ private:
   OpBuilder &b;
   Location loc;
   const ImportedModel &model;
-  Value blob, arena, kv;
+  Value blob, kv;
 };
 
 Value constI32(OpBuilder &b, Location loc, int64_t v) {
@@ -152,36 +144,48 @@ OwningOpRef<ModuleOp> hyc::buildDecodeModule(MLIRContext &ctx,
   OwningOpRef<ModuleOp> module = ModuleOp::create(loc, StringRef(name));
   b.setInsertionPointToEnd(module->getBody());
   Type kvElem = kv == KvCache::F16 ? Type(b.getF16Type()) : Type(b.getF32Type());
-  Layout lay(c, context, kvElem.getIntOrFloatBitWidth() / 8);
+  KvLayout lay(c, context, kvElem.getIntOrFloatBitWidth() / 8);
+  // Prompts are processed in chunks when the context holds one.
+  const int64_t chunk = context >= kPrefillChunk ? kPrefillChunk : 0;
   int64_t qDim = c.nHead * c.headDim, kvDim = c.nHeadKv * c.headDim;
 
   Type i32 = b.getI32Type();
   auto blobType = MemRefType::get({model.blobBytes}, b.getI8Type());
-  auto arenaType = MemRefType::get({lay.arenaBytes}, b.getI8Type());
+  // The arena's size is lowbit-plan-memory's result: dynamic until then.
+  auto arenaType = MemRefType::get({ShapedType::kDynamic}, b.getI8Type());
+  auto markArena = [&](func::FuncOp fn) {
+    fn.setArgAttr(1, "lowbit.arena", b.getUnitAttr());
+  };
   auto kvType = MemRefType::get({lay.kvBytes}, b.getI8Type());
   auto logitsType = MemRefType::get({c.nVocab}, b.getF32Type());
   auto tokensType = MemRefType::get({context}, i32);
   FloatAttr eps = b.getF32FloatAttr(c.rmsEps);
 
   // @step: embed `token` and run every layer at `pos`; leaves the hidden
-  // state in the arena's x and appends this position to the KV cache.
+  // state in the shared buffer x and appends this position to the KV cache.
   auto step = func::FuncOp::create(
       b, loc, "hy_" + name + "_step",
       b.getFunctionType({blobType, arenaType, kvType, i32, i32}, {}));
   step.setPrivate();
+  markArena(step);
   {
     OpBuilder::InsertionGuard guard(b);
     Block *entry = step.addEntryBlock();
     b.setInsertionPointToEnd(entry);
-    Emit e(b, loc, model, entry->getArgument(0), entry->getArgument(1),
-           entry->getArgument(2));
+    Emit e(b, loc, model, entry->getArgument(0), entry->getArgument(2));
     Value token = entry->getArgument(3), pos = entry->getArgument(4);
-    Value x = e.arenaF32(lay.x, {c.nEmbd}), h = e.arenaF32(lay.h, {c.nEmbd}),
-          o = e.arenaF32(lay.o, {c.nEmbd}), down = e.arenaF32(lay.down, {c.nEmbd});
-    Value q = e.arenaF32(lay.q, {qDim}), attn = e.arenaF32(lay.attn, {qDim});
-    Value k = e.arenaF32(lay.k, {kvDim}), v = e.arenaF32(lay.v, {kvDim});
-    Value gate = e.arenaF32(lay.gate, {c.nFF}), up = e.arenaF32(lay.up, {c.nFF});
-    Value scores = e.arenaF32(lay.scores, {context});
+    Value xBuf = e.buffer("x", c.nEmbd, /*shared=*/true), hBuf = e.buffer("h", c.nEmbd);
+    Value oBuf = e.buffer("o", c.nEmbd), downBuf = e.buffer("down", c.nEmbd);
+    // q, k, v back to back (and gate, up): lowbit-fuse-matmuls makes each
+    // group one matmul writing one contiguous output.
+    Value qkvBuf = e.buffer("qkv", qDim + 2 * kvDim), attnBuf = e.buffer("attn", qDim);
+    Value ffnBuf = e.buffer("gate_up", 2 * c.nFF), scoresBuf = e.buffer("scores", context);
+    Value x = e.f32(xBuf, 0, {c.nEmbd}), h = e.f32(hBuf, 0, {c.nEmbd});
+    Value o = e.f32(oBuf, 0, {c.nEmbd}), down = e.f32(downBuf, 0, {c.nEmbd});
+    Value q = e.f32(qkvBuf, 0, {qDim}), k = e.f32(qkvBuf, qDim * 4, {kvDim});
+    Value v = e.f32(qkvBuf, (qDim + kvDim) * 4, {kvDim}), attn = e.f32(attnBuf, 0, {qDim});
+    Value gate = e.f32(ffnBuf, 0, {c.nFF}), up = e.f32(ffnBuf, c.nFF * 4, {c.nFF});
+    Value scores = e.f32(scoresBuf, 0, {context});
     auto base = b.getF64FloatAttr(c.ropeBase);
     auto hd = b.getI64IntegerAttr(c.headDim);
 
@@ -218,25 +222,25 @@ OwningOpRef<ModuleOp> hyc::buildDecodeModule(MLIRContext &ctx,
     func::ReturnOp::create(b, loc);
   }
 
-  // @chunk(blob, arena, kv, tokens, start, pos0): the lay.chunk tokens
+  // @chunk(blob, arena, kv, tokens, start, pos0): the `chunk` tokens
   // tokens[start..] at positions pos0.. through every layer, each matmul over
-  // all rows at once; leaves the last row's hidden state in the arena's x.
+  // all rows at once; leaves the last row's hidden state in the shared x.
   func::FuncOp chunkFn;
-  if (lay.chunk > 0) {
-    const int64_t C = lay.chunk;
+  if (chunk > 0) {
+    const int64_t C = chunk;
     chunkFn = func::FuncOp::create(
         b, loc, "hy_" + name + "_chunk",
         b.getFunctionType({blobType, arenaType, kvType, tokensType, i32, i32}, {}));
     chunkFn.setPrivate();
+    markArena(chunkFn);
     OpBuilder::InsertionGuard guard(b);
     Block *entry = chunkFn.addEntryBlock();
     b.setInsertionPointToEnd(entry);
-    Emit e(b, loc, model, entry->getArgument(0), entry->getArgument(1),
-           entry->getArgument(2));
+    Emit e(b, loc, model, entry->getArgument(0), entry->getArgument(2));
     Value tokens = entry->getArgument(3);
     Value start = arith::IndexCastOp::create(b, loc, b.getIndexType(), entry->getArgument(4));
     Value pos0 = entry->getArgument(5);
-    Value scores = e.arenaF32(lay.scores, {context});
+    Value scores = e.f32(e.buffer("scores", context), 0, {context});
     auto base = b.getF64FloatAttr(c.ropeBase);
     auto hd = b.getI64IntegerAttr(c.headDim);
     // body(i, pos) for every row i of the chunk (pos = pos0 + i, i32).
@@ -252,40 +256,47 @@ OwningOpRef<ModuleOp> hyc::buildDecodeModule(MLIRContext &ctx,
           b, loc, pos0, arith::IndexCastOp::create(b, loc, i32, i));
       body(i, pos);
     };
-    auto row = [&](int64_t offset, Value i, int64_t cols) {
-      return e.arenaRow(offset, i, cols);
+    auto row = [&](Value buffer, Value i, int64_t cols) {
+      return e.bufferRow(buffer, i, cols);
     };
-    Value X = e.arenaF32(lay.cx, {C, c.nEmbd}), H = e.arenaF32(lay.ch, {C, c.nEmbd});
-    Value O = e.arenaF32(lay.co, {C, c.nEmbd}), Dn = e.arenaF32(lay.cdown, {C, c.nEmbd});
-    Value Q = e.arenaF32(lay.cq, {C, qDim}), K = e.arenaF32(lay.ck, {C, kvDim});
-    Value V = e.arenaF32(lay.cv, {C, kvDim}), A = e.arenaF32(lay.cattn, {C, qDim});
-    Value G = e.arenaF32(lay.cgate, {C, c.nFF}), U = e.arenaF32(lay.cup, {C, c.nFF});
+    // One buffer per chunk activation (C rows, row-major).
+    Value cx = e.buffer("chunk.x", C * c.nEmbd), ch = e.buffer("chunk.h", C * c.nEmbd);
+    Value co = e.buffer("chunk.o", C * c.nEmbd), cdown = e.buffer("chunk.down", C * c.nEmbd);
+    Value cq = e.buffer("chunk.q", C * qDim), ck = e.buffer("chunk.k", C * kvDim);
+    Value cv = e.buffer("chunk.v", C * kvDim), cattn = e.buffer("chunk.attn", C * qDim);
+    Value cgate = e.buffer("chunk.gate", C * c.nFF), cup = e.buffer("chunk.up", C * c.nFF);
+    Value xShared = e.buffer("x", c.nEmbd, /*shared=*/true);
+    Value H = e.f32(ch, 0, {C, c.nEmbd}), O = e.f32(co, 0, {C, c.nEmbd});
+    Value Dn = e.f32(cdown, 0, {C, c.nEmbd});
+    Value Q = e.f32(cq, 0, {C, qDim}), K = e.f32(ck, 0, {C, kvDim});
+    Value V = e.f32(cv, 0, {C, kvDim}), A = e.f32(cattn, 0, {C, qDim});
+    Value G = e.f32(cgate, 0, {C, c.nFF}), U = e.f32(cup, 0, {C, c.nFF});
 
     forRows([&](Value i, Value) {
       Value t = memref::LoadOp::create(
           b, loc, tokens, ValueRange{arith::AddIOp::create(b, loc, start, i)});
       lb::EmbeddingOp::create(b, loc, e.weight("token_embd.weight"), t,
-                              row(lay.cx, i, c.nEmbd));
+                              row(cx, i, c.nEmbd));
     });
     for (int64_t l = 0; l < c.nLayer; ++l) {
       std::string p = "blk." + std::to_string(l) + ".";
       Value kCache = e.kvCache(lay.kCache[l], {context, kvDim}, kvElem);
       Value vCache = e.kvCache(lay.vCache[l], {context, kvDim}, kvElem);
       forRows([&](Value i, Value) {
-        lb::RmsNormOp::create(b, loc, row(lay.cx, i, c.nEmbd),
-                              e.weight(p + "attn_norm.weight"), row(lay.ch, i, c.nEmbd), eps);
+        lb::RmsNormOp::create(b, loc, row(cx, i, c.nEmbd),
+                              e.weight(p + "attn_norm.weight"), row(ch, i, c.nEmbd), eps);
       });
       lb::MatmulOp::create(b, loc, H, e.weight(p + "attn_q.weight"), Q);
       lb::MatmulOp::create(b, loc, H, e.weight(p + "attn_k.weight"), K);
       lb::MatmulOp::create(b, loc, H, e.weight(p + "attn_v.weight"), V);
       forRows([&](Value i, Value pos) {
-        Value q = row(lay.cq, i, qDim), k = row(lay.ck, i, kvDim);
+        Value q = row(cq, i, qDim), k = row(ck, i, kvDim);
         lb::RopeOp::create(b, loc, q, pos, q, hd, base);
         lb::RopeOp::create(b, loc, k, pos, k, hd, base);
         lb::RmsNormOp::create(b, loc, q, e.weight(p + "attn_q_norm.weight"), q, eps);
         lb::RmsNormOp::create(b, loc, k, e.weight(p + "attn_k_norm.weight"), k, eps);
         lb::KvStoreOp::create(b, loc, k, kCache, pos);
-        lb::KvStoreOp::create(b, loc, row(lay.cv, i, kvDim), vCache, pos);
+        lb::KvStoreOp::create(b, loc, row(cv, i, kvDim), vCache, pos);
       });
       // Every row's K/V is stored first; one op for the chunk, row i attends
       // to positions <= pos0 + i.
@@ -293,25 +304,25 @@ OwningOpRef<ModuleOp> hyc::buildDecodeModule(MLIRContext &ctx,
                               b.getI64IntegerAttr(c.nHead), b.getI64IntegerAttr(c.nHeadKv), hd);
       lb::MatmulOp::create(b, loc, A, e.weight(p + "attn_output.weight"), O);
       forRows([&](Value i, Value) {
-        Value x = row(lay.cx, i, c.nEmbd);
-        lb::AddOp::create(b, loc, x, row(lay.co, i, c.nEmbd), x);
+        Value x = row(cx, i, c.nEmbd);
+        lb::AddOp::create(b, loc, x, row(co, i, c.nEmbd), x);
         lb::RmsNormOp::create(b, loc, x, e.weight(p + "ffn_norm.weight"),
-                              row(lay.ch, i, c.nEmbd), eps);
+                              row(ch, i, c.nEmbd), eps);
       });
       lb::MatmulOp::create(b, loc, H, e.weight(p + "ffn_gate.weight"), G);
       lb::MatmulOp::create(b, loc, H, e.weight(p + "ffn_up.weight"), U);
       forRows([&](Value i, Value) {
-        Value g = row(lay.cgate, i, c.nFF);
-        lb::SwigluOp::create(b, loc, g, row(lay.cup, i, c.nFF), g);
+        Value g = row(cgate, i, c.nFF);
+        lb::SwigluOp::create(b, loc, g, row(cup, i, c.nFF), g);
       });
       lb::MatmulOp::create(b, loc, G, e.weight(p + "ffn_down.weight"), Dn);
       forRows([&](Value i, Value) {
-        Value x = row(lay.cx, i, c.nEmbd);
-        lb::AddOp::create(b, loc, x, row(lay.cdown, i, c.nEmbd), x);
+        Value x = row(cx, i, c.nEmbd);
+        lb::AddOp::create(b, loc, x, row(cdown, i, c.nEmbd), x);
       });
     }
-    Value last = row(lay.cx, arith::ConstantIndexOp::create(b, loc, C - 1), c.nEmbd);
-    memref::CopyOp::create(b, loc, last, e.arenaF32(lay.x, {c.nEmbd}));
+    Value last = row(cx, arith::ConstantIndexOp::create(b, loc, C - 1), c.nEmbd);
+    memref::CopyOp::create(b, loc, last, e.f32(xShared, 0, {c.nEmbd}));
     func::ReturnOp::create(b, loc);
   }
 
@@ -320,12 +331,14 @@ OwningOpRef<ModuleOp> hyc::buildDecodeModule(MLIRContext &ctx,
       b, loc, "hy_" + name + "_head",
       b.getFunctionType({blobType, arenaType, logitsType}, {}));
   head.setPrivate();
+  markArena(head);
   {
     OpBuilder::InsertionGuard guard(b);
     Block *entry = head.addEntryBlock();
     b.setInsertionPointToEnd(entry);
-    Emit e(b, loc, model, entry->getArgument(0), entry->getArgument(1), Value());
-    Value x = e.arenaF32(lay.x, {c.nEmbd}), h = e.arenaF32(lay.h, {c.nEmbd});
+    Emit e(b, loc, model, entry->getArgument(0), Value());
+    Value x = e.f32(e.buffer("x", c.nEmbd, /*shared=*/true), 0, {c.nEmbd});
+    Value h = e.f32(e.buffer("h", c.nEmbd), 0, {c.nEmbd});
     lb::RmsNormOp::create(b, loc, x, e.weight("output_norm.weight"), h, eps);
     lb::MatmulOp::create(b, loc, h, e.weight("token_embd.weight"),
                          entry->getArgument(2));
@@ -337,6 +350,7 @@ OwningOpRef<ModuleOp> hyc::buildDecodeModule(MLIRContext &ctx,
     auto fn = func::FuncOp::create(
         b, loc, "hy_" + name + "_decode",
         b.getFunctionType({blobType, arenaType, kvType, i32, i32, logitsType}, {i32}));
+    markArena(fn);
     OpBuilder::InsertionGuard guard(b);
     Block *entry = fn.addEntryBlock();
     b.setInsertionPointToEnd(entry);
@@ -362,6 +376,7 @@ OwningOpRef<ModuleOp> hyc::buildDecodeModule(MLIRContext &ctx,
         b, loc, "hy_" + name + "_prefill",
         b.getFunctionType({blobType, arenaType, kvType, tokensType, i32, i32, logitsType},
                           {i32}));
+    markArena(fn);
     OpBuilder::InsertionGuard guard(b);
     Block *entry = fn.addEntryBlock();
     b.setInsertionPointToEnd(entry);
@@ -391,7 +406,7 @@ OwningOpRef<ModuleOp> hyc::buildDecodeModule(MLIRContext &ctx,
     // one token at a time.
     Value chunked = zero;
     if (chunkFn) {
-      Value cC = arith::ConstantIndexOp::create(b, loc, lay.chunk);
+      Value cC = arith::ConstantIndexOp::create(b, loc, chunk);
       Value nChunks = arith::DivUIOp::create(b, loc, count, cC);
       scf::ForOp::create(
           b, loc, zero, nChunks, one, ValueRange{},
@@ -440,7 +455,7 @@ OwningOpRef<ModuleOp> hyc::buildDecodeModule(MLIRContext &ctx,
   }
 
   plan.context = context;
-  plan.arenaBytes = lay.arenaBytes;
+  plan.arenaBytes = 0; // set by lowbit-plan-memory (lowerToLLVMDialect)
   plan.kvBytes = lay.kvBytes;
   plan.kvCache = kv;
   return module;

@@ -44,6 +44,10 @@ std::optional<WeightFormat> formatOf(QuantType t) {
     return WeightFormat::Q2_0C;
   case QuantType::Q8_0:
     return WeightFormat::Q8_0;
+  case QuantType::Q2_K:
+    return WeightFormat::Q2_K;
+  case QuantType::TQ2_0:
+    return WeightFormat::TQ2_0;
   default:
     return std::nullopt;
   }
@@ -153,8 +157,11 @@ std::unique_ptr<ImportedModel> hyc::importGGUF(const std::string &path,
       return nullptr;
     }
     std::optional<WeightFormat> format = formatOf(t->type);
-    bool ok = format && (w.linear ? *format == WeightFormat::Q2_0C
-                                  : *format != WeightFormat::Q2_0C);
+    // Linear layers: Q2_0C (the kernels), or Q2_K / TQ2_0 (decoded by
+    // plain loops: correct but slow). Everything else: f32, f16, q8_0.
+    bool twoBit = format && (*format == WeightFormat::Q2_0C || *format == WeightFormat::Q2_K ||
+                             *format == WeightFormat::TQ2_0);
+    bool ok = format && (w.linear ? twoBit : !twoBit);
     if (w.name == "token_embd.weight" && format && *format == WeightFormat::Q8_0)
       ok = true;
     if (w.name == "output_norm.weight" || w.name.find("norm") != std::string::npos)
@@ -162,7 +169,7 @@ std::unique_ptr<ImportedModel> hyc::importGGUF(const std::string &path,
     if (!ok) {
       error = path + ": tensor '" + w.name + "' has type " +
               quantTypeName(t->type) + ", which this compiler does not support there (" +
-              (w.linear ? "linear layers must be q2_0c"
+              (w.linear ? "linear layers must be q2_0c, q2_K or tq2_0"
                         : w.name == "token_embd.weight" ? "the embedding must be q8_0, f16 or f32"
                                                         : "norm weights must be f32") +
               ")";
@@ -180,5 +187,13 @@ std::unique_ptr<ImportedModel> hyc::importGGUF(const std::string &path,
     model->weights.push_back(std::move(e));
   }
   model->blobBytes = offset;
+  int64_t loopWeights = 0;
+  for (const WeightEntry &e : model->weights)
+    loopWeights += e.format == WeightFormat::Q2_K || e.format == WeightFormat::TQ2_0;
+  if (loopWeights > 0)
+    model->notes.push_back(std::to_string(loopWeights) +
+                           " linear weights are q2_K or tq2_0, which no kernel takes yet: "
+                           "they run as plain decode-and-multiply loops (correct, but far "
+                           "slower than q2_0c)");
   return model;
 }

@@ -104,11 +104,22 @@ bool hyc::lowerToLLVMDialect(ModuleOp module, const TargetInfo &target,
                              const std::string &tuningDb,
                              const std::function<void(const std::string &)> &dump,
                              std::vector<KernelVariant> &variants,
-                             std::vector<KernelUse> &uses, std::string &error) {
+                             std::vector<KernelUse> &uses, int64_t &arenaBytes,
+                             std::string &error) {
   if (!selectKernels(module, target, tuningDb, variants, uses, error))
     return false;
   if (dump)
     dump("selected");
+  if (!runPipeline(module, "lowbit-plan-memory", error))
+    return false;
+  auto arena = module->getAttrOfType<IntegerAttr>("lowbit.arena_bytes");
+  if (!arena) {
+    error = "internal error: lowbit-plan-memory recorded no arena size";
+    return false;
+  }
+  arenaBytes = arena.getInt();
+  if (dump)
+    dump("planned");
   if (!runPipeline(module,
                    "convert-lowbit-to-loops{kernel-isa=" + target.kernelIsa +
                        "},canonicalize,cse",

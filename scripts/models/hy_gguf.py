@@ -123,6 +123,9 @@ GGML_TYPES = {
 QK2_0C = 512
 # --embd-type choices -> ggml type.
 EMBD_TYPES = {"q8_0": GGML_Q8_0, "f16": GGML_F16, "f32": GGML_F32}
+# Linear layers: Q2_0C (the model's format), or TQ2_0 (ggml's ternary format; hyc compiles it
+# through plain loops, which the e2e tests check against the reference).
+LINEAR_TYPES = {"q2_0c": GGML_Q2_0C, "tq2_0": GGML_TQ2_0}
 
 
 def _align(n, a=ALIGNMENT):
@@ -669,6 +672,37 @@ def _q2_0c_producer(rng, rows, cols):
     return gen
 
 
+def pack_tq2_0(codes, d):
+    """codes uint8 [rows, n] in 0..2, d [rows, n/256] scales -> uint8 [rows, bytes] (ggml's
+    TQ2_0: per block the 64 code bytes, byte p holding elements 128 (p // 32) + 32 j + p % 32
+    in bits 2j..2j+1, then fp16 d)."""
+    codes = np.asarray(codes, dtype=np.uint8)
+    rows, n = codes.shape
+    if n % 256:
+        raise ValueError(f"TQ2_0 needs a row length that is a multiple of 256, got {n}")
+    nb = n // 256
+    c = codes.reshape(rows, nb, 2, 4, 32)  # [.., half, j, l]
+    out = np.empty((rows, nb, 66), dtype=np.uint8)
+    packed = c[:, :, :, 0] | (c[:, :, :, 1] << 2) | (c[:, :, :, 2] << 4) | (c[:, :, :, 3] << 6)
+    out[:, :, :64] = packed.reshape(rows, nb, 64)
+    out[:, :, 64:] = np.asarray(d, dtype="<f2").reshape(rows, nb).view(np.uint8).reshape(rows, nb, 2)
+    return out.reshape(rows, nb * 66)
+
+
+def _tq2_0_producer(rng, rows, cols):
+    """Ternary codes, uniform over {-1, 0, 1}, with an fp16 scale per block of 256 (variance
+    of a weight 2/3 d^2; d ~ u / sqrt(2/3 * cols) keeps activations O(1))."""
+    def gen():
+        step = _rows_per_chunk(cols)
+        for r0 in range(0, rows, step):
+            r1 = min(rows, r0 + step)
+            u = rng.uniform(0.6, 1.4, size=(r1 - r0, cols // 256))
+            d = (u / math.sqrt(2.0 / 3.0 * cols)).astype(np.float16)
+            codes = rng.integers(0, 3, size=(r1 - r0, cols), dtype=np.uint8)
+            yield pack_tq2_0(codes, d)
+    return gen
+
+
 def _embd_producer(rng, rows, cols, std, ggml_type):
     """N(0, std^2) drawn in float32, stored as F32, F16 or Q8_0 (the same draws for all)."""
     def gen():
@@ -695,8 +729,12 @@ class ModelSpec:
     .corpus (tokenizer corpus description). Producers are fresh: a new spec regenerates
     the same bytes, which is how verify_model() checks a file."""
 
-    def __init__(self, config, seed=0, embd_type=None, skip_tensors=()):
+    def __init__(self, config, seed=0, embd_type=None, skip_tensors=(), linear_type="q2_0c"):
         c = CONFIGS[config]
+        if linear_type not in LINEAR_TYPES:
+            raise ValueError(f"--linear-type must be one of {sorted(LINEAR_TYPES)}, "
+                             f"got {linear_type}")
+        LT = LINEAR_TYPES[linear_type]
         embd_type = embd_type or c["embd_type"]
         if embd_type not in EMBD_TYPES:
             raise ValueError(f"--embd-type must be one of {sorted(EMBD_TYPES)}, got {embd_type}")
@@ -734,16 +772,16 @@ class ModelSpec:
         for i in range(L):
             b = f"blk.{i}."
             specs += [(b + "attn_norm.weight", (E,), GGML_F32, "norm"),
-                      (b + "attn_q.weight", (H * D, E), GGML_Q2_0C, "q2"),
-                      (b + "attn_k.weight", (KV * D, E), GGML_Q2_0C, "q2"),
-                      (b + "attn_v.weight", (KV * D, E), GGML_Q2_0C, "q2"),
+                      (b + "attn_q.weight", (H * D, E), LT, "q2"),
+                      (b + "attn_k.weight", (KV * D, E), LT, "q2"),
+                      (b + "attn_v.weight", (KV * D, E), LT, "q2"),
                       (b + "attn_q_norm.weight", (D,), GGML_F32, "norm"),
                       (b + "attn_k_norm.weight", (D,), GGML_F32, "norm"),
-                      (b + "attn_output.weight", (E, H * D), GGML_Q2_0C, "q2"),
+                      (b + "attn_output.weight", (E, H * D), LT, "q2"),
                       (b + "ffn_norm.weight", (E,), GGML_F32, "norm"),
-                      (b + "ffn_gate.weight", (F, E), GGML_Q2_0C, "q2"),
-                      (b + "ffn_up.weight", (F, E), GGML_Q2_0C, "q2"),
-                      (b + "ffn_down.weight", (E, F), GGML_Q2_0C, "q2")]
+                      (b + "ffn_gate.weight", (F, E), LT, "q2"),
+                      (b + "ffn_up.weight", (F, E), LT, "q2"),
+                      (b + "ffn_down.weight", (E, F), LT, "q2")]
         # One independent generator per tensor: streaming order and chunking can't shift values.
         children = np.random.SeedSequence(seed).spawn(len(specs))
         tensors = []
@@ -755,6 +793,8 @@ class ModelSpec:
                 prod = _embd_producer(rng, shape[0], shape[1], 0.05, gtype)
             elif kind == "norm":
                 prod = _norm_producer(rng, shape[0])
+            elif gtype == GGML_TQ2_0:
+                prod = _tq2_0_producer(rng, shape[0], shape[1])
             else:
                 prod = _q2_0c_producer(rng, shape[0], shape[1])
             tensors.append((name, shape, gtype, prod))
@@ -762,10 +802,10 @@ class ModelSpec:
         self.embd_type = embd_type
 
 
-def write_model(config, path, seed=0, skip_tensors=(), embd_type=None):
+def write_model(config, path, seed=0, skip_tensors=(), embd_type=None, linear_type="q2_0c"):
     """Writes the synthetic model; `skip_tensors` leaves tensors out (for error tests).
     Returns the special token ids."""
-    spec = ModelSpec(config, seed, embd_type, skip_tensors)
+    spec = ModelSpec(config, seed, embd_type, skip_tensors, linear_type)
     w = GGUFWriter()
     for key, vtype, value, elem in spec.kv:
         w.add_kv(key, vtype, value, elem)
@@ -1113,6 +1153,8 @@ def main(argv=None):
     wp.add_argument("-o", "--output", required=True)
     wp.add_argument("--seed", type=int, default=0)
     wp.add_argument("--embd-type", choices=sorted(EMBD_TYPES), help=embd_help)
+    wp.add_argument("--linear-type", choices=sorted(LINEAR_TYPES), default="q2_0c",
+                    help="linear layers' storage type (default q2_0c, the model's)")
     vp = sub.add_parser("verify", help="check a written model against the gguf package "
                         "(regenerates every tensor from the same config, seed and embd type)")
     vp.add_argument("file")
@@ -1130,7 +1172,8 @@ def main(argv=None):
     elif args.cmd == "write":
         import time
         t0 = time.monotonic()
-        ids = write_model(args.config, args.output, args.seed, embd_type=args.embd_type)
+        ids = write_model(args.config, args.output, args.seed, embd_type=args.embd_type,
+                          linear_type=args.linear_type)
         print(f"wrote {args.output} ({os.path.getsize(args.output)} bytes) in "
               f"{time.monotonic() - t0:.1f} s, special ids {ids}")
     elif args.cmd == "verify":

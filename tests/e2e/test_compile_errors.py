@@ -12,6 +12,8 @@ import subprocess
 import sys
 import tempfile
 
+import numpy as np
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "scripts", "models"))
@@ -55,6 +57,19 @@ def main():
         missing = os.path.join(tmp, "missing.gguf")
         hy_gguf.write_model("tiny", missing, seed=0, skip_tensors={"blk.1.ffn_down.weight"})
 
+        # A tensor in a format the compiler does not take there: an f16 norm
+        # (norm weights must be f32; every byte otherwise well-formed).
+        f16norm = os.path.join(tmp, "f16norm.gguf")
+        spec = hy_gguf.ModelSpec("tiny", 0)
+        w = hy_gguf.GGUFWriter()
+        for key, vtype, value, elem in spec.kv:
+            w.add_kv(key, vtype, value, elem)
+        for name, shape, gtype, prod in spec.tensors:
+            if name == "blk.1.ffn_norm.weight":
+                gtype, prod = hy_gguf.GGML_F16, (lambda n=shape[0]: [np.ones(n, "<f2")])
+            w.add_tensor(name, shape, gtype, prod)
+        w.write(f16norm)
+
         cases = [
             ("truncated", variant("truncated.gguf", data[: len(data) // 2]),
              ["truncated.gguf", "past end of file"], ()),
@@ -65,6 +80,8 @@ def main():
             ("bad version", variant("version.gguf", data[:4] + struct.pack("<I", 7) + data[8:]),
              ["version.gguf", "version 7"], ()),
             ("missing tensor", missing, ["missing.gguf", "missing tensor 'blk.1.ffn_down.weight'"], ()),
+            ("unsupported format", f16norm,
+             ["f16norm.gguf", "'blk.1.ffn_norm.weight' has type f16", "norm weights must be f32"], ()),
             ("no such file", os.path.join(tmp, "nope.gguf"), ["nope.gguf"], ()),
             ("unsupported target", good, ["unknown target 'riscv64'"], ("--target", "riscv64")),
             ("bad context", good, ["--context expects an integer"], ("--context", "-5")),

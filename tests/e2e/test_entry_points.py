@@ -109,6 +109,9 @@ def main():
                          "the manifest must list its schedules for the host's target")
     ap.add_argument("--embed-weights", action="store_true",
                     help="compile with --embed-weights and use the library's hy_NAME_weights")
+    ap.add_argument("--linear-type", default="q2_0c",
+                    help="hy_gguf.py write --linear-type (tq2_0: ggml's ternary format, "
+                         "compiled to plain loops)")
     args = ap.parse_args()
     failures = 0
     with tempfile.TemporaryDirectory(prefix="hyc-entry-") as tmp:
@@ -116,7 +119,8 @@ def main():
         out = os.path.join(tmp, "out")
         t0 = time.time()
         subprocess.run([sys.executable, os.path.join(ROOT, "scripts/models/hy_gguf.py"), "write",
-                        "--config", args.config, "-o", model], check=True)
+                        "--config", args.config, "-o", model,
+                        "--linear-type", args.linear_type], check=True)
         extra = ["--embed-weights"] if args.embed_weights else []
         if args.tuned:
             extra += ["--tuning-db", write_tuning_db(tmp, args.hyc)]

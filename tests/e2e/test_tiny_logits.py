@@ -34,6 +34,10 @@ def main():
     ap.add_argument("--tie", default="1e-3")
     ap.add_argument("--embd-type", default=None,
                     help="hy_gguf.py write --embd-type (q8_0: the lm_head runs the Q8_0 kernel)")
+    ap.add_argument("--linear-type", default=None,
+                    help="hy_gguf.py write --linear-type (tq2_0: linear layers in ggml's TQ2_0)")
+    ap.add_argument("--convert", default=None,
+                    help="hyc convert the written model --to this type (q2_k) and compile that")
     ap.add_argument("--embed-weights", action="store_true",
                     help="compile with --embed-weights (the runtime then finds the blob "
                          "inside libhy_tiny.so)")
@@ -44,7 +48,13 @@ def main():
         out = os.path.join(tmp, "out")
         run([py, os.path.join(ROOT, "scripts/models/hy_gguf.py"), "write",
              "--config", "tiny", "-o", model, "--seed", "0"] +
-            (["--embd-type", args.embd_type] if args.embd_type else []))
+            (["--embd-type", args.embd_type] if args.embd_type else []) +
+            (["--linear-type", args.linear_type] if args.linear_type else []))
+        if args.convert:
+            converted = os.path.join(tmp, "tiny_" + args.convert + ".gguf")
+            run([args.hyc, "convert", model, "--to", args.convert, "-o", converted])
+            # The library is compiled from, and checked against, the converted file.
+            os.replace(converted, model)
         run([args.hyc, "compile", model, "--target", args.target, "-o", out,
              "--activations", args.activations] +
             (["--embed-weights"] if args.embed_weights else []))

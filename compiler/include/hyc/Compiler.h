@@ -43,7 +43,8 @@ buildDecodeModule(mlir::MLIRContext &ctx, const ImportedModel &model,
 /// ABI version of the emitted code (HY_ABI_VERSION in runtime/include/hy/hy_abi.h).
 constexpr int64_t kAbiVersion = 1;
 
-/// Adds the exported constant `hy_<name>_desc` (an hy_model_desc_t).
+/// Adds the exported constant `hy_<name>_desc` (an hy_model_desc_t); call it
+/// once `plan` is complete (its arenaBytes comes from lowerToLLVMDialect).
 void addModelDescriptor(mlir::ModuleOp module, const std::string &name,
                         const ImportedModel &model, const MemoryPlan &plan,
                         uint64_t weightsHash);
@@ -75,12 +76,14 @@ bool selectKernels(mlir::ModuleOp module, const TargetInfo &target,
 /// Lowers the module in place to the LLVM dialect, choosing kernels from the
 /// tuning database `tuningDb` (empty: default schedules). `dump` (if set) is
 /// called with a phase name after each phase, for --dump-ir. `variants`
-/// receives the distinct tuned kernels the code calls, `uses` every choice.
+/// receives the distinct tuned kernels the code calls, `uses` every choice,
+/// `arenaBytes` the activation arena's size (lowbit-plan-memory's plan).
 bool lowerToLLVMDialect(mlir::ModuleOp module, const TargetInfo &target,
                         const std::string &tuningDb,
                         const std::function<void(const std::string &)> &dump,
                         std::vector<KernelVariant> &variants,
-                        std::vector<KernelUse> &uses, std::string &error);
+                        std::vector<KernelUse> &uses, int64_t &arenaBytes,
+                        std::string &error);
 
 /// Translates an LLVM-dialect module to an optimized object file.
 bool emitObject(mlir::ModuleOp module, const TargetInfo &target,

@@ -217,9 +217,7 @@ int hyc::driver::compileMain(const std::vector<std::string> &args) {
   MemoryPlan plan;
   mlir::OwningOpRef<mlir::ModuleOp> module =
       buildDecodeModule(ctx, *imported, name, context, kvCache, plan);
-  addModelDescriptor(*module, name, *imported, plan, hash);
-  progress.end("context " + std::to_string(plan.context) + ", arena " +
-               std::to_string(plan.arenaBytes) + " B, KV " +
+  progress.end("context " + std::to_string(plan.context) + ", KV " +
                std::to_string(plan.kvBytes) + " B (" + kvCacheName(plan.kvCache) + ")");
 
   auto dump = [&](const std::string &phase) {
@@ -237,11 +235,13 @@ int hyc::driver::compileMain(const std::vector<std::string> &args) {
   progress.begin("lower to LLVM dialect (" + targetInfo.kernelIsa + " kernels)");
   std::vector<KernelVariant> variants;
   std::vector<KernelUse> uses;
-  if (!lowerToLLVMDialect(*module, targetInfo, tuningDb, dump, variants, uses, error)) {
+  if (!lowerToLLVMDialect(*module, targetInfo, tuningDb, dump, variants, uses,
+                          plan.arenaBytes, error)) {
     progress.failed();
     return fail(cmd, error);
   }
-  progress.end();
+  addModelDescriptor(*module, name, *imported, plan, hash);
+  progress.end("activation arena " + std::to_string(plan.arenaBytes) + " B");
 
   progress.begin("LLVM " + targetInfo.cpu + " object");
   std::string object, llvmIR;

@@ -63,6 +63,16 @@ LogicalResult WeightOp::verify() {
   return success();
 }
 
+LogicalResult BufferOp::verify() {
+  if (failed(requireStatic(*this, getResult(), "buffer")))
+    return failure();
+  if (numElements(getResult()) <= 0)
+    return emitOpError() << "buffer '" << getName() << "' must have a positive size";
+  if (getName().empty())
+    return emitOpError() << "buffer name must not be empty";
+  return success();
+}
+
 LogicalResult MatmulOp::verify() {
   auto xType = cast<MemRefType>(getX().getType());
   auto outType = cast<MemRefType>(getOut().getType());
@@ -88,7 +98,8 @@ LogicalResult MatmulOp::verify() {
 
 LogicalResult EmbeddingOp::verify() {
   PackedType table = getTable().getType();
-  if (table.getFormat() == WeightFormat::Q2_0C)
+  WeightFormat f = table.getFormat();
+  if (f != WeightFormat::F32 && f != WeightFormat::F16 && f != WeightFormat::Q8_0)
     return emitOpError() << "embedding tables in "
                          << stringifyWeightFormat(table.getFormat())
                          << " are not supported (expected f32, f16 or q8_0)";

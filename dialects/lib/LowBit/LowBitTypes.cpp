@@ -17,6 +17,9 @@ int64_t requiredBlockSize(WeightFormat format) {
     return 512;
   case WeightFormat::Q8_0:
     return 32;
+  case WeightFormat::Q2_K:
+  case WeightFormat::TQ2_0:
+    return 256;
   default:
     return 1;
   }
@@ -31,11 +34,25 @@ int64_t blockBytes(WeightFormat format) {
     return 130; // f16 scale + 512 two-bit codes
   case WeightFormat::Q8_0:
     return 34; // f16 scale + 32 int8 codes
+  case WeightFormat::Q2_K:
+    return 84; // 16 u4 scale/min pairs, 256 two-bit codes, f16 d and dmin
+  case WeightFormat::TQ2_0:
+    return 66; // 256 two-bit codes, then the f16 scale
   }
   return 0;
 }
 ScaleLayout requiredScaleLayout(WeightFormat format) {
-  return isBlockQuantized(format) ? ScaleLayout::F16PerBlock : ScaleLayout::None;
+  switch (format) {
+  case WeightFormat::Q2_0C:
+  case WeightFormat::Q8_0:
+    return ScaleLayout::F16PerBlock;
+  case WeightFormat::TQ2_0:
+    return ScaleLayout::F16AfterCodes;
+  case WeightFormat::Q2_K:
+    return ScaleLayout::U4SubF16Super;
+  default:
+    return ScaleLayout::None;
+  }
 }
 std::string kernelVariantName(llvm::StringRef kernel, llvm::StringRef isa,
                               llvm::StringRef schedule) {
@@ -47,7 +64,8 @@ std::string kernelVariantName(llvm::StringRef kernel, llvm::StringRef isa,
   return ("hyk_v_" + kernel + "_" + isa + "_s").str() + hex;
 }
 bool isBlockQuantized(WeightFormat format) {
-  return format == WeightFormat::Q2_0C || format == WeightFormat::Q8_0;
+  return format == WeightFormat::Q2_0C || format == WeightFormat::Q8_0 ||
+         format == WeightFormat::Q2_K || format == WeightFormat::TQ2_0;
 }
 } // namespace hyc::lowbit
 
@@ -93,7 +111,7 @@ Type PackedType::parse(AsmParser &parser) {
   std::optional<WeightFormat> format = symbolizeWeightFormat(formatName);
   if (!format) {
     parser.emitError(loc) << "unknown packed weight format '" << formatName
-                          << "' (expected f32, f16, q2_0c or q8_0)";
+                          << "' (expected f32, f16, q2_0c, q8_0, q2_k or tq2_0)";
     return {};
   }
   SmallVector<int64_t, 2> dims;

@@ -120,7 +120,9 @@ struct SelectKernels
     Builder b(&getContext());
     getOperation().walk([&](MatmulOp op) {
       PackedType w = op.getWeight().getType();
-      if (!w.isQuantized())
+      // Formats with kernels; the rest (f32/f16, and Q2_K/TQ2_0 until they
+      // get kernels) are lowered to loops by convert-lowbit-to-loops.
+      if (w.getFormat() != WeightFormat::Q2_0C && w.getFormat() != WeightFormat::Q8_0)
         return;
       // The family's name: format, plus "_a8" for int8 activations (which
       // the Q2_0C and Q8_0 kernels offer).

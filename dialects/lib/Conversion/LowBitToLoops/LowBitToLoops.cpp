@@ -151,6 +151,8 @@ MemRefType viewType(PackedType t) {
     return MemRefType::get({t.getRows(), t.getCols()}, Float16Type::get(ctx));
   case WeightFormat::Q2_0C:
   case WeightFormat::Q8_0:
+  case WeightFormat::Q2_K:
+  case WeightFormat::TQ2_0:
     return MemRefType::get({t.getRows(), t.getRowBytes()},
                            IntegerType::get(ctx, 8));
   }
@@ -239,6 +241,21 @@ private:
       return {col};
     };
 
+    if (wt.getFormat() == WeightFormat::Q2_K || wt.getFormat() == WeightFormat::TQ2_0) {
+      if (op->hasAttr("hyc.kernel"))
+        return op.emitOpError("no kernel takes ")
+               << stringifyWeightFormat(wt.getFormat()) << " weights";
+      e.loop(m, [&](Value row) {
+        e.loop(n, [&](Value col) {
+          Value acc = decodedDot(e, wt, w, col, [&](Value kk) {
+            return e.load(op.getX(), xAt(row, kk));
+          });
+          e.store(acc, op.getOut(), xAt(row, col));
+        });
+      });
+      return success();
+    }
+
     if (wt.isQuantized()) {
       // One kernel call per activation row. K being a multiple of the block
       // size is guaranteed by the packed type's verifier, which is the only
@@ -317,6 +334,52 @@ private:
       });
     });
     return success();
+  }
+
+  /// sum_k W[row, k] * x(k) for Q2_K or TQ2_0 weights (formats with no
+  /// kernel), each weight decoded from its block as the format defines it
+  /// (LowBitTypes.td): byte p < 64 of a block's codes holds the codes of
+  /// elements 128 (p / 32) + 32 j + p % 32 in bits 2j, 2j + 1 (j < 4).
+  Value decodedDot(Emitter &e, PackedType wt, Value w, Value row,
+                   const std::function<Value(Value)> &x) {
+    bool q2k = wt.getFormat() == WeightFormat::Q2_K;
+    int64_t bb = blockBytes(wt.getFormat());
+    Type i32 = e.b.getI32Type(), f32 = e.b.getF32Type();
+    auto i32c = [&](int64_t v) { return arith::ConstantIntOp::create(e.b, e.loc, i32, v); };
+    auto toF32 = [&](Value v) { return arith::UIToFPOp::create(e.b, e.loc, f32, v); };
+    auto byteAt = [&](Value at) {
+      return arith::ExtUIOp::create(e.b, e.loc, i32, e.load(w, {row, at}));
+    };
+    return e.reduce(wt.getCols() / 256, e.f32(0.0), [&](Value blk, Value acc) {
+      Value base = e.imul(blk, e.idx(bb));
+      Value d = e.loadHalfFromBytes(w, row, e.iaddIdx(base, q2k ? 80 : 64));
+      Value dmin = q2k ? e.loadHalfFromBytes(w, row, e.iaddIdx(base, 82)) : Value();
+      Value codes = q2k ? e.iaddIdx(base, 16) : base;
+      Value first = e.imul(blk, e.idx(256));
+      return e.reduce(64, acc, [&](Value p, Value a) {
+        Value byte = byteAt(e.iadd(codes, p));
+        Value half = arith::DivUIOp::create(e.b, e.loc, p, e.idx(32));
+        Value l = arith::RemUIOp::create(e.b, e.loc, p, e.idx(32));
+        Value inBlock0 = e.iadd(e.imul(half, e.idx(128)), l);
+        for (int64_t j = 0; j < 4; ++j) {
+          Value c = arith::AndIOp::create(
+              e.b, e.loc, arith::ShRUIOp::create(e.b, e.loc, byte, i32c(2 * j)), i32c(3));
+          Value inBlock = e.iaddIdx(inBlock0, 32 * j);
+          Value weight;
+          if (q2k) {
+            Value sub = arith::DivUIOp::create(e.b, e.loc, inBlock, e.idx(16));
+            Value sc = byteAt(e.iadd(base, sub));
+            Value scale = toF32(arith::AndIOp::create(e.b, e.loc, sc, i32c(15)));
+            Value min = toF32(arith::ShRUIOp::create(e.b, e.loc, sc, i32c(4)));
+            weight = e.sub(e.mul(e.mul(d, scale), toF32(c)), e.mul(dmin, min));
+          } else {
+            weight = e.mul(d, e.sub(toF32(c), e.f32(1.0)));
+          }
+          a = e.add(a, e.mul(weight, x(e.iadd(first, inBlock))));
+        }
+        return a;
+      });
+    });
   }
 
   /// The address of a generated Halide pipeline (three halide_buffer_t*).

@@ -190,3 +190,39 @@ func.func @tuned(%blob: memref<8320xi8>, %x: memref<512xf32>, %y: memref<64xf32>
   lowbit.matmul %x, %w, %y {hyc.kernel = "gemv_q2_0c", hyc.schedule = "rows_per_task=16,unroll=2"} : memref<512xf32>, !lowbit.packed<q2_0c, 64x512>, memref<64xf32>
   return
 }
+
+// -----
+
+// TQ2_0 (no kernel): decoded in loops. Per block the f16 scale is read from
+// bytes 64-65, then 64 code bytes each give 4 weights (c - 1) * d.
+// CHECK-LABEL: func.func @matmul_tq2_0
+// CHECK-NOT: func.call
+// CHECK: %[[W:.+]] = memref.view %{{.*}}[%{{.*}}][] : memref<4224xi8> to memref<32x132xi8>
+// CHECK: scf.for
+// CHECK: scf.for {{.*}} iter_args
+// CHECK: arith.bitcast %{{.*}} : i16 to f16
+// CHECK: scf.for {{.*}} iter_args
+// CHECK: arith.shrui
+// CHECK: arith.andi
+// CHECK-NOT: func.call
+func.func @matmul_tq2_0(%blob: memref<4224xi8>, %x: memref<512xf32>, %y: memref<32xf32>) {
+  %w = lowbit.weight %blob {name = "w", offset = 0 : i64} : memref<4224xi8> -> !lowbit.packed<tq2_0, 32x512>
+  lowbit.matmul %x, %w, %y : memref<512xf32>, !lowbit.packed<tq2_0, 32x512>, memref<32xf32>
+  return
+}
+
+// -----
+
+// Q2_K: also loops; the sub-block scale byte gives scale (low nibble) and
+// min (high nibble), d and dmin come from bytes 80 and 82.
+// CHECK-LABEL: func.func @matmul_q2_k
+// CHECK-NOT: func.call
+// CHECK: memref.view %{{.*}}[%{{.*}}][] : memref<5376xi8> to memref<32x168xi8>
+// CHECK-COUNT-2: arith.bitcast %{{.*}} : i16 to f16
+// CHECK: arith.uitofp
+// CHECK-NOT: func.call
+func.func @matmul_q2_k(%blob: memref<5376xi8>, %x: memref<2x512xf32>, %y: memref<2x32xf32>) {
+  %w = lowbit.weight %blob {name = "w", offset = 0 : i64} : memref<5376xi8> -> !lowbit.packed<q2_k, 32x512>
+  lowbit.matmul %x, %w, %y : memref<2x512xf32>, !lowbit.packed<q2_k, 32x512>, memref<2x32xf32>
+  return
+}

@@ -296,3 +296,50 @@ func.func @attn_rows(%q: memref<32x512xf32>, %c: memref<16x128xf32>, %p: i32, %s
   lowbit.attention %q, %c, %c, %p, %s, %q {num_heads = 8 : i64, num_kv_heads = 2 : i64, head_dim = 64 : i64} : memref<32x512xf32>, memref<16x128xf32>, memref<16x128xf32>, i32, memref<16xf32>, memref<32x512xf32>
   return
 }
+
+// -----
+
+func.func @buffer_empty() {
+  // expected-error @below {{buffer 'b' must have a positive size}}
+  %b = lowbit.buffer {name = "b"} : memref<0xi8>
+  return
+}
+
+// -----
+
+func.func @buffer_dynamic() {
+  // expected-error @below {{buffer must have a static shape, got 'memref<?xi8>'}}
+  %b = lowbit.buffer {name = "b"} : memref<?xi8>
+  return
+}
+
+// -----
+
+func.func @buffer_unnamed() {
+  // expected-error @below {{buffer name must not be empty}}
+  %b = lowbit.buffer {name = ""} : memref<64xi8>
+  return
+}
+
+// -----
+
+// expected-error @below {{format q2_k requires block size 256, got 512}}
+func.func @bad_q2_k_block(%w: !lowbit.packed<q2_k, 8x512, block = 512>) { return }
+
+// -----
+
+// expected-error @below {{format tq2_0 requires scale layout f16_after_codes, got f16_per_block}}
+func.func @bad_tq2_0_scales(%w: !lowbit.packed<tq2_0, 8x512, scales = f16_per_block>) { return }
+
+// -----
+
+// expected-error @below {{row length 384 is not a multiple of the tq2_0 block size 256}}
+func.func @bad_tq2_0_row(%w: !lowbit.packed<tq2_0, 8x384>) { return }
+
+// -----
+
+func.func @embedding_q2_k(%t: !lowbit.packed<q2_k, 512x512>, %tok: i32, %x: memref<512xf32>) {
+  // expected-error @below {{embedding tables in q2_k are not supported (expected f32, f16 or q8_0)}}
+  lowbit.embedding %t, %tok, %x : !lowbit.packed<q2_k, 512x512>, i32, memref<512xf32>
+  return
+}

@@ -74,3 +74,24 @@ func.func @attention_rows(%q: memref<4x512xf32>, %kc: memref<256x128xf32>, %vc: 
   lowbit.attention %q, %kc, %vc, %pos, %s, %o {num_heads = 8 : i64, num_kv_heads = 2 : i64, head_dim = 64 : i64} : memref<4x512xf32>, memref<256x128xf32>, memref<256x128xf32>, i32, memref<256xf32>, memref<4x512xf32>
   return
 }
+
+// Activation buffers: two of the same shape stay distinct (no CSE merges
+// allocations); `shared` round-trips.
+// CHECK-LABEL: func.func @buffers
+// CHECK: %[[A:.+]] = lowbit.buffer {name = "x", shared} : memref<2048xi8>
+// CHECK: %[[B:.+]] = lowbit.buffer {name = "h"} : memref<2048xi8>
+// CHECK: return %[[A]], %[[B]]
+func.func @buffers() -> (memref<2048xi8>, memref<2048xi8>) {
+  %x = lowbit.buffer {name = "x", shared} : memref<2048xi8>
+  %h = lowbit.buffer {name = "h"} : memref<2048xi8>
+  return %x, %h : memref<2048xi8>, memref<2048xi8>
+}
+
+// ggml's Q2_K and TQ2_0 (blocks of 256; block and scales default to what the
+// format requires and are printed).
+// CHECK-LABEL: func.func @ggml_two_bit
+// CHECK-SAME: !lowbit.packed<q2_k, 64x512, block = 256, scales = u4_sub_f16_super>
+// CHECK-SAME: !lowbit.packed<tq2_0, 64x512, block = 256, scales = f16_after_codes>
+func.func @ggml_two_bit(%a: !lowbit.packed<q2_k, 64x512>, %b: !lowbit.packed<tq2_0, 64x512>) {
+  return
+}

@@ -27,7 +27,8 @@ int64_t blockBytes(WeightFormat format);
 /// `isa` with a tuned `schedule` ("name=value,..."); stable across runs.
 std::string kernelVariantName(llvm::StringRef kernel, llvm::StringRef isa,
                               llvm::StringRef schedule);
-/// True for formats stored as blocks of codes with an f16 scale each.
+/// True for formats stored as blocks of codes with scales (q2_0c, q8_0,
+/// q2_k, tq2_0).
 bool isBlockQuantized(WeightFormat format);
 /// The scale layout a format requires.
 ScaleLayout requiredScaleLayout(WeightFormat format);

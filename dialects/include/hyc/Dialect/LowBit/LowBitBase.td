@@ -39,6 +39,8 @@ def LowBit_WeightFormat : I32EnumAttr<"WeightFormat",
       I32EnumAttrCase<"F16", 1, "f16">,
       I32EnumAttrCase<"Q2_0C", 2, "q2_0c">,
       I32EnumAttrCase<"Q8_0", 3, "q8_0">,
+      I32EnumAttrCase<"Q2_K", 4, "q2_k">,
+      I32EnumAttrCase<"TQ2_0", 5, "tq2_0">,
     ]> {
   let cppNamespace = "::hyc::lowbit";
   let genSpecializedAttr = 0;
@@ -48,6 +50,8 @@ def LowBit_ScaleLayout : I32EnumAttr<"ScaleLayout",
     "where the dequantization scales of a packed weight matrix live", [
       I32EnumAttrCase<"None", 0, "none">,
       I32EnumAttrCase<"F16PerBlock", 1, "f16_per_block">,
+      I32EnumAttrCase<"F16AfterCodes", 2, "f16_after_codes">,
+      I32EnumAttrCase<"U4SubF16Super", 3, "u4_sub_f16_super">,
     ]> {
   let cppNamespace = "::hyc::lowbit";
   let genSpecializedAttr = 0;

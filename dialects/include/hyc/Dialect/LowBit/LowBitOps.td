@@ -45,6 +45,36 @@ def LowBit_WeightOp : LowBit_Op<"weight", [Pure]> {
 }
 
 //===----------------------------------------------------------------------===//
+// Activation buffers
+//===----------------------------------------------------------------------===//
+
+def LowBit_BufferOp : LowBit_Op<"buffer"> {
+  let summary = "an activation buffer whose place in the arena is not yet chosen";
+  let description = [{
+    A statically sized byte buffer for activations (the ops read and write
+    f32 `memref.view`s of it). Where it lives is decided later by
+    `lowbit-plan-memory`, which packs every buffer of the module into the one
+    activation arena the library is given (the function argument marked
+    `lowbit.arena`) and rewrites each buffer into a view of it.
+
+    A buffer is local to its function and live from its first to its last
+    use there, unless it is `shared`: every shared buffer of a name is the
+    same memory in every function of the module (how one function hands a
+    result to another, e.g. the hidden state from the layers to the
+    lm_head), and lives as long as the library.
+
+    ```mlir
+    %x = lowbit.buffer {name = "x", shared} : memref<8192xi8>
+    %qkv = lowbit.buffer {name = "qkv"} : memref<12288xi8>
+    ```
+  }];
+  let arguments = (ins StrAttr:$name, UnitAttr:$shared);
+  let results = (outs Res<MemRefRankOf<[I8], [1]>, "", [MemAlloc]>:$result);
+  let assemblyFormat = "attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
 // Compute
 //===----------------------------------------------------------------------===//
 

@@ -25,12 +25,27 @@ def LowBit_PackedType : LowBit_Type<"Packed", "packed"> {
     Q8_0: blocks of 32 weights, each `{ f16 d; i8 qs[32] }` (34 bytes); weight
     i is `qs[i] * d`. Used for embedding tables (and the tied lm_head).
 
+    Q2_K (ggml's, 2.625 bits per weight): blocks of 256 weights, each
+    `{ u8 scales[16]; u8 qs[64]; f16 d; f16 dmin }` (84 bytes, scale layout
+    `u4_sub_f16_super`); weight i = 128h + 32j + l (h < 2, j < 4, l < 32)
+    has code `c = (qs[32h + l] >> 2j) & 3` and, with `s = scales[i / 16]`,
+    value `d * (s & 15) * c - dmin * (s >> 4)`.
+
+    TQ2_0 (ggml's ternary format, 2.06 bits per weight): blocks of 256,
+    `{ u8 qs[64]; f16 d }` (66 bytes, scale layout `f16_after_codes`); codes
+    packed as in Q2_K, value `(c - 1) * d`.
+
+    Q2_K and TQ2_0 matmuls have no kernel yet: convert-lowbit-to-loops
+    decodes them element by element (correct, slow).
+
     Example:
 
     ```mlir
     !lowbit.packed<q8_0, 120818x2048, block = 32, scales = f16_per_block>
     !lowbit.packed<q2_0c, 6144x2048, block = 512, scales = f16_per_block>
     !lowbit.packed<f16, 120818x2048>
+    !lowbit.packed<q2_k, 6144x2048, block = 256, scales = u4_sub_f16_super>
+    !lowbit.packed<tq2_0, 6144x2048, block = 256, scales = f16_after_codes>
     ```
   }];
   let parameters = (ins

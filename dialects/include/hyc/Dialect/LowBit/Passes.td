@@ -59,7 +59,8 @@ def FuseMatmulsPass : Pass<"lowbit-fuse-matmuls", "::mlir::func::FuncOp"> {
 def SelectKernelsPass : Pass<"lowbit-select-kernels", "::mlir::ModuleOp"> {
   let summary = "Choose each matmul's kernel and schedule from the tuning database";
   let description = [{
-    Annotates every `lowbit.matmul` over block-quantized weights with the
+    Annotates every `lowbit.matmul` over weights that have kernels (Q2_0C,
+    Q8_0; Q2_K and TQ2_0 have none yet and stay loops) with the
     kernel family that implements it (`hyc.kernel`, e.g. "gemv_q2_0c") and
     the schedule to use (`hyc.schedule`): the GeneratorParams string the
     tuning database recorded for (kernel, N, K, target), or "default" when
@@ -88,6 +89,52 @@ def SelectKernelsPass : Pass<"lowbit-select-kernels", "::mlir::ModuleOp"> {
     Option<"target", "target", "std::string", /*default=*/"\"\"",
            "target name the database entries must match (e.g. x86-64-avx512)">,
   ];
+}
+
+def PlanMemoryPass : Pass<"lowbit-plan-memory", "::mlir::ModuleOp"> {
+  let summary = "Place every activation buffer in one static arena";
+  let description = [{
+    Gives each `lowbit.buffer` of the module a fixed, `alignment`-aligned
+    byte offset in the activation arena and replaces it with a `memref.view`
+    of the function argument marked `lowbit.arena` (views of the buffer are
+    folded into views of the arena). The arena's size becomes static: every
+    arena argument is retyped to `memref<Nxi8>`, and the module records N as
+    `lowbit.arena_bytes`, which the library's descriptor reports to the
+    runtime.
+
+    The plan:
+    - shared buffers (one slot per name, the same size everywhere) come
+      first, in order of first appearance;
+    - each function's local buffers are live from the first to the last op
+      of the function body that uses them (through views; a use nested in a
+      loop counts at the loop). Buffers whose lifetimes do not overlap share
+      memory: largest first, each at the lowest offset free of every
+      overlapping buffer already placed. A function with more than one block,
+      or that passes a buffer to a call, keeps its buffers live throughout;
+    - a function's local buffers start above the highest byte used by any
+      function it calls (callees first), so a call never overwrites its
+      caller's live buffers.
+
+    Errors: buffers in a function with no (or more than one) `lowbit.arena`
+    argument, a shared name with two sizes, recursion.
+
+    ```mlir
+    func.func @f(%arena: memref<?xi8> {lowbit.arena}) {
+      %a = lowbit.buffer {name = "a"} : memref<256xi8>
+      ...
+    ```
+    becomes
+    ```mlir
+    func.func @f(%arena: memref<256xi8>) {
+      %c0 = arith.constant 0 : index
+      %a = memref.view %arena[%c0][] : memref<256xi8> to memref<256xi8>
+    ```
+  }];
+  let options = [
+    Option<"alignment", "alignment", "int64_t", /*default=*/"64",
+           "byte alignment of every buffer (a power of two)">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::memref::MemRefDialect"];
 }
 
 #endif // HYC_DIALECT_LOWBIT_PASSES
