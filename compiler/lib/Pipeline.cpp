@@ -110,6 +110,13 @@ bool hyc::lowerToLLVMDialect(ModuleOp module, const TargetInfo &target,
     return false;
   if (dump)
     dump("selected");
+  // Int8 activations as ops (x86-64-avx512 --activations int8), the norms
+  // fused into them; then every buffer gets its place in the arena.
+  if (!runPipeline(module,
+                   "func.func(lowbit-quantize-activations,lowbit-fuse-norm-quantize)", error))
+    return false;
+  if (dump)
+    dump("quantized");
   if (!runPipeline(module, "lowbit-plan-memory", error))
     return false;
   auto arena = module->getAttrOfType<IntegerAttr>("lowbit.arena_bytes");

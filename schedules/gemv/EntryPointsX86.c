@@ -10,6 +10,8 @@
 #include "gemv_q2_0c_a8_avx512.h"
 #include "gemm_q2_0c_a8_avx512.h"
 #include "gemv_q8_0_a8_avx512.h"
+#include "gemv_q2_0c_a8q_avx512.h"
+#include "gemm_q2_0c_a8q_avx512.h"
 
 #include "AttentionShim.h"
 #include "attention_decode_avx2.h"
@@ -65,6 +67,18 @@ int32_t hyk_gemm_q2_0c_a8_avx512(const uint8_t *w, const float *x, float *y,
   return hyk_run_gemm(gemm_q2_0c_a8_avx512, w, x, y, n, k, m,
                       HYK_Q2_0C_BLOCK_WEIGHTS, HYK_Q2_0C_BLOCK_BYTES,
                       HYK_ERR_K_NOT_BLOCKED);
+}
+
+int32_t hyk_gemv_q2_0c_a8q_avx512(const uint8_t *w, const int8_t *xq,
+                                  const float *xs, float *y, int64_t n,
+                                  int64_t k) {
+  return hyk_run_q2_0c_quantized(gemv_q2_0c_a8q_avx512, w, xq, xs, y, n, k, 1, 1);
+}
+
+int32_t hyk_gemm_q2_0c_a8q_avx512(const uint8_t *w, const int8_t *xq,
+                                  const float *xs, float *y, int64_t n,
+                                  int64_t k, int64_t m) {
+  return hyk_run_q2_0c_quantized(gemm_q2_0c_a8q_avx512, w, xq, xs, y, n, k, m, 2);
 }
 
 int32_t hyk_gemv_q8_0_a8_avx512(const uint8_t *w, const float *x, float *y,

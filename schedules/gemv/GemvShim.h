@@ -42,4 +42,17 @@ hyk_run_gemm(hyk_gemv_pipeline pipeline, const uint8_t *w, const float *x,
              float *y, int64_t n, int64_t k, int64_t m, int64_t block_weights,
              int64_t block_bytes, int32_t not_blocked_status);
 
+/* A pipeline over pre-quantized activations: (w, xq, xs, y). */
+typedef int (*hyk_gemv_q_pipeline)(struct halide_buffer_t *w,
+                                   struct halide_buffer_t *xq,
+                                   struct halide_buffer_t *xs,
+                                   struct halide_buffer_t *y);
+
+/* Checks and runs one: Q2_0C weights, m rows of k int8 activations with k/32
+ * steps each (rank 1 for the GEMV, 2 for the GEMM). */
+__attribute__((visibility("hidden"))) int32_t
+hyk_run_q2_0c_quantized(hyk_gemv_q_pipeline pipeline, const uint8_t *w,
+                        const int8_t *xq, const float *xs, float *y, int64_t n,
+                        int64_t k, int64_t m, int32_t rank);
+
 #endif /* HYK_SCHEDULES_GEMV_GEMVSHIM_H */

@@ -96,6 +96,42 @@ int32_t hyk_run_gemm(hyk_gemv_pipeline pipeline, const uint8_t *w,
                          block_bytes, not_blocked_status);
 }
 
+int32_t hyk_run_q2_0c_quantized(hyk_gemv_q_pipeline pipeline, const uint8_t *w,
+                                const int8_t *xq, const float *xs, float *y,
+                                int64_t n, int64_t k, int64_t m, int32_t rank) {
+  if (w == NULL || xq == NULL || xs == NULL || y == NULL) {
+    return HYK_ERR_NULL_POINTER;
+  }
+  if (n <= 0 || k <= 0 || m <= 0) {
+    return HYK_ERR_BAD_SHAPE;
+  }
+  if (k % HYK_Q2_0C_BLOCK_WEIGHTS != 0) {
+    return HYK_ERR_K_NOT_BLOCKED;
+  }
+  const int64_t row_bytes = k / HYK_Q2_0C_BLOCK_WEIGHTS * HYK_Q2_0C_BLOCK_BYTES;
+  const int64_t groups = k / 32;
+  if (k > INT32_MAX / (int64_t)sizeof(float) ||
+      n > INT32_MAX / (int64_t)sizeof(float) || n > INT32_MAX / row_bytes ||
+      m > INT32_MAX / k || m > INT32_MAX / (n * (int64_t)sizeof(float))) {
+    return HYK_ERR_TOO_LARGE;
+  }
+  halide_dimension_t w_dim[2], q_dim[2], s_dim[2], y_dim[2];
+  hyk_init_dim(&w_dim[0], (int32_t)row_bytes, 1);
+  hyk_init_dim(&w_dim[1], (int32_t)n, (int32_t)row_bytes);
+  hyk_init_dim(&q_dim[0], (int32_t)k, 1);
+  hyk_init_dim(&q_dim[1], (int32_t)m, (int32_t)k);
+  hyk_init_dim(&s_dim[0], (int32_t)groups, 1);
+  hyk_init_dim(&s_dim[1], (int32_t)m, (int32_t)groups);
+  hyk_init_dim(&y_dim[0], (int32_t)n, 1);
+  hyk_init_dim(&y_dim[1], (int32_t)m, (int32_t)n);
+  halide_buffer_t w_buf, q_buf, s_buf, y_buf;
+  hyk_init_buffer(&w_buf, (void *)(uintptr_t)w, halide_type_uint, 8, 2, w_dim);
+  hyk_init_buffer(&q_buf, (void *)(uintptr_t)xq, halide_type_int, 8, rank, q_dim);
+  hyk_init_buffer(&s_buf, (void *)(uintptr_t)xs, halide_type_float, 32, rank, s_dim);
+  hyk_init_buffer(&y_buf, (void *)y, halide_type_float, 32, rank, y_dim);
+  return pipeline(&w_buf, &q_buf, &s_buf, &y_buf) == 0 ? HYK_OK : HYK_ERR_KERNEL;
+}
+
 int32_t hyk_gemv_run_q2_0c(hyk_gemv_pipeline_fn pipeline, const uint8_t *w,
                            const float *x, float *y, int64_t n, int64_t k) {
   if (pipeline == NULL) {

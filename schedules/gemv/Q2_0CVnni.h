@@ -68,7 +68,6 @@ public:
     }
     nd = digits;
     const float qmax = float(I8DotActivations::qmax(nd));
-    Expr nblocks = w.dim(0).extent() / kBlockBytes;
 
     rg = RDom(0, kGroup, "rg");
     Expr ge = b * kBlockWeights + (rg / 16) * 256 + lane * 16 + rg % 16;
@@ -81,6 +80,33 @@ public:
     // Element 512 b + 4 j + s lies in lane (j % 64) / 4.
     Expr jl = (j % kDotBytes) / kDotGroup;
     q(j, s, b, m) = cast<int32_t>(round(x(b * kBlockWeights + 4 * j + s, m) * inv(jl, b, m)));
+    defineProducts(w);
+  }
+
+  /// The same products for activations quantized beforehand (one digit):
+  /// xq(k, m) is the int8 q of element k of token m, xstep(g, m) the step
+  /// sx of group g = 16 b + lane (block b, lane as above), i.e. what
+  /// define() computes from float x with digits = 1. The caller's
+  /// quantization (hyk/kernels.h, hyk_gemv_q2_0c_a8q_*) must round as
+  /// define() does for the results to match the _a8 kernels.
+  template <typename W>
+  void defineQuantized(W &w, Halide::Func xq, Halide::Func xstep) {
+    using namespace Halide;
+    nd = 1;
+    prequantized = true;
+    step(lane, b, m) = xstep(b * kDotLanes + lane, m);
+    step2(lane, b, m) = step(lane, b, m) * (2.0f / 64.0f);
+    q(j, s, b, m) = cast<int32_t>(xq(b * kBlockWeights + 4 * j + s, m));
+    defineProducts(w);
+  }
+
+private:
+  /// Everything after q and the steps: digits, lane sums of q, the weight
+  /// codes and the products (shared by define and defineQuantized).
+  template <typename W>
+  void defineProducts(W &w) {
+    using namespace Halide;
+    Expr nblocks = w.dim(0).extent() / kBlockBytes;
     Expr qi = q(j, s, b, m);
     Expr t = I8DotActivations::digit(qi, nd - 1, nd);
     for (int d = nd - 2; d >= 0; --d)
@@ -113,11 +139,14 @@ public:
     total(n, m) += lanesum(rl, n, m);
   }
 
+public:
   /// Activation side: everything O(K M), once per call.
   void scheduleActivations(int vw) {
-    amax.compute_root();
-    amax.update().reorder(rg, lane, b, m);
-    inv.compute_root().vectorize(lane, kDotLanes);
+    if (!prequantized) {
+      amax.compute_root();
+      amax.update().reorder(rg, lane, b, m);
+      inv.compute_root().vectorize(lane, kDotLanes);
+    }
     step.compute_root().vectorize(lane, kDotLanes);
     step2.compute_root().vectorize(lane, kDotLanes);
     q.compute_root().bound(s, 0, 4).bound(j, 0, kCodeBytes).vectorize(j, vw);
@@ -178,6 +207,7 @@ public:
 
 private:
   int nd = 0;
+  bool prequantized = false;
   Halide::Var j{"j"}, s{"s"}, part{"part"}, b{"b"}, lane{"lane"};
   Halide::Func amax{"amax"}, inv{"inv"}, step{"step"}, step2{"step2"}, q{"q"},
       xs{"xs"}, qlane{"qlane"}, qstep{"qstep"}, scale{"scale"}, code{"code"},

@@ -96,6 +96,72 @@ LogicalResult MatmulOp::verify() {
   return success();
 }
 
+namespace {
+/// Checks `q` (int8, like x) and `steps` (K / 32 per row) against the f32
+/// activations shape `x` ([K] or [M, K]); K must be a multiple of 512.
+LogicalResult verifyQuantized(Operation *op, MemRefType x, Value q, Value steps,
+                              StringRef groups) {
+  if (groups != "q2_0c_lanes")
+    return op->emitOpError() << "unknown activation groups '" << groups
+                             << "' (expected q2_0c_lanes)";
+  auto qt = cast<MemRefType>(q.getType()), st = cast<MemRefType>(steps.getType());
+  if (!x.hasStaticShape() || !qt.hasStaticShape() || !st.hasStaticShape())
+    return op->emitOpError() << "activations, q and steps must have static shapes";
+  if (qt.getShape() != x.getShape())
+    return op->emitOpError() << "q has shape " << qt << " but the activations are " << x;
+  int64_t k = x.getShape().back();
+  if (k % 512 != 0)
+    return op->emitOpError() << "K = " << k
+                             << " is not a multiple of 512 (the q2_0c_lanes groups)";
+  SmallVector<int64_t, 2> want(x.getShape());
+  want.back() = k / 32;
+  if (st.getRank() != x.getRank() || st.getShape() != ArrayRef<int64_t>(want))
+    return op->emitOpError() << "steps must hold K / 32 = " << k / 32
+                             << " floats per row, got " << st;
+  return success();
+}
+} // namespace
+
+LogicalResult QuantizeOp::verify() {
+  return verifyQuantized(*this, cast<MemRefType>(getX().getType()), getQ(), getSteps(),
+                         getGroups());
+}
+
+LogicalResult RmsNormQuantizeOp::verify() {
+  PackedType gamma = getGamma().getType();
+  auto xType = cast<MemRefType>(getX().getType());
+  if (gamma.getFormat() != WeightFormat::F32 || gamma.getRows() != 1)
+    return emitOpError() << "gamma must be !lowbit.packed<f32, 1xK>";
+  if (xType.hasStaticShape() && gamma.getCols() != xType.getNumElements())
+    return emitOpError() << "gamma has " << gamma.getCols() << " entries but x has "
+                         << xType.getNumElements() << " (the norm is over the whole vector)";
+  return verifyQuantized(*this, xType, getQ(), getSteps(), getGroups());
+}
+
+LogicalResult QuantizedMatmulOp::verify() {
+  PackedType w = getWeight().getType();
+  if (w.getFormat() != WeightFormat::Q2_0C)
+    return emitOpError() << "weights must be q2_0c, got "
+                         << stringifyWeightFormat(w.getFormat());
+  auto qType = cast<MemRefType>(getQ().getType());
+  auto outType = cast<MemRefType>(getOut().getType());
+  auto asF32 = MemRefType::get(qType.getShape(), Float32Type::get(getContext()));
+  if (failed(verifyQuantized(*this, asF32, getQ(), getSteps(), "q2_0c_lanes")) ||
+      failed(requireStatic(*this, getOut(), "out")))
+    return failure();
+  if (qType.getRank() != outType.getRank() ||
+      (qType.getRank() == 2 && qType.getDimSize(0) != outType.getDimSize(0)))
+    return emitOpError() << "q " << qType << " and out " << outType
+                         << " must have the same rank and rows";
+  if (qType.getShape().back() != w.getCols())
+    return emitOpError() << "q has K = " << qType.getShape().back()
+                         << " but the weight's row length is " << w.getCols();
+  if (outType.getShape().back() != w.getRows())
+    return emitOpError() << "out has N = " << outType.getShape().back()
+                         << " but the weight has " << w.getRows() << " rows";
+  return success();
+}
+
 LogicalResult EmbeddingOp::verify() {
   PackedType table = getTable().getType();
   WeightFormat f = table.getFormat();

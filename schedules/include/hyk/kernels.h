@@ -112,6 +112,18 @@ int32_t hyk_gemv_q2_0c_a8_avx512(const uint8_t *w, const float *x, float *y,
                                  int64_t n, int64_t k);
 int32_t hyk_gemm_q2_0c_a8_avx512(const uint8_t *w, const float *x, float *y,
                                  int64_t n, int64_t k, int64_t m);
+/* The same products with the activations already quantized by the caller
+ * (the compiled code's lowbit.quantize / lowbit.rms_norm_quantize): xq holds
+ * the int8 q of each of the k (per row: m rows of k) elements, xs the step s
+ * of each group of 32, group 16 b + l being the group (b, l) defined above
+ * (k / 32 floats per row). With q and s rounded as above, the results equal
+ * hyk_gemv_q2_0c_a8_avx512's / hyk_gemm_q2_0c_a8_avx512's on x. */
+int32_t hyk_gemv_q2_0c_a8q_avx512(const uint8_t *w, const int8_t *xq,
+                                  const float *xs, float *y, int64_t n,
+                                  int64_t k);
+int32_t hyk_gemm_q2_0c_a8q_avx512(const uint8_t *w, const int8_t *xq,
+                                  const float *xs, float *y, int64_t n,
+                                  int64_t k, int64_t m);
 /* ---- Q8_0 weight format -----------------------------------------------------
  * A row of K weights (K a multiple of 32) is K/32 consecutive 34-byte blocks
  * { fp16 d (little-endian); int8 qs[32]; }; weight i is qs[i] * d. */

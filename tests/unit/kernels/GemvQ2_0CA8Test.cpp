@@ -1,7 +1,7 @@
 //===- GemvQ2_0CA8Test.cpp - Unit tests for the int8-activation Q2_0C kernels ===//
 //
 // hyk_gemv_q2_0c_a8_avx512 (decode) and hyk_gemm_q2_0c_a8_avx512 (prefill)
-// against a scalar reference written from hyk/kernels.h: x is rounded to int8
+// (and their pre-quantized forms, _a8q, against them) against a scalar reference written from hyk/kernels.h: x is rounded to int8
 // with one scale per group of 32 (group (b, l) = elements 512 b + 256 h +
 // 16 l + i, h < 2, i < 16), in float32 exactly as documented
 //   amax = max |x| over the group, s = amax * (1.0f / 127),
@@ -462,6 +462,103 @@ TEST(GemmQ2_0CA8Errors, RejectsBadArguments) {
   EXPECT_EQ(hyk_gemm_q2_0c_a8_avx512(w.data(), x.data(), out.y(), n, k, 0), HYK_ERR_BAD_SHAPE);
   EXPECT_EQ(hyk_gemm_q2_0c_a8_avx512(w.data(), x.data(), out.y(), 0, k, m), HYK_ERR_BAD_SHAPE);
   EXPECT_EQ(hyk_gemm_q2_0c_a8_avx512(w.data(), x.data(), out.y(), n, k, int64_t{1} << 40),
+            HYK_ERR_TOO_LARGE);
+  EXPECT_TRUE(out.GuardsIntact());
+  for (int64_t i = 0; i < n * m; ++i)
+    EXPECT_TRUE(std::isnan(out.at(i))) << "y touched on an argument error";
+}
+
+// ---- Pre-quantized activations (hyk_gemv/gemm_q2_0c_a8q_avx512) --------------
+
+// kernels.h's quantization of one row of k activations: int8 q per element
+// and the float32 step of each group 16 b + l (the rounding the _a8 kernels
+// apply internally), into guarded buffers.
+void QuantizeRow(const float *x, int64_t k, int8_t *q, float *steps) {
+  for (int64_t b = 0; b < k / kBlockWeights; ++b)
+    for (int l = 0; l < 16; ++l) {
+      float m = 0.0f;
+      for (int i = 0; i < 32; ++i)
+        m = std::fmax(m, std::fabs(x[GroupElement(b, l, i)]));
+      const float inv = m > 0.0f ? 127.0f / m : 0.0f;
+      steps[b * 16 + l] = m * (1.0f / 127);
+      for (int i = 0; i < 32; ++i) {
+        const int64_t e = GroupElement(b, l, i);
+        q[e] = static_cast<int8_t>(std::nearbyint(x[e] * inv));
+      }
+    }
+}
+
+// Given the same rounding, the a8q kernels compute exactly what the a8 ones
+// compute from float x (same products, same schedule): equal bit for bit,
+// GEMV on the decode shapes and odd ones, GEMM per token.
+class GemvQ2_0CA8qTest : public testing::TestWithParam<GemmShape> {};
+
+TEST_P(GemvQ2_0CA8qTest, EqualsTheFloatInputKernels) {
+  if (!hyk_test::CpuHasAvx512Zen4())
+    GTEST_SKIP() << kNoCpu;
+  const GemmShape s = GetParam();
+  std::mt19937 rng(static_cast<uint32_t>(s.n * 131 + s.k * 7 + s.m));
+  GuardedBuffer w(static_cast<size_t>(s.n * (s.k / kBlockWeights) * kBlockBytes));
+  GuardedBuffer xb(static_cast<size_t>(s.m * s.k) * sizeof(float));
+  GuardedBuffer qb(static_cast<size_t>(s.m * s.k));
+  GuardedBuffer sb(static_cast<size_t>(s.m * (s.k / 32)) * sizeof(float));
+  ASSERT_TRUE(w.ok() && xb.ok() && qb.ok() && sb.ok()) << "guarded allocation failed";
+  float *x = reinterpret_cast<float *>(xb.data());
+  int8_t *q = reinterpret_cast<int8_t *>(qb.data());
+  float *steps = reinterpret_cast<float *>(sb.data());
+  FillWeights(w.data(), s.n * (s.k / kBlockWeights), rng);
+  for (int64_t t = 0; t < s.m; ++t) {
+    FillActivations(x + t * s.k, s.k, rng);
+    QuantizeRow(x + t * s.k, s.k, q + t * s.k, steps + t * (s.k / 32));
+  }
+  // GEMV per token.
+  for (int64_t t = 0; t < s.m; ++t) {
+    GuardedOutput a8(s.n), a8q(s.n);
+    ASSERT_EQ(hyk_gemv_q2_0c_a8_avx512(w.data(), x + t * s.k, a8.y(), s.n, s.k), HYK_OK);
+    ASSERT_EQ(hyk_gemv_q2_0c_a8q_avx512(w.data(), q + t * s.k, steps + t * (s.k / 32),
+                                        a8q.y(), s.n, s.k),
+              HYK_OK);
+    EXPECT_TRUE(a8q.GuardsIntact()) << "bytes around y were modified";
+    for (int64_t r = 0; r < s.n; ++r)
+      ASSERT_EQ(a8q.at(r), a8.at(r)) << "gemv token " << t << " row " << r;
+  }
+  // GEMM over all tokens.
+  GuardedOutput a8(s.n * s.m), a8q(s.n * s.m);
+  ASSERT_EQ(hyk_gemm_q2_0c_a8_avx512(w.data(), x, a8.y(), s.n, s.k, s.m), HYK_OK);
+  ASSERT_EQ(hyk_gemm_q2_0c_a8q_avx512(w.data(), q, steps, a8q.y(), s.n, s.k, s.m), HYK_OK);
+  EXPECT_TRUE(a8q.GuardsIntact()) << "bytes around y were modified";
+  for (int64_t i = 0; i < s.n * s.m; ++i)
+    ASSERT_EQ(a8q.at(i), a8.at(i)) << "gemm output " << i;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, GemvQ2_0CA8qTest,
+    testing::ValuesIn(hyk_test::GemmShapes({1, 5}, {{3072, 2048, 1}, {2048, 6144, 2},
+                                                    {12288, 2048, 3}, {257, 2560, 32}})),
+    [](const testing::TestParamInfo<GemmShape> &info) {
+      return hyk_test::ShapeName(info.param);
+    });
+
+TEST(GemvQ2_0CA8qErrors, RejectsBadArguments) {
+  const int64_t n = 4, k = 1024, m = 3;
+  std::vector<uint8_t> w(static_cast<size_t>(n * (k / kBlockWeights) * kBlockBytes), 0);
+  std::vector<int8_t> q(static_cast<size_t>(k * m), 1);
+  std::vector<float> st(static_cast<size_t>(k / 32 * m), 1.0f);
+  GuardedOutput out(n * m);
+  EXPECT_EQ(hyk_gemv_q2_0c_a8q_avx512(w.data(), q.data(), st.data(), out.y(), n, 768),
+            HYK_ERR_K_NOT_BLOCKED);
+  EXPECT_EQ(hyk_gemv_q2_0c_a8q_avx512(w.data(), nullptr, st.data(), out.y(), n, k),
+            HYK_ERR_NULL_POINTER);
+  EXPECT_EQ(hyk_gemv_q2_0c_a8q_avx512(w.data(), q.data(), nullptr, out.y(), n, k),
+            HYK_ERR_NULL_POINTER);
+  EXPECT_EQ(hyk_gemm_q2_0c_a8q_avx512(nullptr, q.data(), st.data(), out.y(), n, k, m),
+            HYK_ERR_NULL_POINTER);
+  EXPECT_EQ(hyk_gemm_q2_0c_a8q_avx512(w.data(), q.data(), st.data(), nullptr, n, k, m),
+            HYK_ERR_NULL_POINTER);
+  EXPECT_EQ(hyk_gemm_q2_0c_a8q_avx512(w.data(), q.data(), st.data(), out.y(), n, k, 0),
+            HYK_ERR_BAD_SHAPE);
+  EXPECT_EQ(hyk_gemm_q2_0c_a8q_avx512(w.data(), q.data(), st.data(), out.y(), n, k,
+                                      int64_t{1} << 40),
             HYK_ERR_TOO_LARGE);
   EXPECT_TRUE(out.GuardsIntact());
   for (int64_t i = 0; i < n * m; ++i)

@@ -195,6 +195,9 @@ public:
               .Case([&](AttentionOp o) { return lowerAttention(e, o); })
               .Case([&](SwigluOp o) { return lowerSwiglu(e, o); })
               .Case([&](AddOp o) { return lowerAdd(e, o); })
+              .Case([&](QuantizeOp o) { return lowerQuantize(e, o); })
+              .Case([&](RmsNormQuantizeOp o) { return lowerRmsNormQuantize(e, o); })
+              .Case([&](QuantizedMatmulOp o) { return lowerQuantizedMatmul(e, o); })
               .Default([&](Operation *o) {
                 return o->emitOpError("has no lowering in convert-lowbit-to-loops");
               });
@@ -380,6 +383,123 @@ private:
         return a;
       });
     });
+  }
+
+  /// Rounds one row of K activations to int8 in the q2_0c_lanes groups
+  /// (QuantizeOp's definition): value(k) gives element k as f32; q and
+  /// steps are written at `at(k)` / `stepAt(g)`. Plain float ops (no
+  /// fast-math flags): the rounding must be the kernels' exactly.
+  void quantizeRow(Emitter &e, int64_t k, const std::function<Value(Value)> &value,
+                   const std::function<SmallVector<Value, 2>(Value)> &at, Value q,
+                   const std::function<SmallVector<Value, 2>(Value)> &stepAt, Value steps) {
+    OpBuilder &b = e.b;
+    Location loc = e.loc;
+    auto element = [&](Value g, Value i) { // element i < 32 of group g = 16 blk + l
+      Value blk = arith::DivUIOp::create(b, loc, g, e.idx(16));
+      Value l = arith::RemUIOp::create(b, loc, g, e.idx(16));
+      Value h = arith::DivUIOp::create(b, loc, i, e.idx(16));
+      Value r = arith::RemUIOp::create(b, loc, i, e.idx(16));
+      return e.iadd(e.iadd(e.imul(blk, e.idx(512)), e.imul(h, e.idx(256))),
+                    e.iadd(e.imul(l, e.idx(16)), r));
+    };
+    e.loop(k / 32, [&](Value g) {
+      Value m = e.reduce(32, e.f32(0.0), [&](Value i, Value acc) {
+        Value v = math::AbsFOp::create(b, loc, value(element(g, i)));
+        return arith::MaximumFOp::create(b, loc, acc, v);
+      });
+      Value positive = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, m, e.f32(0.0));
+      Value inv = arith::SelectOp::create(b, loc, positive,
+                                          arith::DivFOp::create(b, loc, e.f32(127.0), m),
+                                          e.f32(0.0));
+      Value step = arith::MulFOp::create(b, loc, m, e.f32(static_cast<double>(1.0f / 127.0f)));
+      e.store(step, steps, stepAt(g));
+      e.loop(32, [&](Value i) {
+        Value el = element(g, i);
+        Value scaled = arith::MulFOp::create(b, loc, value(el), inv);
+        Value rounded = math::RoundEvenOp::create(b, loc, scaled);
+        e.store(arith::FPToSIOp::create(b, loc, b.getI8Type(), rounded), q, at(el));
+      });
+    });
+  }
+
+  LogicalResult lowerQuantize(Emitter &e, QuantizeOp op) {
+    auto xType = cast<MemRefType>(op.getX().getType());
+    int64_t k = xType.getShape().back();
+    bool rank2 = xType.getRank() == 2;
+    e.loop(rank2 ? xType.getDimSize(0) : 1, [&](Value row) {
+      auto ix = [&](Value c) -> SmallVector<Value, 2> {
+        if (rank2)
+          return {row, c};
+        return {c};
+      };
+      quantizeRow(
+          e, k, [&](Value c) { return e.load(op.getX(), ix(c)); }, ix, op.getQ(), ix,
+          op.getSteps());
+    });
+    return success();
+  }
+
+  LogicalResult lowerRmsNormQuantize(Emitter &e, RmsNormQuantizeOp op) {
+    Value gamma = view(op.getGamma()), x = op.getX(), zero = e.idx(0);
+    int64_t k = length(x);
+    Value ss = e.reduce(k, e.f32(0.0), [&](Value i, Value acc) {
+      Value v = e.load(x, {i});
+      return e.add(acc, e.mul(v, v));
+    });
+    Value mean = e.div(ss, e.f32(static_cast<double>(k)));
+    Value inv = math::RsqrtOp::create(
+        e.b, e.loc, e.add(mean, e.f32(op.getEps().convertToFloat())));
+    // The normalized value, computed where it is needed (twice per element:
+    // the group maximum, then the rounding) and never stored.
+    auto normalized = [&](Value i) {
+      Value xi = arith::MulFOp::create(e.b, e.loc, e.load(x, {i}), inv);
+      return arith::MulFOp::create(e.b, e.loc, xi, e.load(gamma, {zero, i}));
+    };
+    auto ix = [&](Value c) -> SmallVector<Value, 2> { return {c}; };
+    quantizeRow(e, k, normalized, ix, op.getQ(), ix, op.getSteps());
+    return success();
+  }
+
+  LogicalResult lowerQuantizedMatmul(Emitter &e, QuantizedMatmulOp op) {
+    auto kernel = op->getAttrOfType<StringAttr>("hyc.kernel");
+    if (!kernel || (kernel.getValue() != "gemv_q2_0c_a8" && kernel.getValue() != "gemm_q2_0c_a8"))
+      return op.emitOpError("needs hyc.kernel gemv_q2_0c_a8 or gemm_q2_0c_a8 (from "
+                            "lowbit-select-kernels), got ")
+             << kernel;
+    if (isa != "avx512")
+      return op.emitOpError("kernel ")
+             << kernel << " (int8 activations) exists only for kernel ISA avx512, not " << isa;
+    MLIRContext *ctx = op.getContext();
+    Type ptr = LLVM::LLVMPointerType::get(ctx);
+    Type i64 = IntegerType::get(ctx, 64), i32 = IntegerType::get(ctx, 32);
+    PackedType wt = op.getWeight().getType();
+    auto qType = cast<MemRefType>(op.getQ().getType());
+    int64_t m = qType.getRank() == 2 ? qType.getDimSize(0) : 1;
+    int64_t n = wt.getRows(), k = wt.getCols();
+    auto c64 = [&](int64_t v) { return arith::ConstantIntOp::create(e.b, e.loc, i64, v); };
+    Value wp = e.pointer(view(op.getWeight())), qp = e.pointer(op.getQ()),
+          sp = e.pointer(op.getSteps()), yp = e.pointer(op.getOut());
+    if (kernel.getValue() == "gemm_q2_0c_a8") {
+      func::FuncOp gemm = kernelDecl(
+          "hyk_gemm_q2_0c_a8q_avx512",
+          FunctionType::get(ctx, {ptr, ptr, ptr, ptr, i64, i64, i64}, {i32}));
+      func::CallOp::create(e.b, e.loc, gemm,
+                           ValueRange{wp, qp, sp, yp, c64(n), c64(k), c64(m)});
+      return success();
+    }
+    func::FuncOp gemv = kernelDecl(
+        "hyk_gemv_q2_0c_a8q_avx512",
+        FunctionType::get(ctx, {ptr, ptr, ptr, ptr, i64, i64}, {i32}));
+    e.loop(m, [&](Value row) {
+      Value r = arith::IndexCastOp::create(e.b, e.loc, i64, row);
+      auto at = [&](Value base, int64_t rowBytes) {
+        return e.gep(base, arith::MulIOp::create(e.b, e.loc, r, c64(rowBytes)));
+      };
+      func::CallOp::create(e.b, e.loc, gemv,
+                           ValueRange{wp, at(qp, k), at(sp, k / 32 * 4), at(yp, 4 * n),
+                                      c64(n), c64(k)});
+    });
+    return success();
   }
 
   /// The address of a generated Halide pipeline (three halide_buffer_t*).

@@ -9,3 +9,4 @@ func.func @a8_elsewhere(%blob: memref<8320xi8>, %x: memref<512xf32>, %y: memref<
   lowbit.matmul %x, %w, %y {hyc.kernel = "gemv_q2_0c_a8", hyc.schedule = "default"} : memref<512xf32>, !lowbit.packed<q2_0c, 64x512>, memref<64xf32>
   return
 }
+

@@ -226,3 +226,40 @@ func.func @matmul_q2_k(%blob: memref<5376xi8>, %x: memref<2x512xf32>, %y: memref
   lowbit.matmul %x, %w, %y : memref<2x512xf32>, !lowbit.packed<q2_k, 32x512>, memref<2x32xf32>
   return
 }
+
+// -----
+
+// quantize: per group of 32, max |x|, the step m * (1/127) and q =
+// roundeven(x * (127 / m)) without fast-math flags (the kernels' rounding);
+// qmatmul: the kernels' pre-quantized entry points (GEMV per row, GEMM once).
+// CHECK-LABEL: func.func @int8_activations
+// CHECK: arith.maximumf
+// CHECK: arith.divf %{{.+}}, %{{.+}} : f32
+// CHECK: math.roundeven
+// CHECK: arith.fptosi %{{.+}} : f32 to i8
+// CHECK: call @hyk_gemv_q2_0c_a8q_avx512(%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}) : (!llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, i64, i64) -> i32
+// CHECK: call @hyk_gemm_q2_0c_a8q_avx512(%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}) : (!llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, i64, i64, i64) -> i32
+func.func @int8_activations(%blob: memref<2080xi8>, %x: memref<1024xf32>, %q: memref<1024xi8>,
+                            %s: memref<32xf32>, %y: memref<8xf32>, %qm: memref<4x1024xi8>,
+                            %sm: memref<4x32xf32>, %ym: memref<4x8xf32>) {
+  %w = lowbit.weight %blob {name = "w", offset = 0 : i64} : memref<2080xi8> -> !lowbit.packed<q2_0c, 8x1024>
+  lowbit.quantize %x, %q, %s {groups = "q2_0c_lanes"} : memref<1024xf32>, memref<1024xi8>, memref<32xf32>
+  lowbit.qmatmul %q, %s, %w, %y {hyc.kernel = "gemv_q2_0c_a8", hyc.schedule = "default"} : memref<1024xi8>, memref<32xf32>, !lowbit.packed<q2_0c, 8x1024>, memref<8xf32>
+  lowbit.qmatmul %qm, %sm, %w, %ym {hyc.kernel = "gemm_q2_0c_a8", hyc.schedule = "default"} : memref<4x1024xi8>, memref<4x32xf32>, !lowbit.packed<q2_0c, 8x1024>, memref<4x8xf32>
+  return
+}
+
+// -----
+
+// rms_norm_quantize: the sum of squares, rsqrt, then the normalized values
+// recomputed for the group maximum and the rounding (never stored as f32).
+// CHECK-LABEL: func.func @norm_quantize
+// CHECK: math.rsqrt
+// CHECK: arith.maximumf
+// CHECK: math.roundeven
+// CHECK-NOT: memref.store %{{.+}} : memref<1024xf32>
+func.func @norm_quantize(%blob: memref<4096xi8>, %x: memref<1024xf32>, %q: memref<1024xi8>, %s: memref<32xf32>) {
+  %g = lowbit.weight %blob {name = "g", offset = 0 : i64} : memref<4096xi8> -> !lowbit.packed<f32, 1x1024>
+  lowbit.rms_norm_quantize %x, %g, %q, %s {eps = 1.0e-05 : f32, groups = "q2_0c_lanes"} : memref<1024xf32>, !lowbit.packed<f32, 1x1024>, memref<1024xi8>, memref<32xf32>
+  return
+}

@@ -343,3 +343,59 @@ func.func @embedding_q2_k(%t: !lowbit.packed<q2_k, 512x512>, %tok: i32, %x: memr
   lowbit.embedding %t, %tok, %x : !lowbit.packed<q2_k, 512x512>, i32, memref<512xf32>
   return
 }
+
+// -----
+
+func.func @quantize_groups(%x: memref<512xf32>, %q: memref<512xi8>, %s: memref<16xf32>) {
+  // expected-error @below {{unknown activation groups 'blocks32' (expected q2_0c_lanes)}}
+  lowbit.quantize %x, %q, %s {groups = "blocks32"} : memref<512xf32>, memref<512xi8>, memref<16xf32>
+  return
+}
+
+// -----
+
+func.func @quantize_k(%x: memref<256xf32>, %q: memref<256xi8>, %s: memref<8xf32>) {
+  // expected-error @below {{K = 256 is not a multiple of 512 (the q2_0c_lanes groups)}}
+  lowbit.quantize %x, %q, %s {groups = "q2_0c_lanes"} : memref<256xf32>, memref<256xi8>, memref<8xf32>
+  return
+}
+
+// -----
+
+func.func @quantize_q_shape(%x: memref<512xf32>, %q: memref<1024xi8>, %s: memref<16xf32>) {
+  // expected-error @below {{q has shape 'memref<1024xi8>' but the activations are 'memref<512xf32>'}}
+  lowbit.quantize %x, %q, %s {groups = "q2_0c_lanes"} : memref<512xf32>, memref<1024xi8>, memref<16xf32>
+  return
+}
+
+// -----
+
+func.func @quantize_steps(%x: memref<2x512xf32>, %q: memref<2x512xi8>, %s: memref<2x32xf32>) {
+  // expected-error @below {{steps must hold K / 32 = 16 floats per row, got 'memref<2x32xf32>'}}
+  lowbit.quantize %x, %q, %s {groups = "q2_0c_lanes"} : memref<2x512xf32>, memref<2x512xi8>, memref<2x32xf32>
+  return
+}
+
+// -----
+
+func.func @norm_quantize_gamma(%x: memref<1024xf32>, %g: !lowbit.packed<f32, 1x64>, %q: memref<1024xi8>, %s: memref<32xf32>) {
+  // expected-error @below {{gamma has 64 entries but x has 1024 (the norm is over the whole vector)}}
+  lowbit.rms_norm_quantize %x, %g, %q, %s {eps = 1.0e-05 : f32, groups = "q2_0c_lanes"} : memref<1024xf32>, !lowbit.packed<f32, 1x64>, memref<1024xi8>, memref<32xf32>
+  return
+}
+
+// -----
+
+func.func @qmatmul_format(%q: memref<512xi8>, %s: memref<16xf32>, %w: !lowbit.packed<q8_0, 8x512>, %y: memref<8xf32>) {
+  // expected-error @below {{weights must be q2_0c, got q8_0}}
+  lowbit.qmatmul %q, %s, %w, %y : memref<512xi8>, memref<16xf32>, !lowbit.packed<q8_0, 8x512>, memref<8xf32>
+  return
+}
+
+// -----
+
+func.func @qmatmul_n(%q: memref<512xi8>, %s: memref<16xf32>, %w: !lowbit.packed<q2_0c, 8x512>, %y: memref<16xf32>) {
+  // expected-error @below {{out has N = 16 but the weight has 8 rows}}
+  lowbit.qmatmul %q, %s, %w, %y : memref<512xi8>, memref<16xf32>, !lowbit.packed<q2_0c, 8x512>, memref<16xf32>
+  return
+}

@@ -95,3 +95,24 @@ func.func @buffers() -> (memref<2048xi8>, memref<2048xi8>) {
 func.func @ggml_two_bit(%a: !lowbit.packed<q2_k, 64x512>, %b: !lowbit.packed<tq2_0, 64x512>) {
   return
 }
+
+// Int8 activations: quantize, the fused norm + quantize, and the matmul over
+// quantized activations (decode and prefill shapes).
+// CHECK-LABEL: func.func @int8_activations
+// CHECK: lowbit.quantize %{{.*}} {groups = "q2_0c_lanes"} : memref<1024xf32>, memref<1024xi8>, memref<32xf32>
+// CHECK: lowbit.rms_norm_quantize %{{.*}} {eps = 9.99999974E-6 : f32, groups = "q2_0c_lanes"} : memref<1024xf32>, !lowbit.packed<f32, 1x1024>, memref<1024xi8>, memref<32xf32>
+// CHECK: lowbit.qmatmul %{{.*}} : memref<1024xi8>, memref<32xf32>, !lowbit.packed<q2_0c, 64x1024, block = 512, scales = f16_per_block>, memref<64xf32>
+// CHECK: lowbit.quantize %{{.*}} : memref<4x1024xf32>, memref<4x1024xi8>, memref<4x32xf32>
+// CHECK: lowbit.qmatmul %{{.*}} : memref<4x1024xi8>, memref<4x32xf32>, !lowbit.packed<q2_0c, 64x1024, block = 512, scales = f16_per_block>, memref<4x64xf32>
+func.func @int8_activations(%x: memref<1024xf32>, %g: !lowbit.packed<f32, 1x1024>,
+                            %q: memref<1024xi8>, %s: memref<32xf32>,
+                            %w: !lowbit.packed<q2_0c, 64x1024>, %y: memref<64xf32>,
+                            %xm: memref<4x1024xf32>, %qm: memref<4x1024xi8>,
+                            %sm: memref<4x32xf32>, %ym: memref<4x64xf32>) {
+  lowbit.quantize %x, %q, %s {groups = "q2_0c_lanes"} : memref<1024xf32>, memref<1024xi8>, memref<32xf32>
+  lowbit.rms_norm_quantize %x, %g, %q, %s {eps = 1.0e-05 : f32, groups = "q2_0c_lanes"} : memref<1024xf32>, !lowbit.packed<f32, 1x1024>, memref<1024xi8>, memref<32xf32>
+  lowbit.qmatmul %q, %s, %w, %y : memref<1024xi8>, memref<32xf32>, !lowbit.packed<q2_0c, 64x1024>, memref<64xf32>
+  lowbit.quantize %xm, %qm, %sm {groups = "q2_0c_lanes"} : memref<4x1024xf32>, memref<4x1024xi8>, memref<4x32xf32>
+  lowbit.qmatmul %qm, %sm, %w, %ym : memref<4x1024xi8>, memref<4x32xf32>, !lowbit.packed<q2_0c, 64x1024>, memref<4x64xf32>
+  return
+}

@@ -103,6 +103,88 @@ def LowBit_MatmulOp : LowBit_Op<"matmul"> {
   let hasVerifier = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// Int8 activations
+//===----------------------------------------------------------------------===//
+
+def LowBit_I8Activations : MemRefRankOf<[I8], [1, 2]>;
+
+def LowBit_QuantizeOp : LowBit_Op<"quantize"> {
+  let summary = "round f32 activations to int8 with one step per group of 32";
+  let description = [{
+    Writes the int8 `q` and the float32 `steps` of `x` ([K], or M rows of K;
+    K a multiple of 512), for the Q2_0C int8-activation kernels. The groups
+    are those kernels' (`groups = "q2_0c_lanes"`): group `16 b + l` of a row
+    is the 32 elements `512 b + 256 h + 16 l + i` (h < 2, i < 16). Per group,
+    in float32: `m = max |x|`, `step = m * (1.0f / 127)` and
+    `q = round-half-even(x * (127.0f / m))` (all 0 when m = 0), so `q * step`
+    is x rounded to int8 precision. `steps` holds K / 32 floats per row.
+
+    ```mlir
+    lowbit.quantize %h, %hq, %hs {groups = "q2_0c_lanes"}
+        : memref<2048xf32>, memref<2048xi8>, memref<64xf32>
+    ```
+  }];
+  let arguments = (ins Arg<LowBit_F32Activations, "", [MemRead]>:$x,
+                       Arg<LowBit_I8Activations, "", [MemWrite]>:$q,
+                       Arg<LowBit_F32Activations, "", [MemWrite]>:$steps,
+                       StrAttr:$groups);
+  let assemblyFormat = [{
+    $x `,` $q `,` $steps attr-dict `:` type($x) `,` type($q) `,` type($steps)
+  }];
+  let hasVerifier = 1;
+}
+
+def LowBit_RmsNormQuantizeOp : LowBit_Op<"rms_norm_quantize"> {
+  let summary = "rms_norm of a vector, rounded to int8 as lowbit.quantize does";
+  let description = [{
+    `lowbit.rms_norm %x, %gamma, %h` (over the whole vector: `gamma` has as
+    many entries as `x`) followed by `lowbit.quantize %h, %q, %steps`, as one
+    op: the normalized values are never stored as float32. What
+    `lowbit-fuse-norm-quantize` makes of that pair when nothing else reads h.
+
+    ```mlir
+    lowbit.rms_norm_quantize %x, %gamma, %hq, %hs {eps = 1.0e-05 : f32, groups = "q2_0c_lanes"}
+        : memref<2048xf32>, !lowbit.packed<f32, 1x2048>, memref<2048xi8>, memref<64xf32>
+    ```
+  }];
+  let arguments = (ins Arg<LowBit_F32Vector, "", [MemRead]>:$x,
+                       LowBit_PackedType:$gamma,
+                       Arg<MemRefRankOf<[I8], [1]>, "", [MemWrite]>:$q,
+                       Arg<LowBit_F32Vector, "", [MemWrite]>:$steps,
+                       F32Attr:$eps, StrAttr:$groups);
+  let assemblyFormat = [{
+    $x `,` $gamma `,` $q `,` $steps attr-dict `:` type($x) `,` qualified(type($gamma)) `,`
+    type($q) `,` type($steps)
+  }];
+  let hasVerifier = 1;
+}
+
+def LowBit_QuantizedMatmulOp : LowBit_Op<"qmatmul"> {
+  let summary = "int8-quantized activations times Q2_0C weights, into f32";
+  let description = [{
+    `out[m, n] = sum_k W[n, k] * q[m, k] * steps[m, g(k)]`, with g the group
+    of element k as `lowbit.quantize` defines it: the `lowbit.matmul` of the
+    activations that `q` and `steps` quantize. Vectors (decode) or M rows
+    (prefill), as for `lowbit.matmul`. Weights: Q2_0C.
+
+    ```mlir
+    lowbit.qmatmul %hq, %hs, %w, %y : memref<2048xi8>, memref<64xf32>,
+        !lowbit.packed<q2_0c, 6144x2048, block = 512, scales = f16_per_block>,
+        memref<6144xf32>
+    ```
+  }];
+  let arguments = (ins Arg<LowBit_I8Activations, "", [MemRead]>:$q,
+                       Arg<LowBit_F32Activations, "", [MemRead]>:$steps,
+                       LowBit_PackedType:$weight,
+                       Arg<LowBit_F32Activations, "", [MemWrite]>:$out);
+  let assemblyFormat = [{
+    $q `,` $steps `,` $weight `,` $out attr-dict `:` type($q) `,` type($steps) `,`
+    qualified(type($weight)) `,` type($out)
+  }];
+  let hasVerifier = 1;
+}
+
 def LowBit_EmbeddingOp : LowBit_Op<"embedding"> {
   let summary = "copy one row of an embedding table into f32";
   let description = [{

@@ -137,4 +137,53 @@ def PlanMemoryPass : Pass<"lowbit-plan-memory", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::memref::MemRefDialect"];
 }
 
+def QuantizeActivationsPass : Pass<"lowbit-quantize-activations", "::mlir::func::FuncOp"> {
+  let summary = "Make the int8 rounding of the activations an op of its own";
+  let description = [{
+    Every `lowbit.matmul` that `lowbit-select-kernels` gave an int8-activation
+    Q2_0C kernel (`gemv_q2_0c_a8`, `gemm_q2_0c_a8`) with the default schedule
+    becomes a `lowbit.quantize` of its input into int8 buffers (one
+    `lowbit.buffer` pair per activation shape and function: `a8.q.*`,
+    `a8.steps.*`) and a `lowbit.qmatmul` over them, with the same kernel and
+    schedule attributes; convert-lowbit-to-loops then calls the kernels' `_a8q`
+    entry points, which skip the rounding they would otherwise do on every
+    call. The numbers do not change (the rounding is the same). Matmuls with
+    a tuned schedule keep rounding inside their kernel (the tuned pipelines
+    take float input).
+
+    ```mlir
+    lowbit.matmul %h, %w, %y {hyc.kernel = "gemv_q2_0c_a8", hyc.schedule = "default"} : ...
+    ```
+    becomes
+    ```mlir
+    lowbit.quantize %h, %hq, %hs {groups = "q2_0c_lanes"} : ...
+    lowbit.qmatmul %hq, %hs, %w, %y {hyc.kernel = "gemv_q2_0c_a8", hyc.schedule = "default"} : ...
+    ```
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::memref::MemRefDialect"];
+}
+
+def FuseNormQuantizePass : Pass<"lowbit-fuse-norm-quantize", "::mlir::func::FuncOp"> {
+  let summary = "Fuse rms_norm into the activation quantization that follows it";
+  let description = [{
+    A `lowbit.rms_norm` (over a whole vector, not in place) directly
+    followed (only pure ops between) by a `lowbit.quantize` of its result
+    becomes one `lowbit.rms_norm_quantize`, provided the result's
+    `lowbit.buffer` is otherwise only written by rms_norms and read by
+    quantizes: its float values are then never needed, and the buffer is
+    removed once unused. Decode's pre-attention and pre-FFN norms are the
+    case: the normalized hidden state is produced, rounded to int8 and
+    consumed without a float32 round trip through memory.
+
+    ```mlir
+    lowbit.rms_norm %x, %g, %h {eps = 1.0e-05 : f32} : ...
+    lowbit.quantize %h, %hq, %hs {groups = "q2_0c_lanes"} : ...
+    ```
+    becomes
+    ```mlir
+    lowbit.rms_norm_quantize %x, %g, %hq, %hs {eps = 1.0e-05 : f32, groups = "q2_0c_lanes"} : ...
+    ```
+  }];
+}
+
 #endif // HYC_DIALECT_LOWBIT_PASSES

@@ -1,0 +1,132 @@
+//===- Q2_0CVnniA8qGenerator.cpp - Q2_0C x pre-quantized int8 activations ==//
+//
+// Halide generators `gemv_q2_0c_a8q_vnni` (decode) and `gemm_q2_0c_a8q_vnni`
+// (prefill): the products of gemv_q2_0c_a8_vnni / gemm_q2_0c_a8_vnni, for
+// activations that arrive already quantized (the compiler's lowbit.quantize
+// or lowbit.rms_norm_quantize, which fuses the rounding into the norm that
+// produces them): xq holds the int8 q of every element, xs the step of every
+// group of 32 (group 16 b + l of block b: the lane-l elements, Q2_0CVnni.h).
+// Same schedules and knobs as the float-input forms, minus the activation
+// quantization each call would otherwise run.
+
+#include "Q2_0CVnni.h"
+
+#include "GemvCommon.h"
+#include "Halide.h"
+
+#include <algorithm>
+
+namespace {
+
+using namespace Halide;
+using hyk::Q2_0CVnni;
+
+/// Groups of 32 activations per row of K: K / 32.
+Expr groupsOf(const Expr &k) { return k / Q2_0CVnni::kGroup; }
+
+class Q2_0CVnniA8qGemv : public Generator<Q2_0CVnniA8qGemv> {
+public:
+  GeneratorParam<int> rows_per_task{"rows_per_task", 256};
+  GeneratorParam<int> unroll{"unroll", 1};
+  GeneratorParam<bool> parallel{"parallel", true};
+  GeneratorParam<int> prefetch{"prefetch", 0};
+
+  Input<Buffer<uint8_t, 2>> w{"w"};   // (row bytes, n)
+  Input<Buffer<int8_t, 1>> xq{"xq"};  // (K)
+  Input<Buffer<float, 1>> xs{"xstep"}; // (K / 32); not "xs": Q2_0CVnni has a Func of that name
+  Output<Buffer<float, 1>> y{"y"};    // (n)
+
+  void generate() {
+    Func q2("q2"), s2("s2");
+    q2(k, t) = xq(k);
+    s2(g, t) = xs(g);
+    alg.defineQuantized(w, q2, s2);
+    y(n) = alg.total(n, 0);
+    Expr nblocks = w.dim(0).extent() / Q2_0CVnni::kBlockBytes;
+    hyk::constrainGemvBuffers(w, xq, y, nblocks, Q2_0CVnni::kBlockWeights);
+    xs.dim(0).set_min(0);
+    xs.dim(0).set_extent(groupsOf(nblocks * Q2_0CVnni::kBlockWeights));
+  }
+
+  void schedule() {
+    const int vw = get_target().natural_vector_size<float>();
+    const int ur = std::max(1, (int)unroll);
+    const int rpt = hyk::rowsPerTask(rows_per_task, ur);
+    alg.scheduleActivations(vw);
+    y.split(n, nt, ni, rpt, TailStrategy::GuardWithIf)
+        .split(ni, nio, nii, ur, TailStrategy::GuardWithIf);
+    if (parallel)
+      y.parallel(nt);
+    alg.scheduleTile(LoopLevel(y, nio), ur, 1, w, prefetch);
+  }
+
+private:
+  Var n{"n"}, k{"k"}, g{"g"}, t{"t"}, nt{"nt"}, ni{"ni"}, nio{"nio"}, nii{"nii"};
+  Q2_0CVnni alg;
+};
+
+class Q2_0CVnniA8qGemm : public Generator<Q2_0CVnniA8qGemm> {
+public:
+  GeneratorParam<int> rows{"rows", 2};
+  GeneratorParam<int> tokens{"tokens", 2};
+  GeneratorParam<int> rows_per_task{"rows_per_task", 32};
+  GeneratorParam<bool> parallel{"parallel", true};
+  GeneratorParam<int> prefetch{"prefetch", 0};
+
+  Input<Buffer<uint8_t, 2>> w{"w"};   // (row bytes, n)
+  Input<Buffer<int8_t, 2>> xq{"xq"};  // (K, M)
+  Input<Buffer<float, 2>> xs{"xstep"}; // (K / 32, M)
+  Output<Buffer<float, 2>> y{"y"};    // (n, M)
+
+  void generate() {
+    Func q2("q2"), s2("s2");
+    q2(k, t) = xq(k, t);
+    s2(g, t) = xs(g, t);
+    alg.defineQuantized(w, q2, s2);
+    y(n, t) = alg.total(n, t);
+
+    Expr nblocks = w.dim(0).extent() / Q2_0CVnni::kBlockBytes;
+    Expr kk = nblocks * Q2_0CVnni::kBlockWeights;
+    w.dim(0).set_min(0);
+    w.dim(1).set_min(0);
+    w.dim(1).set_stride(w.dim(0).extent());
+    xq.dim(0).set_min(0);
+    xq.dim(0).set_extent(kk);
+    xq.dim(1).set_min(0);
+    xq.dim(1).set_stride(kk);
+    xs.dim(0).set_min(0);
+    xs.dim(0).set_extent(groupsOf(kk));
+    xs.dim(1).set_min(0);
+    xs.dim(1).set_extent(xq.dim(1).extent());
+    xs.dim(1).set_stride(groupsOf(kk));
+    y.dim(0).set_min(0);
+    y.dim(0).set_extent(w.dim(1).extent());
+    y.dim(1).set_min(0);
+    y.dim(1).set_extent(xq.dim(1).extent());
+    y.dim(1).set_stride(y.dim(0).extent());
+  }
+
+  void schedule() {
+    const int vw = get_target().natural_vector_size<float>();
+    const int R = std::max(1, (int)rows), T = std::max(1, (int)tokens);
+    const int rpt = hyk::rowsPerTask(rows_per_task, R);
+    alg.scheduleActivations(vw);
+    y.split(n, nt, nr, rpt, TailStrategy::GuardWithIf)
+        .split(nr, no, ni, R, TailStrategy::GuardWithIf)
+        .split(t, mo, mi, T, TailStrategy::GuardWithIf)
+        .reorder(ni, mi, mo, no, nt);
+    if (parallel)
+      y.parallel(nt);
+    alg.scheduleTile(LoopLevel(y, mo), R, T, w, prefetch);
+  }
+
+private:
+  Var n{"n"}, k{"k"}, g{"g"}, t{"t"}, nt{"nt"}, nr{"nr"}, no{"no"}, ni{"ni"}, mo{"mo"},
+      mi{"mi"};
+  Q2_0CVnni alg;
+};
+
+} // namespace
+
+HALIDE_REGISTER_GENERATOR(Q2_0CVnniA8qGemv, gemv_q2_0c_a8q_vnni)
+HALIDE_REGISTER_GENERATOR(Q2_0CVnniA8qGemm, gemm_q2_0c_a8q_vnni)
