@@ -266,6 +266,7 @@ OwningOpRef<ModuleOp> hyc::buildDecodeModule(MLIRContext &ctx,
     Value cv = e.buffer("chunk.v", C * kvDim), cattn = e.buffer("chunk.attn", C * qDim);
     Value cgate = e.buffer("chunk.gate", C * c.nFF), cup = e.buffer("chunk.up", C * c.nFF);
     Value xShared = e.buffer("x", c.nEmbd, /*shared=*/true);
+    Value X = e.f32(cx, 0, {C, c.nEmbd});
     Value H = e.f32(ch, 0, {C, c.nEmbd}), O = e.f32(co, 0, {C, c.nEmbd});
     Value Dn = e.f32(cdown, 0, {C, c.nEmbd});
     Value Q = e.f32(cq, 0, {C, qDim}), K = e.f32(ck, 0, {C, kvDim});
@@ -282,10 +283,9 @@ OwningOpRef<ModuleOp> hyc::buildDecodeModule(MLIRContext &ctx,
       std::string p = "blk." + std::to_string(l) + ".";
       Value kCache = e.kvCache(lay.kCache[l], {context, kvDim}, kvElem);
       Value vCache = e.kvCache(lay.vCache[l], {context, kvDim}, kvElem);
-      forRows([&](Value i, Value) {
-        lb::RmsNormOp::create(b, loc, row(cx, i, c.nEmbd),
-                              e.weight(p + "attn_norm.weight"), row(ch, i, c.nEmbd), eps);
-      });
+      // Whole-chunk norms (one op over the C rows): lowbit-fuse-norm-quantize
+      // can then fuse each with the int8 rounding of its matmul's input.
+      lb::RmsNormOp::create(b, loc, X, e.weight(p + "attn_norm.weight"), H, eps);
       lb::MatmulOp::create(b, loc, H, e.weight(p + "attn_q.weight"), Q);
       lb::MatmulOp::create(b, loc, H, e.weight(p + "attn_k.weight"), K);
       lb::MatmulOp::create(b, loc, H, e.weight(p + "attn_v.weight"), V);
@@ -306,9 +306,8 @@ OwningOpRef<ModuleOp> hyc::buildDecodeModule(MLIRContext &ctx,
       forRows([&](Value i, Value) {
         Value x = row(cx, i, c.nEmbd);
         lb::AddOp::create(b, loc, x, row(co, i, c.nEmbd), x);
-        lb::RmsNormOp::create(b, loc, x, e.weight(p + "ffn_norm.weight"),
-                              row(ch, i, c.nEmbd), eps);
       });
+      lb::RmsNormOp::create(b, loc, X, e.weight(p + "ffn_norm.weight"), H, eps);
       lb::MatmulOp::create(b, loc, H, e.weight(p + "ffn_gate.weight"), G);
       lb::MatmulOp::create(b, loc, H, e.weight(p + "ffn_up.weight"), U);
       forRows([&](Value i, Value) {

@@ -132,9 +132,9 @@ LogicalResult RmsNormQuantizeOp::verify() {
   auto xType = cast<MemRefType>(getX().getType());
   if (gamma.getFormat() != WeightFormat::F32 || gamma.getRows() != 1)
     return emitOpError() << "gamma must be !lowbit.packed<f32, 1xK>";
-  if (xType.hasStaticShape() && gamma.getCols() != xType.getNumElements())
-    return emitOpError() << "gamma has " << gamma.getCols() << " entries but x has "
-                         << xType.getNumElements() << " (the norm is over the whole vector)";
+  if (xType.hasStaticShape() && gamma.getCols() != xType.getShape().back())
+    return emitOpError() << "gamma has " << gamma.getCols() << " entries but a row of x has "
+                         << xType.getShape().back() << " (the norm is over whole rows)";
   return verifyQuantized(*this, xType, getQ(), getSteps(), getGroups());
 }
 
@@ -185,8 +185,12 @@ LogicalResult RmsNormOp::verify() {
                          << gamma;
   if (failed(requireSameLength(*this, getX(), "x", getOut(), "out")))
     return failure();
-  if (numElements(getX()) % gamma.getCols() != 0)
-    return emitOpError() << "length " << numElements(getX())
+  auto xType = cast<MemRefType>(getX().getType());
+  if (xType.getShape() != cast<MemRefType>(getOut().getType()).getShape())
+    return emitOpError() << "x and out must have the same shape";
+  int64_t row = xType.getShape().back();
+  if (row % gamma.getCols() != 0)
+    return emitOpError() << "length " << row
                          << " is not a multiple of the group size "
                          << gamma.getCols();
   if (!(getEps().convertToFloat() > 0.0f))

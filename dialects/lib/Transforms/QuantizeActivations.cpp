@@ -28,6 +28,30 @@ using namespace hyc::lowbit;
 namespace {
 constexpr llvm::StringLiteral kGroups = "q2_0c_lanes";
 
+Operation *previousEffectful(Operation *op);
+BufferOp rootBuffer(Value v);
+
+/// True when `op` can use the int8 q / steps that an earlier quantize of
+/// its input left: right before it come one or more qmatmuls over that q,
+/// none writing the memory of x, right after a quantize of the same x into
+/// it (q, k, v reading one input get one quantize).
+bool reusesQuantized(MatmulOp op, Value qView) {
+  BufferOp in = rootBuffer(op.getX());
+  if (!in)
+    return false;
+  Operation *prev = previousEffectful(op);
+  bool any = false;
+  while (auto qm = dyn_cast_or_null<QuantizedMatmulOp>(prev)) {
+    BufferOp out = rootBuffer(qm.getOut());
+    if (qm.getQ() != qView || !out || out == in)
+      return false;
+    any = true;
+    prev = previousEffectful(qm);
+  }
+  auto quant = dyn_cast_or_null<QuantizeOp>(prev);
+  return any && quant && quant.getX() == op.getX() && quant.getQ() == qView;
+}
+
 struct QuantizeActivations
     : public hyc::lowbit::impl::QuantizeActivationsPassBase<QuantizeActivations> {
   void runOnOperation() override {
@@ -70,7 +94,8 @@ struct QuantizeActivations
                                        sBuf, zero, ValueRange{});
       }
       OpBuilder b(op);
-      QuantizeOp::create(b, op.getLoc(), op.getX(), qView, sView, b.getStringAttr(kGroups));
+      if (!reusesQuantized(op, qView))
+        QuantizeOp::create(b, op.getLoc(), op.getX(), qView, sView, b.getStringAttr(kGroups));
       auto qm = QuantizedMatmulOp::create(b, op.getLoc(), qView, sView, op.getWeight(),
                                           op.getOut());
       for (StringRef attr : {"hyc.kernel", "hyc.schedule"})
@@ -96,8 +121,9 @@ BufferOp rootBuffer(Value v) {
 }
 
 /// True when every access to `buffer` (through views) is an rms_norm
-/// writing it or a quantize reading it: its float values are never needed
-/// once quantized.
+/// writing it or a quantize reading it right after such a norm: its float
+/// values are never needed once quantized, and fusing every pair leaves no
+/// reader of a value no longer written.
 bool onlyNormsAndQuantizes(BufferOp buffer) {
   SmallVector<Value> work{buffer.getResult()};
   while (!work.empty()) {
@@ -113,9 +139,11 @@ bool onlyNormsAndQuantizes(BufferOp buffer) {
       if (auto norm = dyn_cast<RmsNormOp>(user))
         if (norm.getOut() == v && norm.getX() != v)
           continue;
-      if (auto quant = dyn_cast<QuantizeOp>(user))
-        if (quant.getX() == v)
+      if (auto quant = dyn_cast<QuantizeOp>(user)) {
+        auto norm = dyn_cast_or_null<RmsNormOp>(previousEffectful(quant));
+        if (quant.getX() == v && norm && norm.getOut() == v)
           continue;
+      }
       return false;
     }
   }
@@ -151,8 +179,9 @@ struct FuseNormQuantize
       auto norm = dyn_cast_or_null<RmsNormOp>(previousEffectful(q));
       if (!norm || norm.getOut() != q.getX() || norm.getX() == norm.getOut())
         continue;
+      // Whole-row norms only (not the per-head q/k norms).
       auto xType = cast<MemRefType>(norm.getX().getType());
-      if (xType.getRank() != 1 || norm.getGamma().getType().getCols() != xType.getNumElements())
+      if (norm.getGamma().getType().getCols() != xType.getShape().back())
         continue;
       BufferOp buffer = rootBuffer(norm.getOut());
       if (!buffer || !onlyNormsAndQuantizes(buffer))

@@ -441,22 +441,30 @@ private:
 
   LogicalResult lowerRmsNormQuantize(Emitter &e, RmsNormQuantizeOp op) {
     Value gamma = view(op.getGamma()), x = op.getX(), zero = e.idx(0);
-    int64_t k = length(x);
-    Value ss = e.reduce(k, e.f32(0.0), [&](Value i, Value acc) {
-      Value v = e.load(x, {i});
-      return e.add(acc, e.mul(v, v));
+    auto xType = cast<MemRefType>(x.getType());
+    bool rank2 = xType.getRank() == 2;
+    int64_t k = xType.getShape().back();
+    e.loop(rank2 ? xType.getDimSize(0) : 1, [&](Value row) {
+      auto ix = [&](Value c) -> SmallVector<Value, 2> {
+        if (rank2)
+          return {row, c};
+        return {c};
+      };
+      Value ss = e.reduce(k, e.f32(0.0), [&](Value i, Value acc) {
+        Value v = e.load(x, ix(i));
+        return e.add(acc, e.mul(v, v));
+      });
+      Value mean = e.div(ss, e.f32(static_cast<double>(k)));
+      Value inv = math::RsqrtOp::create(
+          e.b, e.loc, e.add(mean, e.f32(op.getEps().convertToFloat())));
+      // The normalized value, computed where it is needed (twice per
+      // element: the group maximum, then the rounding) and never stored.
+      auto normalized = [&](Value i) {
+        Value xi = arith::MulFOp::create(e.b, e.loc, e.load(x, ix(i)), inv);
+        return arith::MulFOp::create(e.b, e.loc, xi, e.load(gamma, {zero, i}));
+      };
+      quantizeRow(e, k, normalized, ix, op.getQ(), ix, op.getSteps());
     });
-    Value mean = e.div(ss, e.f32(static_cast<double>(k)));
-    Value inv = math::RsqrtOp::create(
-        e.b, e.loc, e.add(mean, e.f32(op.getEps().convertToFloat())));
-    // The normalized value, computed where it is needed (twice per element:
-    // the group maximum, then the rounding) and never stored.
-    auto normalized = [&](Value i) {
-      Value xi = arith::MulFOp::create(e.b, e.loc, e.load(x, {i}), inv);
-      return arith::MulFOp::create(e.b, e.loc, xi, e.load(gamma, {zero, i}));
-    };
-    auto ix = [&](Value c) -> SmallVector<Value, 2> { return {c}; };
-    quantizeRow(e, k, normalized, ix, op.getQ(), ix, op.getSteps());
     return success();
   }
 
@@ -538,21 +546,30 @@ private:
   LogicalResult lowerRmsNorm(Emitter &e, RmsNormOp op) {
     Value gamma = view(op.getGamma());
     int64_t g = op.getGamma().getType().getCols();
-    int64_t groups = length(op.getX()) / g;
+    auto xType = cast<MemRefType>(op.getX().getType());
+    bool rank2 = xType.getRank() == 2;
+    int64_t groups = xType.getShape().back() / g;
     Value x = op.getX(), out = op.getOut(), zero = e.idx(0);
-    e.loop(groups, [&](Value grp) {
-      Value base = e.imul(grp, e.idx(g));
-      Value ss = e.reduce(g, e.f32(0.0), [&](Value i, Value acc) {
-        Value v = e.load(x, {e.iadd(base, i)});
-        return e.add(acc, e.mul(v, v));
-      });
-      Value mean = e.div(ss, e.f32(static_cast<double>(g)));
-      Value inv = math::RsqrtOp::create(
-          e.b, e.loc, e.add(mean, e.f32(op.getEps().convertToFloat())));
-      e.loop(g, [&](Value i) {
-        Value at = e.iadd(base, i);
-        e.store(e.mul(e.mul(e.load(x, {at}), inv), e.load(gamma, {zero, i})),
-                out, {at});
+    e.loop(rank2 ? xType.getDimSize(0) : 1, [&](Value row) {
+      auto ix = [&](Value c) -> SmallVector<Value, 2> {
+        if (rank2)
+          return {row, c};
+        return {c};
+      };
+      e.loop(groups, [&](Value grp) {
+        Value base = e.imul(grp, e.idx(g));
+        Value ss = e.reduce(g, e.f32(0.0), [&](Value i, Value acc) {
+          Value v = e.load(x, ix(e.iadd(base, i)));
+          return e.add(acc, e.mul(v, v));
+        });
+        Value mean = e.div(ss, e.f32(static_cast<double>(g)));
+        Value inv = math::RsqrtOp::create(
+            e.b, e.loc, e.add(mean, e.f32(op.getEps().convertToFloat())));
+        e.loop(g, [&](Value i) {
+          Value at = e.iadd(base, i);
+          e.store(e.mul(e.mul(e.load(x, ix(at)), inv), e.load(gamma, {zero, i})),
+                  out, ix(at));
+        });
       });
     });
     return success();

@@ -379,7 +379,7 @@ func.func @quantize_steps(%x: memref<2x512xf32>, %q: memref<2x512xi8>, %s: memre
 // -----
 
 func.func @norm_quantize_gamma(%x: memref<1024xf32>, %g: !lowbit.packed<f32, 1x64>, %q: memref<1024xi8>, %s: memref<32xf32>) {
-  // expected-error @below {{gamma has 64 entries but x has 1024 (the norm is over the whole vector)}}
+  // expected-error @below {{gamma has 64 entries but a row of x has 1024 (the norm is over whole rows)}}
   lowbit.rms_norm_quantize %x, %g, %q, %s {eps = 1.0e-05 : f32, groups = "q2_0c_lanes"} : memref<1024xf32>, !lowbit.packed<f32, 1x64>, memref<1024xi8>, memref<32xf32>
   return
 }
@@ -397,5 +397,13 @@ func.func @qmatmul_format(%q: memref<512xi8>, %s: memref<16xf32>, %w: !lowbit.pa
 func.func @qmatmul_n(%q: memref<512xi8>, %s: memref<16xf32>, %w: !lowbit.packed<q2_0c, 8x512>, %y: memref<16xf32>) {
   // expected-error @below {{out has N = 16 but the weight has 8 rows}}
   lowbit.qmatmul %q, %s, %w, %y : memref<512xi8>, memref<16xf32>, !lowbit.packed<q2_0c, 8x512>, memref<16xf32>
+  return
+}
+
+// -----
+
+func.func @rms_norm_shape(%x: memref<4x512xf32>, %g: !lowbit.packed<f32, 1x512>, %o: memref<2x1024xf32>) {
+  // expected-error @below {{x and out must have the same shape}}
+  lowbit.rms_norm %x, %g, %o {eps = 1.0e-05 : f32} : memref<4x512xf32>, !lowbit.packed<f32, 1x512>, memref<2x1024xf32>
   return
 }

@@ -116,3 +116,14 @@ func.func @int8_activations(%x: memref<1024xf32>, %g: !lowbit.packed<f32, 1x1024
   lowbit.qmatmul %qm, %sm, %w, %ym : memref<4x1024xi8>, memref<4x32xf32>, !lowbit.packed<q2_0c, 64x1024>, memref<4x64xf32>
   return
 }
+
+// rms_norm over M rows (a prefill chunk), each row in groups of the gain's
+// length.
+// CHECK-LABEL: func.func @rms_norm_rows
+// CHECK: lowbit.rms_norm %{{.*}} : memref<4x512xf32>, !lowbit.packed<f32, 1x512>, memref<4x512xf32>
+// CHECK: lowbit.rms_norm %{{.*}} : memref<4x512xf32>, !lowbit.packed<f32, 1x64>, memref<4x512xf32>
+func.func @rms_norm_rows(%x: memref<4x512xf32>, %g: !lowbit.packed<f32, 1x512>, %gh: !lowbit.packed<f32, 1x64>) {
+  lowbit.rms_norm %x, %g, %x {eps = 1.0e-05 : f32} : memref<4x512xf32>, !lowbit.packed<f32, 1x512>, memref<4x512xf32>
+  lowbit.rms_norm %x, %gh, %x {eps = 1.0e-05 : f32} : memref<4x512xf32>, !lowbit.packed<f32, 1x64>, memref<4x512xf32>
+  return
+}

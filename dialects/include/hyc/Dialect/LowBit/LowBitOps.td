@@ -139,19 +139,20 @@ def LowBit_RmsNormQuantizeOp : LowBit_Op<"rms_norm_quantize"> {
   let summary = "rms_norm of a vector, rounded to int8 as lowbit.quantize does";
   let description = [{
     `lowbit.rms_norm %x, %gamma, %h` (over the whole vector: `gamma` has as
-    many entries as `x`) followed by `lowbit.quantize %h, %q, %steps`, as one
-    op: the normalized values are never stored as float32. What
-    `lowbit-fuse-norm-quantize` makes of that pair when nothing else reads h.
+    many entries as a row of `x`) followed by `lowbit.quantize %h, %q,
+    %steps`, as one op: the normalized values are never stored as float32.
+    A vector or M rows. What `lowbit-fuse-norm-quantize` makes of that pair
+    when nothing else reads h.
 
     ```mlir
     lowbit.rms_norm_quantize %x, %gamma, %hq, %hs {eps = 1.0e-05 : f32, groups = "q2_0c_lanes"}
         : memref<2048xf32>, !lowbit.packed<f32, 1x2048>, memref<2048xi8>, memref<64xf32>
     ```
   }];
-  let arguments = (ins Arg<LowBit_F32Vector, "", [MemRead]>:$x,
+  let arguments = (ins Arg<LowBit_F32Activations, "", [MemRead]>:$x,
                        LowBit_PackedType:$gamma,
-                       Arg<MemRefRankOf<[I8], [1]>, "", [MemWrite]>:$q,
-                       Arg<LowBit_F32Vector, "", [MemWrite]>:$steps,
+                       Arg<LowBit_I8Activations, "", [MemWrite]>:$q,
+                       Arg<LowBit_F32Activations, "", [MemWrite]>:$steps,
                        F32Attr:$eps, StrAttr:$groups);
   let assemblyFormat = [{
     $x `,` $gamma `,` $q `,` $steps attr-dict `:` type($x) `,` qualified(type($gamma)) `,`
@@ -211,16 +212,17 @@ def LowBit_RmsNormOp : LowBit_Op<"rms_norm"> {
     of the f32 gain vector `gamma` (`!lowbit.packed<f32, 1xG>`), and writes
     `out = x / sqrt(mean(x^2) + eps) * gamma` per group. G equal to the
     length of `x` is the usual pre-norm; G = head_dim is the per-head q/k
-    norm. `out` may alias `x`.
+    norm. `x` and `out` are a vector or M rows (a prefill chunk; G divides
+    the row length, so no group spans two rows). `out` may alias `x`.
 
     ```mlir
     lowbit.rms_norm %q, %qnorm, %q {eps = 1.0e-05 : f32}
         : memref<512xf32>, !lowbit.packed<f32, 1x64>, memref<512xf32>
     ```
   }];
-  let arguments = (ins Arg<LowBit_F32Vector, "", [MemRead]>:$x,
+  let arguments = (ins Arg<LowBit_F32Activations, "", [MemRead]>:$x,
                        LowBit_PackedType:$gamma,
-                       Arg<LowBit_F32Vector, "", [MemWrite]>:$out, F32Attr:$eps);
+                       Arg<LowBit_F32Activations, "", [MemWrite]>:$out, F32Attr:$eps);
   let assemblyFormat = [{
     $x `,` $gamma `,` $out attr-dict `:` type($x) `,` qualified(type($gamma)) `,` type($out)
   }];

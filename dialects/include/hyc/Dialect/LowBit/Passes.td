@@ -166,14 +166,15 @@ def QuantizeActivationsPass : Pass<"lowbit-quantize-activations", "::mlir::func:
 def FuseNormQuantizePass : Pass<"lowbit-fuse-norm-quantize", "::mlir::func::FuncOp"> {
   let summary = "Fuse rms_norm into the activation quantization that follows it";
   let description = [{
-    A `lowbit.rms_norm` (over a whole vector, not in place) directly
+    A `lowbit.rms_norm` (over whole rows, not in place) directly
     followed (only pure ops between) by a `lowbit.quantize` of its result
     becomes one `lowbit.rms_norm_quantize`, provided the result's
     `lowbit.buffer` is otherwise only written by rms_norms and read by
     quantizes: its float values are then never needed, and the buffer is
-    removed once unused. Decode's pre-attention and pre-FFN norms are the
-    case: the normalized hidden state is produced, rounded to int8 and
-    consumed without a float32 round trip through memory.
+    removed once unused. The pre-attention and pre-FFN norms of decode (a
+    vector) and of prefill chunks (M rows) are the case: the normalized
+    hidden state is produced, rounded to int8 and consumed without a float32
+    round trip through memory.
 
     ```mlir
     lowbit.rms_norm %x, %g, %h {eps = 1.0e-05 : f32} : ...

@@ -35,3 +35,30 @@ func.func @prefill(%x: memref<4x512xf32>, %w: !lowbit.packed<q2_0c, 8x512>, %y: 
   lowbit.matmul %x, %w, %y {hyc.kernel = "gemm_q2_0c_a8", hyc.schedule = "default"} : memref<4x512xf32>, !lowbit.packed<q2_0c, 8x512>, memref<4x8xf32>
   return
 }
+
+// -----
+
+// Three GEMMs on one input (a prefill chunk's q, k, v): one quantize. After
+// a matmul that writes that input, it is quantized again.
+// CHECK-LABEL: func.func @shared_input
+// CHECK: lowbit.quantize %[[H:[^,]+]], %[[Q:[^,]+]], %[[S:[^ ]+]] {groups
+// CHECK-NEXT: lowbit.qmatmul %[[Q]], %[[S]], %{{[^,]+}}, %[[O:[^ ]+]] {
+// CHECK-NEXT: lowbit.qmatmul %[[Q]], %[[S]], %{{[^,]+}}, %[[O]] {
+// CHECK-NEXT: lowbit.qmatmul %[[Q]], %[[S]], %{{[^,]+}}, %[[O]] {
+// CHECK-NEXT: lowbit.quantize %[[O]], %[[Q]], %[[S]]
+// CHECK-NEXT: lowbit.qmatmul %[[Q]], %[[S]], %{{[^,]+}}, %[[H]] {
+// CHECK-NEXT: lowbit.quantize %[[H]], %[[Q]], %[[S]]
+// CHECK-NEXT: lowbit.qmatmul
+func.func @shared_input(%w: !lowbit.packed<q2_0c, 512x512>) {
+  %c0 = arith.constant 0 : index
+  %hb = lowbit.buffer {name = "h"} : memref<8192xi8>
+  %ob = lowbit.buffer {name = "o"} : memref<8192xi8>
+  %h = memref.view %hb[%c0][] : memref<8192xi8> to memref<4x512xf32>
+  %o = memref.view %ob[%c0][] : memref<8192xi8> to memref<4x512xf32>
+  lowbit.matmul %h, %w, %o {hyc.kernel = "gemm_q2_0c_a8", hyc.schedule = "default"} : memref<4x512xf32>, !lowbit.packed<q2_0c, 512x512>, memref<4x512xf32>
+  lowbit.matmul %h, %w, %o {hyc.kernel = "gemm_q2_0c_a8", hyc.schedule = "default"} : memref<4x512xf32>, !lowbit.packed<q2_0c, 512x512>, memref<4x512xf32>
+  lowbit.matmul %h, %w, %o {hyc.kernel = "gemm_q2_0c_a8", hyc.schedule = "default"} : memref<4x512xf32>, !lowbit.packed<q2_0c, 512x512>, memref<4x512xf32>
+  lowbit.matmul %o, %w, %h {hyc.kernel = "gemm_q2_0c_a8", hyc.schedule = "default"} : memref<4x512xf32>, !lowbit.packed<q2_0c, 512x512>, memref<4x512xf32>
+  lowbit.matmul %h, %w, %o {hyc.kernel = "gemm_q2_0c_a8", hyc.schedule = "default"} : memref<4x512xf32>, !lowbit.packed<q2_0c, 512x512>, memref<4x512xf32>
+  return
+}
