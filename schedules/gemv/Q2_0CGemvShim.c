@@ -164,6 +164,8 @@ const char *hyk_status_message(int32_t status) {
     return "K is not a multiple of the Q2_0C block size (512)";
   case HYK_ERR_K_NOT_BLOCKED_Q8_0:
     return "K is not a multiple of the Q8_0 block size (32)";
+  case HYK_ERR_K_NOT_BLOCKED_256:
+    return "K is not a multiple of the Q2_K / TQ2_0 block size (256)";
   case HYK_ERR_NO_MEMORY:
     return "a kernel could not allocate its scratch memory";
   case HYK_ERR_TOO_LARGE:

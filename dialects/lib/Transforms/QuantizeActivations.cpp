@@ -183,8 +183,9 @@ struct FuseNormQuantize
       auto xType = cast<MemRefType>(norm.getX().getType());
       if (norm.getGamma().getType().getCols() != xType.getShape().back())
         continue;
+      // A shared buffer may be read by other functions: keep its float values.
       BufferOp buffer = rootBuffer(norm.getOut());
-      if (!buffer || !onlyNormsAndQuantizes(buffer))
+      if (!buffer || buffer.getShared() || !onlyNormsAndQuantizes(buffer))
         continue;
       OpBuilder b(q);
       Location loc = b.getFusedLoc({norm.getLoc(), q.getLoc()});

@@ -103,6 +103,12 @@ struct SelectKernels
             target == "aarch64-sme2");
   }
 
+  /// Targets whose kernel library has the Q2_K / TQ2_0 GEMVs
+  /// (schedules/gemv/K2GemvGenerator.cpp: x86 only).
+  bool hasK2Gemv() const {
+    return target == "x86-64-avx2" || target == "x86-64-avx512";
+  }
+
   void runOnOperation() override {
     if (activations != "f32" && activations != "int8") {
       getOperation().emitError() << "lowbit-select-kernels: unknown activations '"
@@ -120,9 +126,12 @@ struct SelectKernels
     Builder b(&getContext());
     getOperation().walk([&](MatmulOp op) {
       PackedType w = op.getWeight().getType();
-      // Formats with kernels; the rest (f32/f16, and Q2_K/TQ2_0 until they
-      // get kernels) are lowered to loops by convert-lowbit-to-loops.
-      if (w.getFormat() != WeightFormat::Q2_0C && w.getFormat() != WeightFormat::Q8_0)
+      // Formats with kernels; the rest (f32/f16; Q2_K/TQ2_0 off x86) are
+      // lowered to loops by convert-lowbit-to-loops.
+      bool k2 = w.getFormat() == WeightFormat::Q2_K || w.getFormat() == WeightFormat::TQ2_0;
+      if (k2 && !hasK2Gemv())
+        return;
+      if (!k2 && w.getFormat() != WeightFormat::Q2_0C && w.getFormat() != WeightFormat::Q8_0)
         return;
       // The family's name: format, plus "_a8" for int8 activations (which
       // the Q2_0C and Q8_0 kernels offer).

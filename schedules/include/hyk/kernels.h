@@ -31,6 +31,8 @@ extern "C" {
 #define HYK_ERR_K_NOT_BLOCKED_Q8_0                                             \
   (-6) /* k is not a multiple of HYK_Q8_0_BLOCK_WEIGHTS */
 #define HYK_ERR_NO_MEMORY (-7) /* a kernel's scratch allocation failed */
+#define HYK_ERR_K_NOT_BLOCKED_256                                              \
+  (-8) /* k is not a multiple of 256 (the Q2_K / TQ2_0 block size) */
 /* Note: the argument checks make pipeline errors impossible for valid memory.
  * Should one still happen, the Halide runtime's default error handler prints
  * it and aborts; HYK_ERR_KERNEL is only returned if the embedding program has
@@ -143,6 +145,27 @@ int32_t hyk_gemv_q8_0_avx512(const uint8_t *w, const float *x, float *y,
  * float32 summation order. */
 int32_t hyk_gemv_q8_0_a8_avx512(const uint8_t *w, const float *x, float *y,
                                 int64_t n, int64_t k);
+/* ---- ggml's Q2_K and TQ2_0 ----------------------------------------------------
+ * Rows of K weights (K a multiple of 256) in blocks of 256. The 64 code bytes
+ * of a block hold the 2-bit code c of element 128 h + 32 j + l (h < 2, j < 4,
+ * l < 32) in bits 2j..2j+1 of byte 32 h + l.
+ *   Q2_K  (84 bytes) { u8 scales[16]; u8 qs[64]; fp16 d; fp16 dmin; }:
+ *         with s = scales[e / 16], weight e = d (s & 15) c - dmin (s >> 4)
+ *   TQ2_0 (66 bytes) { u8 qs[64]; fp16 d; }: weight = (c - 1) d
+ * y[0..n) = W x in float32 (float products, no activation rounding); the
+ * contract of the Q2_0C entry points, with HYK_ERR_K_NOT_BLOCKED_256. */
+#define HYK_K2_BLOCK_WEIGHTS 256
+#define HYK_Q2_K_BLOCK_BYTES 84
+#define HYK_TQ2_0_BLOCK_BYTES 66
+int32_t hyk_gemv_q2_k_avx2(const uint8_t *w, const float *x, float *y, int64_t n,
+                           int64_t k);
+int32_t hyk_gemv_q2_k_avx512(const uint8_t *w, const float *x, float *y, int64_t n,
+                             int64_t k);
+int32_t hyk_gemv_tq2_0_avx2(const uint8_t *w, const float *x, float *y, int64_t n,
+                            int64_t k);
+int32_t hyk_gemv_tq2_0_avx512(const uint8_t *w, const float *x, float *y,
+                              int64_t n, int64_t k);
+
 /* AArch64 NEON + dotprod; x as 24-bit integers per 32-block, as above. */
 int32_t hyk_gemv_q8_0_neon(const uint8_t *w, const float *x, float *y,
                            int64_t n, int64_t k);

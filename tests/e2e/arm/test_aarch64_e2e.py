@@ -95,6 +95,9 @@ def main():
     ap.add_argument("--config", default="tiny")
     ap.add_argument("--embd-type", default=None,
                     help="hy_gguf.py --embd-type (q8_0: the tied lm_head runs on the Q8_0 kernel)")
+    ap.add_argument("--linear-type", default=None,
+                    help="hy_gguf.py --linear-type (tq2_0: AArch64 runs its matmuls as loops, "
+                         "x86 on the gemv_tq2_0 kernels)")
     ap.add_argument("--positions", type=int, default=128,
                     help="prompt + decode steps (the library is compiled for this context)")
     ap.add_argument("--prompt", type=int, default=8)
@@ -122,7 +125,8 @@ def main():
         model = os.path.join(tmp, f"{args.config}.gguf")
         subprocess.run([sys.executable, os.path.join(ROOT, "scripts/models/hy_gguf.py"), "write",
                         "--config", args.config, "-o", model] +
-                       (["--embd-type", args.embd_type] if args.embd_type else []), check=True,
+                       (["--embd-type", args.embd_type] if args.embd_type else []) +
+                       (["--linear-type", args.linear_type] if args.linear_type else []), check=True,
                        stdout=subprocess.DEVNULL)
 
         # ---- 1. compile for the AArch64 target -----------------------------------------

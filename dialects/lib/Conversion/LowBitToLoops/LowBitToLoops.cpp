@@ -244,10 +244,10 @@ private:
       return {col};
     };
 
-    if (wt.getFormat() == WeightFormat::Q2_K || wt.getFormat() == WeightFormat::TQ2_0) {
-      if (op->hasAttr("hyc.kernel"))
-        return op.emitOpError("no kernel takes ")
-               << stringifyWeightFormat(wt.getFormat()) << " weights";
+    // Q2_K / TQ2_0 without a kernel (lowbit-select-kernels gives x86
+    // targets gemv_q2_k / gemv_tq2_0): decoded in loops.
+    if ((wt.getFormat() == WeightFormat::Q2_K || wt.getFormat() == WeightFormat::TQ2_0) &&
+        !op->hasAttr("hyc.kernel")) {
       e.loop(m, [&](Value row) {
         e.loop(n, [&](Value col) {
           Value acc = decodedDot(e, wt, w, col, [&](Value kk) {
@@ -477,6 +477,12 @@ private:
     if (isa != "avx512")
       return op.emitOpError("kernel ")
              << kernel << " (int8 activations) exists only for kernel ISA avx512, not " << isa;
+    auto schedule = op->getAttrOfType<StringAttr>("hyc.schedule");
+    if (schedule && schedule.getValue() != "default")
+      return op.emitOpError("tuned schedules over pre-quantized activations are not "
+                            "supported (lowbit-quantize-activations keeps those matmuls "
+                            "float), got ")
+             << schedule;
     MLIRContext *ctx = op.getContext();
     Type ptr = LLVM::LLVMPointerType::get(ctx);
     Type i64 = IntegerType::get(ctx, 64), i32 = IntegerType::get(ctx, 32);

@@ -213,6 +213,19 @@ func.func @matmul_tq2_0(%blob: memref<4224xi8>, %x: memref<512xf32>, %y: memref<
 
 // -----
 
+// With a kernel (x86: lowbit-select-kernels' gemv_q2_k / gemv_tq2_0): one
+// call per activation row.
+// CHECK-LABEL: func.func @matmul_tq2_0_kernel
+// CHECK: call @hyk_gemv_tq2_0_avx512(%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}) : (!llvm.ptr, !llvm.ptr, !llvm.ptr, i64, i64) -> i32
+// CHECK-NOT: arith.shrui
+func.func @matmul_tq2_0_kernel(%blob: memref<4224xi8>, %x: memref<512xf32>, %y: memref<32xf32>) {
+  %w = lowbit.weight %blob {name = "w", offset = 0 : i64} : memref<4224xi8> -> !lowbit.packed<tq2_0, 32x512>
+  lowbit.matmul %x, %w, %y {hyc.kernel = "gemv_tq2_0", hyc.schedule = "default"} : memref<512xf32>, !lowbit.packed<tq2_0, 32x512>, memref<32xf32>
+  return
+}
+
+// -----
+
 // Q2_K: also loops; the sub-block scale byte gives scale (low nibble) and
 // min (high nibble), d and dmin come from bytes 80 and 82.
 // CHECK-LABEL: func.func @matmul_q2_k

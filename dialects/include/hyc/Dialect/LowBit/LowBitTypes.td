@@ -35,8 +35,9 @@ def LowBit_PackedType : LowBit_Type<"Packed", "packed"> {
     `{ u8 qs[64]; f16 d }` (66 bytes, scale layout `f16_after_codes`); codes
     packed as in Q2_K, value `(c - 1) * d`.
 
-    Q2_K and TQ2_0 matmuls have no kernel yet: convert-lowbit-to-loops
-    decodes them element by element (correct, slow).
+    Q2_K and TQ2_0 matmuls run on float-activation GEMV kernels on x86
+    (gemv_q2_k, gemv_tq2_0); elsewhere convert-lowbit-to-loops decodes them
+    element by element (correct, slow).
 
     Example:
 

@@ -92,3 +92,17 @@ func.func @second_reader(%x: memref<512xf32>, %g: !lowbit.packed<f32, 1x512>, %q
   lowbit.quantize %h, %q, %s {groups = "q2_0c_lanes"} : memref<512xf32>, memref<512xi8>, memref<16xf32>
   return
 }
+
+// -----
+
+// A shared buffer (other functions may read its float values): no fusion.
+// CHECK-LABEL: func.func @shared_result
+// CHECK-NOT: lowbit.rms_norm_quantize
+func.func @shared_result(%x: memref<512xf32>, %g: !lowbit.packed<f32, 1x512>, %q: memref<512xi8>, %s: memref<16xf32>) {
+  %c0 = arith.constant 0 : index
+  %hb = lowbit.buffer {name = "h", shared} : memref<2048xi8>
+  %h = memref.view %hb[%c0][] : memref<2048xi8> to memref<512xf32>
+  lowbit.rms_norm %x, %g, %h {eps = 1.0e-05 : f32} : memref<512xf32>, !lowbit.packed<f32, 1x512>, memref<512xf32>
+  lowbit.quantize %h, %q, %s {groups = "q2_0c_lanes"} : memref<512xf32>, memref<512xi8>, memref<16xf32>
+  return
+}
