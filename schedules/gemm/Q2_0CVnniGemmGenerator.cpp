@@ -83,20 +83,11 @@ public:
     // stays in L2. With 3 digits, 2 x 2 tiles (12 int32 + 4 float accumulators)
     // measured best of 1x4 .. 4x2 (1 x T: 2-3x slower; 4 x 2 spills).
     const int vw = this->get_target().template natural_vector_size<float>();
-    const int R = std::max(1, (int)rows), T = std::max(1, (int)tokens);
-    const int rpt = hyk::rowsPerTask(rows_per_task, R);
-    alg.scheduleActivations(vw);
-    y.split(n, nt, nr, rpt, TailStrategy::GuardWithIf)
-        .split(nr, no, ni, R, TailStrategy::GuardWithIf)
-        .split(t, mo, mi, T, TailStrategy::GuardWithIf)
-        .reorder(ni, mi, mo, no, nt);
-    if (parallel)
-      y.parallel(nt);
-    alg.scheduleTile(LoopLevel(y, mo), R, T, w, prefetch);
+    alg.scheduleGemm(y, n, t, w, vw, rows, tokens, rows_per_task, parallel, prefetch);
   }
 
 private:
-  Var n{"n"}, k{"k"}, t{"t"}, nt{"nt"}, nr{"nr"}, no{"no"}, ni{"ni"}, mo{"mo"}, mi{"mi"};
+  Var n{"n"}, k{"k"}, t{"t"};
   Q2_0CVnni alg;
 };
 

@@ -38,6 +38,7 @@
 
 #include "Halide.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 
@@ -160,6 +161,41 @@ public:
     qlane.compute_root().bound(lane, 0, kDotLanes).vectorize(lane);
     qlane.update().reorder(rq.x, lane, rq.y, rq.z, b, m).vectorize(lane);
     qstep.compute_root().bound(lane, 0, kDotLanes).vectorize(lane);
+  }
+
+  /// The decode schedule of y(n) (one token): tasks of `rowsPerTask` rows
+  /// (a multiple of `unroll`), tiles of `unroll` rows sharing each
+  /// activation load; the activation side once per call.
+  template <typename Y, typename W>
+  void scheduleGemv(Y &y, Halide::Var n, W &w, int vw, int rowsPerTaskParam, int unroll,
+                    bool parallel, int prefetchBlocks) {
+    using namespace Halide;
+    Var nt("nt"), ni("ni"), nio("nio"), nii("nii");
+    const int ur = std::max(1, unroll);
+    scheduleActivations(vw);
+    y.split(n, nt, ni, rowsPerTask(rowsPerTaskParam, ur), TailStrategy::GuardWithIf)
+        .split(ni, nio, nii, ur, TailStrategy::GuardWithIf);
+    if (parallel)
+      y.parallel(nt);
+    scheduleTile(LoopLevel(y, nio), ur, 1, w, prefetchBlocks);
+  }
+
+  /// The prefill schedule of y(n, t): tasks of `rowsPerTask` rows, register
+  /// tiles of `rows` x `tokens` outputs.
+  template <typename Y, typename W>
+  void scheduleGemm(Y &y, Halide::Var n, Halide::Var t, W &w, int vw, int rows, int tokens,
+                    int rowsPerTaskParam, bool parallel, int prefetchBlocks) {
+    using namespace Halide;
+    Var nt("nt"), nr("nr"), no("no"), ni("ni"), mo("mo"), mi("mi");
+    const int R = std::max(1, rows), T = std::max(1, tokens);
+    scheduleActivations(vw);
+    y.split(n, nt, nr, rowsPerTask(rowsPerTaskParam, R), TailStrategy::GuardWithIf)
+        .split(nr, no, ni, R, TailStrategy::GuardWithIf)
+        .split(t, mo, mi, T, TailStrategy::GuardWithIf)
+        .reorder(ni, mi, mo, no, nt);
+    if (parallel)
+      y.parallel(nt);
+    scheduleTile(LoopLevel(y, mo), R, T, w, prefetchBlocks);
   }
 
   /// The weight side for one register tile of `rows` x `tokens` outputs,

@@ -50,18 +50,11 @@ public:
 
   void schedule() {
     const int vw = get_target().natural_vector_size<float>();
-    const int ur = std::max(1, (int)unroll);
-    const int rpt = hyk::rowsPerTask(rows_per_task, ur);
-    alg.scheduleActivations(vw);
-    y.split(n, nt, ni, rpt, TailStrategy::GuardWithIf)
-        .split(ni, nio, nii, ur, TailStrategy::GuardWithIf);
-    if (parallel)
-      y.parallel(nt);
-    alg.scheduleTile(LoopLevel(y, nio), ur, 1, w, prefetch);
+    alg.scheduleGemv(y, n, w, vw, rows_per_task, unroll, parallel, prefetch);
   }
 
 private:
-  Var n{"n"}, k{"k"}, g{"g"}, t{"t"}, nt{"nt"}, ni{"ni"}, nio{"nio"}, nii{"nii"};
+  Var n{"n"}, k{"k"}, g{"g"}, t{"t"};
   Q2_0CVnni alg;
 };
 
@@ -108,21 +101,11 @@ public:
 
   void schedule() {
     const int vw = get_target().natural_vector_size<float>();
-    const int R = std::max(1, (int)rows), T = std::max(1, (int)tokens);
-    const int rpt = hyk::rowsPerTask(rows_per_task, R);
-    alg.scheduleActivations(vw);
-    y.split(n, nt, nr, rpt, TailStrategy::GuardWithIf)
-        .split(nr, no, ni, R, TailStrategy::GuardWithIf)
-        .split(t, mo, mi, T, TailStrategy::GuardWithIf)
-        .reorder(ni, mi, mo, no, nt);
-    if (parallel)
-      y.parallel(nt);
-    alg.scheduleTile(LoopLevel(y, mo), R, T, w, prefetch);
+    alg.scheduleGemm(y, n, t, w, vw, rows, tokens, rows_per_task, parallel, prefetch);
   }
 
 private:
-  Var n{"n"}, k{"k"}, g{"g"}, t{"t"}, nt{"nt"}, nr{"nr"}, no{"no"}, ni{"ni"}, mo{"mo"},
-      mi{"mi"};
+  Var n{"n"}, k{"k"}, g{"g"}, t{"t"};
   Q2_0CVnni alg;
 };
 

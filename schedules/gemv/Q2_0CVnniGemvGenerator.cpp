@@ -104,18 +104,11 @@ public:
     // convert, a multiply and an FMA per digit. `unroll` rows share each
     // activation vector load.
     const int vw = this->get_target().template natural_vector_size<float>();
-    const int ur = std::max(1, (int)unroll);
-    const int rpt = hyk::rowsPerTask(rows_per_task, ur);
-    alg.scheduleActivations(vw);
-    y.split(n, nt, ni, rpt, TailStrategy::GuardWithIf)
-        .split(ni, nio, nii, ur, TailStrategy::GuardWithIf);
-    if (parallel)
-      y.parallel(nt);
-    alg.scheduleTile(LoopLevel(y, nio), ur, 1, w, prefetch);
+    alg.scheduleGemv(y, n, w, vw, rows_per_task, unroll, parallel, prefetch);
   }
 
 private:
-  Var n{"n"}, k{"k"}, t{"t"}, nt{"nt"}, ni{"ni"}, nio{"nio"}, nii{"nii"};
+  Var n{"n"}, k{"k"}, t{"t"};
   hyk::Q2_0CVnni alg;
 };
 

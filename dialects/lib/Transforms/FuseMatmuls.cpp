@@ -10,6 +10,8 @@
 #include "hyc/Dialect/LowBit/LowBit.h"
 #include "hyc/Dialect/LowBit/Passes.h"
 
+#include "EffectfulNeighbours.h"
+
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
@@ -39,14 +41,6 @@ std::optional<ByteView> asByteView(Value v) {
   if (!matchPattern(view.getByteShift(), m_ConstantInt(&shift)))
     return std::nullopt;
   return ByteView{view.getSource(), shift.getSExtValue(), type.getNumElements() * 4};
-}
-
-/// The next op after `op` that is not side-effect free, or null.
-Operation *nextEffectful(Operation *op) {
-  for (Operation *it = op->getNextNode(); it; it = it->getNextNode())
-    if (!isPure(it))
-      return it;
-  return nullptr;
 }
 
 /// Tries to fuse `a` with the matmul right after it; returns the fused op.

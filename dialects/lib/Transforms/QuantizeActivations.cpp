@@ -11,6 +11,8 @@
 #include "hyc/Dialect/LowBit/LowBit.h"
 #include "hyc/Dialect/LowBit/Passes.h"
 
+#include "EffectfulNeighbours.h"
+
 #include "mlir/IR/Builders.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
@@ -28,7 +30,6 @@ using namespace hyc::lowbit;
 namespace {
 constexpr llvm::StringLiteral kGroups = "q2_0c_lanes";
 
-Operation *previousEffectful(Operation *op);
 BufferOp rootBuffer(Value v);
 
 /// True when `op` can use the int8 q / steps that an earlier quantize of
@@ -104,14 +105,6 @@ struct QuantizeActivations
     }
   }
 };
-
-/// The op before `op` in its block that is not side-effect free, or null.
-Operation *previousEffectful(Operation *op) {
-  for (Operation *it = op->getPrevNode(); it; it = it->getPrevNode())
-    if (!isPure(it))
-      return it;
-  return nullptr;
-}
 
 /// The lowbit.buffer `v` is a view of (through memref.view only), or null.
 BufferOp rootBuffer(Value v) {
