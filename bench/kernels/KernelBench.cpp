@@ -146,6 +146,86 @@ void BM_GemvQ2_0C_a8_avx512(benchmark::State &s) {
     return s.SkipWithError("no AVX-512");
   runGemv<512, 130>(s, hyk_gemv_q2_0c_a8_avx512);
 }
+using GemvQFn = int32_t (*)(const uint8_t *, const int8_t *, const float *, float *, int64_t,
+                           int64_t);
+using GemmQFn = int32_t (*)(const uint8_t *, const int8_t *, const float *, float *, int64_t,
+                           int64_t, int64_t);
+
+// Random Q2_0C bytes with sane fp16 scales (0.0625) where `interleave`'s
+// layout keeps them: each block's first two bytes (plain, interleave 1), or
+// the first 2 * interleave * nb bytes of each tile of interleave rows.
+void fillQ2_0C(uint8_t *w, size_t bytes, int64_t k, int interleave, uint32_t seed) {
+  std::mt19937 rng(seed);
+  for (size_t i = 0; i < bytes; ++i)
+    w[i] = static_cast<uint8_t>(rng());
+  const size_t nb = static_cast<size_t>(k / 512), r = static_cast<size_t>(interleave);
+  const size_t tile = r * nb * 130, scales = interleave > 1 ? r * nb : 1;
+  const size_t stride = interleave > 1 ? tile : 130;
+  for (size_t t = 0; t + stride <= bytes; t += stride)
+    for (size_t i = 0; i < scales; ++i) {
+      w[t + 2 * i] = 0x00;
+      w[t + 2 * i + 1] = 0x2c;
+    }
+}
+
+// Decode over activations quantized beforehand (the compiled model's path):
+// rotating weight copies as runGemv, in the given layout.
+void runGemvQ(benchmark::State &state, GemvQFn fn, int interleave) {
+  if (!hasAvx512())
+    return state.SkipWithError("no AVX-512");
+  const int64_t n = state.range(0), k = state.range(1);
+  const size_t matrix = static_cast<size_t>(n * (k / 512) * 130);
+  const size_t copies = std::max<size_t>(2, kWorkingSet / matrix);
+  auto *w = static_cast<uint8_t *>(std::aligned_alloc(64, (matrix * copies + 63) / 64 * 64));
+  fillQ2_0C(w, matrix * copies, k, interleave, 7);
+  std::vector<int8_t> q(static_cast<size_t>(k), 37);
+  std::vector<float> steps(static_cast<size_t>(k / 32), 0.01f), y(static_cast<size_t>(n));
+  size_t c = 0;
+  for (auto _ : state) {
+    if (fn(w + matrix * c, q.data(), steps.data(), y.data(), n, k) != HYK_OK)
+      state.SkipWithError("kernel failed");
+    c = (c + 1) % copies;
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * matrix));
+  std::free(w);
+}
+
+void runGemmQ(benchmark::State &state, GemmQFn fn, int interleave) {
+  if (!hasAvx512())
+    return state.SkipWithError("no AVX-512");
+  const int64_t n = state.range(0), k = state.range(1), m = state.range(2);
+  const size_t matrix = static_cast<size_t>(n * (k / 512) * 130);
+  auto *w = static_cast<uint8_t *>(std::aligned_alloc(64, (matrix + 63) / 64 * 64));
+  fillQ2_0C(w, matrix, k, interleave, 11);
+  std::vector<int8_t> q(static_cast<size_t>(k * m));
+  std::mt19937 rng(5);
+  for (auto &v : q)
+    v = static_cast<int8_t>(static_cast<int>(rng() % 255) - 127);
+  std::vector<float> steps(static_cast<size_t>(k / 32 * m), 0.01f), y(static_cast<size_t>(n * m));
+  for (auto _ : state) {
+    if (fn(w, q.data(), steps.data(), y.data(), n, k, m) != HYK_OK)
+      state.SkipWithError("kernel failed");
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * n * k * m));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * matrix));
+  std::free(w);
+}
+
+// The compiled model's default x86-64-avx512 kernels: plain Q2_0C rows, and
+// the Q2_0C/r8 layout lowbit-pack-weights chooses.
+void BM_GemvQ2_0C_a8q_avx512(benchmark::State &s) {
+  runGemvQ(s, hyk_gemv_q2_0c_a8q_avx512, 1);
+}
+void BM_GemvQ2_0C_r8_a8q_avx512(benchmark::State &s) {
+  runGemvQ(s, hyk_gemv_q2_0c_r8_a8q_avx512, HYK_Q2_0C_R8_ROWS);
+}
+void BM_GemmQ2_0C_a8q_avx512(benchmark::State &s) {
+  runGemmQ(s, hyk_gemm_q2_0c_a8q_avx512, 1);
+}
+void BM_GemmQ2_0C_r8_a8q_avx512(benchmark::State &s) {
+  runGemmQ(s, hyk_gemm_q2_0c_r8_a8q_avx512, HYK_Q2_0C_R8_ROWS);
+}
+
 void BM_GemvQ8_0_avx512(benchmark::State &s) {
   if (!hasAvx512())
     return s.SkipWithError("no AVX-512");
@@ -161,6 +241,8 @@ void decodeShapes(benchmark::internal::Benchmark *b) {
 BENCHMARK(BM_GemvQ2_0C_avx2)->Apply(decodeShapes);
 BENCHMARK(BM_GemvQ2_0C_avx512)->Apply(decodeShapes);
 BENCHMARK(BM_GemvQ2_0C_a8_avx512)->Apply(decodeShapes);
+BENCHMARK(BM_GemvQ2_0C_a8q_avx512)->Apply(decodeShapes);
+BENCHMARK(BM_GemvQ2_0C_r8_a8q_avx512)->Apply(decodeShapes);
 BENCHMARK(BM_GemvQ8_0_avx512)->Args({120818, 2048})->Unit(benchmark::kMillisecond)->UseRealTime();
 // Prefill chunks of 32 tokens over the same shapes.
 void prefillShapes(benchmark::internal::Benchmark *b) {
@@ -169,6 +251,8 @@ void prefillShapes(benchmark::internal::Benchmark *b) {
 }
 BENCHMARK(BM_GemmQ2_0C_avx512)->Apply(prefillShapes);
 BENCHMARK(BM_GemmQ2_0C_a8_avx512)->Apply(prefillShapes);
+BENCHMARK(BM_GemmQ2_0C_a8q_avx512)->Apply(prefillShapes);
+BENCHMARK(BM_GemmQ2_0C_r8_a8q_avx512)->Apply(prefillShapes);
 
 } // namespace
 

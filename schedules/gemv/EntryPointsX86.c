@@ -16,6 +16,8 @@
 #include "gemv_tq2_0_avx2.h"
 #include "gemv_tq2_0_avx512.h"
 #include "gemm_q2_0c_a8q_avx512.h"
+#include "gemv_q2_0c_r8_a8q_avx512.h"
+#include "gemm_q2_0c_r8_a8q_avx512.h"
 
 #include "AttentionShim.h"
 #include "attention_decode_avx2.h"
@@ -76,13 +78,27 @@ int32_t hyk_gemm_q2_0c_a8_avx512(const uint8_t *w, const float *x, float *y,
 int32_t hyk_gemv_q2_0c_a8q_avx512(const uint8_t *w, const int8_t *xq,
                                   const float *xs, float *y, int64_t n,
                                   int64_t k) {
-  return hyk_run_q2_0c_quantized(gemv_q2_0c_a8q_avx512, w, xq, xs, y, n, k, 1, 1);
+  return hyk_run_q2_0c_quantized(gemv_q2_0c_a8q_avx512, w, xq, xs, y, n, k, 1, 1, 1);
 }
 
 int32_t hyk_gemm_q2_0c_a8q_avx512(const uint8_t *w, const int8_t *xq,
                                   const float *xs, float *y, int64_t n,
                                   int64_t k, int64_t m) {
-  return hyk_run_q2_0c_quantized(gemm_q2_0c_a8q_avx512, w, xq, xs, y, n, k, m, 2);
+  return hyk_run_q2_0c_quantized(gemm_q2_0c_a8q_avx512, w, xq, xs, y, n, k, m, 2, 1);
+}
+
+int32_t hyk_gemv_q2_0c_r8_a8q_avx512(const uint8_t *w, const int8_t *xq,
+                                     const float *xs, float *y, int64_t n,
+                                     int64_t k) {
+  return hyk_run_q2_0c_quantized(gemv_q2_0c_r8_a8q_avx512, w, xq, xs, y, n, k, 1, 1,
+                                 HYK_Q2_0C_R8_ROWS);
+}
+
+int32_t hyk_gemm_q2_0c_r8_a8q_avx512(const uint8_t *w, const int8_t *xq,
+                                     const float *xs, float *y, int64_t n,
+                                     int64_t k, int64_t m) {
+  return hyk_run_q2_0c_quantized(gemm_q2_0c_r8_a8q_avx512, w, xq, xs, y, n, k, m, 2,
+                                 HYK_Q2_0C_R8_ROWS);
 }
 
 int32_t hyk_gemv_q8_0_a8_avx512(const uint8_t *w, const float *x, float *y,

@@ -48,11 +48,12 @@ typedef int (*hyk_gemv_q_pipeline)(struct halide_buffer_t *w,
                                    struct halide_buffer_t *xs,
                                    struct halide_buffer_t *y);
 
-/* Checks and runs one: Q2_0C weights, m rows of k int8 activations with k/32
- * steps each (rank 1 for the GEMV, 2 for the GEMM). */
+/* Checks and runs one: Q2_0C weights (plain rows for interleave <= 1, else
+ * the row-interleaved layout Q2_0C/r<interleave>), m rows of k int8
+ * activations with k/32 steps each (rank 1 for the GEMV, 2 for the GEMM). */
 __attribute__((visibility("hidden"))) int32_t
 hyk_run_q2_0c_quantized(hyk_gemv_q_pipeline pipeline, const uint8_t *w,
                         const int8_t *xq, const float *xs, float *y, int64_t n,
-                        int64_t k, int64_t m, int32_t rank);
+                        int64_t k, int64_t m, int32_t rank, int32_t interleave);
 
 #endif /* HYK_SCHEDULES_GEMV_GEMVSHIM_H */

@@ -98,7 +98,8 @@ int32_t hyk_run_gemm(hyk_gemv_pipeline pipeline, const uint8_t *w,
 
 int32_t hyk_run_q2_0c_quantized(hyk_gemv_q_pipeline pipeline, const uint8_t *w,
                                 const int8_t *xq, const float *xs, float *y,
-                                int64_t n, int64_t k, int64_t m, int32_t rank) {
+                                int64_t n, int64_t k, int64_t m, int32_t rank,
+                                int32_t interleave) {
   if (w == NULL || xq == NULL || xs == NULL || y == NULL) {
     return HYK_ERR_NULL_POINTER;
   }
@@ -108,6 +109,11 @@ int32_t hyk_run_q2_0c_quantized(hyk_gemv_q_pipeline pipeline, const uint8_t *w,
   if (k % HYK_Q2_0C_BLOCK_WEIGHTS != 0) {
     return HYK_ERR_K_NOT_BLOCKED;
   }
+  /* Row-interleaved layout (Q2_0C/rR): w is n / R tiles of R rows. */
+  const int64_t r = interleave > 1 ? interleave : 1;
+  if (n % r != 0) {
+    return HYK_ERR_N_NOT_INTERLEAVED;
+  }
   const int64_t row_bytes = k / HYK_Q2_0C_BLOCK_WEIGHTS * HYK_Q2_0C_BLOCK_BYTES;
   const int64_t groups = k / 32;
   if (k > INT32_MAX / (int64_t)sizeof(float) ||
@@ -116,8 +122,8 @@ int32_t hyk_run_q2_0c_quantized(hyk_gemv_q_pipeline pipeline, const uint8_t *w,
     return HYK_ERR_TOO_LARGE;
   }
   halide_dimension_t w_dim[2], q_dim[2], s_dim[2], y_dim[2];
-  hyk_init_dim(&w_dim[0], (int32_t)row_bytes, 1);
-  hyk_init_dim(&w_dim[1], (int32_t)n, (int32_t)row_bytes);
+  hyk_init_dim(&w_dim[0], (int32_t)(row_bytes * r), 1);
+  hyk_init_dim(&w_dim[1], (int32_t)(n / r), (int32_t)(row_bytes * r));
   hyk_init_dim(&q_dim[0], (int32_t)k, 1);
   hyk_init_dim(&q_dim[1], (int32_t)m, (int32_t)k);
   hyk_init_dim(&s_dim[0], (int32_t)groups, 1);
@@ -166,6 +172,8 @@ const char *hyk_status_message(int32_t status) {
     return "K is not a multiple of the Q8_0 block size (32)";
   case HYK_ERR_K_NOT_BLOCKED_256:
     return "K is not a multiple of the Q2_K / TQ2_0 block size (256)";
+  case HYK_ERR_N_NOT_INTERLEAVED:
+    return "N is not a multiple of the weight layout's row interleave";
   case HYK_ERR_NO_MEMORY:
     return "a kernel could not allocate its scratch memory";
   case HYK_ERR_TOO_LARGE:

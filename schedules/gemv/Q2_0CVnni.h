@@ -58,6 +58,25 @@ public:
   Halide::Var n{"n"}, m{"m"};
   Halide::Func total{"total"};
 
+  /// Weight layout: 0 for plain Q2_0C rows (w is row bytes x N), or R > 1
+  /// for the row-interleaved layout Q2_0C/rR of hyk/kernels.h (w is R x row
+  /// bytes x N / R: one column per tile of R rows; in a tile, the R x nb
+  /// fp16 scales block-major, then the R x nb 128-byte code runs
+  /// block-major, so a tile of R rows reads one contiguous stream). Set
+  /// before define().
+  void setRowInterleave(int rows) { interleave = rows > 1 ? rows : 0; }
+  int rowInterleave() const { return interleave; }
+  /// Blocks per weight row, from w's first extent (either layout).
+  template <typename W>
+  Halide::Expr blocksPerRow(const W &w) const {
+    return w.dim(0).extent() / (kBlockBytes * std::max(1, interleave));
+  }
+  /// Rows of W, from w's second extent (either layout).
+  template <typename W>
+  Halide::Expr weightRows(const W &w) const {
+    return w.dim(1).extent() * std::max(1, interleave);
+  }
+
   /// Defines total(n, m) = out(n, m) for W = `w` (row bytes x
   /// rows) and x(k, m) (a Func over the K activations of token m).
   template <typename W>
@@ -107,7 +126,7 @@ private:
   template <typename W>
   void defineProducts(W &w) {
     using namespace Halide;
-    Expr nblocks = w.dim(0).extent() / kBlockBytes;
+    Expr nblocks = blocksPerRow(w);
     Expr qi = q(j, s, b, m);
     Expr t = I8DotActivations::digit(qi, nd - 1, nd);
     for (int d = nd - 2; d >= 0; --d)
@@ -119,9 +138,17 @@ private:
     qlane(lane, b, m) += q(rq.y * kDotBytes + lane * kDotGroup + rq.x, rq.z, b, m);
     qstep(lane, b, m) = 3.0f * step(lane, b, m) * cast<float>(qlane(lane, b, m));
 
-    Expr row = clamp(n, 0, w.dim(1).extent() - 1);
-    scale(b, n) = blockScale(w, b * kBlockBytes, row);
-    Expr byte = w(b * kBlockBytes + 2 + j, row);
+    Expr row = clamp(n, 0, weightRows(w) - 1);
+    Expr byte;
+    if (interleave == 0) {
+      scale(b, n) = blockScale(w, b * kBlockBytes, row);
+      byte = w(b * kBlockBytes + 2 + j, row);
+    } else {
+      const int r = interleave;
+      Expr tile = row / r, slot = b * r + row % r;
+      scale(b, n) = blockScale(w, slot * 2, tile);
+      byte = w(nblocks * (2 * r) + slot * kCodeBytes + j, tile);
+    }
     code(j, s, b, n) = (byte << cast<uint8_t>(6 - 2 * s)) & cast<uint8_t>(0xC0);
 
     rd = RDom(0, kDotGroup, 0, kChunks, 0, 4, "rd");
@@ -243,6 +270,7 @@ public:
 
 private:
   int nd = 0;
+  int interleave = 0;
   bool prequantized = false;
   Halide::Var j{"j"}, s{"s"}, part{"part"}, b{"b"}, lane{"lane"};
   Halide::Func amax{"amax"}, inv{"inv"}, step{"step"}, step2{"step2"}, q{"q"},

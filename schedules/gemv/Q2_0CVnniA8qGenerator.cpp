@@ -8,6 +8,10 @@
 // group of 32 (group 16 b + l of block b: the lane-l elements, Q2_0CVnni.h).
 // Same schedules and knobs as the float-input forms, minus the activation
 // quantization each call would otherwise run.
+//
+// `interleave` = R > 1 reads the row-interleaved weight layout Q2_0C/rR
+// (hyk/kernels.h; the compiler's lowbit-pack-weights writes it): w is then
+// (R x row bytes, N / R), one column per tile of R rows.
 
 #include "Q2_0CVnni.h"
 
@@ -30,8 +34,9 @@ public:
   GeneratorParam<int> unroll{"unroll", 1};
   GeneratorParam<bool> parallel{"parallel", true};
   GeneratorParam<int> prefetch{"prefetch", 0};
+  GeneratorParam<int> interleave{"interleave", 0};
 
-  Input<Buffer<uint8_t, 2>> w{"w"};   // (row bytes, n)
+  Input<Buffer<uint8_t, 2>> w{"w"};   // (row bytes, n), or (R x row bytes, n / R)
   Input<Buffer<int8_t, 1>> xq{"xq"};  // (K)
   Input<Buffer<float, 1>> xs{"xstep"}; // (K / 32); not "xs": Q2_0CVnni has a Func of that name
   Output<Buffer<float, 1>> y{"y"};    // (n)
@@ -40,10 +45,12 @@ public:
     Func q2("q2"), s2("s2");
     q2(k, t) = xq(k);
     s2(g, t) = xs(g);
+    alg.setRowInterleave(interleave);
     alg.defineQuantized(w, q2, s2);
     y(n) = alg.total(n, 0);
-    Expr nblocks = w.dim(0).extent() / Q2_0CVnni::kBlockBytes;
+    Expr nblocks = alg.blocksPerRow(w);
     hyk::constrainGemvBuffers(w, xq, y, nblocks, Q2_0CVnni::kBlockWeights);
+    y.dim(0).set_extent(alg.weightRows(w));
     xs.dim(0).set_min(0);
     xs.dim(0).set_extent(groupsOf(nblocks * Q2_0CVnni::kBlockWeights));
   }
@@ -65,8 +72,9 @@ public:
   GeneratorParam<int> rows_per_task{"rows_per_task", 32};
   GeneratorParam<bool> parallel{"parallel", true};
   GeneratorParam<int> prefetch{"prefetch", 0};
+  GeneratorParam<int> interleave{"interleave", 0};
 
-  Input<Buffer<uint8_t, 2>> w{"w"};   // (row bytes, n)
+  Input<Buffer<uint8_t, 2>> w{"w"};   // (row bytes, n), or (R x row bytes, n / R)
   Input<Buffer<int8_t, 2>> xq{"xq"};  // (K, M)
   Input<Buffer<float, 2>> xs{"xstep"}; // (K / 32, M)
   Output<Buffer<float, 2>> y{"y"};    // (n, M)
@@ -75,10 +83,11 @@ public:
     Func q2("q2"), s2("s2");
     q2(k, t) = xq(k, t);
     s2(g, t) = xs(g, t);
+    alg.setRowInterleave(interleave);
     alg.defineQuantized(w, q2, s2);
     y(n, t) = alg.total(n, t);
 
-    Expr nblocks = w.dim(0).extent() / Q2_0CVnni::kBlockBytes;
+    Expr nblocks = alg.blocksPerRow(w);
     Expr kk = nblocks * Q2_0CVnni::kBlockWeights;
     w.dim(0).set_min(0);
     w.dim(1).set_min(0);
@@ -93,7 +102,7 @@ public:
     xs.dim(1).set_extent(xq.dim(1).extent());
     xs.dim(1).set_stride(groupsOf(kk));
     y.dim(0).set_min(0);
-    y.dim(0).set_extent(w.dim(1).extent());
+    y.dim(0).set_extent(alg.weightRows(w));
     y.dim(1).set_min(0);
     y.dim(1).set_extent(xq.dim(1).extent());
     y.dim(1).set_stride(y.dim(0).extent());

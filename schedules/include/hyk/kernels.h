@@ -33,6 +33,8 @@ extern "C" {
 #define HYK_ERR_NO_MEMORY (-7) /* a kernel's scratch allocation failed */
 #define HYK_ERR_K_NOT_BLOCKED_256                                              \
   (-8) /* k is not a multiple of 256 (the Q2_K / TQ2_0 block size) */
+#define HYK_ERR_N_NOT_INTERLEAVED                                              \
+  (-9) /* n is not a multiple of a row-interleaved layout's tile rows */
 /* Note: the argument checks make pipeline errors impossible for valid memory.
  * Should one still happen, the Halide runtime's default error handler prints
  * it and aborts; HYK_ERR_KERNEL is only returned if the embedding program has
@@ -126,6 +128,30 @@ int32_t hyk_gemv_q2_0c_a8q_avx512(const uint8_t *w, const int8_t *xq,
 int32_t hyk_gemm_q2_0c_a8q_avx512(const uint8_t *w, const int8_t *xq,
                                   const float *xs, float *y, int64_t n,
                                   int64_t k, int64_t m);
+
+/* ---- Q2_0C/r8: Q2_0C rows interleaved in tiles of 8 -------------------------
+ * The same bytes as Q2_0C, regrouped for kernels that compute 8 rows at once
+ * (hyc's lowbit-pack-weights writes it; the compiled library's weights blob
+ * holds it). n must be a multiple of 8; with nb = k / 512 blocks per row,
+ * tile t (rows 8t .. 8t+7) occupies bytes [t T, (t+1) T), T = 8 * nb * 130:
+ *   - first the 8 * nb fp16 scales: scale of row 8t + r, block b at
+ *     byte 2 (8 b + r) of the tile;
+ *   - then the 8 * nb code runs of 128 bytes (each a block's qs[128]): row
+ *     8t + r, block b at byte 16 nb + 128 (8 b + r) of the tile.
+ * So a tile is one contiguous stream in the order the kernel reads it, and
+ * the code runs are 64-byte aligned whenever the tile is (when 16 nb is a
+ * multiple of 64, i.e. k a multiple of 2048, and w is 64-byte aligned). */
+#define HYK_Q2_0C_R8_ROWS 8
+
+/* hyk_gemv/gemm_q2_0c_a8q_avx512 over Q2_0C/r8 weights: the same contract
+ * and the same results, bit for bit; HYK_ERR_N_NOT_INTERLEAVED when n is not
+ * a multiple of 8. */
+int32_t hyk_gemv_q2_0c_r8_a8q_avx512(const uint8_t *w, const int8_t *xq,
+                                     const float *xs, float *y, int64_t n,
+                                     int64_t k);
+int32_t hyk_gemm_q2_0c_r8_a8q_avx512(const uint8_t *w, const int8_t *xq,
+                                     const float *xs, float *y, int64_t n,
+                                     int64_t k, int64_t m);
 /* ---- Q8_0 weight format -----------------------------------------------------
  * A row of K weights (K a multiple of 32) is K/32 consecutive 34-byte blocks
  * { fp16 d (little-endian); int8 qs[32]; }; weight i is qs[i] * d. */

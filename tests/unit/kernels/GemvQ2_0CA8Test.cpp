@@ -565,4 +565,102 @@ TEST(GemvQ2_0CA8qErrors, RejectsBadArguments) {
     EXPECT_TRUE(std::isnan(out.at(i))) << "y touched on an argument error";
 }
 
+// ---- The row-interleaved layout Q2_0C/r8 (hyk_*_q2_0c_r8_a8q_avx512) ---------
+
+// Q2_0C rows -> Q2_0C/r8, from the layout's definition in hyk/kernels.h.
+std::vector<uint8_t> InterleaveRows(const uint8_t *w, int64_t n, int64_t k) {
+  const int64_t r = HYK_Q2_0C_R8_ROWS, nb = k / kBlockWeights;
+  const int64_t row = nb * kBlockBytes, tile = r * row;
+  std::vector<uint8_t> out(static_cast<size_t>(n * row));
+  for (int64_t t = 0; t < n / r; ++t)
+    for (int64_t i = 0; i < r; ++i)
+      for (int64_t b = 0; b < nb; ++b) {
+        const uint8_t *block = w + (t * r + i) * row + b * kBlockBytes;
+        uint8_t *base = out.data() + t * tile;
+        std::memcpy(base + 2 * (r * b + i), block, 2);
+        std::memcpy(base + 2 * r * nb + 128 * (r * b + i), block + 2, 128);
+      }
+  return out;
+}
+
+// The interleaved kernels compute what the plain-row a8q kernels compute, bit
+// for bit, on weights regrouped by InterleaveRows (the compiler's repacking is
+// checked end to end by the e2e tests).
+class Q2_0CR8Test : public testing::TestWithParam<GemmShape> {};
+
+TEST_P(Q2_0CR8Test, EqualsThePlainRowKernels) {
+  if (!hyk_test::CpuHasAvx512Zen4())
+    GTEST_SKIP() << kNoCpu;
+  const GemmShape s = GetParam();
+  std::mt19937 rng(static_cast<uint32_t>(s.n * 17 + s.k * 3 + s.m));
+  const size_t bytes = static_cast<size_t>(s.n * (s.k / kBlockWeights) * kBlockBytes);
+  GuardedBuffer w(bytes), wr(bytes);
+  GuardedBuffer qb(static_cast<size_t>(s.m * s.k));
+  GuardedBuffer sb(static_cast<size_t>(s.m * (s.k / 32)) * sizeof(float));
+  std::vector<float> x(static_cast<size_t>(s.k));
+  ASSERT_TRUE(w.ok() && wr.ok() && qb.ok() && sb.ok()) << "guarded allocation failed";
+  int8_t *q = reinterpret_cast<int8_t *>(qb.data());
+  float *steps = reinterpret_cast<float *>(sb.data());
+  FillWeights(w.data(), s.n * (s.k / kBlockWeights), rng);
+  const std::vector<uint8_t> packed = InterleaveRows(w.data(), s.n, s.k);
+  std::memcpy(wr.data(), packed.data(), bytes);
+  for (int64_t t = 0; t < s.m; ++t) {
+    FillActivations(x.data(), s.k, rng);
+    QuantizeRow(x.data(), s.k, q + t * s.k, steps + t * (s.k / 32));
+  }
+  for (int64_t t = 0; t < s.m; ++t) {
+    GuardedOutput plain(s.n), r8(s.n);
+    ASSERT_EQ(hyk_gemv_q2_0c_a8q_avx512(w.data(), q + t * s.k, steps + t * (s.k / 32),
+                                        plain.y(), s.n, s.k),
+              HYK_OK);
+    ASSERT_EQ(hyk_gemv_q2_0c_r8_a8q_avx512(wr.data(), q + t * s.k, steps + t * (s.k / 32),
+                                           r8.y(), s.n, s.k),
+              HYK_OK);
+    EXPECT_TRUE(r8.GuardsIntact()) << "bytes around y were modified";
+    for (int64_t i = 0; i < s.n; ++i)
+      ASSERT_EQ(r8.at(i), plain.at(i)) << "gemv token " << t << " row " << i;
+  }
+  GuardedOutput plain(s.n * s.m), r8(s.n * s.m);
+  ASSERT_EQ(hyk_gemm_q2_0c_a8q_avx512(w.data(), q, steps, plain.y(), s.n, s.k, s.m), HYK_OK);
+  ASSERT_EQ(hyk_gemm_q2_0c_r8_a8q_avx512(wr.data(), q, steps, r8.y(), s.n, s.k, s.m), HYK_OK);
+  EXPECT_TRUE(r8.GuardsIntact()) << "bytes around y were modified";
+  for (int64_t i = 0; i < s.n * s.m; ++i)
+    ASSERT_EQ(r8.at(i), plain.at(i)) << "gemm output " << i;
+}
+
+// n a multiple of 8 throughout: one tile, 33 and 65 tiles (a partial task
+// of tiles), K of 1 to 12 blocks, the decode shapes and a prefill chunk.
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, Q2_0CR8Test,
+    testing::Values(GemmShape{8, 512, 1}, GemmShape{8, 1536, 5}, GemmShape{264, 512, 3},
+                    GemmShape{264, 2560, 7}, GemmShape{520, 1024, 2}, GemmShape{3072, 2048, 1},
+                    GemmShape{2048, 6144, 2}, GemmShape{12288, 2048, 3},
+                    GemmShape{2048, 2048, 32}),
+    [](const testing::TestParamInfo<GemmShape> &info) {
+      return hyk_test::ShapeName(info.param);
+    });
+
+TEST(Q2_0CR8Errors, RejectsRowsThatDoNotFillTiles) {
+  if (!hyk_test::CpuHasAvx512Zen4())
+    GTEST_SKIP() << kNoCpu;
+  const int64_t n = 12, k = 512, m = 2;
+  std::vector<uint8_t> w(static_cast<size_t>(n * kBlockBytes), 0);
+  std::vector<int8_t> q(static_cast<size_t>(k * m), 1);
+  std::vector<float> st(static_cast<size_t>(k / 32 * m), 1.0f);
+  GuardedOutput out(n * m);
+  EXPECT_EQ(hyk_gemv_q2_0c_r8_a8q_avx512(w.data(), q.data(), st.data(), out.y(), n, k),
+            HYK_ERR_N_NOT_INTERLEAVED);
+  EXPECT_EQ(hyk_gemm_q2_0c_r8_a8q_avx512(w.data(), q.data(), st.data(), out.y(), n, k, m),
+            HYK_ERR_N_NOT_INTERLEAVED);
+  EXPECT_EQ(hyk_gemv_q2_0c_r8_a8q_avx512(w.data(), q.data(), st.data(), out.y(), 8, 768),
+            HYK_ERR_K_NOT_BLOCKED);
+  EXPECT_EQ(hyk_gemm_q2_0c_r8_a8q_avx512(w.data(), nullptr, st.data(), out.y(), 8, k, m),
+            HYK_ERR_NULL_POINTER);
+  EXPECT_STREQ(hyk_status_message(HYK_ERR_N_NOT_INTERLEAVED),
+               "N is not a multiple of the weight layout's row interleave");
+  EXPECT_TRUE(out.GuardsIntact());
+  for (int64_t i = 0; i < n * m; ++i)
+    EXPECT_TRUE(std::isnan(out.at(i))) << "y touched on an argument error";
+}
+
 } // namespace
