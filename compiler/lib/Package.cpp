@@ -9,6 +9,7 @@
 #include "llvm/Support/Program.h"
 
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <unistd.h>
 
@@ -124,29 +125,81 @@ bool hyc::hashFile(const std::string &path, uint64_t &hash, uint64_t &bytes,
   return true;
 }
 
-bool hyc::writeWeightsBlob(const ImportedModel &model, const std::string &path,
-                           uint64_t &hash, std::string &error) {
+void hyc::interleaveQ2_0CRows(const uint8_t *src, uint8_t *dst, int64_t rows,
+                              int64_t rowBytes, int64_t tileRows) {
+  constexpr int64_t kBlock = 130, kCodes = 128;
+  const int64_t nb = rowBytes / kBlock, tile = tileRows * rowBytes;
+  for (int64_t t = 0; t < rows / tileRows; ++t) {
+    uint8_t *scales = dst + t * tile, *codes = scales + 2 * tileRows * nb;
+    for (int64_t i = 0; i < tileRows; ++i)
+      for (int64_t b = 0; b < nb; ++b) {
+        const uint8_t *block = src + (t * tileRows + i) * rowBytes + b * kBlock;
+        const int64_t slot = tileRows * b + i;
+        std::memcpy(scales + 2 * slot, block, 2);
+        std::memcpy(codes + kCodes * slot, block + 2, kCodes);
+      }
+  }
+}
+
+bool hyc::writeWeightsBlob(const ImportedModel &model,
+                           const std::vector<RepackedRange> &repacked,
+                           const std::string &path, uint64_t &hash, std::string &error) {
   std::ofstream os(path, std::ios::binary);
   WordHash hasher;
   static const uint8_t zeros[64] = {};
   int64_t at = 0;
-  for (const WeightEntry &w : model.weights) {
-    while (at < w.blobOffset) {
-      size_t n = static_cast<size_t>(std::min<int64_t>(64, w.blobOffset - at));
-      os.write(reinterpret_cast<const char *>(zeros), n);
-      hasher.update(zeros, n);
-      at += n;
-    }
-    os.write(reinterpret_cast<const char *>(w.source), w.bytes);
-    hasher.update(w.source, static_cast<size_t>(w.bytes));
-    at += w.bytes;
-  }
-  while (at < model.blobBytes) {
-    size_t n = static_cast<size_t>(std::min<int64_t>(64, model.blobBytes - at));
-    os.write(reinterpret_cast<const char *>(zeros), n);
-    hasher.update(zeros, n);
+  auto emit = [&](const uint8_t *data, int64_t n) {
+    os.write(reinterpret_cast<const char *>(data), n);
+    hasher.update(data, static_cast<size_t>(n));
     at += n;
+  };
+  auto padTo = [&](int64_t offset) {
+    while (at < offset)
+      emit(zeros, std::min<int64_t>(64, offset - at));
+  };
+  std::vector<uint8_t> gathered, converted;
+  const std::vector<WeightEntry> &ws = model.weights;
+  for (size_t i = 0; i < ws.size();) {
+    padTo(ws[i].blobOffset);
+    const RepackedRange *range = nullptr;
+    for (const RepackedRange &r : repacked)
+      if (ws[i].blobOffset >= r.offset && ws[i].blobOffset < r.offset + r.bytes)
+        range = &r;
+    if (!range) {
+      emit(ws[i].source, ws[i].bytes);
+      ++i;
+      continue;
+    }
+    // A repacked range: whole, adjacent weights from its first byte to its
+    // last, gathered, converted and written at once.
+    const int64_t end = range->offset + range->bytes;
+    gathered.clear();
+    while (i < ws.size() && ws[i].blobOffset < end) {
+      if (ws[i].blobOffset != range->offset + static_cast<int64_t>(gathered.size()) ||
+          ws[i].format != lowbit::WeightFormat::Q2_0C ||
+          ws[i].blobOffset + ws[i].bytes > end) {
+        error = "internal error: the repacked weight range at blob offset " +
+                std::to_string(range->offset) + " (" + std::to_string(range->bytes) +
+                " bytes) does not consist of whole, adjacent Q2_0C weights ('" + ws[i].name +
+                "' breaks it)";
+        return false;
+      }
+      gathered.insert(gathered.end(), ws[i].source, ws[i].source + ws[i].bytes);
+      ++i;
+    }
+    if (static_cast<int64_t>(gathered.size()) != range->bytes || range->rowBytes <= 0 ||
+        range->tileRows <= 0 || range->bytes % (range->rowBytes * range->tileRows) != 0) {
+      error = "internal error: the repacked weight range at blob offset " +
+              std::to_string(range->offset) + " does not hold whole tiles of " +
+              std::to_string(range->tileRows) + " rows";
+      return false;
+    }
+    converted.resize(gathered.size());
+    interleaveQ2_0CRows(gathered.data(), converted.data(), range->bytes / range->rowBytes,
+                        range->rowBytes, range->tileRows);
+    emit(converted.data(), range->bytes);
   }
+  padTo(model.blobBytes);
   os.close();
   if (!os) {
     error = "cannot write the weights blob '" + path + "'";

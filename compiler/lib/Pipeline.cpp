@@ -48,6 +48,32 @@ bool runPipeline(ModuleOp module, const std::string &pipeline,
 }
 } // namespace
 
+namespace {
+/// Every matmul's (and, after lowbit-quantize-activations, qmatmul's)
+/// kernel, schedule, shape and weight layout.
+void collectKernelUses(ModuleOp module, std::vector<hyc::KernelUse> &uses) {
+  uses.clear();
+  module.walk([&](Operation *op) {
+    Value weight;
+    if (auto mm = dyn_cast<hyc::lowbit::MatmulOp>(op))
+      weight = mm.getWeight();
+    else if (auto qm = dyn_cast<hyc::lowbit::QuantizedMatmulOp>(op))
+      weight = qm.getWeight();
+    else
+      return;
+    auto kernel = op->getAttrOfType<StringAttr>("hyc.kernel");
+    auto schedule = op->getAttrOfType<StringAttr>("hyc.schedule");
+    if (!kernel || !schedule)
+      return;
+    auto w = cast<hyc::lowbit::PackedType>(weight.getType());
+    std::string layout = hyc::lowbit::stringifyWeightFormat(w.getFormat()).str();
+    if (w.isRepacked())
+      layout += "/r" + std::to_string(w.getTileRows());
+    uses.push_back({kernel.str(), schedule.str(), w.getRows(), w.getCols(), layout});
+  });
+}
+} // namespace
+
 bool hyc::selectKernels(ModuleOp module, const TargetInfo &target,
                         const std::string &tuningDb,
                         std::vector<KernelVariant> &variants,
@@ -82,41 +108,49 @@ bool hyc::selectKernels(ModuleOp module, const TargetInfo &target,
                        " activations=" + target.activations + "}",
                    error))
     return false;
+  collectKernelUses(module, uses);
   std::set<std::string> seen;
-  module.walk([&](lowbit::MatmulOp op) {
-    auto kernel = op->getAttrOfType<StringAttr>("hyc.kernel");
-    auto schedule = op->getAttrOfType<StringAttr>("hyc.schedule");
-    if (!kernel || !schedule)
-      return;
-    lowbit::PackedType w = op.getWeight().getType();
-    uses.push_back({kernel.str(), schedule.str(), w.getRows(), w.getCols()});
-    if (schedule.getValue() == "default")
-      return;
-    std::string symbol = lowbit::kernelVariantName(kernel.getValue(), target.kernelIsa,
-                                                   schedule.getValue());
+  for (const KernelUse &u : uses) {
+    if (u.schedule == "default")
+      continue;
+    std::string symbol = lowbit::kernelVariantName(u.kernel, target.kernelIsa, u.schedule);
     if (seen.insert(symbol).second)
-      variants.push_back({kernel.str(), schedule.str(), symbol});
-  });
+      variants.push_back({u.kernel, u.schedule, symbol});
+  }
   return true;
 }
 
 bool hyc::lowerToLLVMDialect(ModuleOp module, const TargetInfo &target,
                              const std::string &tuningDb,
                              const std::function<void(const std::string &)> &dump,
-                             std::vector<KernelVariant> &variants,
-                             std::vector<KernelUse> &uses, int64_t &arenaBytes,
-                             std::string &error) {
-  if (!selectKernels(module, target, tuningDb, variants, uses, error))
+                             LoweredModule &out, std::string &error) {
+  if (!selectKernels(module, target, tuningDb, out.variants, out.uses, error))
     return false;
   if (dump)
     dump("selected");
   // Int8 activations as ops (x86-64-avx512 --activations int8), the norms
-  // fused into them; then every buffer gets its place in the arena.
+  // fused into them.
   if (!runPipeline(module,
                    "func.func(lowbit-quantize-activations,lowbit-fuse-norm-quantize)", error))
     return false;
   if (dump)
     dump("quantized");
+  // Weights into the layouts of the kernels that read them.
+  if (!runPipeline(module, "lowbit-pack-weights{kernel-isa=" + target.kernelIsa + "}", error))
+    return false;
+  out.repacked.clear();
+  if (auto ranges = module->getAttrOfType<ArrayAttr>("lowbit.repacked_weights")) {
+    for (Attribute a : ranges) {
+      auto d = cast<DictionaryAttr>(a);
+      auto field = [&](StringRef name) { return cast<IntegerAttr>(d.get(name)).getInt(); };
+      out.repacked.push_back(
+          {field("offset"), field("bytes"), field("row_bytes"), field("tile_rows")});
+    }
+  }
+  collectKernelUses(module, out.uses);
+  if (dump)
+    dump("packed");
+  // Every buffer gets its place in the arena.
   if (!runPipeline(module, "lowbit-plan-memory", error))
     return false;
   auto arena = module->getAttrOfType<IntegerAttr>("lowbit.arena_bytes");
@@ -124,7 +158,7 @@ bool hyc::lowerToLLVMDialect(ModuleOp module, const TargetInfo &target,
     error = "internal error: lowbit-plan-memory recorded no arena size";
     return false;
   }
-  arenaBytes = arena.getInt();
+  out.arenaBytes = arena.getInt();
   if (dump)
     dump("planned");
   if (!runPipeline(module,

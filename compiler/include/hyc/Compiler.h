@@ -11,6 +11,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace hyc {
 
@@ -63,6 +64,21 @@ struct KernelVariant {
 struct KernelUse {
   std::string kernel, schedule;
   int64_t n = 0, k = 0;
+  std::string layout; ///< the weights' layout, e.g. "q2_0c" or "q2_0c/r8"
+};
+
+/// A byte range of the weights blob that lowbit-pack-weights gave a
+/// target-repacked layout: the driver converts it when writing the blob.
+struct RepackedRange {
+  int64_t offset = 0, bytes = 0, rowBytes = 0, tileRows = 0;
+};
+
+/// What lowerToLLVMDialect decided, for the driver.
+struct LoweredModule {
+  std::vector<KernelVariant> variants; ///< distinct tuned kernels the code calls
+  std::vector<KernelUse> uses;         ///< every matmul's choice
+  int64_t arenaBytes = 0;              ///< the activation arena (lowbit-plan-memory)
+  std::vector<RepackedRange> repacked; ///< blob ranges in a target layout
 };
 
 /// The first phase of lowerToLLVMDialect: verifies the module, fuses
@@ -75,15 +91,14 @@ bool selectKernels(mlir::ModuleOp module, const TargetInfo &target,
 
 /// Lowers the module in place to the LLVM dialect, choosing kernels from the
 /// tuning database `tuningDb` (empty: default schedules). `dump` (if set) is
-/// called with a phase name after each phase, for --dump-ir. `variants`
-/// receives the distinct tuned kernels the code calls, `uses` every choice,
-/// `arenaBytes` the activation arena's size (lowbit-plan-memory's plan).
+/// called with a phase name after each phase, for --dump-ir. `out` receives
+/// the kernels, the arena size and the repacked weight ranges: the weights
+/// blob must be written after this, with those ranges converted
+/// (writeWeightsBlob).
 bool lowerToLLVMDialect(mlir::ModuleOp module, const TargetInfo &target,
                         const std::string &tuningDb,
                         const std::function<void(const std::string &)> &dump,
-                        std::vector<KernelVariant> &variants,
-                        std::vector<KernelUse> &uses, int64_t &arenaBytes,
-                        std::string &error);
+                        LoweredModule &out, std::string &error);
 
 /// Translates an LLVM-dialect module to an optimized object file.
 bool emitObject(mlir::ModuleOp module, const TargetInfo &target,

@@ -31,9 +31,19 @@ bool hashFile(const std::string &path, uint64_t &hash, uint64_t &bytes,
               std::string &error);
 
 /// Writes the weights blob (each weight at its blobOffset, zero padding) and
-/// returns its fingerprint (the hash hy_weights_hash computes at load).
-bool writeWeightsBlob(const ImportedModel &model, const std::string &path,
-                      uint64_t &hash, std::string &error);
+/// returns its fingerprint (the hash hy_weights_hash computes at load). The
+/// `repacked` ranges (lowbit-pack-weights' choices) are written in their
+/// target layout (Q2_0C rows interleaved in tiles of tileRows, as
+/// schedules/include/hyk/kernels.h defines Q2_0C/r8); each must cover whole
+/// weights.
+bool writeWeightsBlob(const ImportedModel &model, const std::vector<RepackedRange> &repacked,
+                      const std::string &path, uint64_t &hash, std::string &error);
+
+/// Converts `rows` rows of Q2_0C (`rowBytes` each) from `src` into the
+/// row-interleaved layout with `tileRows` rows per tile at `dst` (the same
+/// size); rows must be a multiple of tileRows.
+void interleaveQ2_0CRows(const uint8_t *src, uint8_t *dst, int64_t rows, int64_t rowBytes,
+                         int64_t tileRows);
 
 /// The Halide target string (without -no_runtime) the kernels of kernel ISA
 /// `kernelIsa` are generated for, or "" if this build has none.

@@ -194,13 +194,6 @@ int hyc::driver::compileMain(const std::vector<std::string> &args) {
   if (!staging.create(out, error))
     return fail(cmd, error);
 
-  progress.begin("write weights blob");
-  uint64_t hash = 0;
-  if (!writeWeightsBlob(*imported, staging.file(name + ".weights"), hash, error)) {
-    progress.failed();
-    return fail(cmd, error);
-  }
-  progress.end(std::to_string(imported->blobBytes) + " bytes");
   // The runtime's tokenizer and chat template (NAME.tokenizer).
   const gguf::GGUFFile *tokenizerSource =
       tokenizerFile ? tokenizerFile.get() : imported->file.get();
@@ -233,15 +226,31 @@ int hyc::driver::compileMain(const std::vector<std::string> &args) {
   dump("lowbit");
 
   progress.begin("lower to LLVM dialect (" + targetInfo.kernelIsa + " kernels)");
-  std::vector<KernelVariant> variants;
-  std::vector<KernelUse> uses;
-  if (!lowerToLLVMDialect(*module, targetInfo, tuningDb, dump, variants, uses,
-                          plan.arenaBytes, error)) {
+  LoweredModule lowered;
+  if (!lowerToLLVMDialect(*module, targetInfo, tuningDb, dump, lowered, error)) {
     progress.failed();
     return fail(cmd, error);
   }
-  addModelDescriptor(*module, name, *imported, plan, hash);
+  plan.arenaBytes = lowered.arenaBytes;
+  const std::vector<KernelVariant> &variants = lowered.variants;
+  const std::vector<KernelUse> &uses = lowered.uses;
   progress.end("activation arena " + std::to_string(plan.arenaBytes) + " B");
+
+  // The blob is written once lowbit-pack-weights has chosen each weight's
+  // layout; its fingerprint goes into the model descriptor.
+  progress.begin("write weights blob");
+  uint64_t hash = 0;
+  if (!writeWeightsBlob(*imported, lowered.repacked, staging.file(name + ".weights"), hash,
+                        error)) {
+    progress.failed();
+    return fail(cmd, error);
+  }
+  int64_t repackedBytes = 0;
+  for (const RepackedRange &r : lowered.repacked)
+    repackedBytes += r.bytes;
+  progress.end(std::to_string(imported->blobBytes) + " bytes, " +
+               std::to_string(repackedBytes) + " repacked for the kernels");
+  addModelDescriptor(*module, name, *imported, plan, hash);
 
   progress.begin("LLVM " + targetInfo.cpu + " object");
   std::string object, llvmIR;
@@ -317,18 +326,18 @@ int hyc::driver::compileMain(const std::vector<std::string> &args) {
   // The KV cache's element type (reference.py --kv-cache reads it too).
   manifest += "  \"kv_cache\": \"" + std::string(kvCacheName(plan.kvCache)) + "\",\n";
   // Every distinct (kernel, shape, schedule) the library calls.
-  std::set<std::tuple<std::string, int64_t, int64_t, std::string>> kernelSet;
+  std::set<std::tuple<std::string, int64_t, int64_t, std::string, std::string>> kernelSet;
   for (const KernelUse &u : uses)
-    kernelSet.insert({u.kernel, u.n, u.k, u.schedule});
+    kernelSet.insert({u.kernel, u.n, u.k, u.schedule, u.layout});
   manifest += "  \"tuning_db\": " +
               (tuningDb.empty() ? std::string("null") : "\"" + jsonEscape(tuningDb) + "\"") +
               ",\n  \"kernels\": [";
   bool first = true;
-  for (const auto &[kernel, n, k, schedule] : kernelSet) {
+  for (const auto &[kernel, n, k, schedule, layout] : kernelSet) {
     manifest += std::string(first ? "\n" : ",\n") + "    {\"kernel\": \"" + kernel +
                 "\", \"isa\": \"" + targetInfo.kernelIsa + "\", \"n\": " +
                 std::to_string(n) + ", \"k\": " + std::to_string(k) +
-                ", \"schedule\": \"" + schedule + "\"}";
+                ", \"schedule\": \"" + schedule + "\", \"weights\": \"" + layout + "\"}";
     first = false;
   }
   manifest += "\n  ],\n";

@@ -75,10 +75,15 @@ int64_t PackedType::getRowBytes() const {
 
 bool PackedType::isQuantized() const { return isBlockQuantized(getFormat()); }
 
+PackedType PackedType::withTileRows(int64_t tileRows) const {
+  return get(getContext(), getFormat(), getRows(), getCols(), getBlockSize(), getScales(),
+             tileRows);
+}
+
 LogicalResult
 PackedType::verify(function_ref<InFlightDiagnostic()> emitError,
                    WeightFormat format, int64_t rows, int64_t cols,
-                   int64_t blockSize, ScaleLayout scales) {
+                   int64_t blockSize, ScaleLayout scales, int64_t tileRows) {
   if (rows <= 0 || cols <= 0)
     return emitError() << "packed weight shape must be positive, got " << rows
                        << "x" << cols;
@@ -97,12 +102,19 @@ PackedType::verify(function_ref<InFlightDiagnostic()> emitError,
                        << " requires scale layout "
                        << stringifyScaleLayout(requiredScaleLayout(format))
                        << ", got " << stringifyScaleLayout(scales);
+  if (tileRows < 1)
+    return emitError() << "tile_rows must be positive, got " << tileRows;
+  if (tileRows > 1 && format != WeightFormat::Q2_0C)
+    return emitError() << "tile_rows (a row-interleaved layout) is defined for q2_0c only, not "
+                       << stringifyWeightFormat(format);
+  if (rows % tileRows != 0)
+    return emitError() << "rows " << rows << " are not a multiple of tile_rows " << tileRows;
   return success();
 }
 
-// !lowbit.packed<FORMAT, ROWSxCOLS[, block = B][, scales = S]>
+// !lowbit.packed<FORMAT, ROWSxCOLS[, block = B][, scales = S][, tile_rows = R]>
 // block and scales default to what the format requires and are printed only
-// for quantized formats.
+// for quantized formats; tile_rows defaults to 1 and is printed only above.
 Type PackedType::parse(AsmParser &parser) {
   StringRef formatName;
   SMLoc loc = parser.getCurrentLocation();
@@ -126,6 +138,7 @@ Type PackedType::parse(AsmParser &parser) {
   }
   int64_t blockSize = requiredBlockSize(*format);
   ScaleLayout scales = requiredScaleLayout(*format);
+  int64_t tileRows = 1;
   while (succeeded(parser.parseOptionalComma())) {
     StringRef key;
     SMLoc keyLoc = parser.getCurrentLocation();
@@ -145,16 +158,19 @@ Type PackedType::parse(AsmParser &parser) {
         return {};
       }
       scales = *layout;
+    } else if (key == "tile_rows") {
+      if (parser.parseInteger(tileRows))
+        return {};
     } else {
       parser.emitError(keyLoc) << "unknown packed type parameter '" << key
-                               << "' (expected block or scales)";
+                               << "' (expected block, scales or tile_rows)";
       return {};
     }
   }
   if (parser.parseGreater())
     return {};
   return parser.getChecked<PackedType>(loc, parser.getContext(), *format,
-                                       dims[0], dims[1], blockSize, scales);
+                                       dims[0], dims[1], blockSize, scales, tileRows);
 }
 
 void PackedType::print(AsmPrinter &printer) const {
@@ -163,5 +179,7 @@ void PackedType::print(AsmPrinter &printer) const {
   if (isQuantized())
     printer << ", block = " << getBlockSize()
             << ", scales = " << stringifyScaleLayout(getScales());
+  if (isRepacked())
+    printer << ", tile_rows = " << getTileRows();
   printer << ">";
 }

@@ -54,6 +54,7 @@ MatmulOp tryFuse(MatmulOp a) {
     return nullptr;
   PackedType ta = wa.getType(), tb = wb.getType();
   if (ta.getFormat() != tb.getFormat() || ta.getCols() != tb.getCols() ||
+      ta.getTileRows() != tb.getTileRows() ||
       wb.getOffset() != wa.getOffset() + ta.getTotalBytes())
     return nullptr;
   std::optional<ByteView> oa = asByteView(a.getOut()), ob = asByteView(b.getOut());
@@ -69,7 +70,7 @@ MatmulOp tryFuse(MatmulOp a) {
   Location loc = builder.getFusedLoc({a.getLoc(), b.getLoc()});
   auto fusedType = PackedType::get(a.getContext(), ta.getFormat(),
                                    ta.getRows() + tb.getRows(), ta.getCols(),
-                                   ta.getBlockSize(), ta.getScales());
+                                   ta.getBlockSize(), ta.getScales(), ta.getTileRows());
   Value weight = WeightOp::create(
       builder, loc, fusedType, wa.getBlob(),
       builder.getStringAttr(wa.getName() + "+" + wb.getName()),

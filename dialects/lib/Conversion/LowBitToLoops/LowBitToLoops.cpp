@@ -233,6 +233,9 @@ private:
 
   LogicalResult lowerMatmul(Emitter &e, MatmulOp op) {
     PackedType wt = op.getWeight().getType();
+    if (wt.isRepacked())
+      return op.emitOpError("has weights in a repacked layout (tile_rows = ")
+             << wt.getTileRows() << "), which only lowbit.qmatmul's kernels read";
     Value w = view(op.getWeight());
     auto xType = cast<MemRefType>(op.getX().getType());
     int64_t m = xType.getRank() == 2 ? xType.getDimSize(0) : 1;
@@ -491,18 +494,26 @@ private:
     int64_t m = qType.getRank() == 2 ? qType.getDimSize(0) : 1;
     int64_t n = wt.getRows(), k = wt.getCols();
     auto c64 = [&](int64_t v) { return arith::ConstantIntOp::create(e.b, e.loc, i64, v); };
+    // The weights' layout picks the entry point: plain rows, or the
+    // row-interleaved Q2_0C/r8 that lowbit-pack-weights gives them.
+    std::string layout;
+    if (wt.getTileRows() == 8)
+      layout = "r8_";
+    else if (wt.isRepacked())
+      return op.emitOpError("no kernel reads Q2_0C with tile_rows = ") << wt.getTileRows()
+             << " (the int8-activation kernels read tile_rows 1 or 8)";
     Value wp = e.pointer(view(op.getWeight())), qp = e.pointer(op.getQ()),
           sp = e.pointer(op.getSteps()), yp = e.pointer(op.getOut());
     if (kernel.getValue() == "gemm_q2_0c_a8") {
       func::FuncOp gemm = kernelDecl(
-          "hyk_gemm_q2_0c_a8q_avx512",
+          "hyk_gemm_q2_0c_" + layout + "a8q_avx512",
           FunctionType::get(ctx, {ptr, ptr, ptr, ptr, i64, i64, i64}, {i32}));
       func::CallOp::create(e.b, e.loc, gemm,
                            ValueRange{wp, qp, sp, yp, c64(n), c64(k), c64(m)});
       return success();
     }
     func::FuncOp gemv = kernelDecl(
-        "hyk_gemv_q2_0c_a8q_avx512",
+        "hyk_gemv_q2_0c_" + layout + "a8q_avx512",
         FunctionType::get(ctx, {ptr, ptr, ptr, ptr, i64, i64}, {i32}));
     e.loop(m, [&](Value row) {
       Value r = arith::IndexCastOp::create(e.b, e.loc, i64, row);
@@ -530,6 +541,9 @@ private:
   }
 
   LogicalResult lowerEmbedding(Emitter &e, EmbeddingOp op) {
+    if (op.getTable().getType().isRepacked())
+      return op.emitOpError("has a table in a repacked layout (tile_rows = ")
+             << op.getTable().getType().getTileRows() << "), which only lowbit.qmatmul's kernels read";
     Value table = view(op.getTable());
     Value tok = e.toIndex(op.getToken());
     if (op.getTable().getType().getFormat() == WeightFormat::Q8_0) {

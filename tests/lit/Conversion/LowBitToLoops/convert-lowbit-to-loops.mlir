@@ -264,6 +264,22 @@ func.func @int8_activations(%blob: memref<2080xi8>, %x: memref<1024xf32>, %q: me
 
 // -----
 
+// Weights in the Q2_0C/r8 layout (lowbit-pack-weights): the r8 entry points.
+// CHECK-LABEL: func.func @int8_activations_r8
+// CHECK: call @hyk_gemv_q2_0c_r8_a8q_avx512(
+// CHECK: call @hyk_gemm_q2_0c_r8_a8q_avx512(
+// CHECK-NOT: hyk_gemv_q2_0c_a8q_avx512
+func.func @int8_activations_r8(%blob: memref<2080xi8>, %q: memref<1024xi8>, %s: memref<32xf32>,
+                               %y: memref<8xf32>, %qm: memref<4x1024xi8>,
+                               %sm: memref<4x32xf32>, %ym: memref<4x8xf32>) {
+  %w = lowbit.weight %blob {name = "w", offset = 0 : i64} : memref<2080xi8> -> !lowbit.packed<q2_0c, 8x1024, tile_rows = 8>
+  lowbit.qmatmul %q, %s, %w, %y {hyc.kernel = "gemv_q2_0c_a8", hyc.schedule = "default"} : memref<1024xi8>, memref<32xf32>, !lowbit.packed<q2_0c, 8x1024, tile_rows = 8>, memref<8xf32>
+  lowbit.qmatmul %qm, %sm, %w, %ym {hyc.kernel = "gemm_q2_0c_a8", hyc.schedule = "default"} : memref<4x1024xi8>, memref<4x32xf32>, !lowbit.packed<q2_0c, 8x1024, tile_rows = 8>, memref<4x8xf32>
+  return
+}
+
+// -----
+
 // rms_norm_quantize: the sum of squares, rsqrt, then the normalized values
 // recomputed for the group maximum and the rounding (never stored as f32).
 // CHECK-LABEL: func.func @norm_quantize

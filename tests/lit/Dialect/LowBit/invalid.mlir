@@ -41,6 +41,21 @@ func.func @unknown_param(%w: !lowbit.packed<q2_0c, 8x512, group = 4>) { return }
 
 // -----
 
+// expected-error @below {{tile_rows must be positive, got 0}}
+func.func @tile_rows_zero(%w: !lowbit.packed<q2_0c, 8x512, tile_rows = 0>) { return }
+
+// -----
+
+// expected-error @below {{tile_rows (a row-interleaved layout) is defined for q2_0c only, not q8_0}}
+func.func @tile_rows_q8_0(%w: !lowbit.packed<q8_0, 8x512, tile_rows = 8>) { return }
+
+// -----
+
+// expected-error @below {{rows 12 are not a multiple of tile_rows 8}}
+func.func @tile_rows_partial(%w: !lowbit.packed<q2_0c, 12x512, tile_rows = 8>) { return }
+
+// -----
+
 func.func @weight_past_end(%blob: memref<1000xi8>) {
   // expected-error @below {{'w' needs bytes [0, 1040) but the weights blob has 1000}}
   %0 = lowbit.weight %blob {name = "w", offset = 0 : i64} : memref<1000xi8> -> !lowbit.packed<q2_0c, 8x512>

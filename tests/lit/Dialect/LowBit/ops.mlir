@@ -96,6 +96,16 @@ func.func @ggml_two_bit(%a: !lowbit.packed<q2_k, 64x512>, %b: !lowbit.packed<tq2
   return
 }
 
+// A target-repacked layout: tile_rows is printed when above 1, and
+// tile_rows = 1 is the source layout (not printed).
+// CHECK-LABEL: func.func @repacked
+// CHECK-SAME: !lowbit.packed<q2_0c, 64x1024, block = 512, scales = f16_per_block, tile_rows = 8>
+// CHECK-SAME: !lowbit.packed<q2_0c, 64x1024, block = 512, scales = f16_per_block>)
+func.func @repacked(%a: !lowbit.packed<q2_0c, 64x1024, tile_rows = 8>,
+                    %b: !lowbit.packed<q2_0c, 64x1024, tile_rows = 1>) {
+  return
+}
+
 // Int8 activations: quantize, the fused norm + quantize, and the matmul over
 // quantized activations (decode and prefill shapes).
 // CHECK-LABEL: func.func @int8_activations

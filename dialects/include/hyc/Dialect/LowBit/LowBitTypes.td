@@ -39,6 +39,17 @@ def LowBit_PackedType : LowBit_Type<"Packed", "packed"> {
     (gemv_q2_k, gemv_tq2_0); elsewhere convert-lowbit-to-loops decodes them
     element by element (correct, slow).
 
+    Target-repacked layouts: `tile_rows = R` (R > 1, Q2_0C only, R divides
+    `rows`) says the bytes are not stored row after row but regrouped for a
+    kernel that computes R rows at once: tiles of R consecutive rows, each
+    tile first the R x nb block scales (block-major: row `i` of the tile,
+    block `b` at scale slot `R b + i`), then the R x nb 128-byte code runs
+    in the same order, nb = cols / 512 (hyk/kernels.h, "Q2_0C/r8"). The
+    matrix occupies the same bytes as in the source format; only
+    `lowbit-pack-weights` creates such types, and the weights blob is
+    written after it, in the layout the types say. Omitted, R = 1: the
+    source file's row-major layout.
+
     Example:
 
     ```mlir
@@ -47,6 +58,7 @@ def LowBit_PackedType : LowBit_Type<"Packed", "packed"> {
     !lowbit.packed<f16, 120818x2048>
     !lowbit.packed<q2_k, 6144x2048, block = 256, scales = u4_sub_f16_super>
     !lowbit.packed<tq2_0, 6144x2048, block = 256, scales = f16_after_codes>
+    !lowbit.packed<q2_0c, 6144x2048, block = 512, scales = f16_per_block, tile_rows = 8>
     ```
   }];
   let parameters = (ins
@@ -54,7 +66,16 @@ def LowBit_PackedType : LowBit_Type<"Packed", "packed"> {
     "int64_t":$rows,
     "int64_t":$cols,
     "int64_t":$blockSize,
-    "::hyc::lowbit::ScaleLayout":$scales);
+    "::hyc::lowbit::ScaleLayout":$scales,
+    "int64_t":$tileRows);
+  let builders = [
+    // The source layout (rows stored one after another).
+    TypeBuilder<(ins "::hyc::lowbit::WeightFormat":$format, "int64_t":$rows,
+                     "int64_t":$cols, "int64_t":$blockSize,
+                     "::hyc::lowbit::ScaleLayout":$scales), [{
+      return $_get($_ctxt, format, rows, cols, blockSize, scales, 1);
+    }]>,
+  ];
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{
@@ -64,6 +85,10 @@ def LowBit_PackedType : LowBit_Type<"Packed", "packed"> {
     int64_t getTotalBytes() const { return getRows() * getRowBytes(); }
     /// True for formats whose values are block-quantized codes.
     bool isQuantized() const;
+    /// True when the bytes are in a target-repacked layout (tile_rows > 1).
+    bool isRepacked() const { return getTileRows() > 1; }
+    /// The same matrix with `tileRows` rows per tile (1: the source layout).
+    PackedType withTileRows(int64_t tileRows) const;
   }];
 }
 

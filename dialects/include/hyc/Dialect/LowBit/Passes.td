@@ -91,6 +91,45 @@ def SelectKernelsPass : Pass<"lowbit-select-kernels", "::mlir::ModuleOp"> {
   ];
 }
 
+def PackWeightsPass : Pass<"lowbit-pack-weights", "::mlir::ModuleOp"> {
+  let summary = "Give weights the layout of the kernels that read them";
+  let description = [{
+    A weight (`lowbit.weight`) whose every reader is a `lowbit.qmatmul` with
+    the default schedule of a kernel family that has a repacked form on
+    `kernel-isa` is given that form's layout: its type gains `tile_rows = R`
+    (!lowbit.packed). Today that is Q2_0C/r8 (tiles of 8 rows, scales then
+    code runs; schedules/include/hyk/kernels.h) for `gemv_q2_0c_a8` and
+    `gemm_q2_0c_a8` on avx512, whose r8 kernels read a tile of 8 rows as one
+    stream.
+
+    Weight ops are grouped by the blob bytes they cover (the decode step and
+    the prefill chunk name the same tensors, possibly fused differently); a
+    group is repacked as a whole, only when every op in it qualifies, all
+    have one row length, and each op's range lies on the group's tile grid.
+    Each repacked group is recorded in the module attribute
+    `lowbit.repacked_weights` (offset, bytes, row_bytes, tile_rows, format),
+    from which the driver converts those bytes when it writes the weights
+    blob. The matrix keeps its size, so no offset changes.
+
+    ```mlir
+    %w = lowbit.weight %blob {name = "blk.0.attn_output.weight", offset = 0 : i64}
+        : memref<532480xi8> -> !lowbit.packed<q2_0c, 2048x2048, block = 512, scales = f16_per_block>
+    lowbit.qmatmul %q, %s, %w, %y {hyc.kernel = "gemv_q2_0c_a8", hyc.schedule = "default"} : ...
+    ```
+    becomes (with `kernel-isa=avx512`)
+    ```mlir
+    %w = lowbit.weight %blob {...} : memref<532480xi8>
+        -> !lowbit.packed<q2_0c, 2048x2048, block = 512, scales = f16_per_block, tile_rows = 8>
+    ```
+    and the module's `lowbit.repacked_weights` gets the entry `offset = 0,
+    bytes = 532480, row_bytes = 520, tile_rows = 8, format = "q2_0c"`.
+  }];
+  let options = [
+    Option<"kernelIsa", "kernel-isa", "std::string", /*default=*/"\"avx2\"",
+           "ISA suffix of the kernels the module will call (avx2, avx512, neon, sme2)">,
+  ];
+}
+
 def PlanMemoryPass : Pass<"lowbit-plan-memory", "::mlir::ModuleOp"> {
   let summary = "Place every activation buffer in one static arena";
   let description = [{
