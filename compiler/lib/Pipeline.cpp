@@ -121,7 +121,7 @@ bool hyc::selectKernels(ModuleOp module, const TargetInfo &target,
 }
 
 bool hyc::lowerToLLVMDialect(ModuleOp module, const TargetInfo &target,
-                             const std::string &tuningDb,
+                             const std::string &tuningDb, bool packWeights,
                              const std::function<void(const std::string &)> &dump,
                              LoweredModule &out, std::string &error) {
   if (!selectKernels(module, target, tuningDb, out.variants, out.uses, error))
@@ -136,7 +136,8 @@ bool hyc::lowerToLLVMDialect(ModuleOp module, const TargetInfo &target,
   if (dump)
     dump("quantized");
   // Weights into the layouts of the kernels that read them.
-  if (!runPipeline(module, "lowbit-pack-weights{kernel-isa=" + target.kernelIsa + "}", error))
+  if (packWeights &&
+      !runPipeline(module, "lowbit-pack-weights{kernel-isa=" + target.kernelIsa + "}", error))
     return false;
   out.repacked.clear();
   if (auto ranges = module->getAttrOfType<ArrayAttr>("lowbit.repacked_weights")) {

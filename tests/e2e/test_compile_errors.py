@@ -88,6 +88,8 @@ def main():
             ("unknown flag", good, ["unknown option '--frobnicate'"], ("--frobnicate",)),
             ("bad activations", good, ["unknown --activations 'int4'"], ("--activations", "int4")),
             ("bad kv cache", good, ["unknown --kv-cache 'q4'", "f16 or f32"], ("--kv-cache", "q4")),
+            ("bad weight layout", good, ["--weight-layout must be 'target'", "got 'r4'"],
+             ("--weight-layout", "r4")),
             ("int8 on avx2", good, ["--activations int8 needs", "x86-64-avx512 only",
                                     "'x86-64-avx2'"],
              ("--target", "x86-64-avx2", "--activations", "int8")),

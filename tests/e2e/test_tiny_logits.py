@@ -8,6 +8,7 @@ tokens. Bounds: max |logit error| <= 1e-3 and cosine >= 0.999999 per step
 (float32 library vs float64 reference; measured drift is ~1e-5).
 """
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -20,6 +21,19 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 def run(cmd):
     print("+", " ".join(cmd), flush=True)
     subprocess.run(cmd, check=True)
+
+
+def check_layouts(manifest_path, want):
+    """Every Q2_0C matmul kernel in the manifest reads `want` weights."""
+    with open(manifest_path) as f:
+        kernels = json.load(f)["kernels"]
+    q2 = [k for k in kernels if "q2_0c" in k["kernel"]]
+    if not q2:
+        raise SystemExit(f"FAILED: {manifest_path} lists no Q2_0C kernel")
+    bad = [k for k in q2 if k.get("weights") != want]
+    if bad:
+        raise SystemExit(f"FAILED: expected weights in layout {want}, manifest has {bad}")
+    print(f"manifest: {len(q2)} Q2_0C kernel uses, all on {want} weights")
 
 
 def main():
@@ -41,6 +55,11 @@ def main():
     ap.add_argument("--embed-weights", action="store_true",
                     help="compile with --embed-weights (the runtime then finds the blob "
                          "inside libhy_tiny.so)")
+    ap.add_argument("--weight-layout", default=None,
+                    help="hyc compile --weight-layout (target: the kernels' layouts; source)")
+    ap.add_argument("--expect-layout", default=None,
+                    help="fail unless every Q2_0C kernel in the manifest reads weights in this "
+                         "layout (e.g. q2_0c/r8)")
     args = ap.parse_args()
     py = sys.executable
     with tempfile.TemporaryDirectory(prefix="hyc-e2e-") as tmp:
@@ -57,7 +76,10 @@ def main():
             os.replace(converted, model)
         run([args.hyc, "compile", model, "--target", args.target, "-o", out,
              "--activations", args.activations] +
-            (["--embed-weights"] if args.embed_weights else []))
+            (["--embed-weights"] if args.embed_weights else []) +
+            (["--weight-layout", args.weight_layout] if args.weight_layout else []))
+        if args.expect_layout:
+            check_layouts(os.path.join(out, "manifest.json"), args.expect_layout)
         if args.embed_weights and os.path.exists(os.path.join(out, "tiny.weights")):
             raise SystemExit("FAILED: tiny.weights written although --embed-weights was given")
         prompt = "506,72,101,108"

@@ -90,13 +90,15 @@ bool selectKernels(mlir::ModuleOp module, const TargetInfo &target,
                    std::vector<KernelUse> &uses, std::string &error);
 
 /// Lowers the module in place to the LLVM dialect, choosing kernels from the
-/// tuning database `tuningDb` (empty: default schedules). `dump` (if set) is
+/// tuning database `tuningDb` (empty: default schedules), giving weights the
+/// kernels' layouts (lowbit-pack-weights) unless `packWeights` is false (`hyc
+/// compile --weight-layout source`). `dump` (if set) is
 /// called with a phase name after each phase, for --dump-ir. `out` receives
 /// the kernels, the arena size and the repacked weight ranges: the weights
 /// blob must be written after this, with those ranges converted
 /// (writeWeightsBlob).
 bool lowerToLLVMDialect(mlir::ModuleOp module, const TargetInfo &target,
-                        const std::string &tuningDb,
+                        const std::string &tuningDb, bool packWeights,
                         const std::function<void(const std::string &)> &dump,
                         LoweredModule &out, std::string &error);
 

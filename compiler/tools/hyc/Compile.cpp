@@ -89,6 +89,7 @@ std::string jsonEscape(const std::string &s) {
 int hyc::driver::compileMain(const std::vector<std::string> &args) {
   const std::string cmd = "compile";
   std::string model, target, out, dumpDir, name, tuningDb, tokenizer, activations;
+  std::string weightLayout = "target";
   KvCache kvCache = KvCache::F16;
   long long context = 0;
   bool embedWeights = false;
@@ -103,7 +104,7 @@ int hyc::driver::compileMain(const std::vector<std::string> &args) {
     std::string v, error;
     if (a == "--target" || a == "-o" || a == "--dump-ir" || a == "--name" ||
         a == "--context" || a == "--tuning-db" || a == "--tokenizer" ||
-        a == "--activations" || a == "--kv-cache") {
+        a == "--activations" || a == "--kv-cache" || a == "--weight-layout") {
       if (!value(v))
         return fail(cmd, "option " + a + " needs a value");
       if (a == "--target")
@@ -120,6 +121,12 @@ int hyc::driver::compileMain(const std::vector<std::string> &args) {
         tokenizer = v;
       else if (a == "--activations")
         activations = v;
+      else if (a == "--weight-layout") {
+        if (v != "target" && v != "source")
+          return fail(cmd, "--weight-layout must be 'target' (the kernels' layouts, the default) "
+                           "or 'source' (the model file's), got '" + v + "'");
+        weightLayout = v;
+      }
       else if (a == "--kv-cache") {
         if (!parseKvCache(v, kvCache, error))
           return fail(cmd, error);
@@ -227,7 +234,8 @@ int hyc::driver::compileMain(const std::vector<std::string> &args) {
 
   progress.begin("lower to LLVM dialect (" + targetInfo.kernelIsa + " kernels)");
   LoweredModule lowered;
-  if (!lowerToLLVMDialect(*module, targetInfo, tuningDb, dump, lowered, error)) {
+  if (!lowerToLLVMDialect(*module, targetInfo, tuningDb, weightLayout == "target", dump,
+                          lowered, error)) {
     progress.failed();
     return fail(cmd, error);
   }
