@@ -36,6 +36,32 @@ def check_layouts(manifest_path, want):
     print(f"manifest: {len(q2)} Q2_0C kernel uses, all on {want} weights")
 
 
+PHASES = ["lowbit", "selected", "quantized", "packed", "planned", "loops", "llvm"]
+
+
+def check_dump_ir(ir_dir, layout):
+    """--dump-ir wrote one module per phase; the tile_rows layout first appears at 'packed'."""
+    texts = {}
+    for phase in PHASES:
+        path = os.path.join(ir_dir, f"tiny.{phase}.mlir")
+        if not os.path.isfile(path):
+            raise SystemExit(f"FAILED: --dump-ir did not write {path}")
+        with open(path) as f:
+            texts[phase] = f.read()
+    if not os.path.isfile(os.path.join(ir_dir, "tiny.ll")):
+        raise SystemExit("FAILED: --dump-ir did not write tiny.ll")
+    if layout == "q2_0c/r8":
+        for phase in PHASES[:3]:
+            if "tile_rows" in texts[phase]:
+                raise SystemExit(f"FAILED: tile_rows already in the {phase} phase")
+        for phase in ("packed", "planned"):
+            if "tile_rows = 8" not in texts[phase]:
+                raise SystemExit(f"FAILED: no tile_rows = 8 weight in the {phase} phase")
+        if "hyk_gemv_q2_0c_r8_a8q_avx512" not in texts["loops"]:
+            raise SystemExit("FAILED: the loops phase does not call the r8 GEMV")
+    print(f"--dump-ir: {len(PHASES)} phases and tiny.ll written")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--hyc", required=True)
@@ -60,6 +86,10 @@ def main():
     ap.add_argument("--expect-layout", default=None,
                     help="fail unless every Q2_0C kernel in the manifest reads weights in this "
                          "layout (e.g. q2_0c/r8)")
+    ap.add_argument("--check-dump-ir", action="store_true",
+                    help="compile with --dump-ir and check every phase's module is written "
+                         "(and, with --expect-layout q2_0c/r8, that the layout appears at "
+                         "'packed')")
     args = ap.parse_args()
     py = sys.executable
     with tempfile.TemporaryDirectory(prefix="hyc-e2e-") as tmp:
@@ -77,7 +107,10 @@ def main():
         run([args.hyc, "compile", model, "--target", args.target, "-o", out,
              "--activations", args.activations] +
             (["--embed-weights"] if args.embed_weights else []) +
-            (["--weight-layout", args.weight_layout] if args.weight_layout else []))
+            (["--weight-layout", args.weight_layout] if args.weight_layout else []) +
+            (["--dump-ir", os.path.join(tmp, "ir")] if args.check_dump_ir else []))
+        if args.check_dump_ir:
+            check_dump_ir(os.path.join(tmp, "ir"), args.expect_layout)
         if args.expect_layout:
             check_layouts(os.path.join(out, "manifest.json"), args.expect_layout)
         if args.embed_weights and os.path.exists(os.path.join(out, "tiny.weights")):

@@ -422,3 +422,35 @@ func.func @rms_norm_shape(%x: memref<4x512xf32>, %g: !lowbit.packed<f32, 1x512>,
   lowbit.rms_norm %x, %g, %o {eps = 1.0e-05 : f32} : memref<4x512xf32>, !lowbit.packed<f32, 1x512>, memref<2x1024xf32>
   return
 }
+
+// -----
+
+func.func @quantize_dynamic(%x: memref<?xf32>, %q: memref<?xi8>, %s: memref<16xf32>) {
+  // expected-error @below {{activations, q and steps must have static shapes}}
+  lowbit.quantize %x, %q, %s {groups = "q2_0c_lanes"} : memref<?xf32>, memref<?xi8>, memref<16xf32>
+  return
+}
+
+// -----
+
+func.func @qmatmul_rank(%q: memref<2x512xi8>, %s: memref<2x16xf32>, %w: !lowbit.packed<q2_0c, 8x512>, %y: memref<8xf32>) {
+  // expected-error @below {{must have the same rank and rows}}
+  lowbit.qmatmul %q, %s, %w, %y : memref<2x512xi8>, memref<2x16xf32>, !lowbit.packed<q2_0c, 8x512>, memref<8xf32>
+  return
+}
+
+// -----
+
+// Parser errors of !lowbit.packed.
+// expected-error @below {{unknown packed weight format 'int4' (expected f32, f16, q2_0c, q8_0, q2_k or tq2_0)}}
+func.func @unknown_format_list(%w: !lowbit.packed<int4, 8x512>) { return }
+
+// -----
+
+// expected-error @below {{unknown scale layout 'f32_per_row'}}
+func.func @unknown_scales(%w: !lowbit.packed<q2_0c, 8x512, scales = f32_per_row>) { return }
+
+// -----
+
+// expected-error @below {{unknown packed type parameter 'rows' (expected block, scales or tile_rows)}}
+func.func @unknown_param_list(%w: !lowbit.packed<q2_0c, 8x512, rows = 8>) { return }
