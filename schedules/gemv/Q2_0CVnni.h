@@ -65,7 +65,6 @@ public:
   /// block-major, so a tile of R rows reads one contiguous stream). Set
   /// before define().
   void setRowInterleave(int rows) { interleave = rows > 1 ? rows : 0; }
-  int rowInterleave() const { return interleave; }
   /// Blocks per weight row, from w's first extent (either layout).
   template <typename W>
   Halide::Expr blocksPerRow(const W &w) const {
