@@ -89,7 +89,7 @@ std::string jsonEscape(const std::string &s) {
 int hyc::driver::compileMain(const std::vector<std::string> &args) {
   const std::string cmd = "compile";
   std::string model, target, out, dumpDir, name, tuningDb, tokenizer, activations;
-  std::string weightLayout = "target";
+  std::string weightLayout = "source";
   KvCache kvCache = KvCache::F16;
   long long context = 0;
   bool embedWeights = false;
@@ -123,8 +123,8 @@ int hyc::driver::compileMain(const std::vector<std::string> &args) {
         activations = v;
       else if (a == "--weight-layout") {
         if (v != "target" && v != "source")
-          return fail(cmd, "--weight-layout must be 'target' (the kernels' layouts, the default) "
-                           "or 'source' (the model file's), got '" + v + "'");
+          return fail(cmd, "--weight-layout must be 'target' (the kernels' layouts) or 'source' "
+                           "(the model file's, the default), got '" + v + "'");
         weightLayout = v;
       }
       else if (a == "--kv-cache") {
