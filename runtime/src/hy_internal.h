@@ -58,9 +58,11 @@ typedef struct hy_tokenizer {
   /* token bytes -> id, open addressing (normal tokens first) */
   int32_t *vocab_table;
   size_t vocab_mask;
-  /* byte trie of the special tokens, for leftmost-longest matching */
-  struct hy_trie_node *trie;
-  size_t trie_size;
+  /* the special tokens' ids sorted by their bytes, for leftmost-longest
+   * matching; special_first: bitmap of the bytes they start with */
+  int32_t *special;
+  size_t n_special;
+  uint8_t special_first[32];
   /* chat template pieces (HY_CHAT_*), NUL-terminated; has_chat = 0 if none */
   int has_chat;
   char *chat[HY_CHAT_N_STRINGS];

@@ -13,12 +13,6 @@ struct hy_merge_slot {
   int32_t rank, result;
 };
 
-struct hy_trie_node {
-  int32_t child;   /* first child, -1 if none */
-  int32_t sibling; /* next sibling, -1 if none */
-  int32_t token;   /* token ending here, -1 if none */
-  uint8_t byte;
-};
 
 /* ---- loading -------------------------------------------------------------------- */
 
@@ -110,7 +104,7 @@ void hy_tokenizer_release(hy_tokenizer_t *t) {
   free(t->text);
   free(t->merge_table);
   free(t->vocab_table);
-  free(t->trie);
+  free(t->special);
   for (int i = 0; i < HY_CHAT_N_STRINGS; ++i) free(t->chat[i]);
   free(t);
 }
@@ -144,6 +138,45 @@ static hy_status_t read_file(const char *path, uint8_t **data, size_t *size) {
   *data = buf;
   *size = (size_t)n;
   return HY_OK;
+}
+
+static size_t special_len(const hy_tokenizer_t *t, int32_t id) {
+  return t->offsets[id + 1] - t->offsets[id];
+}
+static uint8_t special_byte(const hy_tokenizer_t *t, int32_t id, size_t k) {
+  return (uint8_t)t->text[t->offsets[id] + k];
+}
+
+/* Byte order, a proper prefix first; equal bytes: lower id first. */
+static int special_less(const hy_tokenizer_t *t, int32_t a, int32_t b) {
+  size_t la = special_len(t, a), lb = special_len(t, b);
+  int c = memcmp(t->text + t->offsets[a], t->text + t->offsets[b],
+                 la < lb ? la : lb);
+  if (c != 0) return c < 0;
+  if (la != lb) return la < lb;
+  return a < b;
+}
+
+/* Bottom-up merge sort of ids[0..n) by special_less (no qsort_r: its
+ * signature differs between glibc, bionic and Darwin). */
+static void sort_special(const hy_tokenizer_t *t, int32_t *ids,
+                         int32_t *scratch, size_t n) {
+  int32_t *src = ids, *dst = scratch;
+  for (size_t width = 1; width < n; width *= 2) {
+    for (size_t lo = 0; lo < n; lo += 2 * width) {
+      size_t mid = lo + width < n ? lo + width : n;
+      size_t hi = lo + 2 * width < n ? lo + 2 * width : n;
+      size_t i = lo, j = mid, o = lo;
+      while (i < mid && j < hi)
+        dst[o++] = special_less(t, src[j], src[i]) ? src[j++] : src[i++];
+      while (i < mid) dst[o++] = src[i++];
+      while (j < hi) dst[o++] = src[j++];
+    }
+    int32_t *tmp = src;
+    src = dst;
+    dst = tmp;
+  }
+  if (src != ids) memcpy(ids, src, n * sizeof *ids);
 }
 
 static hy_status_t corrupt(const char *path, const char *what) {
@@ -270,7 +303,9 @@ static hy_status_t parse(hy_tokenizer_t *t, const char *path,
 
   /* Merges (the first of duplicate pairs wins), each checked to spell its
    * result. */
-  size_t mcap = pow2_at_least((size_t)n_merges * 2);
+  /* Load factor at most 2/3 (linear probing stays short with this hash);
+   * the table is the tokenizer's largest allocation. */
+  size_t mcap = pow2_at_least((size_t)n_merges + (size_t)n_merges / 2 + 1);
   t->merge_table = malloc(mcap * sizeof *t->merge_table);
   if (!t->merge_table) return hy_set_error(HY_ERR_OUT_OF_MEMORY, "out of memory");
   t->merge_mask = mcap - 1;
@@ -300,33 +335,30 @@ static hy_status_t parse(hy_tokenizer_t *t, const char *path,
     }
   }
 
-  /* Special tokens in a byte trie. */
-  size_t nodes = 1;
+  /* Special tokens sorted by their bytes (ties: lower id first), for
+   * leftmost-longest matching by binary search. 4 bytes a token: a byte
+   * trie of HY's ~48k special tokens took megabytes. */
+  size_t n_special = 0;
   for (int32_t id = 0; id < nt; ++id)
-    if (hy_token_is_special(t, id)) nodes += t->offsets[id + 1] - t->offsets[id];
-  t->trie = malloc(nodes * sizeof *t->trie);
-  if (!t->trie) return hy_set_error(HY_ERR_OUT_OF_MEMORY, "out of memory");
-  t->trie[0] = (struct hy_trie_node){-1, -1, -1, 0};
-  t->trie_size = 1;
-  for (int32_t id = 0; id < nt; ++id) {
-    if (!hy_token_is_special(t, id)) continue;
-    size_t len;
-    const char *s = tok_bytes(t, id, &len);
-    if (len == 0) continue;
-    int32_t node = 0;
-    for (size_t k = 0; k < len; ++k) {
-      uint8_t byte = (uint8_t)s[k];
-      int32_t c = t->trie[node].child;
-      while (c >= 0 && t->trie[c].byte != byte) c = t->trie[c].sibling;
-      if (c < 0) {
-        c = (int32_t)t->trie_size++;
-        t->trie[c] = (struct hy_trie_node){-1, t->trie[node].child, -1, byte};
-        t->trie[node].child = c;
-      }
-      node = c;
-    }
-    if (t->trie[node].token < 0) t->trie[node].token = id;
+    if (hy_token_is_special(t, id) && t->offsets[id + 1] > t->offsets[id])
+      ++n_special;
+  t->special = malloc((n_special ? n_special : 1) * sizeof *t->special);
+  int32_t *scratch = malloc((n_special ? n_special : 1) * sizeof *scratch);
+  if (!t->special || !scratch) {
+    free(scratch);
+    return hy_set_error(HY_ERR_OUT_OF_MEMORY, "out of memory");
   }
+  n_special = 0;
+  for (int32_t id = 0; id < nt; ++id) {
+    if (!hy_token_is_special(t, id) || t->offsets[id + 1] == t->offsets[id])
+      continue;
+    t->special[n_special++] = id;
+    uint8_t first = (uint8_t)t->text[t->offsets[id]];
+    t->special_first[first >> 3] |= (uint8_t)(1u << (first & 7));
+  }
+  sort_special(t, t->special, scratch, n_special);
+  free(scratch);
+  t->n_special = n_special;
 
   /* The chat template's pieces. */
   uint32_t n_chat = rd_u32(&r);
@@ -637,17 +669,34 @@ static void split_digits(emitter_t *e, const uint8_t *s, size_t start,
   if (gap < end) split_cjk(e, s, gap, end);
 }
 
-/* Longest special token at s[0..n), or -1 (*len = its length). */
+/* Longest special token at s[0..n), or -1 (*len = its length). The sorted
+ * ids are narrowed one byte at a time: after k bytes, [lo, hi) holds the
+ * tokens that start with s[0..k); those exactly k long sort first. */
 static int32_t match_special(const hy_tokenizer_t *t, const uint8_t *s,
                              size_t n, size_t *len) {
-  int32_t node = 0, best = -1;
+  if (!(t->special_first[s[0] >> 3] & (1u << (s[0] & 7)))) return -1;
+  size_t lo = 0, hi = t->n_special;
+  int32_t best = -1;
   for (size_t k = 0; k < n; ++k) {
-    int32_t c = t->trie[node].child;
-    while (c >= 0 && t->trie[c].byte != s[k]) c = t->trie[c].sibling;
-    if (c < 0) break;
-    node = c;
-    if (t->trie[node].token >= 0) {
-      best = t->trie[node].token;
+    while (lo < hi && special_len(t, t->special[lo]) == k) ++lo;
+    /* First token whose byte k is >= s[k], then first one > s[k]. */
+    size_t a = lo, b = hi;
+    while (a < b) {
+      size_t mid = a + (b - a) / 2;
+      if (special_byte(t, t->special[mid], k) < s[k]) a = mid + 1;
+      else b = mid;
+    }
+    size_t c = a, d = hi;
+    while (c < d) {
+      size_t mid = c + (d - c) / 2;
+      if (special_byte(t, t->special[mid], k) <= s[k]) c = mid + 1;
+      else d = mid;
+    }
+    lo = a;
+    hi = c;
+    if (lo == hi) break;
+    if (special_len(t, t->special[lo]) == k + 1) {
+      best = t->special[lo];
       *len = k + 1;
     }
   }
@@ -660,7 +709,7 @@ hy_status_t hy_tokenizer_encode(const hy_tokenizer_t *t, const char *text,
   emitter_t e = {t, out, cap, n, HY_OK};
   const uint8_t *s = (const uint8_t *)text;
   size_t seg = 0;
-  if (parse_special && t->trie[0].child >= 0) {
+  if (parse_special && t->n_special > 0) {
     for (size_t p = 0; p < len && e.status == HY_OK;) {
       size_t mlen = 0;
       int32_t id = match_special(t, s + p, len - p, &mlen);
