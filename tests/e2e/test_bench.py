@@ -13,8 +13,9 @@ Checks, on the tiny model compiled by hyc (2 layers, hidden 512, vocab 512, f16 
   - --json - puts the JSON on stdout (summary moves to stderr);
   - errors: a missing directory, a damaged weights file (the measuring child's error reaches
     the user), unknown options, bad numbers, a missing value, --context mismatch, tests that do
-    not fit the context, nothing to measure, an unwritable --json path: each exits non-zero
-    with one "hyc bench: error:" line naming the problem, and writes no JSON file.
+    not fit the context, nothing to measure, an unwritable --json path, a missing
+    hyc-bench-runner: each exits non-zero with one "hyc bench: error:" line naming the problem,
+    and writes no JSON file; the runner itself refuses a malformed command line.
 
 Usage: test_bench.py --hyc PATH
 """
@@ -205,6 +206,20 @@ def main():
             check(r.stderr.count("hyc bench: error:") == 1 and needle in r.stderr,
                   f"{lab}: stderr lacks one error line naming '{needle}': {r.stderr.strip()}")
             check(not os.path.exists(err_json), f"{lab}: a JSON file was written")
+
+        # The measuring program missing: a clear error naming it, no JSON.
+        gone = os.path.join(tmp, "no-such-runner")
+        r = subprocess.run([str(c) for c in [hyc, "bench", lib] + base], capture_output=True,
+                           text=True, timeout=300, env=dict(os.environ, HYC_BENCH_RUNNER=gone))
+        check(r.returncode != 0 and r.stderr.count("hyc bench: error:") == 1 and gone in r.stderr,
+              f"missing runner: exit {r.returncode}, stderr {r.stderr.strip()}")
+        check(not os.path.exists(err_json), "missing runner: a JSON file was written")
+        # The runner refuses a malformed command line (it is internal, but
+        # says so rather than measuring garbage).
+        runner = os.path.join(os.path.dirname(os.path.abspath(hyc)), "hyc-bench-runner")
+        r = run([runner, "model", lib, "2", "x"])
+        check(r.returncode != 0 and r.stdout.startswith("error hyc-bench-runner:"),
+              f"runner with bad arguments: exit {r.returncode}, stdout {r.stdout.strip()}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if FAILURES:

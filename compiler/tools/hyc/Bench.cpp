@@ -10,8 +10,9 @@
 //   tg<N>   token generation: N single-token hy_decode calls from position 0
 //           (logits of every step computed, as in a generation loop)
 //   ttft<N> time to first token: hy_prefill of N tokens + argmax of the logits
-// Each thread count runs in its own forked child, so the child's peak RSS
-// (wait4) belongs to that configuration alone. The prompt tokens are
+// Each thread count runs in its own process of hyc-bench-runner
+// (BenchRunner.cpp: the runtime and nothing of the compiler), so its peak RSS
+// (wait4) belongs to that configuration alone, as in an application. The prompt tokens are
 // synthetic: pseudo-random ids, uniform in [0, n_vocab), from splitmix64
 // seeded with --seed (the same ids for every run and configuration); tg feeds
 // the next synthetic id rather than the argmax, so the work per step does not
@@ -19,7 +20,7 @@
 //
 // The machine's sustained read bandwidth is measured first (a STREAM-like sum
 // over a buffer far larger than the caches, 1 thread and every --threads
-// count, best of several passes, also in a forked child), and decode is
+// count, best of several passes, also in its own process), and decode is
 // reported against the roofline bandwidth / bytes read per token (formula in
 // bytesPerToken() and bench/README.md).
 //===----------------------------------------------------------------------===//
@@ -27,13 +28,14 @@
 
 #include "hy/hy.h"
 
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -46,18 +48,14 @@
 #include <set>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include <csignal>
+#include <spawn.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#if defined(__x86_64__)
-#include <emmintrin.h>
-#endif
 
 using namespace hyc::driver;
 
@@ -156,17 +154,6 @@ std::string trim(std::string s) {
   return b == std::string::npos ? "" : s.substr(b, e - b + 1);
 }
 
-/// "VmRSS" / "VmHWM" of this process in bytes (0 if unreadable).
-int64_t procStatusBytes(const char *key) {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  size_t klen = std::strlen(key);
-  while (std::getline(in, line))
-    if (line.compare(0, klen, key) == 0 && line.size() > klen && line[klen] == ':')
-      return std::atoll(line.c_str() + klen + 1) * 1024;
-  return 0;
-}
-
 std::vector<double> loadAverage() {
   double a = 0, b = 0, c = 0;
   FILE *f = std::fopen("/proc/loadavg", "r");
@@ -183,14 +170,6 @@ std::string utcNow() {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
   return buf;
-}
-
-/// splitmix64: the synthetic token ids.
-uint64_t splitmix64(uint64_t &state) {
-  uint64_t z = (state += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
 }
 
 //===----------------------------------------------------------------------===//
@@ -264,65 +243,6 @@ llvm::json::Object describeMachine() {
   m["memory_total_bytes"] = memKey("MemTotal");
   m["memory_available_bytes"] = memKey("MemAvailable");
   return m;
-}
-
-//===----------------------------------------------------------------------===//
-// Read bandwidth
-//===----------------------------------------------------------------------===//
-
-/// Sums `bytes` (a multiple of 64) from p; returned so the loads stay.
-uint64_t sumBytes(const uint8_t *p, size_t bytes) {
-#if defined(__x86_64__)
-  // SSE2 is enough: two 16-byte loads per cycle are far above what DRAM
-  // delivers to a core; four accumulators hide the add latency.
-  __m128i a0 = _mm_setzero_si128(), a1 = a0, a2 = a0, a3 = a0;
-  for (size_t i = 0; i < bytes; i += 64) {
-    const __m128i *q = reinterpret_cast<const __m128i *>(p + i);
-    a0 = _mm_add_epi64(a0, _mm_load_si128(q));
-    a1 = _mm_add_epi64(a1, _mm_load_si128(q + 1));
-    a2 = _mm_add_epi64(a2, _mm_load_si128(q + 2));
-    a3 = _mm_add_epi64(a3, _mm_load_si128(q + 3));
-  }
-  __m128i s = _mm_add_epi64(_mm_add_epi64(a0, a1), _mm_add_epi64(a2, a3));
-  uint64_t out[2];
-  _mm_storeu_si128(reinterpret_cast<__m128i *>(out), s);
-  return out[0] + out[1];
-#else
-  const uint64_t *q = reinterpret_cast<const uint64_t *>(p);
-  uint64_t a[8] = {0};
-  for (size_t i = 0; i < bytes / 8; i += 8)
-    for (int j = 0; j < 8; ++j)
-      a[j] += q[i + j];
-  return a[0] + a[1] + a[2] + a[3] + a[4] + a[5] + a[6] + a[7];
-#endif
-}
-
-/// Best and median GB/s (1e9 bytes/s) of `reps` passes of `threads` threads
-/// each summing its own slice of the buffer.
-struct Bandwidth {
-  int threads = 0;
-  std::vector<double> gbps;
-};
-
-Bandwidth measureBandwidth(uint8_t *buf, size_t bytes, int threads, int reps) {
-  Bandwidth r;
-  r.threads = threads;
-  size_t slice = (bytes / threads) & ~size_t(63);
-  std::atomic<uint64_t> sink{0};
-  for (int rep = 0; rep < reps; ++rep) {
-    std::vector<std::thread> pool;
-    double t0 = now();
-    for (int t = 1; t < threads; ++t)
-      pool.emplace_back([&, t] { sink += sumBytes(buf + t * slice, slice); });
-    sink += sumBytes(buf, slice);
-    for (std::thread &th : pool)
-      th.join();
-    double dt = now() - t0;
-    r.gbps.push_back(static_cast<double>(slice) * threads / dt / 1e9);
-  }
-  if (sink.load() == 42) // keeps the sums observable
-    std::fprintf(stderr, " ");
-  return r;
 }
 
 //===----------------------------------------------------------------------===//
@@ -453,36 +373,58 @@ struct Options {
   std::vector<std::string> argv;
 };
 
-/// Runs `body` in a forked child whose stdout is a pipe; returns the child's
-/// output, exit status and rusage. stderr stays shared (progress lines).
+/// Runs hyc-bench-runner with `args` in a new process whose stdout is a
+/// pipe; returns its output, exit status and rusage. stderr stays shared
+/// (progress lines).
 struct ChildResult {
   std::string output;
   int status = -1;
   struct rusage usage {};
 };
 
-template <typename Fn> bool runChild(Fn body, ChildResult &r, std::string &error) {
+/// hyc-bench-runner: $HYC_BENCH_RUNNER, else beside this hyc executable.
+std::string runnerPath() {
+  if (const char *env = std::getenv("HYC_BENCH_RUNNER"); env && *env)
+    return env;
+  static int anchor;
+  std::string exe = llvm::sys::fs::getMainExecutable("hyc", &anchor);
+  return (llvm::sys::path::parent_path(exe) + "/hyc-bench-runner").str();
+}
+
+bool runRunner(const std::vector<std::string> &args, ChildResult &r, std::string &error) {
+  std::string runner = runnerPath();
+  if (access(runner.c_str(), X_OK) != 0) {
+    error = "cannot run the measuring program '" + runner + "': " + std::strerror(errno) +
+            " (it is built with hyc: target hyc-bench-runner; or set HYC_BENCH_RUNNER)";
+    return false;
+  }
   int fds[2];
   if (pipe(fds) != 0) {
     error = std::string("pipe: ") + std::strerror(errno);
     return false;
   }
+  std::vector<std::string> all = {runner};
+  all.insert(all.end(), args.begin(), args.end());
+  std::vector<char *> argv;
+  for (std::string &a : all)
+    argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+  posix_spawn_file_actions_addclose(&actions, fds[0]);
+  posix_spawn_file_actions_addclose(&actions, fds[1]);
   std::fflush(stdout);
   std::fflush(stderr);
-  pid_t pid = fork();
-  if (pid < 0) {
-    error = std::string("fork: ") + std::strerror(errno);
+  pid_t pid = -1;
+  int rc = posix_spawn(&pid, runner.c_str(), &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  close(fds[1]);
+  if (rc != 0) {
+    close(fds[0]);
+    error = "cannot start '" + runner + "': " + std::strerror(rc);
     return false;
   }
-  if (pid == 0) {
-    close(fds[0]);
-    FILE *out = fdopen(fds[1], "w");
-    int code = body(out);
-    std::fflush(out);
-    std::fflush(stderr);
-    _exit(code); // no static destructors of the parent's libraries
-  }
-  close(fds[1]);
   char buf[4096];
   ssize_t n;
   while ((n = read(fds[0], buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
@@ -498,191 +440,13 @@ template <typename Fn> bool runChild(Fn body, ChildResult &r, std::string &error
   return true;
 }
 
-int bandwidthChild(FILE *out, const Options &o) {
-  size_t bytes = static_cast<size_t>(o.bandwidthMiB) << 20;
-  uint8_t *buf = static_cast<uint8_t *>(std::aligned_alloc(64, bytes));
-  if (!buf) {
-    std::fprintf(out, "error cannot allocate %lld MiB for the bandwidth test\n", o.bandwidthMiB);
-    return 1;
-  }
-  // Touch every page with varying data (no zero-page or compression tricks).
-  for (size_t i = 0; i < bytes; i += 8) {
-    uint64_t v = i * 0x9e3779b97f4a7c15ull;
-    std::memcpy(buf + i, &v, 8);
-  }
-  std::set<long long> counts(o.threads.begin(), o.threads.end());
-  counts.insert(1);
-  for (long long t : counts) {
-    std::fprintf(stderr, "hyc bench: read bandwidth, %lld thread%s, %lld MiB x 10 passes ...",
-                 t, t == 1 ? "" : "s", o.bandwidthMiB);
-    std::fflush(stderr);
-    measureBandwidth(buf, bytes, static_cast<int>(t), 1); // warm-up pass
-    Bandwidth bw = measureBandwidth(buf, bytes, static_cast<int>(t), 10);
-    Stats s = stats(bw.gbps);
-    std::fprintf(stderr, " best %.1f GB/s (median %.1f)\n", s.max, s.median);
-    std::fprintf(out, "bw %lld", t);
-    for (double g : bw.gbps)
-      std::fprintf(out, " %.6f", g);
-    std::fprintf(out, "\n");
-  }
-  std::free(buf);
-  return 0;
-}
-
-/// Opens the model once: its description ("desc", every hy_model_desc_t field)
-/// and capabilities ("info has_prefill has_parallel"), or "error MESSAGE".
-int probeChild(FILE *out, const Options &o) {
-  hy_model_options_t mo;
-  hy_model_options_init(&mo);
-  mo.n_threads = 1;
-  hy_model_t *model = nullptr;
-  if (hy_model_open_dir_ex(o.dir.c_str(), &mo, &model) != HY_OK) {
-    std::fprintf(out, "error %s\n", hy_last_error());
-    return 1;
-  }
-  const hy_model_desc_t *d = hy_model_desc(model);
-  const int64_t *fields = reinterpret_cast<const int64_t *>(d);
-  std::fprintf(out, "desc");
-  for (size_t i = 0; i < sizeof *d / sizeof(int64_t); ++i)
-    std::fprintf(out, " %lld", static_cast<long long>(fields[i]));
-  hy_model_info_t info;
-  hy_model_info(model, &info);
-  std::fprintf(out, "\ninfo %d %d\n", info.has_prefill, info.has_parallel);
-  hy_model_release(model);
-  return 0;
-}
-
-/// SIGCONTs received: a change across a timed run means the process was
-/// stopped in between.
-std::atomic<int> gContinued{0};
-extern "C" void onContinue(int) { gContinued.fetch_add(1); }
-
-/// One configuration (a thread count): writes "key values..." lines.
-int modelChild(FILE *out, const Options &o, long long threads) {
-  struct sigaction sa;
-  std::memset(&sa, 0, sizeof sa);
-  sa.sa_handler = onContinue;
-  sa.sa_flags = SA_RESTART;
-  sigaction(SIGCONT, &sa, nullptr);
-  auto failOut = [&](const std::string &what) {
-    std::fprintf(out, "error %s\n", what.c_str());
-    return 1;
-  };
-  std::fprintf(out, "rss_start %lld\n", static_cast<long long>(procStatusBytes("VmRSS")));
-  hy_model_options_t mo;
-  hy_model_options_init(&mo);
-  mo.n_threads = static_cast<int32_t>(threads);
-  mo.no_mmap = o.noMmap;
-  // Libraries without hy_<name>_set_parallel keep Halide's own pool, which
-  // reads HL_NUM_THREADS when it starts (in this child, after this line).
-  setenv("HL_NUM_THREADS", std::to_string(threads).c_str(), 1);
-  hy_model_t *model = nullptr;
-  if (hy_model_open_dir_ex(o.dir.c_str(), &mo, &model) != HY_OK)
-    return failOut(hy_last_error());
-  hy_model_info_t info;
-  hy_model_info(model, &info);
-  std::fprintf(out, "info %d %d %d\n", info.has_prefill, info.has_parallel, info.n_threads);
-  hy_context_t *ctx = nullptr;
-  if (hy_context_create(model, &ctx) != HY_OK)
-    return failOut(hy_last_error());
-  std::fprintf(out, "rss_open %lld\n", static_cast<long long>(procStatusBytes("VmRSS")));
-
-  long long longest = std::max(o.pp, o.tg);
-  for (long long n : o.ttft)
-    longest = std::max(longest, n);
-  std::vector<int32_t> ids(static_cast<size_t>(std::max<long long>(longest, 16)));
-  uint64_t state = static_cast<uint64_t>(o.seed);
-  for (int32_t &id : ids)
-    id = static_cast<int32_t>(splitmix64(state) % static_cast<uint64_t>(info.n_vocab));
-  std::vector<float> logits(static_cast<size_t>(info.n_vocab));
-  std::string tag = "[" + std::to_string(threads) + " thread" + (threads == 1 ? "" : "s") + "]";
-
-  // Warm-up (untimed): one decode step reads every weight once, so the
-  // weights' pages are resident and the thread pool is started.
-  if (hy_prefill(ctx, ids.data(), std::min<size_t>(ids.size(), 8), nullptr, 0) != HY_OK ||
-      hy_decode(ctx, ids[0], logits.data(), logits.size()) != HY_OK)
-    return failOut(hy_last_error());
-
-  auto progress = [&](const std::string &test, long long run, double seconds,
-                      double tokens) {
-    std::fprintf(stderr, "hyc bench: %s %s run %lld/%lld: %.3f s (%.2f tokens/s)\n",
-                 tag.c_str(), test.c_str(), run, o.runs, seconds, tokens / seconds);
-    std::fflush(stderr);
-  };
-
-  auto announce = [&](const std::string &test) {
-    std::fprintf(stderr, "hyc bench: %s %s: %lld runs ...\n", tag.c_str(), test.c_str(), o.runs);
-    std::fflush(stderr);
-  };
-  // A run during which the process was stopped (SIGSTOP/SIGTSTP, e.g. by
-  // someone pausing background jobs for a quiet machine) measured the pause:
-  // SIGCONT marks it, and the run is repeated (up to 3 times per test).
-  auto interrupted = [&](int before) {
-    if (gContinued.load() == before)
-      return false;
-    std::fprintf(stderr, "hyc bench: %s the process was stopped during the run: repeating it\n",
-                 tag.c_str());
-    std::fprintf(out, "repeated 1\n");
-    return true;
-  };
-  if (o.pp > 0)
-    announce("pp" + std::to_string(o.pp));
-  for (long long r = 1, redo = 0; o.pp > 0 && r <= o.runs; ++r) {
-    hy_context_reset(ctx);
-    int c0 = gContinued.load();
-    double t0 = now();
-    if (hy_prefill(ctx, ids.data(), static_cast<size_t>(o.pp), nullptr, 0) != HY_OK)
-      return failOut(hy_last_error());
-    double dt = now() - t0;
-    if (interrupted(c0) && redo++ < 3) {
-      --r;
-      continue;
-    }
-    std::fprintf(out, "pp %.9f\n", dt);
-    progress("pp" + std::to_string(o.pp), r, dt, static_cast<double>(o.pp));
-  }
-  if (o.tg > 0)
-    announce("tg" + std::to_string(o.tg));
-  for (long long r = 1, redo = 0; o.tg > 0 && r <= o.runs; ++r) {
-    hy_context_reset(ctx);
-    int c0 = gContinued.load();
-    double t0 = now();
-    for (long long i = 0; i < o.tg; ++i)
-      if (hy_decode(ctx, ids[static_cast<size_t>(i)], logits.data(), logits.size()) != HY_OK)
-        return failOut(hy_last_error());
-    double dt = now() - t0;
-    if (interrupted(c0) && redo++ < 3) {
-      --r;
-      continue;
-    }
-    std::fprintf(out, "tg %.9f\n", dt);
-    progress("tg" + std::to_string(o.tg), r, dt, static_cast<double>(o.tg));
-  }
-  for (long long n : o.ttft) {
-    announce("ttft" + std::to_string(n));
-    for (long long r = 1, redo = 0; r <= o.runs; ++r) {
-      hy_context_reset(ctx);
-      int c0 = gContinued.load();
-      double t0 = now();
-      if (hy_prefill(ctx, ids.data(), static_cast<size_t>(n), logits.data(), logits.size()) != HY_OK)
-        return failOut(hy_last_error());
-      int32_t first = hy_argmax(logits.data(), logits.size());
-      double dt = now() - t0;
-      if (first < 0)
-        return failOut("no first token");
-      if (interrupted(c0) && redo++ < 3) {
-        --r;
-        continue;
-      }
-      std::fprintf(out, "ttft %lld %.9f\n", n, dt);
-      std::fprintf(stderr, "hyc bench: %s ttft%lld run %lld/%lld: %.3f s\n", tag.c_str(), n,
-                   r, o.runs, dt);
-    }
-  }
-  std::fprintf(out, "rss_hwm %lld\n", static_cast<long long>(procStatusBytes("VmHWM")));
-  hy_context_release(ctx);
-  hy_model_release(model);
-  return 0;
+std::string joinList(const std::vector<long long> &v) {
+  if (v.empty())
+    return "none";
+  std::string s;
+  for (long long x : v)
+    s += (s.empty() ? "" : ",") + std::to_string(x);
+  return s;
 }
 
 /// The child's lines, by key.
@@ -804,8 +568,8 @@ int hyc::driver::benchMain(const std::vector<std::string> &args) {
         return fail(kCmd, "--threads lists " + std::to_string(t) + " twice");
   }
 
-  // Check the model and read its description in a child too: opening a model
-  // may start a thread pool, and this process forks afterwards.
+  // Check the model and read its description in a runner process too, so
+  // this process never maps the library.
   hy_model_desc_t desc;
   hy_model_info_t info;
   std::memset(&desc, 0, sizeof desc);
@@ -813,7 +577,7 @@ int hyc::driver::benchMain(const std::vector<std::string> &args) {
   {
     ChildResult r;
     std::string error;
-    if (!runChild([&](FILE *out) { return probeChild(out, o); }, r, error))
+    if (!runRunner({"probe", o.dir}, r, error))
       return fail(kCmd, error);
     std::string why = childFailure(r);
     if (!why.empty())
@@ -895,7 +659,8 @@ int hyc::driver::benchMain(const std::vector<std::string> &args) {
   if (o.bandwidth) {
     ChildResult r;
     std::string error;
-    if (!runChild([&](FILE *out) { return bandwidthChild(out, o); }, r, error))
+    if (!runRunner({"bandwidth", std::to_string(o.bandwidthMiB), joinList(o.threads)}, r,
+                   error))
       return fail(kCmd, error);
     std::string why = childFailure(r);
     if (!why.empty())
@@ -923,7 +688,10 @@ int hyc::driver::benchMain(const std::vector<std::string> &args) {
     double t0 = now();
     ChildResult r;
     std::string error;
-    if (!runChild([&](FILE *out) { return modelChild(out, o, t); }, r, error))
+    if (!runRunner({"model", o.dir, std::to_string(t), std::to_string(o.runs),
+                    std::to_string(o.pp), std::to_string(o.tg), joinList(o.ttft),
+                    std::to_string(o.seed), o.noMmap ? "0" : "1"},
+                   r, error))
       return fail(kCmd, error);
     c.wall = now() - t0;
     c.loadAfter = loadAverage();
@@ -1014,9 +782,9 @@ int hyc::driver::benchMain(const std::vector<std::string> &args) {
                       "synthetic id fed (not the argmax)"},
         {"ttft_method", "hy_prefill of N tokens on an empty context + argmax of the logits"},
         {"warmup", "untimed: an 8-token prefill and one decode step per process"},
-        {"rss_method", "each thread count in a forked child; peak = wait4 ru_maxrss of the child "
-                       "(includes the pages it shares with the hyc process); peak_model = "
-                       "peak - VmRSS at the child's start"}};
+        {"rss_method", "each thread count in its own process of hyc-bench-runner (the runtime, "
+                       "none of the compiler); peak = wait4 ru_maxrss of that process; "
+                       "peak_model = peak - VmRSS at the process's start"}};
   }
   double bestBw = 0;
   {
