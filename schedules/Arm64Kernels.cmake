@@ -8,7 +8,7 @@
 #   gemv_q2_0c_neon.o, gemv_q8_0_neon.o   the int8-dot-product generators
 #                                         (gemv_*_i8dot) for HYK_NEON_TARGET
 #   hyk_halide_runtime_arm64.o            one Halide runtime for arm-64-linux
-#   attention_{decode,prefill}[_f16]_neon.o the attention generators (f32 / f16 KV cache)
+#   attention_{decode,prefill}[_f16|_q8_0]_neon.o the attention generators (f32 / f16 / Q8_0 KV cache)
 #   Q2_0CGemvShim.o, EntryPointsNeon.o, ParallelHook.o, AttentionShim.o
 #                                         the flat C ABI
 #   Q2_0CI8mmGemm.o                       the smmla prefill GEMM (ACLE, +i8mm)
@@ -71,16 +71,19 @@ foreach(_format q2_0c q8_0)
   list(APPEND _arm64_objects "${_arm64_dir}/${_name}.o")
 endforeach()
 
-# Attention: one query (decode) and several (prefill), over a float32 and a
-# float16 KV cache (see CMakeLists.txt).
+# Attention: one query (decode) and several (prefill), over a float32, a
+# float16 and a Q8_0 KV cache (see CMakeLists.txt).
 foreach(_form decode prefill)
-  foreach(_cache f32 f16)
+  foreach(_cache f32 f16 q8_0)
     if(_cache STREQUAL "f32")
       set(_name attention_${_form}_neon)
       set(_type float32)
-    else()
+    elseif(_cache STREQUAL "f16")
       set(_name attention_${_form}_f16_neon)
       set(_type float16)
+    else()
+      set(_name attention_${_form}_q8_0_neon)
+      set(_type uint8)
     endif()
     add_custom_command(
       OUTPUT "${_arm64_dir}/${_name}.o" "${_arm64_dir}/${_name}.h"
@@ -120,6 +123,8 @@ foreach(_src gemv/Q2_0CGemvShim gemv/EntryPointsNeon gemv/ParallelHook attention
             "${_arm64_dir}/attention_decode_neon.h" "${_arm64_dir}/attention_prefill_neon.h"
             "${_arm64_dir}/attention_decode_f16_neon.h"
             "${_arm64_dir}/attention_prefill_f16_neon.h"
+            "${_arm64_dir}/attention_decode_q8_0_neon.h"
+            "${_arm64_dir}/attention_prefill_q8_0_neon.h"
     DEPFILE "${_obj}.d"
     COMMENT "Compiling ${_base}.c for aarch64"
     VERBATIM)

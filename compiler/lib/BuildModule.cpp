@@ -36,21 +36,25 @@ struct KvLayout {
   std::vector<int64_t> kCache, vCache;
   int64_t kvBytes = 0;
 
-  KvLayout(const HyConfig &c, int64_t context, int64_t kvElementBytes) {
+  KvLayout(const HyConfig &c, int64_t context, int64_t rowBytes) {
     int64_t top = 0;
     auto take = [&](int64_t bytes) {
       int64_t at = top;
       top += (bytes + 63) / 64 * 64;
       return at;
     };
-    int64_t kvDim = c.nHeadKv * c.headDim;
     for (int64_t l = 0; l < c.nLayer; ++l) {
-      kCache.push_back(take(context * kvDim * kvElementBytes));
-      vCache.push_back(take(context * kvDim * kvElementBytes));
+      kCache.push_back(take(context * rowBytes));
+      vCache.push_back(take(context * rowBytes));
     }
     kvBytes = top;
   }
 };
+
+/// Bytes per element of the cache memref (a Q8_0 cache is a byte array).
+int64_t kvBytesPer(KvCache kv) {
+  return kv == KvCache::F32 ? 4 : kv == KvCache::F16 ? 2 : 1;
+}
 
 /// Emits lowbit ops against the blob / arena / KV arguments of one function.
 class Emit {
@@ -71,7 +75,8 @@ public:
   Value f32(Value buffer, int64_t offset, ArrayRef<int64_t> shape) {
     return view(buffer, offset, shape);
   }
-  /// A cache of `elem` (f32 or f16) elements at `offset` in the KV buffer.
+  /// A cache of `elem` elements at `offset` in the KV buffer (f32, f16, or
+  /// i8: the bytes of Q8_0 rows).
   Value kvCache(int64_t offset, ArrayRef<int64_t> shape, Type elem) {
     return view(kv, offset, shape, elem);
   }
@@ -143,8 +148,11 @@ OwningOpRef<ModuleOp> hyc::buildDecodeModule(MLIRContext &ctx,
   Location loc = NameLoc::get(b.getStringAttr(name));
   OwningOpRef<ModuleOp> module = ModuleOp::create(loc, StringRef(name));
   b.setInsertionPointToEnd(module->getBody());
-  Type kvElem = kv == KvCache::F16 ? Type(b.getF16Type()) : Type(b.getF32Type());
-  KvLayout lay(c, context, kvElem.getIntOrFloatBitWidth() / 8);
+  Type kvElem = kv == KvCache::F16   ? Type(b.getF16Type())
+                : kv == KvCache::Q8_0 ? Type(b.getI8Type())
+                                      : Type(b.getF32Type());
+  const int64_t kvRow = kvRowBytes(kv, c.nHeadKv * c.headDim);
+  KvLayout lay(c, context, kvRow);
   // Prompts are processed in chunks when the context holds one.
   const int64_t chunk = context >= kPrefillChunk ? kPrefillChunk : 0;
   int64_t qDim = c.nHead * c.headDim, kvDim = c.nHeadKv * c.headDim;
@@ -192,8 +200,8 @@ OwningOpRef<ModuleOp> hyc::buildDecodeModule(MLIRContext &ctx,
     lb::EmbeddingOp::create(b, loc, e.weight("token_embd.weight"), token, x);
     for (int64_t l = 0; l < c.nLayer; ++l) {
       std::string p = "blk." + std::to_string(l) + ".";
-      Value kCache = e.kvCache(lay.kCache[l], {context, kvDim}, kvElem);
-      Value vCache = e.kvCache(lay.vCache[l], {context, kvDim}, kvElem);
+      Value kCache = e.kvCache(lay.kCache[l], {context, kvRow / kvBytesPer(kv)}, kvElem);
+      Value vCache = e.kvCache(lay.vCache[l], {context, kvRow / kvBytesPer(kv)}, kvElem);
       // Attention block.
       lb::RmsNormOp::create(b, loc, x, e.weight(p + "attn_norm.weight"), h, eps);
       lb::MatmulOp::create(b, loc, h, e.weight(p + "attn_q.weight"), q);
@@ -281,8 +289,8 @@ OwningOpRef<ModuleOp> hyc::buildDecodeModule(MLIRContext &ctx,
     });
     for (int64_t l = 0; l < c.nLayer; ++l) {
       std::string p = "blk." + std::to_string(l) + ".";
-      Value kCache = e.kvCache(lay.kCache[l], {context, kvDim}, kvElem);
-      Value vCache = e.kvCache(lay.vCache[l], {context, kvDim}, kvElem);
+      Value kCache = e.kvCache(lay.kCache[l], {context, kvRow / kvBytesPer(kv)}, kvElem);
+      Value vCache = e.kvCache(lay.vCache[l], {context, kvRow / kvBytesPer(kv)}, kvElem);
       // Whole-chunk norms (one op over the C rows): lowbit-fuse-norm-quantize
       // can then fuse each with the int8 rounding of its matmul's input.
       lb::RmsNormOp::create(b, loc, X, e.weight(p + "attn_norm.weight"), H, eps);
@@ -460,14 +468,22 @@ OwningOpRef<ModuleOp> hyc::buildDecodeModule(MLIRContext &ctx,
   return module;
 }
 
-const char *hyc::kvCacheName(KvCache kv) { return kv == KvCache::F16 ? "f16" : "f32"; }
+const char *hyc::kvCacheName(KvCache kv) {
+  return kv == KvCache::F16 ? "f16" : kv == KvCache::Q8_0 ? "q8_0" : "f32";
+}
+
+int64_t hyc::kvRowBytes(KvCache kv, int64_t elements) {
+  if (kv == KvCache::Q8_0)
+    return elements / 32 * 34;
+  return elements * (kv == KvCache::F16 ? 2 : 4);
+}
 
 bool hyc::parseKvCache(const std::string &text, KvCache &kv, std::string &error) {
-  if (text == "f16" || text == "f32") {
-    kv = text == "f16" ? KvCache::F16 : KvCache::F32;
+  if (text == "f16" || text == "f32" || text == "q8_0") {
+    kv = text == "f16" ? KvCache::F16 : text == "q8_0" ? KvCache::Q8_0 : KvCache::F32;
     return true;
   }
-  error = "unknown --kv-cache '" + text + "' (expected f16 or f32)";
+  error = "unknown --kv-cache '" + text + "' (expected f16, f32 or q8_0)";
   return false;
 }
 

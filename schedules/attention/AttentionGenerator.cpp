@@ -2,9 +2,10 @@
 //
 // Halide generators `attention_decode` and `attention_prefill`: for M queries
 // at consecutive positions pos0 .. pos0 + M - 1 (M = 1 for decode), each of
-// H heads of D floats, over a KV cache (float32 or float16: the inputs'
-// `k.type` / `v.type`, set when the generator runs; float16 rows are widened
-// to float32 as they are read) whose rows 0 .. pos0 + M - 1 hold KVH heads
+// H heads of D floats, over a KV cache (float32, float16 or Q8_0 bytes: the
+// inputs' `k.type` / `v.type` = float32, float16 or uint8, set when the
+// generator runs; float16 rows are widened and Q8_0 blocks dequantized to
+// float32 as they are read) whose rows 0 .. pos0 + M - 1 hold KVH heads
 // each (grouped-query attention: query head h reads KV head
 // h / (H / KVH)):
 //
@@ -19,7 +20,8 @@
 // with the maximum over the whole row first, the merge is a plain sum.
 //
 // Layouts (D fastest): q and out (D, H, M); k and v (D, KVH, T) with
-// T = pos0 + M cache rows; D must be a multiple of 16 (checked on entry).
+// T = pos0 + M cache rows (Q8_0: (D / 32 * 34 bytes, KVH, T)); D must be a
+// multiple of 16 (32 for Q8_0; checked on entry).
 //
 //===----------------------------------------------------------------------===//
 
@@ -45,7 +47,7 @@ public:
 
   Input<Buffer<float, 3>> q{"q"};
   // The cache's element type comes from the generator parameters k.type and
-  // v.type (float32 or float16; both the same).
+  // v.type (float32, float16 or uint8 for Q8_0 bytes; both the same).
   Input<Buffer<void, 3>> k{"k"};
   Input<Buffer<void, 3>> v{"v"};
   Input<int32_t> pos0{"pos0"};
@@ -56,12 +58,15 @@ public:
   Output<Buffer<float, 3>> out{"out"};
 
   void generate() {
-    if (k.type() != v.type() || !k.type().is_float() ||
-        (k.type().bits() != 16 && k.type().bits() != 32))
-      throw std::invalid_argument("attention: k.type and v.type must both be float32 or "
-                                  "float16");
-    // D a multiple of 16 (every ISA's vector width divides it: no tails).
-    Expr d = (q.dim(0).extent() / 16) * 16;
+    const bool q8 = k.type() == UInt(8) && v.type() == UInt(8);
+    if (k.type() != v.type() ||
+        !(q8 || (k.type().is_float() && (k.type().bits() == 16 || k.type().bits() == 32))))
+      throw std::invalid_argument("attention: k.type and v.type must both be float32, "
+                                  "float16 or uint8 (Q8_0 bytes)");
+    // D a multiple of 16 (every ISA's vector width divides it: no tails);
+    // of 32 for a Q8_0 cache (whole blocks per head).
+    const int dm = q8 ? 32 : 16;
+    Expr d = (q.dim(0).extent() / dm) * dm;
     q.dim(0).set_min(0).set_extent(d);
     Expr heads = q.dim(1).extent(), tokens = q.dim(2).extent();
     q.dim(1).set_min(0);
@@ -70,7 +75,7 @@ public:
       q.dim(2).set_extent(1);
     Expr kvHeads = k.dim(1).extent();
     for (auto *b : {&k, &v}) {
-      (*b).dim(0).set_min(0).set_extent(d);
+      (*b).dim(0).set_min(0).set_extent(q8 ? d / 32 * 34 : d);
       (*b).dim(1).set_min(0);
       (*b).dim(2).set_min(0).set_extent(pos0 + tokens);
     }
@@ -89,7 +94,7 @@ public:
     RDom ri(0, d / 16, "ri");
     lanes(u, t, g, j, m) = 0.0f;
     lanes(u, t, g, j, m) +=
-        q(ri * 16 + u, j * group + g, m) * cast<float>(k(ri * 16 + u, j, t));
+        q(ri * 16 + u, j * group + g, m) * element(k, q8, ri * 16 + u, j, t);
     RDom ru(0, 16, "ru");
     dot(t, g, j, m) = 0.0f;
     dot(t, g, j, m) += lanes(ru, t, g, j, m);
@@ -116,7 +121,7 @@ public:
     // cache buffer ends at row npos - 1.
     Expr tc = min(tb, npos - 1);
     part(i, c, h, m) = 0.0f;
-    part(i, c, h, m) += prob(tc, h, m) * cast<float>(v(i, h / group, tc));
+    part(i, c, h, m) += prob(tc, h, m) * element(v, q8, i, h / group, tc);
     RDom rc(0, nblocks, "rc");
     acc(i, h, m) = 0.0f;
     acc(i, h, m) += part(i, rc, h, m);
@@ -126,6 +131,20 @@ public:
     rt_ = rt;
     rb_ = rb;
     rc_ = rc;
+  }
+
+  /// Element i of head j of cache row t as float32: widened from float16 or
+  /// float32, or dequantized from Q8_0 bytes (block i / 32 at 34 (i / 32):
+  /// its float16 step, then the int8 code i % 32 at offset 2).
+  static Expr element(const Input<Buffer<void, 3>> &cache, bool q8, const Expr &i,
+                      const Expr &j, const Expr &t) {
+    if (!q8)
+      return cast<float>(cache(i, j, t));
+    Expr at = (i / 32) * 34;
+    Expr bits = cast<uint16_t>(cache(at, j, t)) | (cast<uint16_t>(cache(at + 1, j, t)) << 8);
+    Expr step = cast<float>(reinterpret(Float(16), bits));
+    Expr code = reinterpret(Int(8), cache(at + 2 + i % 32, j, t));
+    return step * cast<float>(code);
   }
 
   void schedule() {

@@ -22,6 +22,16 @@ static void hyk_attn_buffer(halide_buffer_t *buf, halide_dimension_t *dim,
                   (uint8_t)bits, 3, dim);
 }
 
+/* A Q8_0 cache as (head_bytes x heads x rows) bytes, head_bytes fastest. */
+static void hyk_q8_0_cache_buffer(halide_buffer_t *buf, halide_dimension_t *dim,
+                                  const void *host, int32_t head_bytes,
+                                  int32_t heads, int32_t rows) {
+  hyk_init_dim(&dim[0], head_bytes, 1);
+  hyk_init_dim(&dim[1], heads, head_bytes);
+  hyk_init_dim(&dim[2], rows, head_bytes * heads);
+  hyk_init_buffer(buf, (void *)(uintptr_t)host, halide_type_uint, 8, 3, dim);
+}
+
 int32_t hyk_run_attention(hyk_attention_pipeline decode,
                           hyk_attention_pipeline prefill, int cache_bits,
                           const float *q, const void *k_cache,
@@ -43,13 +53,25 @@ int32_t hyk_run_attention(hyk_attention_pipeline decode,
       pos0 > limit - tokens || pos0 + tokens > limit / (head_dim * kv_heads)) {
     return HYK_ERR_TOO_LARGE;
   }
+  if (cache_bits == 8 && head_dim % 32 != 0) {
+    return HYK_ERR_BAD_SHAPE; /* Q8_0 blocks must not straddle heads */
+  }
   halide_dimension_t qd[3], kd[3], vd[3], od[3];
   halide_buffer_t qb, kb, vb, ob;
   const int32_t d = (int32_t)head_dim, h = (int32_t)heads;
   const int32_t kvh = (int32_t)kv_heads, m = (int32_t)tokens;
+  const int32_t rows = (int32_t)(pos0 + tokens);
   hyk_attn_buffer(&qb, qd, q, 32, d, h, m);
-  hyk_attn_buffer(&kb, kd, k_cache, cache_bits, d, kvh, (int32_t)(pos0 + tokens));
-  hyk_attn_buffer(&vb, vd, v_cache, cache_bits, d, kvh, (int32_t)(pos0 + tokens));
+  if (cache_bits == 8) {
+    /* Q8_0 rows: head_dim / 32 * 34 bytes per head (<= float32's 4 bytes
+     * per element, so the limit above holds). */
+    const int32_t head_bytes = d / 32 * 34;
+    hyk_q8_0_cache_buffer(&kb, kd, k_cache, head_bytes, kvh, rows);
+    hyk_q8_0_cache_buffer(&vb, vd, v_cache, head_bytes, kvh, rows);
+  } else {
+    hyk_attn_buffer(&kb, kd, k_cache, cache_bits, d, kvh, rows);
+    hyk_attn_buffer(&vb, vd, v_cache, cache_bits, d, kvh, rows);
+  }
   hyk_attn_buffer(&ob, od, out, 32, d, h, m);
   hyk_attention_pipeline run = tokens == 1 ? decode : prefill;
   return run(&qb, &kb, &vb, (int32_t)pos0, h / kvh, &ob) == 0 ? HYK_OK

@@ -18,19 +18,20 @@ typedef int (*hyk_attention_pipeline)(struct halide_buffer_t *q,
                                       int32_t group,
                                       struct halide_buffer_t *out);
 
-/* Checks hyk_attention_<isa>[_f16]'s arguments, describes the memory to
- * Halide (the caches as `cache_bits`-bit floats: 32 or 16, what the
- * pipelines were generated for) and runs `decode` (tokens == 1) or
- * `prefill`. Hidden: not part of the ABI. */
+/* Checks hyk_attention_<isa>[_f16|_q8_0]'s arguments, describes the memory
+ * to Halide (the caches as `cache_bits`-bit floats: 32 or 16; 8: Q8_0 bytes,
+ * head_dim / 32 * 34 per head; what the pipelines were generated for) and
+ * runs `decode` (tokens == 1) or `prefill`. Hidden: not part of the ABI. */
 __attribute__((visibility("hidden"))) int32_t
 hyk_run_attention(hyk_attention_pipeline decode, hyk_attention_pipeline prefill,
                   int cache_bits, const float *q, const void *k_cache,
                   const void *v_cache, float *out, int64_t tokens, int64_t pos0,
                   int64_t heads, int64_t kv_heads, int64_t head_dim);
 
-/* Defines hyk_attention_<isa> and hyk_attention_<isa>_f16 (hyk/kernels.h)
- * over the pipelines attention_{decode,prefill}[_f16]_<isa>, whose headers
- * the including file has included. */
+/* Defines hyk_attention_<isa>, hyk_attention_<isa>_f16 and
+ * hyk_attention_<isa>_q8_0 (hyk/kernels.h) over the pipelines
+ * attention_{decode,prefill}[_f16|_q8_0]_<isa>, whose headers the including
+ * file has included. */
 #define HYK_ATTENTION_ENTRY_POINTS(isa)                                        \
   int32_t hyk_attention_##isa(const float *q, const float *k_cache,           \
                               const float *v_cache, float *out,               \
@@ -47,6 +48,15 @@ hyk_run_attention(hyk_attention_pipeline decode, hyk_attention_pipeline prefill,
       int64_t kv_heads, int64_t head_dim) {                                   \
     return hyk_run_attention(attention_decode_f16_##isa,                      \
                              attention_prefill_f16_##isa, 16, q, k_cache,     \
+                             v_cache, out, tokens, pos0, heads, kv_heads,     \
+                             head_dim);                                       \
+  }                                                                           \
+  int32_t hyk_attention_##isa##_q8_0(                                         \
+      const float *q, const uint8_t *k_cache, const uint8_t *v_cache,         \
+      float *out, int64_t tokens, int64_t pos0, int64_t heads,                \
+      int64_t kv_heads, int64_t head_dim) {                                   \
+    return hyk_run_attention(attention_decode_q8_0_##isa,                     \
+                             attention_prefill_q8_0_##isa, 8, q, k_cache,     \
                              v_cache, out, tokens, pos0, heads, kv_heads,     \
                              head_dim);                                       \
   }

@@ -15,6 +15,8 @@
 #include "attention_prefill_neon.h"
 #include "attention_decode_f16_neon.h"
 #include "attention_prefill_f16_neon.h"
+#include "attention_decode_q8_0_neon.h"
+#include "attention_prefill_q8_0_neon.h"
 
 int32_t hyk_gemv_q2_0c_neon(const uint8_t *w, const float *x, float *y,
                             int64_t n, int64_t k) {

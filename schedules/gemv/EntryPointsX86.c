@@ -28,6 +28,10 @@
 #include "attention_prefill_avx512.h"
 #include "attention_decode_f16_avx512.h"
 #include "attention_prefill_f16_avx512.h"
+#include "attention_decode_q8_0_avx2.h"
+#include "attention_prefill_q8_0_avx2.h"
+#include "attention_decode_q8_0_avx512.h"
+#include "attention_prefill_q8_0_avx512.h"
 
 int32_t hyk_gemv_q2_0c_avx2(const uint8_t *w, const float *x, float *y,
                             int64_t n, int64_t k) {

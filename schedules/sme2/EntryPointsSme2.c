@@ -23,3 +23,11 @@ int32_t hyk_attention_sme2_f16(const float *q, const uint16_t *k_cache,
   return hyk_attention_neon_f16(q, k_cache, v_cache, out, tokens, pos0, heads, kv_heads,
                                 head_dim);
 }
+
+int32_t hyk_attention_sme2_q8_0(const float *q, const uint8_t *k_cache,
+                                const uint8_t *v_cache, float *out, int64_t tokens,
+                                int64_t pos0, int64_t heads, int64_t kv_heads,
+                                int64_t head_dim) {
+  return hyk_attention_neon_q8_0(q, k_cache, v_cache, out, tokens, pos0, heads, kv_heads,
+                                 head_dim);
+}

@@ -4,7 +4,7 @@ with the float64 numpy reference, teacher-forcing the candidate's own token sequ
 
   python tests/e2e/compare_logits.py --model MODEL --candidate PREFIX
          [--max-abs 1e-3] [--min-cos 0.999999] [--prompt-len 1] [--tie 1e-3]
-         [--activations int8|f32] [--kv-cache f16|f32] [--library DIR] [--logits-from N]
+         [--activations int8|f32] [--kv-cache f16|f32|q8_0] [--library DIR] [--logits-from N]
 
 With --logits-from N the candidate's .logits holds rows for steps N.. only (a prompt
 prefilled once: model_driver --prompt-logits once); the reference still runs every token.

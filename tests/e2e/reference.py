@@ -25,11 +25,12 @@ the lm_head when the embedding is Q8_0 the same way per block of 32 consecutive 
 
 KV cache (--kv-cache, the library's `hyc compile --kv-cache`, in its manifest.json): "f16"
 rounds k and v (computed as float32) to float16 before they enter the cache, as the library
-stores them; "f32" keeps them.
+stores them; "f32" keeps them; "q8_0" rounds them to ggml Q8_0 blocks of 32 and back
+(q8_0_round_trip), as the library stores and reads them.
 
 CLI (greedy decoding):
   python tests/e2e/reference.py MODEL --tokens 3,4,5 --steps 16 -o ref [--dtype float32]
-         [--activations int8|f32] [--kv-cache f16|f32]
+         [--activations int8|f32] [--kv-cache f16|f32|q8_0]
 writes ref.logits (little-endian float32, one row of vocab floats per fed token) and
 ref.tokens (fed token ids, space-separated). --dtype float32 runs the whole pass in float32,
 to estimate how far an honest float32 implementation may drift from float64.
@@ -48,7 +49,7 @@ from hy_gguf import GGML_Q2_0C, GGML_Q8_0, GGUFFile  # noqa: E402
 
 ARCH = "hunyuan-dense"
 ACTIVATIONS = ("f32", "int8")
-KV_CACHES = ("f16", "f32")
+KV_CACHES = ("f16", "f32", "q8_0")
 
 
 def _round_int8(groups, axes):
@@ -86,6 +87,20 @@ def _read_manifest(libdir, key, allowed, default):
 def read_manifest_activations(libdir):
     """The activation precision a compiled library directory's manifest.json records."""
     return _read_manifest(libdir, "activations", ACTIVATIONS, "f32")
+
+
+def q8_0_round_trip(x):
+    """x as a Q8_0 KV cache stores and reads it back (the library's kv_store, in float32):
+    per 32 consecutive elements d = max|x| / 127, q = round(x / d) (x times 1/d, halves away
+    from zero; 0 when d is 0), element = float16(d) * q."""
+    b = np.asarray(x, dtype=np.float32).reshape(-1, 32)
+    d = np.abs(b).max(axis=1, keepdims=True) / np.float32(127)
+    with np.errstate(divide="ignore"):
+        inv = np.where(d == 0, np.float32(0), np.float32(1) / d).astype(np.float32)
+    t = b * inv
+    q = np.sign(t) * np.floor(np.abs(t) + np.float32(0.5))
+    out = d.astype(np.float16).astype(np.float32) * q
+    return out.reshape(np.shape(x))
 
 
 def read_manifest_kv_cache(libdir):
@@ -208,6 +223,9 @@ class Reference:
                 # (nearest, ties to even) as it stores them.
                 k = k.astype(np.float32).astype(np.float16).astype(self.dtype)
                 v = v.astype(np.float32).astype(np.float16).astype(self.dtype)
+            elif self.kv_cache == "q8_0":
+                k = q8_0_round_trip(k).astype(self.dtype)
+                v = q8_0_round_trip(v).astype(self.dtype)
             K = self.k_cache[li] = np.concatenate([self.k_cache[li][:pos], k[None]])
             V = self.v_cache[li] = np.concatenate([self.v_cache[li][:pos], v[None]])
             # Consecutive query heads share a kv head: view q as [KV, group, D].

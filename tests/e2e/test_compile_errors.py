@@ -87,7 +87,7 @@ def main():
             ("bad context", good, ["--context expects an integer"], ("--context", "-5")),
             ("unknown flag", good, ["unknown option '--frobnicate'"], ("--frobnicate",)),
             ("bad activations", good, ["unknown --activations 'int4'"], ("--activations", "int4")),
-            ("bad kv cache", good, ["unknown --kv-cache 'q4'", "f16 or f32"], ("--kv-cache", "q4")),
+            ("bad kv cache", good, ["unknown --kv-cache 'q4'", "f16, f32 or q8_0"], ("--kv-cache", "q4")),
             ("bad weight layout", good, ["--weight-layout must be 'target'", "got 'r4'"],
              ("--weight-layout", "r4")),
             ("int8 on avx2", good, ["--activations int8 needs", "x86-64-avx512 only",

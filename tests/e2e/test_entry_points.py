@@ -97,7 +97,7 @@ def main():
     ap.add_argument("--steps", type=int, default=16, help="greedy decode steps after prefill")
     ap.add_argument("--activations", choices=["f32", "int8"], default="f32",
                     help="hyc compile --activations; the reference models the same rounding")
-    ap.add_argument("--kv-cache", choices=["f16", "f32"], default="f16",
+    ap.add_argument("--kv-cache", choices=["f16", "f32", "q8_0"], default="f16",
                     help="hyc compile --kv-cache; the reference rounds its cache the same way")
     ap.add_argument("--max-abs", type=float, default=1e-3)
     ap.add_argument("--min-cos", type=float, default=0.999999)

@@ -15,14 +15,19 @@
 
 namespace hyc {
 
-/// Element type of the KV cache (`hyc compile --kv-cache`).
-enum class KvCache { F16, F32 };
+/// Element type of the KV cache (`hyc compile --kv-cache`). Q8_0: ggml's
+/// Q8_0 blocks (an fp16 step d, then 32 int8 q; element = d q) along each
+/// cache row, 34 bytes per 32 elements.
+enum class KvCache { F16, F32, Q8_0 };
 
-/// "f16" / "f32".
+/// "f16" / "f32" / "q8_0".
 const char *kvCacheName(KvCache kv);
 
-/// Parses `hyc compile --kv-cache` ("f16" or "f32"); false with `error` set
-/// otherwise.
+/// Bytes of one cache row of `elements` elements (a multiple of 32 for Q8_0).
+int64_t kvRowBytes(KvCache kv, int64_t elements);
+
+/// Parses `hyc compile --kv-cache` ("f16", "f32" or "q8_0"); false with
+/// `error` set otherwise.
 bool parseKvCache(const std::string &text, KvCache &kv, std::string &error);
 
 /// The sizes the compiled decode step was planned with.

@@ -196,6 +196,10 @@ int hyc::driver::compileMain(const std::vector<std::string> &args) {
                ", vocab " + std::to_string(c.nVocab));
   for (const std::string &note : imported->notes)
     std::fprintf(stderr, "hyc: note: %s\n", note.c_str());
+  if (kvCache == KvCache::Q8_0 && c.headDim % 32 != 0)
+    return fail(cmd, "--kv-cache q8_0 needs a head_dim that is a multiple of 32 (its blocks "
+                     "never straddle heads); this model's is " + std::to_string(c.headDim) +
+                     ": use f16 or f32");
 
   StagingDir staging;
   if (!staging.create(out, error))

@@ -217,9 +217,19 @@ LogicalResult KvStoreOp::verify() {
   if (failed(requireStatic(*this, getX(), "x")) ||
       failed(requireStatic(*this, getCache(), "cache")))
     return failure();
-  if (cache.getDimSize(1) != numElements(getX()))
+  int64_t n = numElements(getX());
+  if (cache.getElementType().isInteger(8)) {
+    if (n % 32 != 0)
+      return emitOpError() << "a Q8_0 (i8) cache needs x's length to be a multiple of 32, "
+                           << "got " << n;
+    if (cache.getDimSize(1) != n / 32 * 34)
+      return emitOpError() << "Q8_0 cache rows have " << cache.getDimSize(1)
+                           << " bytes but x's " << n << " elements need " << n / 32 * 34;
+    return success();
+  }
+  if (cache.getDimSize(1) != n)
     return emitOpError() << "cache rows have " << cache.getDimSize(1)
-                         << " elements but x has " << numElements(getX());
+                         << " elements but x has " << n;
   return success();
 }
 
@@ -247,10 +257,19 @@ LogicalResult AttentionOp::verify() {
   auto kType = cast<MemRefType>(getKCache().getType());
   if (kType != getVCache().getType())
     return emitOpError() << "k_cache and v_cache types differ";
-  if (kType.getDimSize(1) != kv * d)
+  if (kType.getElementType().isInteger(8)) {
+    if (d % 32 != 0)
+      return emitOpError() << "a Q8_0 (i8) cache needs head_dim to be a multiple of 32, got "
+                           << d;
+    if (kType.getDimSize(1) != kv * d / 32 * 34)
+      return emitOpError() << "Q8_0 cache rows have " << kType.getDimSize(1)
+                           << " bytes, expected num_kv_heads * head_dim / 32 * 34 = "
+                           << kv * d / 32 * 34;
+  } else if (kType.getDimSize(1) != kv * d) {
     return emitOpError() << "cache rows have " << kType.getDimSize(1)
                          << " elements, expected num_kv_heads * head_dim = "
                          << kv * d;
+  }
   if (numElements(getScratch()) < kType.getDimSize(0))
     return emitOpError() << "scratch has " << numElements(getScratch())
                          << " elements but the context is "

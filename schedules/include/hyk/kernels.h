@@ -244,6 +244,24 @@ int32_t hyk_attention_neon_f16(const float *q, const uint16_t *k_cache,
                                const uint16_t *v_cache, float *out,
                                int64_t tokens, int64_t pos0, int64_t heads,
                                int64_t kv_heads, int64_t head_dim);
+/* The same over a Q8_0 KV cache: each row's kv_heads * head_dim elements as
+ * ggml Q8_0 blocks (a little-endian float16 step d, then 32 int8 q; element
+ * d q), 34 bytes per 32 elements, so a row is kv_heads * head_dim / 32 * 34
+ * bytes. head_dim must be a multiple of 32 here (no block straddles two
+ * heads; else HYK_ERR_BAD_SHAPE). Each element is dequantized to float32 as
+ * it is read; the math is the float32 math above. */
+int32_t hyk_attention_avx2_q8_0(const float *q, const uint8_t *k_cache,
+                                const uint8_t *v_cache, float *out,
+                                int64_t tokens, int64_t pos0, int64_t heads,
+                                int64_t kv_heads, int64_t head_dim);
+int32_t hyk_attention_avx512_q8_0(const float *q, const uint8_t *k_cache,
+                                  const uint8_t *v_cache, float *out,
+                                  int64_t tokens, int64_t pos0, int64_t heads,
+                                  int64_t kv_heads, int64_t head_dim);
+int32_t hyk_attention_neon_q8_0(const float *q, const uint8_t *k_cache,
+                                const uint8_t *v_cache, float *out,
+                                int64_t tokens, int64_t pos0, int64_t heads,
+                                int64_t kv_heads, int64_t head_dim);
 /* aarch64-sme2 (libhyk_sme2.a): the neon pipelines under the target's name. */
 int32_t hyk_attention_sme2(const float *q, const float *k_cache,
                            const float *v_cache, float *out, int64_t tokens,
@@ -253,6 +271,10 @@ int32_t hyk_attention_sme2_f16(const float *q, const uint16_t *k_cache,
                                const uint16_t *v_cache, float *out,
                                int64_t tokens, int64_t pos0, int64_t heads,
                                int64_t kv_heads, int64_t head_dim);
+int32_t hyk_attention_sme2_q8_0(const float *q, const uint8_t *k_cache,
+                                const uint8_t *v_cache, float *out,
+                                int64_t tokens, int64_t pos0, int64_t heads,
+                                int64_t kv_heads, int64_t head_dim);
 
 /* ---- Tuned schedules ----------------------------------------------------------
  * hyc compile generates a kernel again when the tuning database gives it a

@@ -1,4 +1,4 @@
-//===- AttentionTest.cpp - hyk_attention_{avx2,avx512}[_f16] vs float64 ---===//
+//===- AttentionTest.cpp - hyk_attention_{avx2,avx512}[_f16|_q8_0] vs f64 ===//
 //
 // The reference is written from kernels.h's contract: for query row r and
 // head h (KV head h / (H / KVH)), softmax over t <= pos0 + r of
@@ -13,7 +13,11 @@
 // q and the caches end right before a PROT_NONE page (the caches hold exactly
 // the pos0 + tokens rows the kernel may read); out sits between sentinels.
 // The _f16 variants get a float16 cache (the random values rounded to nearest
-// even); the reference reads the rounded values, so the same bound holds.
+// even); the _q8_0 variants a Q8_0 one (per 32 values of a head: the float16
+// step d = max|x| / 127, then round(x / d) as int8), which the kernel
+// dequantizes to d q exactly in float32; the reference reads the rounded
+// values, so the same bound holds. A Q8_0 cache needs head_dim % 32 == 0:
+// the other shapes must fail with HYK_ERR_BAD_SHAPE and write nothing.
 //
 //===----------------------------------------------------------------------===//
 
@@ -37,29 +41,39 @@ using AttentionFn = int32_t (*)(const float *, const float *, const float *, flo
                                 int64_t, int64_t, int64_t, int64_t, int64_t);
 using AttentionF16Fn = int32_t (*)(const float *, const uint16_t *, const uint16_t *, float *,
                                    int64_t, int64_t, int64_t, int64_t, int64_t);
+using AttentionQ8Fn = int32_t (*)(const float *, const uint8_t *, const uint8_t *, float *,
+                                  int64_t, int64_t, int64_t, int64_t, int64_t);
+
+enum class Cache { F32, F16, Q8_0 };
 
 struct Variant {
   const char *name;
   AttentionFn fn;      // float32 cache, or
-  AttentionF16Fn f16;  // float16 cache
+  AttentionF16Fn f16;  // float16 cache, or
+  AttentionQ8Fn q8;    // Q8_0 cache
   bool (*supported)();
-  bool isF16() const { return f16 != nullptr; }
+  Cache cache() const { return f16 ? Cache::F16 : q8 ? Cache::Q8_0 : Cache::F32; }
   // The caches as untyped memory: the element type is the variant's.
   int32_t operator()(const float *q, const void *k, const void *v, float *out, int64_t tokens,
                      int64_t pos0, int64_t heads, int64_t kvh, int64_t d) const {
     if (f16)
       return f16(q, static_cast<const uint16_t *>(k), static_cast<const uint16_t *>(v), out,
                  tokens, pos0, heads, kvh, d);
+    if (q8)
+      return q8(q, static_cast<const uint8_t *>(k), static_cast<const uint8_t *>(v), out,
+                tokens, pos0, heads, kvh, d);
     return fn(q, static_cast<const float *>(k), static_cast<const float *>(v), out, tokens,
               pos0, heads, kvh, d);
   }
 };
 
 const Variant kVariants[] = {
-    {"avx2", hyk_attention_avx2, nullptr, hyk_test::CpuHasAvx2},
-    {"avx512", hyk_attention_avx512, nullptr, hyk_test::CpuHasAvx512Zen4},
-    {"avx2_f16", nullptr, hyk_attention_avx2_f16, hyk_test::CpuHasAvx2},
-    {"avx512_f16", nullptr, hyk_attention_avx512_f16, hyk_test::CpuHasAvx512Zen4},
+    {"avx2", hyk_attention_avx2, nullptr, nullptr, hyk_test::CpuHasAvx2},
+    {"avx512", hyk_attention_avx512, nullptr, nullptr, hyk_test::CpuHasAvx512Zen4},
+    {"avx2_f16", nullptr, hyk_attention_avx2_f16, nullptr, hyk_test::CpuHasAvx2},
+    {"avx512_f16", nullptr, hyk_attention_avx512_f16, nullptr, hyk_test::CpuHasAvx512Zen4},
+    {"avx2_q8_0", nullptr, nullptr, hyk_attention_avx2_q8_0, hyk_test::CpuHasAvx2},
+    {"avx512_q8_0", nullptr, nullptr, hyk_attention_avx512_q8_0, hyk_test::CpuHasAvx512Zen4},
 };
 
 // Round-to-nearest-even float -> binary16 bits (GCC's _Float16 conversion).
@@ -83,16 +97,16 @@ std::string ShapeName(const Shape &s) {
 struct Problem {
   Shape s;
   int64_t qdim, kvdim, rows;
-  size_t elem;  // bytes per cache element
+  size_t cacheBytes;
   hyk_test::GuardedBuffer q, k, v;
   // The caches' values as float (after rounding, for a float16 cache).
   std::vector<float> kvals, vvals;
-  Problem(const Shape &s, uint32_t seed, bool f16)
+  Problem(const Shape &s, uint32_t seed, Cache cache)
       : s(s), qdim(s.heads * s.head_dim), kvdim(s.kv_heads * s.head_dim),
-        rows(s.pos0 + s.tokens), elem(f16 ? 2 : 4),
-        q(static_cast<size_t>(s.tokens * qdim) * sizeof(float)),
-        k(static_cast<size_t>(rows * kvdim) * elem), v(static_cast<size_t>(rows * kvdim) * elem),
+        rows(s.pos0 + s.tokens), cacheBytes(CacheBytes(rows * kvdim, cache)),
+        q(static_cast<size_t>(s.tokens * qdim) * sizeof(float)), k(cacheBytes), v(cacheBytes),
         kvals(static_cast<size_t>(rows * kvdim)), vvals(kvals.size()) {
+    const bool f16 = cache == Cache::F16;
     std::mt19937 rng(seed);
     // Scale 2 spreads the softmax (scores of a few units), so no single
     // position dominates and no weight is negligible.
@@ -108,10 +122,37 @@ struct Problem {
           _Float16 h;
           std::memcpy(&h, &bits, 2);
           x = static_cast<float>(h);
-        } else {
+        } else if (cache == Cache::F32) {
           std::memcpy(buf->data() + 4 * i, &x, 4);
         }
         (*vals)[i] = x;
+      }
+      if (cache == Cache::Q8_0)
+        QuantizeQ8_0(*vals, buf->data());
+    }
+  }
+  static size_t CacheBytes(int64_t elements, Cache cache) {
+    if (cache == Cache::Q8_0)
+      return static_cast<size_t>(elements / 32 * 34);
+    return static_cast<size_t>(elements) * (cache == Cache::F16 ? 2 : 4);
+  }
+  // Writes vals as Q8_0 blocks of 32 (elements % 32 == 0 here, rows of whole
+  // heads) and replaces each value by the one the block holds, d q.
+  static void QuantizeQ8_0(std::vector<float> &vals, uint8_t *out) {
+    for (size_t b = 0; b < vals.size() / 32; ++b) {
+      float amax = 0.f;
+      for (int i = 0; i < 32; ++i)
+        amax = std::max(amax, std::fabs(vals[32 * b + i]));
+      const float d = amax / 127.f;
+      const uint16_t bits = ToHalfBits(d);
+      _Float16 dh;
+      std::memcpy(&dh, &bits, 2);
+      std::memcpy(out + 34 * b, &bits, 2);
+      for (int i = 0; i < 32; ++i) {
+        const float qf = d == 0.f ? 0.f : std::round(vals[32 * b + i] / d);
+        const int8_t q8 = static_cast<int8_t>(std::max(-127.f, std::min(127.f, qf)));
+        std::memcpy(out + 34 * b + 2 + i, &q8, 1);
+        vals[32 * b + i] = static_cast<float>(dh) * q8;
       }
     }
   }
@@ -167,8 +208,22 @@ TEST_P(AttentionTest, MatchesFloat64Reference) {
   const auto &[variant, shape] = GetParam();
   if (!variant.supported())
     GTEST_SKIP() << "this CPU lacks the " << variant.name << " kernels' features";
+  if (variant.cache() == Cache::Q8_0 && shape.head_dim % 32 != 0) {
+    // Q8_0 blocks would straddle heads: refused, nothing written.
+    std::vector<float> q(static_cast<size_t>(shape.tokens * shape.heads * shape.head_dim), 1.f);
+    std::vector<uint8_t> kv(Problem::CacheBytes(
+        (shape.pos0 + shape.tokens) * shape.kv_heads * shape.head_dim + 32, Cache::Q8_0));
+    hyk_test::GuardedOutput out(static_cast<int64_t>(q.size()));
+    EXPECT_EQ(variant(q.data(), kv.data(), kv.data(), out.y(), shape.tokens, shape.pos0,
+                      shape.heads, shape.kv_heads, shape.head_dim),
+              HYK_ERR_BAD_SHAPE);
+    for (int64_t i = 0; i < static_cast<int64_t>(q.size()); ++i)
+      ASSERT_TRUE(std::isnan(out.at(i))) << "out[" << i << "] written on a refused shape";
+    EXPECT_TRUE(out.GuardsIntact());
+    return;
+  }
   Problem p(shape, 1234u + static_cast<uint32_t>(shape.pos0 * 7 + shape.tokens),
-            variant.isF16());
+            variant.cache());
   ASSERT_TRUE(p.ok());
   hyk_test::GuardedOutput out(shape.tokens * p.qdim);
   ASSERT_EQ(variant(p.qf(), p.k.data(), p.v.data(), out.y(), shape.tokens, shape.pos0,
@@ -213,11 +268,19 @@ TEST_P(AttentionArgsTest, RejectsBadArgumentsWithoutWriting) {
   const Variant &variant = GetParam();
   if (!variant.supported())
     GTEST_SKIP() << "this CPU lacks the " << variant.name << " kernels' features";
-  // Ones in either element type (0x3c00 is 1.0 in binary16).
+  // Ones in every element type (0x3c00 is 1.0 in binary16; Q8_0: zero
+  // bytes, blocks of 0).
   std::vector<float> q(8 * 64, 1.f), k(4 * 2 * 64, 1.f), v(4 * 2 * 64, 1.f);
   std::vector<uint16_t> kh(k.size(), 0x3c00), vh(v.size(), 0x3c00);
-  const void *kd = variant.isF16() ? static_cast<const void *>(kh.data()) : k.data();
-  const void *vd = variant.isF16() ? static_cast<const void *>(vh.data()) : v.data();
+  std::vector<uint8_t> kq(k.size() / 32 * 34, 0), vq(kq.size(), 0);
+  const void *kd = k.data(), *vd = v.data();
+  if (variant.cache() == Cache::F16) {
+    kd = kh.data();
+    vd = vh.data();
+  } else if (variant.cache() == Cache::Q8_0) {
+    kd = kq.data();
+    vd = vq.data();
+  }
   hyk_test::GuardedOutput out(8 * 64);
   auto call = [&](const float *qp, const void *kp, const void *vp, float *op, int64_t tokens,
                   int64_t pos0, int64_t heads, int64_t kvh, int64_t d) {
@@ -231,6 +294,8 @@ TEST_P(AttentionArgsTest, RejectsBadArgumentsWithoutWriting) {
   EXPECT_EQ(call(q.data(), kd, vd, out.y(), 1, -1, 8, 2, 64), HYK_ERR_BAD_SHAPE);
   EXPECT_EQ(call(q.data(), kd, vd, out.y(), 1, 0, 8, 3, 64), HYK_ERR_BAD_SHAPE);
   EXPECT_EQ(call(q.data(), kd, vd, out.y(), 1, 0, 8, 2, 24), HYK_ERR_BAD_SHAPE);
+  if (variant.cache() == Cache::Q8_0) // a multiple of 16, not of 32
+    EXPECT_EQ(call(q.data(), kd, vd, out.y(), 1, 0, 8, 2, 48), HYK_ERR_BAD_SHAPE);
   EXPECT_EQ(call(q.data(), kd, vd, out.y(), 1, 0, 0, 2, 64), HYK_ERR_BAD_SHAPE);
   EXPECT_EQ(call(q.data(), kd, vd, out.y(), 1, INT64_C(1) << 40, 8, 2, 64),
             HYK_ERR_TOO_LARGE);

@@ -1,6 +1,6 @@
 /* NeonGemvTest.c - the AArch64 NEON GEMV kernels (hyk_gemv_{q2_0c,q8_0}_neon)
  * against a scalar reference written from the format definitions, and the
- * attention kernels (hyk_attention_neon[_f16]) against a float64 reference.
+ * attention kernels (hyk_attention_neon[_f16|_q8_0]) against a float64 reference.
  * Built with -DHYK_TEST_SME2 (and linked with libhyk_sme2.a) it tests the SME2
  * Q2_0C kernels instead: hyk_gemv_q2_0c_sme2 on the same cases, and
  * hyk_gemm_q2_0c_sme2 on several activation rows (each row held to the GEMV
@@ -85,10 +85,12 @@ static const format_t kQ2_0CDotprod = {"q2_0c_dotprod", hyk_gemv_q2_0c_neon,
 #define HYK_Q8_0_GEMV hyk_gemv_q8_0_sme2
 #define HYK_ATTENTION hyk_attention_sme2
 #define HYK_ATTENTION_F16 hyk_attention_sme2_f16
+#define HYK_ATTENTION_Q8_0 hyk_attention_sme2_q8_0
 #else
 #define HYK_Q8_0_GEMV hyk_gemv_q8_0_neon
 #define HYK_ATTENTION hyk_attention_neon
 #define HYK_ATTENTION_F16 hyk_attention_neon_f16
+#define HYK_ATTENTION_Q8_0 hyk_attention_neon_q8_0
 #endif
 static const format_t kQ8_0 = {"q8_0", HYK_Q8_0_GEMV, NULL,
                                HYK_Q8_0_BLOCK_WEIGHTS, HYK_Q8_0_BLOCK_BYTES,
@@ -384,18 +386,52 @@ static void run_errors(const format_t *f) {
  * contract, with the bound AttentionTest.cpp derives for float32 math:
  * 2 (4 (D + 16) 2^-24 S + 2 (T + 32) 2^-24) max|v| per element, S the largest
  * sum_i |q_i k_ti| / sqrt(D). q and the caches end at a PROT_NONE page. */
+/* Writes vals[0..n) (n % 32 == 0) as Q8_0 blocks (float16 step max|x| / 127,
+ * then round(x / step) as int8) and replaces each value by d q, what the
+ * kernel reads back. */
+static void quantize_q8_0(float *vals, int64_t n, uint8_t *out) {
+  for (int64_t b = 0; b < n / 32; ++b) {
+    float amax = 0.0f;
+    for (int i = 0; i < 32; ++i)
+      amax = fmaxf(amax, fabsf(vals[32 * b + i]));
+    const float d = amax / 127.0f;
+    const _Float16 dh = (_Float16)d;
+    memcpy(out + 34 * b, &dh, 2);
+    for (int i = 0; i < 32; ++i) {
+      const float qf = d == 0.0f ? 0.0f : roundf(vals[32 * b + i] / d);
+      const int8_t q8 = (int8_t)fmaxf(-127.0f, fminf(127.0f, qf));
+      memcpy(out + 34 * b + 2 + i, &q8, 1);
+      vals[32 * b + i] = (float)dh * q8;
+    }
+  }
+}
+
+/* cache: 0 float32, 1 float16, 2 Q8_0 (head_dim % 32 == 0; else the kernel
+ * must refuse the shape without writing). */
 static void run_attention(int64_t heads, int64_t kvh, int64_t d, int64_t tokens,
-                          int64_t pos0, int f16) {
+                          int64_t pos0, int cache) {
   const int64_t qdim = heads * d, kvdim = kvh * d, rows = pos0 + tokens;
-  const size_t elem = f16 ? 2 : 4;
+  const int f16 = cache == 1, q8 = cache == 2;
+  if (q8 && d % 32 != 0) {
+    float one = 1.0f;
+    uint8_t blocks[34] = {0};
+    uint8_t *o = output_alloc(1);
+    report(HYK_ATTENTION_Q8_0(&one, blocks, blocks, output_y(o), 1, 0, 1, 1, d) ==
+                   HYK_ERR_BAD_SHAPE && isnan(output_y(o)[0]),
+           "attention (q8_0 cache) rejects head_dim %lld (not a multiple of 32) without "
+           "writing", (long long)d);
+    free(o);
+    return;
+  }
+  const size_t cache_bytes = q8 ? (size_t)(rows * kvdim / 32 * 34)
+                                : (size_t)(rows * kvdim) * (f16 ? 2 : 4);
   guarded_t q, k, v;
   /* The caches' values as float (rounded to float16 first for the _f16
    * kernel): what the reference reads. */
   float *kf = (float *)malloc((size_t)(rows * kvdim) * 4);
   float *vf = (float *)malloc((size_t)(rows * kvdim) * 4);
   if (!kf || !vf || !guarded_alloc(&q, (size_t)(tokens * qdim) * 4) ||
-      !guarded_alloc(&k, (size_t)(rows * kvdim) * elem) ||
-      !guarded_alloc(&v, (size_t)(rows * kvdim) * elem)) {
+      !guarded_alloc(&k, cache_bytes) || !guarded_alloc(&v, cache_bytes)) {
     report(0, "attention h%lld: out of memory", (long long)heads);
     return;
   }
@@ -409,13 +445,18 @@ static void run_attention(int64_t heads, int64_t kvh, int64_t d, int64_t tokens,
       _Float16 kh = (_Float16)kf[i], vh = (_Float16)vf[i];
       memcpy(k.data + 2 * i, &kh, 2), memcpy(v.data + 2 * i, &vh, 2);
       kf[i] = (float)kh, vf[i] = (float)vh;
-    } else {
+    } else if (!q8) {
       memcpy(k.data + 4 * i, &kf[i], 4), memcpy(v.data + 4 * i, &vf[i], 4);
     }
   }
+  if (q8) {
+    quantize_q8_0(kf, rows * kvdim, k.data);
+    quantize_q8_0(vf, rows * kvdim, v.data);
+  }
   uint8_t *o = output_alloc(tokens * qdim);
   const int32_t st =
-      f16 ? HYK_ATTENTION_F16(qf, (const uint16_t *)k.data,
+      q8 ? HYK_ATTENTION_Q8_0(qf, k.data, v.data, output_y(o), tokens, pos0, heads, kvh, d)
+      : f16 ? HYK_ATTENTION_F16(qf, (const uint16_t *)k.data,
                                    (const uint16_t *)v.data, output_y(o), tokens,
                                    pos0, heads, kvh, d)
           : HYK_ATTENTION(qf, (const float *)k.data, (const float *)v.data,
@@ -459,7 +500,7 @@ static void run_attention(int64_t heads, int64_t kvh, int64_t d, int64_t tokens,
   report(st == HYK_OK && bad == 0 && output_guards_intact(o, tokens * qdim),
          "attention%s heads %lld kv %lld d %lld tokens %lld pos0 %lld: status %d, "
          "%lld outside the bound, worst error/bound %.3f",
-         f16 ? " (f16 cache)" : "", (long long)heads, (long long)kvh, (long long)d, (long long)tokens,
+         f16 ? " (f16 cache)" : q8 ? " (q8_0 cache)" : "", (long long)heads, (long long)kvh, (long long)d, (long long)tokens,
          (long long)pos0, st, (long long)bad, worst);
   free(sc);
   free(o);
@@ -544,9 +585,9 @@ int main(void) {
     run_gemm_errors(&kQ2_0C);
     /* The neon kernels under their sme2 names (EntryPointsSme2.c). */
     run_case(&kQ8_0, 257, 2080);
-    for (int f16 = 0; f16 <= 1; ++f16) {
-      run_attention(16, 4, 128, 1, 700, f16);
-      run_attention(8, 2, 64, 32, 0, f16);
+    for (int cache = 0; cache <= 2; ++cache) {
+      run_attention(16, 4, 128, 1, 700, cache);
+      run_attention(8, 2, 64, 32, 0, cache);
     }
   }
   printf("%d passed, %d failed\n", g_passed, g_failed);
@@ -597,12 +638,12 @@ int main(void) {
   /* Attention needs only NEON: decode (one query, past the 256-position
    * split blocks) and prefill chunks (causal within the chunk), HY's 16 x 128
    * heads and the tiny model's 8 x 64. */
-  for (int f16 = 0; f16 <= 1; ++f16) {
-    run_attention(8, 2, 64, 1, 0, f16);
-    run_attention(16, 4, 128, 1, 700, f16);
-    run_attention(8, 2, 64, 32, 0, f16);
-    run_attention(16, 4, 128, 32, 300, f16);
-    run_attention(6, 3, 48, 7, 9, f16);
+  for (int cache = 0; cache <= 2; ++cache) {
+    run_attention(8, 2, 64, 1, 0, cache);
+    run_attention(16, 4, 128, 1, 700, cache);
+    run_attention(8, 2, 64, 32, 0, cache);
+    run_attention(16, 4, 128, 32, 300, cache);
+    run_attention(6, 3, 48, 7, 9, cache);
   }
   {
     float one = 1.0f;

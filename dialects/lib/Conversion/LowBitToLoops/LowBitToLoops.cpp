@@ -626,12 +626,46 @@ private:
   LogicalResult lowerKvStore(Emitter &e, KvStoreOp op) {
     Value pos = e.toIndex(op.getPos());
     Type elem = cast<MemRefType>(op.getCache().getType()).getElementType();
+    if (elem.isInteger(8))
+      return lowerKvStoreQ8_0(e, op, pos);
     e.loop(length(op.getX()), [&](Value i) {
       Value x = e.load(op.getX(), {i});
       // A float16 cache: round to nearest, ties to even (arith.truncf's default).
       if (!elem.isF32())
         x = arith::TruncFOp::create(e.b, e.loc, elem, x);
       e.store(x, op.getCache(), {pos, i});
+    });
+    return success();
+  }
+
+  /// A Q8_0 cache row (ggml's quantize_row_q8_0 rounding): per block of 32,
+  /// d = max|x| / 127 stored as float16 (2 little-endian bytes), then
+  /// q = round(x / d) (halves away from zero; 0 for an all-zero block).
+  LogicalResult lowerKvStoreQ8_0(Emitter &e, KvStoreOp op, Value pos) {
+    OpBuilder &b = e.b;
+    Location loc = e.loc;
+    Value x = op.getX(), cache = op.getCache();
+    Type i8 = b.getI8Type(), i16 = b.getI16Type(), i32 = b.getI32Type();
+    e.loop(length(x) / 32, [&](Value blk) {
+      Value first = e.imul(blk, e.idx(32)), at = e.imul(blk, e.idx(34));
+      Value amax = e.reduce(32, e.f32(0.0), [&](Value i, Value acc) {
+        Value v = math::AbsFOp::create(b, loc, e.load(x, {e.iadd(first, i)}));
+        return arith::MaximumFOp::create(b, loc, acc, v);
+      });
+      Value d = e.div(amax, e.f32(127.0));
+      Value zero = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, d, e.f32(0.0));
+      Value inv = arith::SelectOp::create(b, loc, zero, e.f32(0.0), e.div(e.f32(1.0), d));
+      Value bits = arith::BitcastOp::create(
+          b, loc, i16, arith::TruncFOp::create(b, loc, b.getF16Type(), d));
+      Value hi = arith::ShRUIOp::create(b, loc, bits, arith::ConstantIntOp::create(b, loc, i16, 8));
+      e.store(arith::TruncIOp::create(b, loc, i8, bits), cache, {pos, at});
+      e.store(arith::TruncIOp::create(b, loc, i8, hi), cache, {pos, e.iaddIdx(at, 1)});
+      e.loop(32, [&](Value i) {
+        Value v = e.mul(e.load(x, {e.iadd(first, i)}), inv);
+        Value q = arith::FPToSIOp::create(b, loc, i32, math::RoundOp::create(b, loc, v));
+        e.store(arith::TruncIOp::create(b, loc, i8, q), cache,
+                {pos, e.iadd(e.iaddIdx(at, 2), i)});
+      });
     });
     return success();
   }
@@ -652,10 +686,10 @@ private:
       MLIRContext *ctx = op.getContext();
       Type ptr = LLVM::LLVMPointerType::get(ctx);
       Type i64 = IntegerType::get(ctx, 64), i32 = IntegerType::get(ctx, 32);
-      const bool f16 =
-          !cast<MemRefType>(op.getKCache().getType()).getElementType().isF32();
+      Type elem = cast<MemRefType>(op.getKCache().getType()).getElementType();
+      const char *suffix = elem.isF16() ? "_f16" : elem.isInteger(8) ? "_q8_0" : "";
       func::FuncOp callee = kernelDecl(
-          "hyk_attention_" + isa + (f16 ? "_f16" : ""),
+          "hyk_attention_" + isa + suffix,
           FunctionType::get(ctx, {ptr, ptr, ptr, ptr, i64, i64, i64, i64, i64}, {i32}));
       auto c64 = [&](int64_t v) { return arith::ConstantIntOp::create(e.b, e.loc, i64, v); };
       Value pos = arith::ExtSIOp::create(e.b, e.loc, i64, op.getPos());
@@ -665,6 +699,11 @@ private:
       func::CallOp::create(e.b, e.loc, callee, args);
       return success();
     }
+    // Loops, one query row at a time (row r at position pos + r). A Q8_0
+    // cache always has the kernel (its verifier asks head_dim % 32 == 0).
+    if (cast<MemRefType>(op.getKCache().getType()).getElementType().isInteger(8))
+      return op.emitOpError() << "a Q8_0 cache with head_dim " << d
+                              << " has no loop lowering";
     // Loops, one query row at a time (row r at position pos + r).
     Value pos0 = e.toIndex(op.getPos());
     e.loop(rows, [&](Value r) {

@@ -257,9 +257,9 @@ func.func @attn_kv_elem_types(%q: memref<512xf32>, %k: memref<16x128xf16>, %v: m
 
 // -----
 
-// Caches of bf16 (or any type but f32 / f16) are not a KV cache type.
+// Caches of bf16 (or any type but f32 / f16 / i8 Q8_0 bytes) are not a KV cache type.
 func.func @kv_store_bf16(%k: memref<128xf32>, %c: memref<16x128xbf16>, %p: i32) {
-  // expected-error @below {{operand #1 must be 2D memref of 32-bit float or 16-bit float values}}
+  // expected-error @below {{operand #1 must be 2D memref of 32-bit float or 16-bit float or 8-bit signless integer values}}
   lowbit.kv_store %k, %c, %p : memref<128xf32>, memref<16x128xbf16>, i32
   return
 }
@@ -454,3 +454,37 @@ func.func @unknown_scales(%w: !lowbit.packed<q2_0c, 8x512, scales = f32_per_row>
 
 // expected-error @below {{unknown packed type parameter 'rows' (expected block, scales or tile_rows)}}
 func.func @unknown_param_list(%w: !lowbit.packed<q2_0c, 8x512, rows = 8>) { return }
+
+// -----
+
+// A Q8_0 (i8) cache row is 34 bytes per 32 elements: 128 elements need 136.
+func.func @kv_store_q8_0_row(%k: memref<128xf32>, %c: memref<16x128xi8>, %p: i32) {
+  // expected-error @below {{Q8_0 cache rows have 128 bytes but x's 128 elements need 136}}
+  lowbit.kv_store %k, %c, %p : memref<128xf32>, memref<16x128xi8>, i32
+  return
+}
+
+// -----
+
+func.func @kv_store_q8_0_length(%k: memref<48xf32>, %c: memref<16x51xi8>, %p: i32) {
+  // expected-error @below {{a Q8_0 (i8) cache needs x's length to be a multiple of 32, got 48}}
+  lowbit.kv_store %k, %c, %p : memref<48xf32>, memref<16x51xi8>, i32
+  return
+}
+
+// -----
+
+// Q8_0 blocks must not straddle heads.
+func.func @attn_q8_0_head_dim(%q: memref<384xf32>, %c: memref<16x102xi8>, %p: i32, %s: memref<16xf32>) {
+  // expected-error @below {{a Q8_0 (i8) cache needs head_dim to be a multiple of 32, got 48}}
+  lowbit.attention %q, %c, %c, %p, %s, %q {num_heads = 8 : i64, num_kv_heads = 2 : i64, head_dim = 48 : i64} : memref<384xf32>, memref<16x102xi8>, memref<16x102xi8>, i32, memref<16xf32>, memref<384xf32>
+  return
+}
+
+// -----
+
+func.func @attn_q8_0_row(%q: memref<512xf32>, %c: memref<16x128xi8>, %p: i32, %s: memref<16xf32>) {
+  // expected-error @below {{Q8_0 cache rows have 128 bytes, expected num_kv_heads * head_dim / 32 * 34 = 136}}
+  lowbit.attention %q, %c, %c, %p, %s, %q {num_heads = 8 : i64, num_kv_heads = 2 : i64, head_dim = 64 : i64} : memref<512xf32>, memref<16x128xi8>, memref<16x128xi8>, i32, memref<16xf32>, memref<512xf32>
+  return
+}

@@ -262,15 +262,19 @@ def LowBit_KvStoreOp : LowBit_Op<"kv_store"> {
     the `context x width` cache `cache`. A float16 cache holds `x` rounded
     to the nearest float16 (ties to even): half the memory and half the
     bytes attention reads per position, for a relative rounding of at most
-    2^-11 per element.
+    2^-11 per element. An i8 cache holds the bytes of ggml Q8_0 blocks: per
+    32 elements of `x` (the row's length a multiple of 32), the float16 step
+    d = max|x| / 127 then the 32 int8 q = round(x / d) (halves away from
+    zero), 34 bytes in all; the element reads back as d q.
 
     ```mlir
     lowbit.kv_store %k, %kcache, %pos : memref<128xf32>, memref<256x128xf32>, i32
     lowbit.kv_store %k, %kcache16, %pos : memref<128xf32>, memref<256x128xf16>, i32
+    lowbit.kv_store %k, %kcacheq8, %pos : memref<128xf32>, memref<256x136xi8>, i32
     ```
   }];
   let arguments = (ins Arg<LowBit_F32Vector, "", [MemRead]>:$x,
-                       Arg<MemRefRankOf<[F32, F16], [2]>, "", [MemWrite]>:$cache,
+                       Arg<MemRefRankOf<[F32, F16, I8], [2]>, "", [MemWrite]>:$cache,
                        I32:$pos);
   let assemblyFormat = [{
     $x `,` $cache `,` $pos attr-dict `:` type($x) `,` type($cache) `,` type($pos)
@@ -293,8 +297,10 @@ def LowBit_AttentionOp : LowBit_Op<"attention"> {
     at position `pos + r` and attends to positions `[0, pos + r]`, so the
     cache must already hold rows up to `pos + M - 1` (a prefill chunk stores
     all its keys and values first). One op for a chunk lets the kernel run
-    the heads and rows in parallel. The caches are both float32 or both
-    float16 (widened to float32 as they are read; the math is float32).
+    the heads and rows in parallel. The caches are both float32, both
+    float16 (widened to float32 as they are read; the math is float32) or
+    both i8: Q8_0 rows as lowbit.kv_store writes them (head_dim a multiple
+    of 32, so no block straddles two heads), dequantized as they are read.
 
     ```mlir
     lowbit.attention %q, %kc, %vc, %pos, %s, %o
@@ -304,8 +310,8 @@ def LowBit_AttentionOp : LowBit_Op<"attention"> {
     ```
   }];
   let arguments = (ins Arg<LowBit_F32Activations, "", [MemRead]>:$q,
-                       Arg<MemRefRankOf<[F32, F16], [2]>, "", [MemRead]>:$k_cache,
-                       Arg<MemRefRankOf<[F32, F16], [2]>, "", [MemRead]>:$v_cache, I32:$pos,
+                       Arg<MemRefRankOf<[F32, F16, I8], [2]>, "", [MemRead]>:$k_cache,
+                       Arg<MemRefRankOf<[F32, F16, I8], [2]>, "", [MemRead]>:$v_cache, I32:$pos,
                        Arg<LowBit_F32Vector, "", [MemRead, MemWrite]>:$scratch,
                        Arg<LowBit_F32Activations, "", [MemWrite]>:$out,
                        I64Attr:$num_heads, I64Attr:$num_kv_heads,
