@@ -51,11 +51,6 @@ struct KvLayout {
   }
 };
 
-/// Bytes per element of the cache memref (a Q8_0 cache is a byte array).
-int64_t kvBytesPer(KvCache kv) {
-  return kv == KvCache::F32 ? 4 : kv == KvCache::F16 ? 2 : 1;
-}
-
 /// Emits lowbit ops against the blob / arena / KV arguments of one function.
 class Emit {
 public:
@@ -152,6 +147,8 @@ OwningOpRef<ModuleOp> hyc::buildDecodeModule(MLIRContext &ctx,
                 : kv == KvCache::Q8_0 ? Type(b.getI8Type())
                                       : Type(b.getF32Type());
   const int64_t kvRow = kvRowBytes(kv, c.nHeadKv * c.headDim);
+  // Elements of the cache memref's rows (a Q8_0 cache is a byte array).
+  const int64_t kvWidth = kvRow / (kvElem.getIntOrFloatBitWidth() / 8);
   KvLayout lay(c, context, kvRow);
   // Prompts are processed in chunks when the context holds one.
   const int64_t chunk = context >= kPrefillChunk ? kPrefillChunk : 0;
@@ -200,8 +197,8 @@ OwningOpRef<ModuleOp> hyc::buildDecodeModule(MLIRContext &ctx,
     lb::EmbeddingOp::create(b, loc, e.weight("token_embd.weight"), token, x);
     for (int64_t l = 0; l < c.nLayer; ++l) {
       std::string p = "blk." + std::to_string(l) + ".";
-      Value kCache = e.kvCache(lay.kCache[l], {context, kvRow / kvBytesPer(kv)}, kvElem);
-      Value vCache = e.kvCache(lay.vCache[l], {context, kvRow / kvBytesPer(kv)}, kvElem);
+      Value kCache = e.kvCache(lay.kCache[l], {context, kvWidth}, kvElem);
+      Value vCache = e.kvCache(lay.vCache[l], {context, kvWidth}, kvElem);
       // Attention block.
       lb::RmsNormOp::create(b, loc, x, e.weight(p + "attn_norm.weight"), h, eps);
       lb::MatmulOp::create(b, loc, h, e.weight(p + "attn_q.weight"), q);
@@ -289,8 +286,8 @@ OwningOpRef<ModuleOp> hyc::buildDecodeModule(MLIRContext &ctx,
     });
     for (int64_t l = 0; l < c.nLayer; ++l) {
       std::string p = "blk." + std::to_string(l) + ".";
-      Value kCache = e.kvCache(lay.kCache[l], {context, kvRow / kvBytesPer(kv)}, kvElem);
-      Value vCache = e.kvCache(lay.vCache[l], {context, kvRow / kvBytesPer(kv)}, kvElem);
+      Value kCache = e.kvCache(lay.kCache[l], {context, kvWidth}, kvElem);
+      Value vCache = e.kvCache(lay.vCache[l], {context, kvWidth}, kvElem);
       // Whole-chunk norms (one op over the C rows): lowbit-fuse-norm-quantize
       // can then fuse each with the int8 rounding of its matmul's input.
       lb::RmsNormOp::create(b, loc, X, e.weight(p + "attn_norm.weight"), H, eps);
@@ -473,8 +470,9 @@ const char *hyc::kvCacheName(KvCache kv) {
 }
 
 int64_t hyc::kvRowBytes(KvCache kv, int64_t elements) {
-  if (kv == KvCache::Q8_0)
-    return elements / 32 * 34;
+  if (kv == KvCache::Q8_0) // the blocks of Q8_0 weights (LowBitTypes.td)
+    return elements / lb::requiredBlockSize(lb::WeightFormat::Q8_0) *
+           lb::blockBytes(lb::WeightFormat::Q8_0);
   return elements * (kv == KvCache::F16 ? 2 : 4);
 }
 

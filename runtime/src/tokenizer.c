@@ -149,9 +149,9 @@ static uint8_t special_byte(const hy_tokenizer_t *t, int32_t id, size_t k) {
 
 /* Byte order, a proper prefix first; equal bytes: lower id first. */
 static int special_less(const hy_tokenizer_t *t, int32_t a, int32_t b) {
-  size_t la = special_len(t, a), lb = special_len(t, b);
-  int c = memcmp(t->text + t->offsets[a], t->text + t->offsets[b],
-                 la < lb ? la : lb);
+  size_t la, lb;
+  const char *sa = tok_bytes(t, a, &la), *sb = tok_bytes(t, b, &lb);
+  int c = memcmp(sa, sb, la < lb ? la : lb);
   if (c != 0) return c < 0;
   if (la != lb) return la < lb;
   return a < b;

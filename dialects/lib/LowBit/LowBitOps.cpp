@@ -219,12 +219,14 @@ LogicalResult KvStoreOp::verify() {
     return failure();
   int64_t n = numElements(getX());
   if (cache.getElementType().isInteger(8)) {
-    if (n % 32 != 0)
-      return emitOpError() << "a Q8_0 (i8) cache needs x's length to be a multiple of 32, "
-                           << "got " << n;
-    if (cache.getDimSize(1) != n / 32 * 34)
+    const int64_t qk = requiredBlockSize(WeightFormat::Q8_0);
+    const int64_t rowBytes = n / qk * blockBytes(WeightFormat::Q8_0);
+    if (n % qk != 0)
+      return emitOpError() << "a Q8_0 (i8) cache needs x's length to be a multiple of " << qk
+                           << ", got " << n;
+    if (cache.getDimSize(1) != rowBytes)
       return emitOpError() << "Q8_0 cache rows have " << cache.getDimSize(1)
-                           << " bytes but x's " << n << " elements need " << n / 32 * 34;
+                           << " bytes but x's " << n << " elements need " << rowBytes;
     return success();
   }
   if (cache.getDimSize(1) != n)
@@ -258,13 +260,15 @@ LogicalResult AttentionOp::verify() {
   if (kType != getVCache().getType())
     return emitOpError() << "k_cache and v_cache types differ";
   if (kType.getElementType().isInteger(8)) {
-    if (d % 32 != 0)
-      return emitOpError() << "a Q8_0 (i8) cache needs head_dim to be a multiple of 32, got "
-                           << d;
-    if (kType.getDimSize(1) != kv * d / 32 * 34)
+    const int64_t qk = requiredBlockSize(WeightFormat::Q8_0),
+                  qb = blockBytes(WeightFormat::Q8_0);
+    if (d % qk != 0)
+      return emitOpError() << "a Q8_0 (i8) cache needs head_dim to be a multiple of " << qk
+                           << ", got " << d;
+    if (kType.getDimSize(1) != kv * d / qk * qb)
       return emitOpError() << "Q8_0 cache rows have " << kType.getDimSize(1)
-                           << " bytes, expected num_kv_heads * head_dim / 32 * 34 = "
-                           << kv * d / 32 * 34;
+                           << " bytes, expected num_kv_heads * head_dim / " << qk << " * " << qb
+                           << " = " << kv * d / qk * qb;
   } else if (kType.getDimSize(1) != kv * d) {
     return emitOpError() << "cache rows have " << kType.getDimSize(1)
                          << " elements, expected num_kv_heads * head_dim = "

@@ -646,9 +646,10 @@ private:
     Location loc = e.loc;
     Value x = op.getX(), cache = op.getCache();
     Type i8 = b.getI8Type(), i16 = b.getI16Type(), i32 = b.getI32Type();
-    e.loop(length(x) / 32, [&](Value blk) {
-      Value first = e.imul(blk, e.idx(32)), at = e.imul(blk, e.idx(34));
-      Value amax = e.reduce(32, e.f32(0.0), [&](Value i, Value acc) {
+    const int64_t qk = requiredBlockSize(WeightFormat::Q8_0), qb = blockBytes(WeightFormat::Q8_0);
+    e.loop(length(x) / qk, [&](Value blk) {
+      Value first = e.imul(blk, e.idx(qk)), at = e.imul(blk, e.idx(qb));
+      Value amax = e.reduce(qk, e.f32(0.0), [&](Value i, Value acc) {
         Value v = math::AbsFOp::create(b, loc, e.load(x, {e.iadd(first, i)}));
         return arith::MaximumFOp::create(b, loc, acc, v);
       });
@@ -660,7 +661,7 @@ private:
       Value hi = arith::ShRUIOp::create(b, loc, bits, arith::ConstantIntOp::create(b, loc, i16, 8));
       e.store(arith::TruncIOp::create(b, loc, i8, bits), cache, {pos, at});
       e.store(arith::TruncIOp::create(b, loc, i8, hi), cache, {pos, e.iaddIdx(at, 1)});
-      e.loop(32, [&](Value i) {
+      e.loop(qk, [&](Value i) {
         Value v = e.mul(e.load(x, {e.iadd(first, i)}), inv);
         Value q = arith::FPToSIOp::create(b, loc, i32, math::RoundOp::create(b, loc, v));
         e.store(arith::TruncIOp::create(b, loc, i8, q), cache,
@@ -679,6 +680,7 @@ private:
     auto qType = cast<MemRefType>(op.getQ().getType());
     const bool rank2 = qType.getRank() == 2;
     const int64_t rows = rank2 ? qType.getDimSize(0) : 1;
+    Type cacheElem = cast<MemRefType>(op.getKCache().getType()).getElementType();
     if (d % kAttentionHeadDimMultiple == 0) {
       // The Halide kernel: every row and head in one call (the heads, rows
       // and KV blocks in parallel). Its only failures are argument errors
@@ -686,8 +688,7 @@ private:
       MLIRContext *ctx = op.getContext();
       Type ptr = LLVM::LLVMPointerType::get(ctx);
       Type i64 = IntegerType::get(ctx, 64), i32 = IntegerType::get(ctx, 32);
-      Type elem = cast<MemRefType>(op.getKCache().getType()).getElementType();
-      const char *suffix = elem.isF16() ? "_f16" : elem.isInteger(8) ? "_q8_0" : "";
+      const char *suffix = cacheElem.isF16() ? "_f16" : cacheElem.isInteger(8) ? "_q8_0" : "";
       func::FuncOp callee = kernelDecl(
           "hyk_attention_" + isa + suffix,
           FunctionType::get(ctx, {ptr, ptr, ptr, ptr, i64, i64, i64, i64, i64}, {i32}));
@@ -701,7 +702,7 @@ private:
     }
     // Loops, one query row at a time (row r at position pos + r). A Q8_0
     // cache always has the kernel (its verifier asks head_dim % 32 == 0).
-    if (cast<MemRefType>(op.getKCache().getType()).getElementType().isInteger(8))
+    if (cacheElem.isInteger(8))
       return op.emitOpError() << "a Q8_0 cache with head_dim " << d
                               << " has no loop lowering";
     // Loops, one query row at a time (row r at position pos + r).
