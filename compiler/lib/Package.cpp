@@ -236,6 +236,13 @@ bool hyc::generateKernelVariants(const std::vector<KernelVariant> &variants,
             "': cannot generate tuned kernels for it";
     return false;
   }
+  // The ISA's Halide target names Linux; the macOS targets build the same
+  // kernels as Mach-O (Halide's "osx").
+  if (target.os == "macos") {
+    size_t at = halideTarget.find("-linux");
+    if (at != std::string::npos)
+      halideTarget.replace(at, 6, "-osx");
+  }
   std::string generator = HYC_HALIDE_GENERATOR;
   for (const KernelVariant &v : variants) {
     std::vector<std::string> argv = {generator, "-g",
@@ -272,7 +279,7 @@ bool hyc::writeStaticLibrary(const std::string &path,
                              const std::string &glueName,
                              const std::string &glueObject,
                              const std::vector<std::string> &extraObjects,
-                             const std::string &kernelArchive,
+                             const std::string &kernelArchive, bool darwin,
                              std::string &error) {
   auto kernelBuffer = llvm::MemoryBuffer::getFile(kernelArchive);
   if (!kernelBuffer) {
@@ -313,7 +320,8 @@ bool hyc::writeStaticLibrary(const std::string &path,
   }
   if (llvm::Error e = llvm::writeArchive(path, members,
                                          llvm::SymtabWritingMode::NormalSymtab,
-                                         llvm::object::Archive::K_GNU,
+                                         darwin ? llvm::object::Archive::K_DARWIN
+                                                : llvm::object::Archive::K_GNU,
                                          /*Deterministic=*/true, /*Thin=*/false)) {
     error = "cannot write '" + path + "': " + llvm::toString(std::move(e));
     return false;
@@ -374,18 +382,30 @@ bool hyc::assembleEmbeddedWeights(const std::string &blobPath,
   // assembler copies the file straight into .rodata.
   std::string asmPath = objectPath + ".s";
   std::string text;
-  text += "  .section .rodata.hy_weights,\"a\"\n";
-  text += "  .balign 64\n";
-  text += "  .globl " + symbol + "\n";
-  text += "  .type " + symbol + ", %object\n";
-  text += symbol + ":\n";
-  text += "  .incbin \"" + blobPath + "\"\n";
-  text += "  .size " + symbol + ", " + std::to_string(bytes) + "\n";
-  text += "  .section .note.GNU-stack,\"\",%progbits\n";
+  if (target.os == "macos") {
+    // Mach-O: C symbols take a leading underscore; read-only data lives in
+    // __TEXT,__const; there is no .type/.size.
+    text += "  .section __TEXT,__const\n";
+    text += "  .p2align 6\n";
+    text += "  .globl _" + symbol + "\n";
+    text += "_" + symbol + ":\n";
+    text += "  .incbin \"" + blobPath + "\"\n";
+  } else {
+    text += "  .section .rodata.hy_weights,\"a\"\n";
+    text += "  .balign 64\n";
+    text += "  .globl " + symbol + "\n";
+    text += "  .type " + symbol + ", %object\n";
+    text += symbol + ":\n";
+    text += "  .incbin \"" + blobPath + "\"\n";
+    text += "  .size " + symbol + ", " + std::to_string(bytes) + "\n";
+    text += "  .section .note.GNU-stack,\"\",%progbits\n";
+  }
   if (!writeFile(asmPath, text, error))
     return false;
-  bool ok = runCDriver(target.linker, {"-c", asmPath, "-o", objectPath},
-                       "embed the weights", "assembling the embedded weights", error);
+  std::vector<std::string> args = target.assemblerFlags;
+  args.insert(args.end(), {"-c", asmPath, "-o", objectPath});
+  bool ok = runCDriver(target.assembler, args, "embed the weights",
+                       "assembling the embedded weights", error);
   llvm::sys::fs::remove(asmPath);
   return ok;
 }

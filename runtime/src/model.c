@@ -102,7 +102,9 @@ static hy_status_t read_file_anonymous(int fd, const char *path, size_t n,
   size_t pages = (n + page - 1) & ~(page - 1);
   if (p > base) munmap(base, (size_t)(p - base));
   if (base + span > p + pages) munmap(p + pages, (size_t)(base + span - (p + pages)));
+#ifdef MADV_HUGEPAGE /* Linux; macOS has no such advice */
   (void)madvise(p, pages, MADV_HUGEPAGE); /* advice only: fine if refused */
+#endif
   size_t done = 0;
   while (done < n) {
     ssize_t r = pread(fd, p + done, n - done, (off_t)done);

@@ -5,7 +5,11 @@
 #include "GemvShim.h"
 
 #include <stddef.h>
+#if defined(__APPLE__)
+#include <sys/sysctl.h>
+#else
 #include <sys/auxv.h>
+#endif
 
 #include "gemv_q2_0c_neon.h"
 #include "gemv_q8_0_neon.h"
@@ -30,9 +34,22 @@ int32_t hyk_gemv_q8_0_neon(const uint8_t *w, const float *x, float *y,
                       HYK_Q8_0_BLOCK_BYTES, HYK_ERR_K_NOT_BLOCKED_Q8_0);
 }
 
+#if defined(__APPLE__)
+/* macOS names each CPU feature in sysctl hw.optional.arm.FEAT_*. */
+static int cpu_has_i8mm(void) {
+  int value = 0;
+  size_t size = sizeof value;
+  return sysctlbyname("hw.optional.arm.FEAT_I8MM", &value, &size, NULL, 0) == 0 &&
+         value != 0;
+}
+#else
 /* Linux arm64 hwcaps (asm/hwcap.h; older sysroots lack the name). */
 #ifndef HWCAP2_I8MM
 #define HWCAP2_I8MM (1UL << 13)
+#endif
+/* getauxval reads the process's auxiliary vector: cheap next to a GEMM, and
+ * no shared state between threads. */
+static int cpu_has_i8mm(void) { return (getauxval(AT_HWCAP2) & HWCAP2_I8MM) != 0; }
 #endif
 
 int32_t hyk_gemm_q2_0c_neon_dotprod(const uint8_t *w, const float *x, float *y,
@@ -54,10 +71,7 @@ int32_t hyk_gemm_q2_0c_neon_dotprod(const uint8_t *w, const float *x, float *y,
 
 int32_t hyk_gemm_q2_0c_neon(const uint8_t *w, const float *x, float *y, int64_t n,
                             int64_t k, int64_t m) {
-  /* getauxval reads the process's auxiliary vector: cheap next to a GEMM,
-   * and no shared state between threads. */
-  return (getauxval(AT_HWCAP2) & HWCAP2_I8MM) != 0
-             ? hyk_gemm_q2_0c_neon_i8mm(w, x, y, n, k, m)
+  return cpu_has_i8mm() ? hyk_gemm_q2_0c_neon_i8mm(w, x, y, n, k, m)
              : hyk_gemm_q2_0c_neon_dotprod(w, x, y, n, k, m);
 }
 

@@ -7,14 +7,25 @@
  * TPIDR2_EL0 means nothing is pending; nonzero reserved bytes abort.
  * Clobbers only x16 and x17 (x12, the slice index, is restored), as the ABI
  * lets callers assume. Hidden: each model library carries its own copy and
- * never interposes a newer libgcc's. */
+ * never interposes a newer libgcc's. Assembled as ELF for Linux and as
+ * Mach-O for macOS (C symbols there take a leading underscore, and "hidden"
+ * is .private_extern). */
+#if defined(__APPLE__)
+#define SYM(name) _##name
+#else
+#define SYM(name) name
+#endif
         .arch armv9-a+sme
         .text
-        .globl __arm_tpidr2_save
+        .globl SYM(__arm_tpidr2_save)
+#if defined(__APPLE__)
+        .private_extern SYM(__arm_tpidr2_save)
+#else
         .hidden __arm_tpidr2_save
         .type __arm_tpidr2_save, %function
+#endif
         .p2align 2
-__arm_tpidr2_save:
+SYM(__arm_tpidr2_save):
         mrs     x16, TPIDR2_EL0
         cbz     x16, 2f
         ldr     x17, [x16, #8]          // num_za_save_slices (16 bits) + reserved
@@ -31,6 +42,8 @@ __arm_tpidr2_save:
         b.lo    1b
         ldr     x12, [sp], #16
 2:      ret
-3:      b       abort
+3:      b       SYM(abort)
+#if !defined(__APPLE__)
         .size __arm_tpidr2_save, .-__arm_tpidr2_save
         .section .note.GNU-stack,"",%progbits
+#endif

@@ -4,6 +4,10 @@
 #include "llvm/TargetParser/Host.h"
 #include "llvm/ADT/StringMap.h"
 
+#ifndef HYC_CLANG
+#error "HYC_CLANG must name the clang that assembles for the macOS targets"
+#endif
+
 #ifndef HYC_KERNEL_LIB_DIR
 #error "HYC_KERNEL_LIB_DIR must name the directory of the kernel archives"
 #endif
@@ -39,11 +43,13 @@ bool hyc::resolveTarget(const std::string &requested, TargetInfo &out,
   out.triple = "x86_64-unknown-linux-gnu";
   out.kernelArchive = std::string(HYC_KERNEL_LIB_DIR) + "/libhyk_x86.a";
   out.linker = "cc";
+  out.os = "linux";
   out.activations = "f32";
   if (name == "x86-64-avx2") {
     out.cpu = "haswell";
     out.features = "+avx2,+fma,+f16c";
     out.kernelIsa = "avx2";
+    out.assembler = out.linker;
     return true;
   }
   if (name == "x86-64-avx512") {
@@ -53,6 +59,7 @@ bool hyc::resolveTarget(const std::string &requested, TargetInfo &out,
     // Int8 activations by default where VNNI makes them pay (3x fewer dot
     // products than the 24-bit form, which is compute-bound on decode).
     out.activations = "int8";
+    out.assembler = out.linker;
     return true;
   }
   if (name == "aarch64-neon") {
@@ -67,6 +74,7 @@ bool hyc::resolveTarget(const std::string &requested, TargetInfo &out,
     // Debian's cross gcc driver (gcc-aarch64-linux-gnu) knows the aarch64
     // sysroot's crt files and libc.
     out.linker = "aarch64-linux-gnu-gcc";
+    out.assembler = out.linker;
     return true;
   }
   if (name == "aarch64-sme2") {
@@ -76,14 +84,45 @@ bool hyc::resolveTarget(const std::string &requested, TargetInfo &out,
     // NEON glue, which every SME2 CPU also runs.
     out.triple = "aarch64-unknown-linux-gnu";
     out.cpu = "generic";
-    out.features = "+v9.2a,+neon,+dotprod,+i8mm,+sve2,+sme2";
+    // No SVE: the Apple M4 has SME2 (streaming SVE) but no SVE outside
+    // streaming mode, and the glue must not be vectorized with it.
+    out.features = "+v8.7a,+neon,+dotprod,+i8mm,+bf16,+sme2";
     out.kernelIsa = "sme2";
     out.kernelArchive = std::string(HYC_KERNEL_LIB_DIR) + "/libhyk_sme2.a";
     out.linker = "aarch64-linux-gnu-gcc";
+    out.assembler = out.linker;
+    return true;
+  }
+  if (name == "aarch64-neon-macos" || name == "aarch64-sme2-macos") {
+    // Apple silicon under macOS: Mach-O objects in a static archive that the
+    // app links on the Mac with the runtime (Apple's toolchain and SDK live
+    // there, so no shared library is linked here). The kernels are the same
+    // sources as the Linux targets', built for Darwin (libhyk_*_macos.a).
+    out.os = "macos";
+    out.linker.clear();
+    out.kernelIsa = name == "aarch64-neon-macos" ? "neon" : "sme2";
+    if (out.kernelIsa == "neon") {
+      // M1 and later: NEON with the dot product extension.
+      out.triple = "arm64-apple-macosx14.0.0";
+      out.cpu = "apple-m1";
+      out.features = "+neon,+dotprod";
+      out.kernelArchive = std::string(HYC_KERNEL_LIB_DIR) + "/libhyk_arm64_macos.a";
+    } else {
+      // M4: SME2 with a 512-bit streaming vector length, and no SVE outside
+      // streaming mode (apple-m4 enables none). macOS 15 is the first with
+      // SME for applications.
+      out.triple = "arm64-apple-macosx15.0.0";
+      out.cpu = "apple-m4";
+      out.features = "+neon,+dotprod,+i8mm,+bf16,+sme2";
+      out.kernelArchive = std::string(HYC_KERNEL_LIB_DIR) + "/libhyk_sme2_macos.a";
+    }
+    out.assembler = HYC_CLANG;
+    out.assemblerFlags = {"--target=" + out.triple};
     return true;
   }
   error = "unknown target '" + requested +
-          "' (expected host, x86-64-avx2, x86-64-avx512, aarch64-neon or aarch64-sme2)";
+          "' (expected host, x86-64-avx2, x86-64-avx512, aarch64-neon, aarch64-sme2, "
+          "aarch64-neon-macos or aarch64-sme2-macos)";
   return false;
 }
 

@@ -3,6 +3,7 @@
 #define HYC_TARGETS_COMMON_TARGETS_H
 
 #include <string>
+#include <vector>
 
 namespace hyc {
 
@@ -14,7 +15,15 @@ struct TargetInfo {
   std::string features;  ///< LLVM feature string
   std::string kernelIsa; ///< suffix of the kernels the glue calls (avx2, avx512, neon)
   std::string kernelArchive; ///< kernel library whose members join the output
-  std::string linker;    ///< C compiler driver that links the shared library
+  std::string linker;    ///< C compiler driver that links the shared library ("": none is built)
+  /// Operating system of the output: "linux" (ELF: a static archive and a
+  /// shared library) or "macos" (Mach-O: a static archive only, linked into
+  /// the app on the Mac).
+  std::string os;
+  /// C compiler driver and flags that assemble for this target (the
+  /// --embed-weights object).
+  std::string assembler;
+  std::vector<std::string> assemblerFlags;
   /// Precision of the activations fed to the 2-bit matmuls: "int8" (rounded
   /// to int8 with a scale per 32, kernel families *_q2_0c_a8) or "f32"
   /// (float32 math). resolveTarget sets the target's default;
@@ -22,7 +31,8 @@ struct TargetInfo {
   std::string activations;
 };
 
-/// Resolves a --target name (host, x86-64-avx2, x86-64-avx512, aarch64-neon, ...).
+/// Resolves a --target name (host, x86-64-avx2, x86-64-avx512, aarch64-neon,
+/// aarch64-sme2, aarch64-neon-macos, aarch64-sme2-macos).
 bool resolveTarget(const std::string &name, TargetInfo &out, std::string &error);
 
 /// Applies a requested activation precision ("int8", "f32" or "" for the

@@ -58,11 +58,13 @@ bool generateKernelVariants(const std::vector<KernelVariant> &variants,
                             std::vector<std::string> &objects, std::string &error);
 
 /// Writes a static archive of the glue object, the extra (variant) objects
-/// and every member of the target's kernel archive.
+/// and every member of the target's kernel archive, in the BSD/Darwin
+/// format (with its __.SYMDEF table, as Apple's linker wants) if `darwin`,
+/// else the GNU one.
 bool writeStaticLibrary(const std::string &path, const std::string &glueName,
                         const std::string &glueObject,
                         const std::vector<std::string> &extraObjects,
-                        const std::string &kernelArchive, std::string &error);
+                        const std::string &kernelArchive, bool darwin, std::string &error);
 
 /// Links the glue object, extra objects and kernel archive into a shared
 /// library with the target's C compiler driver `linker` (TargetInfo::linker).

@@ -160,6 +160,14 @@ int hyc::driver::compileMain(const std::vector<std::string> &args) {
   if (!resolveTarget(target, targetInfo, error) ||
       !setActivations(activations, targetInfo, error))
     return fail(cmd, error);
+  if (!llvm::sys::fs::exists(targetInfo.kernelArchive))
+    return fail(cmd, "the kernels of target '" + targetInfo.name + "' were not built ('" +
+                         targetInfo.kernelArchive + "' is missing): configure hyc with " +
+                         (targetInfo.os == "macos" ? "'macos'"
+                          : targetInfo.kernelIsa == "neon" || targetInfo.kernelIsa == "sme2"
+                              ? "'neon'"
+                              : "'x86'") +
+                         " in HYC_TARGETS");
 
   Progress progress(7);
   progress.begin("import " + llvm::sys::path::filename(model).str());
@@ -274,7 +282,8 @@ int hyc::driver::compileMain(const std::vector<std::string> &args) {
     writeFile(dumpDir + "/" + name + ".ll", llvmIR, error);
   progress.end(std::to_string(object.size()) + " bytes");
 
-  progress.begin("static + shared library");
+  const bool macos = targetInfo.os == "macos";
+  progress.begin(macos ? "static library (Mach-O)" : "static + shared library");
   std::string objPath = staging.file(name + ".o");
   std::vector<std::string> variantObjects;
   std::string blobPath = staging.file(name + ".weights");
@@ -290,9 +299,11 @@ int hyc::driver::compileMain(const std::vector<std::string> &args) {
   if (!generateKernelVariants(variants, targetInfo, staging.path(), variantObjects, error) ||
       !writeFile(objPath, object, error) ||
       !writeStaticLibrary(staging.file("libhy_" + name + ".a"), name + ".o", object,
-                          variantObjects, targetInfo.kernelArchive, error) ||
-      !linkSharedLibrary(staging.file("libhy_" + name + ".so"), objPath, variantObjects,
-                         targetInfo.kernelArchive, targetInfo.linker, error)) {
+                          variantObjects, targetInfo.kernelArchive, macos, error) ||
+      // macOS: no shared library; the app links libhy_NAME.a on the Mac.
+      (!macos &&
+       !linkSharedLibrary(staging.file("libhy_" + name + ".so"), objPath, variantObjects,
+                          targetInfo.kernelArchive, targetInfo.linker, error))) {
     progress.failed();
     return fail(cmd, error);
   }
@@ -374,7 +385,8 @@ int hyc::driver::compileMain(const std::vector<std::string> &args) {
   }
   progress.end();
   std::string weightsNote = embedWeights ? "weights embedded" : name + ".weights";
-  std::fprintf(stderr, "hyc: wrote %s (libhy_%s.a, libhy_%s.so, hy_model.h, %s)\n",
-               out.c_str(), name.c_str(), name.c_str(), weightsNote.c_str());
+  std::string libraries = "libhy_" + name + ".a" + (macos ? "" : ", libhy_" + name + ".so");
+  std::fprintf(stderr, "hyc: wrote %s (%s, hy_model.h, %s)\n", out.c_str(), libraries.c_str(),
+               weightsNote.c_str());
   return 0;
 }

@@ -160,6 +160,12 @@ int hyc::driver::tuneMain(const std::vector<std::string> &args) {
   if (!resolveTarget(target, opt.target, error) ||
       !setActivations(activations, opt.target, error))
     return fail(cmd, error);
+  if (opt.target.os == "macos")
+    return fail(cmd, "target " + opt.target.name + " cannot be tuned from here: its "
+                     "candidates would be Mach-O programs, and hyc links only Linux ones. "
+                     "Tune for " + opt.target.name.substr(0, opt.target.name.size() - 6) +
+                     " on the same chip under Linux (the same kernels); hyc compile --target " +
+                     opt.target.name + " --tuning-db uses those entries");
   if (opt.target.kernelIsa == "sme2")
     return fail(cmd, "tuning is not supported for target " + opt.target.name +
                          " yet: its Q2_0C kernels are hand-written SME2 code "

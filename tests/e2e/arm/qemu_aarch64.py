@@ -5,7 +5,8 @@
          -- PROGRAM [ARGS...]
 
 Runs `PATH -cpu max -L DIR PROGRAM ARGS...` and exits with its status; --sme-vl sets the
-streaming (SME) vector length in bytes (-cpu max,sme-default-vector-length=BYTES). A missing or
+streaming (SME) vector length in bytes (-cpu max,sme-default-vector-length=BYTES; at 64,
+the Apple M4's 512 bits, also sve=off, as the M4 has no SVE: see M4_SME_VL). A missing or
 non-11.x qemu is a FAILURE (exit 1 with the reason), never a skip: the AArch64 tests
 exist to prove the library works there, and "could not run" proves nothing.
 With --expect-summary the program's last output line must be "N passed, 0 failed"
@@ -40,8 +41,20 @@ def check_qemu(qemu):
     return None
 
 
+# The streaming vector length (bytes) at which the CPU is modelled on the Apple M4:
+# SME2 with a 512-bit SVL and no SVE outside streaming mode (sve=off), so code
+# that uses SVE without SME's streaming mode faults as it would there. At other
+# lengths the CPU keeps qemu's max features (SVE2 too, as Arm's C1 cores have).
+M4_SME_VL = 64
+
+
 def command(qemu, sysroot, argv, sme_vl=None):
-    cpu = "max" if sme_vl is None else f"max,sme-default-vector-length={int(sme_vl)}"
+    if sme_vl is None:
+        cpu = "max"
+    else:
+        cpu = f"max,sme-default-vector-length={int(sme_vl)}"
+        if int(sme_vl) == M4_SME_VL:
+            cpu += ",sve=off"
     return [qemu, "-cpu", cpu, "-L", sysroot or DEFAULT_SYSROOT] + list(argv)
 
 
