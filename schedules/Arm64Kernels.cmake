@@ -71,6 +71,7 @@ set(HYC_SME2_CFLAGS -march=armv9-a+sme2+nosve -fno-asynchronous-unwind-tables -f
 # libhyk_arm64<s>.a members:
 #   gemv_q2_0c_neon.o, gemv_q8_0_neon.o   the int8-dot-product generators
 #                                         (gemv_*_i8dot) for HYK_NEON_TARGET
+#   gemv_q2_k_neon.o, gemv_tq2_0_neon.o   ggml's 2-bit formats (float GEMVs)
 #   hyk_halide_runtime_arm64.o            one Halide runtime for arm-64-<os>
 #   attention_{decode,prefill}[_f16|_q8_0]_neon.o the attention generators
 #   Q2_0CGemvShim.o, EntryPointsNeon.o, ParallelHook.o, AttentionShim.o
@@ -89,11 +90,17 @@ function(hyk_arm64_kernel_archives)
   set(headers "")
 
   # ---- Halide pipelines and runtime --------------------------------------------
-  foreach(format q2_0c q8_0)
+  # Q2_0C and Q8_0: the int8-dot-product generators (gemv_*_i8dot); ggml's
+  # Q2_K and TQ2_0: the float generators (K2GemvGenerator.cpp).
+  foreach(format q2_0c q8_0 q2_k tq2_0)
     set(name gemv_${format}_neon)
+    set(generator gemv_${format}_i8dot)
+    if(format STREQUAL "q2_k" OR format STREQUAL "tq2_0")
+      set(generator gemv_${format})
+    endif()
     add_custom_command(
       OUTPUT "${dir}/${name}.o" "${dir}/${name}.h"
-      COMMAND hyk_halide_generators -g gemv_${format}_i8dot -f ${name}
+      COMMAND hyk_halide_generators -g ${generator} -f ${name}
               -e object,c_header -o "${dir}" target=${neon_target}-no_runtime
       DEPENDS hyk_halide_generators
       COMMENT "Generating ${name} (Halide, ${neon_target})"

@@ -192,8 +192,7 @@ std::unique_ptr<ImportedModel> hyc::importGGUF(const std::string &path,
     loopWeights += e.format == WeightFormat::Q2_K || e.format == WeightFormat::TQ2_0;
   if (loopWeights > 0)
     model->notes.push_back(std::to_string(loopWeights) +
-                           " linear weights are q2_K or tq2_0: x86 targets run them on "
-                           "float-activation GEMV kernels, AArch64 targets as plain "
-                           "decode-and-multiply loops (both slower than q2_0c)");
+                           " linear weights are q2_K or tq2_0: they run on "
+                           "float-activation GEMV kernels (slower than q2_0c's)");
   return model;
 }

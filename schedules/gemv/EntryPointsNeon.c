@@ -13,6 +13,8 @@
 
 #include "gemv_q2_0c_neon.h"
 #include "gemv_q8_0_neon.h"
+#include "gemv_q2_k_neon.h"
+#include "gemv_tq2_0_neon.h"
 
 #include "AttentionShim.h"
 #include "attention_decode_neon.h"
@@ -74,5 +76,9 @@ int32_t hyk_gemm_q2_0c_neon(const uint8_t *w, const float *x, float *y, int64_t 
   return cpu_has_i8mm() ? hyk_gemm_q2_0c_neon_i8mm(w, x, y, n, k, m)
              : hyk_gemm_q2_0c_neon_dotprod(w, x, y, n, k, m);
 }
+
+/* ggml's Q2_K and TQ2_0: the float GEMVs (K2GemvGenerator.cpp) for NEON. */
+HYK_K2_ENTRY_POINT(q2_k, Q2_K, neon)
+HYK_K2_ENTRY_POINT(tq2_0, TQ2_0, neon)
 
 HYK_ATTENTION_ENTRY_POINTS(neon)

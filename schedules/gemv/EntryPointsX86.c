@@ -111,13 +111,7 @@ int32_t hyk_gemv_q8_0_a8_avx512(const uint8_t *w, const float *x, float *y,
                       HYK_Q8_0_BLOCK_BYTES, HYK_ERR_K_NOT_BLOCKED_Q8_0);
 }
 
-/* ggml's 2-bit formats, one entry point per format and ISA. */
-#define HYK_K2_ENTRY_POINT(fmt, FMT, isa)                                        \
-  int32_t hyk_gemv_##fmt##_##isa(const uint8_t *w, const float *x, float *y,    \
-                                 int64_t n, int64_t k) {                        \
-    return hyk_run_gemv(gemv_##fmt##_##isa, w, x, y, n, k, HYK_K2_BLOCK_WEIGHTS, \
-                        HYK_##FMT##_BLOCK_BYTES, HYK_ERR_K_NOT_BLOCKED_256);    \
-  }
+/* ggml's 2-bit formats, one entry point per format and ISA (GemvShim.h). */
 HYK_K2_ENTRY_POINT(q2_k, Q2_K, avx2)
 HYK_K2_ENTRY_POINT(q2_k, Q2_K, avx512)
 HYK_K2_ENTRY_POINT(tq2_0, TQ2_0, avx2)

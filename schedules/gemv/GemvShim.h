@@ -56,4 +56,13 @@ hyk_run_q2_0c_quantized(hyk_gemv_q_pipeline pipeline, const uint8_t *w,
                         const int8_t *xq, const float *xs, float *y, int64_t n,
                         int64_t k, int64_t m, int32_t rank, int32_t interleave);
 
+/* hyk_gemv_<fmt>_<isa> over the Halide pipeline gemv_<fmt>_<isa> for ggml's
+ * 2-bit formats (fmt q2_k or tq2_0, FMT Q2_K or TQ2_0; hyk/kernels.h). */
+#define HYK_K2_ENTRY_POINT(fmt, FMT, isa)                                        \
+  int32_t hyk_gemv_##fmt##_##isa(const uint8_t *w, const float *x, float *y,    \
+                                 int64_t n, int64_t k) {                        \
+    return hyk_run_gemv(gemv_##fmt##_##isa, w, x, y, n, k, HYK_K2_BLOCK_WEIGHTS, \
+                        HYK_##FMT##_BLOCK_BYTES, HYK_ERR_K_NOT_BLOCKED_256);    \
+  }
+
 #endif /* HYK_SCHEDULES_GEMV_GEMVSHIM_H */

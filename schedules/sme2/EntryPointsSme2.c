@@ -1,12 +1,22 @@
 /* EntryPointsSme2.c - the aarch64-sme2 kernel ISA's entry points that are not
  * SME2 code: an SME2 CPU has NEON with dotprod, so the Q8_0 lm_head GEMV and
- * attention run the neon Halide pipelines (libhyk_sme2.a carries all of
+ * attention, and the Q2_K / TQ2_0 GEMVs run the neon Halide pipelines (libhyk_sme2.a carries all of
  * libhyk_arm64.a's members). The Q2_0C matmuls are SME2 (Q2_0CSme2.c). */
 #include "hyk/kernels.h"
 
 int32_t hyk_gemv_q8_0_sme2(const uint8_t *w, const float *x, float *y, int64_t n,
                            int64_t k) {
   return hyk_gemv_q8_0_neon(w, x, y, n, k);
+}
+
+int32_t hyk_gemv_q2_k_sme2(const uint8_t *w, const float *x, float *y, int64_t n,
+                           int64_t k) {
+  return hyk_gemv_q2_k_neon(w, x, y, n, k);
+}
+
+int32_t hyk_gemv_tq2_0_sme2(const uint8_t *w, const float *x, float *y, int64_t n,
+                            int64_t k) {
+  return hyk_gemv_tq2_0_neon(w, x, y, n, k);
 }
 
 int32_t hyk_attention_sme2(const float *q, const float *k_cache, const float *v_cache,

@@ -124,7 +124,7 @@ QK2_0C = 512
 # --embd-type choices -> ggml type.
 EMBD_TYPES = {"q8_0": GGML_Q8_0, "f16": GGML_F16, "f32": GGML_F32}
 # Linear layers: Q2_0C (the model's format), or TQ2_0 (ggml's ternary format; hyc compiles it
-# through plain loops, which the e2e tests check against the reference).
+# to its float GEMV kernels, which the e2e tests check against the reference).
 LINEAR_TYPES = {"q2_0c": GGML_Q2_0C, "tq2_0": GGML_TQ2_0}
 
 

@@ -147,6 +147,8 @@ std::string hyc::kernelGenerator(const std::string &family, const std::string &i
   // AArch64 runs the int8 dot-product forms (sdot); AVX-512 the VNNI form of
   // the 2-bit GEMV; everything else the float forms. The sme2 ISA's Halide
   // kernels are the neon ones (its SME2 kernels are not Halide's).
+  if (family == "gemv_q2_k" || family == "gemv_tq2_0")
+    return family; // ggml's 2-bit formats: the float GEMVs on every ISA
   if (isa == "neon" || isa == "sme2")
     return family + "_i8dot";
   if (isa == "avx512" && (family == "gemv_q2_0c" || family == "gemm_q2_0c" ||

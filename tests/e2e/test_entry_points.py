@@ -111,7 +111,7 @@ def main():
                     help="compile with --embed-weights and use the library's hy_NAME_weights")
     ap.add_argument("--linear-type", default="q2_0c",
                     help="hy_gguf.py write --linear-type (tq2_0: ggml's ternary format, "
-                         "compiled to plain loops)")
+                         "compiled to its float GEMV kernel, one call per prompt row)")
     args = ap.parse_args()
     failures = 0
     with tempfile.TemporaryDirectory(prefix="hyc-entry-") as tmp:

@@ -104,9 +104,10 @@ struct SelectKernels
   }
 
   /// Targets whose kernel library has the Q2_K / TQ2_0 GEMVs
-  /// (schedules/gemv/K2GemvGenerator.cpp: x86 only).
+  /// (schedules/gemv/K2GemvGenerator.cpp: x86 and AArch64).
   bool hasK2Gemv() const {
-    return target == "x86-64-avx2" || target == "x86-64-avx512";
+    return target == "x86-64-avx2" || target == "x86-64-avx512" ||
+           target == "aarch64-neon" || target == "aarch64-sme2";
   }
 
   void runOnOperation() override {
@@ -126,7 +127,7 @@ struct SelectKernels
     Builder b(&getContext());
     getOperation().walk([&](MatmulOp op) {
       PackedType w = op.getWeight().getType();
-      // Formats with kernels; the rest (f32/f16; Q2_K/TQ2_0 off x86) are
+      // Formats with kernels; the rest (f32/f16; Q2_K/TQ2_0 elsewhere) are
       // lowered to loops by convert-lowbit-to-loops.
       bool k2 = w.getFormat() == WeightFormat::Q2_K || w.getFormat() == WeightFormat::TQ2_0;
       if (k2 && !hasK2Gemv())

@@ -191,6 +191,16 @@ int32_t hyk_gemv_tq2_0_avx2(const uint8_t *w, const float *x, float *y, int64_t 
                             int64_t k);
 int32_t hyk_gemv_tq2_0_avx512(const uint8_t *w, const float *x, float *y,
                               int64_t n, int64_t k);
+/* The same for AArch64 NEON (float32 products), and under the aarch64-sme2
+ * target's names (forwarding to the neon kernels). */
+int32_t hyk_gemv_q2_k_neon(const uint8_t *w, const float *x, float *y, int64_t n,
+                           int64_t k);
+int32_t hyk_gemv_tq2_0_neon(const uint8_t *w, const float *x, float *y, int64_t n,
+                            int64_t k);
+int32_t hyk_gemv_q2_k_sme2(const uint8_t *w, const float *x, float *y, int64_t n,
+                           int64_t k);
+int32_t hyk_gemv_tq2_0_sme2(const uint8_t *w, const float *x, float *y, int64_t n,
+                            int64_t k);
 
 /* AArch64 NEON + dotprod; x as 24-bit integers per 32-block, as above. */
 int32_t hyk_gemv_q8_0_neon(const uint8_t *w, const float *x, float *y,

@@ -96,8 +96,8 @@ def main():
     ap.add_argument("--embd-type", default=None,
                     help="hy_gguf.py --embd-type (q8_0: the tied lm_head runs on the Q8_0 kernel)")
     ap.add_argument("--linear-type", default=None,
-                    help="hy_gguf.py --linear-type (tq2_0: AArch64 runs its matmuls as loops, "
-                         "x86 on the gemv_tq2_0 kernels)")
+                    help="hy_gguf.py --linear-type (tq2_0: the matmuls run on the gemv_tq2_0 "
+                         "kernels, float GEMVs on both AArch64 and x86)")
     ap.add_argument("--positions", type=int, default=128,
                     help="prompt + decode steps (the library is compiled for this context)")
     ap.add_argument("--prompt", type=int, default=8)
@@ -179,6 +179,13 @@ def main():
             got = {(k["kernel"], k["n"], k["k"]): k["schedule"] for k in kernels
                    if k["schedule"] != "default"}
             c.check(got == tuned, f"manifest lists the tuned neon schedules: {got}")
+        if args.linear_type and args.linear_type != "q2_0c":
+            # The linear layers run on the format's kernel, not in decode loops.
+            kernels = json.load(open(os.path.join(out_arm, "manifest.json")))["kernels"]
+            used = sorted({(k["kernel"], k["isa"]) for k in kernels
+                           if k["weights"] == args.linear_type})
+            c.check(used == [(f"gemv_{args.linear_type}", isa)],
+                    f"the {args.linear_type} matmuls call gemv_{args.linear_type} ({used})")
         so = os.path.join(out_arm, f"libhy_{name}.so")
         c.check(elf_machine(so) == EM_AARCH64, f"libhy_{name}.so is AArch64 ELF")
         proc, _ = run([args.objdump, "-f", os.path.join(out_arm, f"libhy_{name}.a")])

@@ -62,23 +62,26 @@ typedef struct {
   gemm_fn gemm; /* several activation rows; NULL: none */
   int64_t block_weights, block_bytes;
   int32_t not_blocked;
+  /* ggml's 2-bit formats (float kernels): 'K' Q2_K, 'T' TQ2_0; 0 for Q2_0C
+   * and Q8_0 (told apart by the block size). */
+  char k2;
 } format_t;
 
 #ifdef HYK_TEST_SME2
 static const format_t kQ2_0C = {"q2_0c_sme2", hyk_gemv_q2_0c_sme2, hyk_gemm_q2_0c_sme2,
                                 HYK_Q2_0C_BLOCK_WEIGHTS, HYK_Q2_0C_BLOCK_BYTES,
-                                HYK_ERR_K_NOT_BLOCKED};
+                                HYK_ERR_K_NOT_BLOCKED, 0};
 #else
 /* The GEMM through its HWCAP dispatcher, and each of its two kernels. */
 static const format_t kQ2_0C = {"q2_0c", hyk_gemv_q2_0c_neon, hyk_gemm_q2_0c_neon,
                                 HYK_Q2_0C_BLOCK_WEIGHTS, HYK_Q2_0C_BLOCK_BYTES,
-                                HYK_ERR_K_NOT_BLOCKED};
+                                HYK_ERR_K_NOT_BLOCKED, 0};
 static const format_t kQ2_0CI8mm = {"q2_0c_i8mm", hyk_gemv_q2_0c_neon,
                                     hyk_gemm_q2_0c_neon_i8mm, HYK_Q2_0C_BLOCK_WEIGHTS,
-                                    HYK_Q2_0C_BLOCK_BYTES, HYK_ERR_K_NOT_BLOCKED};
+                                    HYK_Q2_0C_BLOCK_BYTES, HYK_ERR_K_NOT_BLOCKED, 0};
 static const format_t kQ2_0CDotprod = {"q2_0c_dotprod", hyk_gemv_q2_0c_neon,
                                        hyk_gemm_q2_0c_neon_dotprod, HYK_Q2_0C_BLOCK_WEIGHTS,
-                                       HYK_Q2_0C_BLOCK_BYTES, HYK_ERR_K_NOT_BLOCKED};
+                                       HYK_Q2_0C_BLOCK_BYTES, HYK_ERR_K_NOT_BLOCKED, 0};
 #endif
 #ifdef HYK_TEST_SME2
 /* The sme2 ISA's names of the neon Q8_0 and attention kernels. */
@@ -94,7 +97,18 @@ static const format_t kQ2_0CDotprod = {"q2_0c_dotprod", hyk_gemv_q2_0c_neon,
 #endif
 static const format_t kQ8_0 = {"q8_0", HYK_Q8_0_GEMV, NULL,
                                HYK_Q8_0_BLOCK_WEIGHTS, HYK_Q8_0_BLOCK_BYTES,
-                               HYK_ERR_K_NOT_BLOCKED_Q8_0};
+                               HYK_ERR_K_NOT_BLOCKED_Q8_0, 0};
+#ifdef HYK_TEST_SME2
+static const format_t kQ2_K = {"q2_k_sme2", hyk_gemv_q2_k_sme2, NULL, HYK_K2_BLOCK_WEIGHTS,
+                               HYK_Q2_K_BLOCK_BYTES, HYK_ERR_K_NOT_BLOCKED_256, 'K'};
+static const format_t kTQ2_0 = {"tq2_0_sme2", hyk_gemv_tq2_0_sme2, NULL, HYK_K2_BLOCK_WEIGHTS,
+                                HYK_TQ2_0_BLOCK_BYTES, HYK_ERR_K_NOT_BLOCKED_256, 'T'};
+#else
+static const format_t kQ2_K = {"q2_k", hyk_gemv_q2_k_neon, NULL, HYK_K2_BLOCK_WEIGHTS,
+                               HYK_Q2_K_BLOCK_BYTES, HYK_ERR_K_NOT_BLOCKED_256, 'K'};
+static const format_t kTQ2_0 = {"tq2_0", hyk_gemv_tq2_0_neon, NULL, HYK_K2_BLOCK_WEIGHTS,
+                                HYK_TQ2_0_BLOCK_BYTES, HYK_ERR_K_NOT_BLOCKED_256, 'T'};
+#endif
 
 static int g_passed, g_failed;
 
@@ -216,15 +230,40 @@ static void fill_x(float *x, int64_t k, int64_t block) {
   }
 }
 
-/* Weight (row n, index i) of a Q2_0C / Q8_0 row, from the definitions. */
-static double weight_at(const format_t *f, const uint8_t *row, int64_t i) {
+/* Q2_K / TQ2_0 element e of a block, from hyk/kernels.h's definitions: the
+ * weight, and (*mag) the magnitude the float kernel's rounding scales with
+ * (Q2_K: both of its terms). */
+static double k2_weight(const format_t *f, const uint8_t *block, int64_t e, double *mag) {
+  const int64_t h = e / 128, j = (e % 128) / 32, l = e % 32;
+  const uint8_t *qs = block + (f->k2 == 'K' ? 16 : 0);
+  const int c = (qs[32 * h + l] >> (2 * j)) & 3;
+  if (f->k2 == 'T') {
+    const double d = half_to_double((uint16_t)(block[64] | (block[65] << 8)));
+    *mag = fabs((c - 1) * d);
+    return (c - 1) * d;
+  }
+  const double d = half_to_double((uint16_t)(block[80] | (block[81] << 8)));
+  const double dmin = half_to_double((uint16_t)(block[82] | (block[83] << 8)));
+  const int s = block[e / 16];
+  *mag = fabs(d * (s & 15) * c) + fabs(dmin * (s >> 4));
+  return d * (s & 15) * c - dmin * (s >> 4);
+}
+
+/* Weight (row n, index i) of a row, from the definitions; *mag as above
+ * (|weight| for Q2_0C and Q8_0). */
+static double weight_at(const format_t *f, const uint8_t *row, int64_t i, double *mag) {
   const uint8_t *block = row + (i / f->block_weights) * f->block_bytes;
+  if (f->k2)
+    return k2_weight(f, block, i % f->block_weights, mag);
+  *mag = 0.0;
   const double d = half_to_double((uint16_t)(block[0] | (block[1] << 8)));
   const int64_t j = i % f->block_weights;
   if (f->block_weights == HYK_Q2_0C_BLOCK_WEIGHTS) {
     const int c = (block[2 + j / 4] >> (2 * (j % 4))) & 3;
+    *mag = fabs((2 * c - 3) * d);
     return (2 * c - 3) * d;
   }
+  *mag = fabs((int8_t)block[2 + j] * d);
   return (int8_t)block[2 + j] * d;
 }
 
@@ -238,7 +277,7 @@ static double now_seconds(void) {
  * format's GEMM), each row against the scalar reference. */
 static void run_case_rows(const format_t *f, int64_t n, int64_t k, int64_t m) {
   g_rng = 0x9E3779B97F4A7C15ull ^ (uint64_t)(n * 7919 + k * 31 + m * 104729) ^
-          (f->block_weights == HYK_Q2_0C_BLOCK_WEIGHTS ? 1u : 2u);
+          (f->block_weights == HYK_Q2_0C_BLOCK_WEIGHTS ? 1u : 2u) ^ (uint64_t)f->k2;
   const int64_t nblocks = k / f->block_weights;
   const int64_t row_bytes = nblocks * f->block_bytes;
   guarded_t w, x;
@@ -248,16 +287,24 @@ static void run_case_rows(const format_t *f, int64_t n, int64_t k, int64_t m) {
            (long long)n, (long long)k, (long long)m);
     return;
   }
+  /* Random codes (and Q2_K sub-block scales); random fp16 scales where the
+   * format keeps them: byte 0 (Q2_0C, Q8_0), 64 (TQ2_0), 80 and 82 (Q2_K). */
   for (int64_t r = 0; r < n * nblocks; ++r) {
     uint8_t *block = w.data + r * f->block_bytes;
-    const uint16_t h = random_scale();
-    block[0] = (uint8_t)(h & 0xff);
-    block[1] = (uint8_t)(h >> 8);
-    for (int64_t i = 2; i < f->block_bytes; ++i)
+    for (int64_t i = 0; i < f->block_bytes; ++i)
       block[i] = (uint8_t)rnd();
+    const int at[2] = {f->k2 == 'K' ? 80 : f->k2 == 'T' ? 64 : 0, f->k2 == 'K' ? 82 : -1};
+    for (int s = 0; s < 2; ++s)
+      if (at[s] >= 0) {
+        const uint16_t h = random_scale();
+        block[at[s]] = (uint8_t)(h & 0xff);
+        block[at[s] + 1] = (uint8_t)(h >> 8);
+      }
   }
   float *xall = (float *)x.data;
-  fill_x(xall, k * m, f->block_weights == HYK_Q2_0C_BLOCK_WEIGHTS ? 512 : 32);
+  fill_x(xall, k * m, f->block_weights == HYK_Q2_0C_BLOCK_WEIGHTS ? 512
+                     : f->k2                                      ? 256
+                                                                  : 32);
 
   uint8_t *out = output_alloc(n * m);
   const double t0 = now_seconds();
@@ -266,17 +313,19 @@ static void run_case_rows(const format_t *f, int64_t n, int64_t k, int64_t m) {
   const double seconds = now_seconds() - t0;
   const int guards = output_guards_intact(out, n * m);
 
-  /* Activation steps per quantization block (the kernels' sx_b). */
+  /* Activation steps per quantization block (the kernels' sx_b; none for
+   * the float Q2_K / TQ2_0 kernels). */
   const int64_t qblock = f->block_weights == HYK_Q2_0C_BLOCK_WEIGHTS ? 512 : 32;
   const int64_t nq = k / qblock;
   double *step = (double *)malloc((size_t)(m * nq) * sizeof(double));
   double *wrow = (double *)malloc((size_t)k * sizeof(double));
+  double *wmag = (double *)malloc((size_t)k * sizeof(double));
   for (int64_t mr = 0; mr < m; ++mr)
     for (int64_t b = 0; b < nq; ++b) {
       double amax = 0.0;
       for (int64_t i = 0; i < qblock; ++i)
         amax = fmax(amax, fabs((double)xall[mr * k + b * qblock + i]));
-      step[mr * nq + b] = amax / kQMax;
+      step[mr * nq + b] = f->k2 ? 0.0 : amax / kQMax;
     }
   int64_t bad = 0, first_bad = -1;
   double worst_rel = 0.0, first_got = 0.0, first_want = 0.0, first_bound = 0.0;
@@ -284,21 +333,25 @@ static void run_case_rows(const format_t *f, int64_t n, int64_t k, int64_t m) {
   for (int64_t r = 0; r < n && status == HYK_OK; ++r) {
     const uint8_t *row = w.data + r * row_bytes;
     for (int64_t i = 0; i < k; ++i)
-      wrow[i] = weight_at(f, row, i);
+      wrow[i] = weight_at(f, row, i, &wmag[i]);
     for (int64_t mr = 0; mr < m; ++mr) {
       const float *xs = xall + mr * k;
       const double *sx = step + mr * nq;
-      double acc = 0.0, mag = 0.0, quant = 0.0;
+      double acc = 0.0, mag = 0.0, quant = 0.0, mag2 = 0.0;
       for (int64_t i = 0; i < k; ++i) {
         const double wi = wrow[i];
         acc += wi * xs[i];
         mag += fabs(wi * xs[i]);
+        mag2 += wmag[i] * fabs(xs[i]);
         quant += fabs(wi) * sx[i / qblock];
       }
       float gotf;
       memcpy(&gotf, output_y(out) + mr * n + r, sizeof(float));
       const double got = gotf, err = fabs(got - acc);
-      const double bound = 1.01 * quant + 1e-5 * mag + 1e-6;
+      /* Float32 sums (K2: over 32 lanes, k / 32 terms each, of products whose
+       * rounding scales with mag2) or the integer kernels' quantization. */
+      const double bound = f->k2 ? ((double)k / 8 + 64) * 0x1p-24 * mag2 + 1e-30
+                                 : 1.01 * quant + 1e-5 * mag + 1e-6;
       if (mag > 0.0 && err / mag > worst_rel)
         worst_rel = err / mag;
       if (!(err <= bound)) { /* also NaN: row not written */
@@ -312,6 +365,7 @@ static void run_case_rows(const format_t *f, int64_t n, int64_t k, int64_t m) {
     }
   }
   free(wrow);
+  free(wmag);
   free(step);
   const int ok = status == HYK_OK && guards && bad == 0;
   if (ok)
@@ -585,6 +639,8 @@ int main(void) {
     run_gemm_errors(&kQ2_0C);
     /* The neon kernels under their sme2 names (EntryPointsSme2.c). */
     run_case(&kQ8_0, 257, 2080);
+    run_case(&kQ2_K, 65, 768);
+    run_case(&kTQ2_0, 65, 768);
     for (int cache = 0; cache <= 2; ++cache) {
       run_attention(16, 4, 128, 1, 700, cache);
       run_attention(8, 2, 64, 32, 0, cache);
@@ -618,6 +674,18 @@ int main(void) {
     run_case(&kQ8_0, 512, 512);
     run_errors(&kQ2_0C);
     run_errors(&kQ8_0);
+    /* ggml's Q2_K and TQ2_0 (float GEMVs): odd row counts, K of 1 to 9
+     * blocks, and HY's 2048 x 2048 and 2048 x 6144 (hyc convert --to q2_k). */
+    static const format_t *k2s[] = {&kQ2_K, &kTQ2_0};
+    for (size_t f = 0; f < 2; ++f) {
+      static const int64_t k_k2[] = {256, 768, 2304};
+      for (size_t i = 0; i < sizeof ns / sizeof ns[0]; ++i)
+        for (size_t j = 0; j < 3; ++j)
+          run_case(k2s[f], ns[i], k_k2[j]);
+      run_case(k2s[f], 2048, 2048);
+      run_case(k2s[f], 512, 6144);
+      run_errors(k2s[f]);
+    }
     /* Prefill GEMMs: partial 4 x 4 tiles, the real shapes with a few rows
      * (the float64 reference runs under emulation too). The i8mm kernel only
      * where the CPU has it (qemu -cpu max does). */

@@ -67,16 +67,19 @@ func.func @lm_head(%e: !lowbit.packed<q8_0, 64x512>, %x: memref<512xf32>, %y: me
   return
 }
 
-// ggml's Q2_K and TQ2_0: the float GEMVs on x86 (also for prefill rows and
-// with int8 activations: they have no int8 form); no kernel on AArch64.
+// ggml's Q2_K and TQ2_0: the float GEMVs on x86 and AArch64 (also for prefill
+// rows and with int8 activations: they have no int8 form or GEMM); a target
+// name hyc does not know gets no kernel (the loops).
 // RUN: hyc-opt %s -lowbit-select-kernels="target=x86-64-avx2" | FileCheck %s --check-prefix=K2
 // RUN: hyc-opt %s -lowbit-select-kernels="target=x86-64-avx512 activations=int8" | FileCheck %s --check-prefix=K2
-// RUN: hyc-opt %s -lowbit-select-kernels="target=aarch64-neon" | FileCheck %s --check-prefix=K2ARM
+// RUN: hyc-opt %s -lowbit-select-kernels="target=aarch64-neon" | FileCheck %s --check-prefix=K2
+// RUN: hyc-opt %s -lowbit-select-kernels="target=aarch64-sme2" | FileCheck %s --check-prefix=K2
+// RUN: hyc-opt %s -lowbit-select-kernels="target=riscv64" | FileCheck %s --check-prefix=K2NONE
 // K2-LABEL: func.func @ggml_two_bit
 // K2: lowbit.matmul {{.*}} {hyc.kernel = "gemv_q2_k", hyc.schedule = "default"}
 // K2: lowbit.matmul {{.*}} {hyc.kernel = "gemv_tq2_0", hyc.schedule = "default"}
-// K2ARM-LABEL: func.func @ggml_two_bit
-// K2ARM-NOT: hyc.kernel
+// K2NONE-LABEL: func.func @ggml_two_bit
+// K2NONE-NOT: hyc.kernel
 func.func @ggml_two_bit(%a: !lowbit.packed<q2_k, 64x512>, %b: !lowbit.packed<tq2_0, 64x512>,
                         %x: memref<4x512xf32>, %y: memref<4x64xf32>) {
   lowbit.matmul %x, %a, %y : memref<4x512xf32>, !lowbit.packed<q2_k, 64x512>, memref<4x64xf32>
