@@ -74,8 +74,9 @@ set(HYC_SME2_CFLAGS -march=armv9-a+sme2+nosve -fno-asynchronous-unwind-tables -f
 #   gemv_q2_k_neon.o, gemv_tq2_0_neon.o   ggml's 2-bit formats (float GEMVs)
 #   hyk_halide_runtime_arm64.o            one Halide runtime for arm-64-<os>
 #   attention_{decode,prefill}[_f16|_q8_0]_neon.o the attention generators
-#   Q2_0CGemvShim.o, EntryPointsNeon.o, ParallelHook.o, AttentionShim.o
-#                                         the flat C ABI
+#   {rms_norm,rope,swiglu}_neon.o         the ops between the matmuls
+#   Q2_0CGemvShim.o, EntryPointsNeon.o, ParallelHook.o, AttentionShim.o,
+#   PointwiseShim.o                       the flat C ABI
 #   Q2_0CI8mmGemm.o                       the smmla prefill GEMM (ACLE, +i8mm)
 # libhyk_sme2<s>.a: every libhyk_arm64<s>.a member (an SME2 CPU has NEON +
 # dotprod: the Q8_0 lm_head and attention stay the neon pipelines) plus the SME2
@@ -134,6 +135,19 @@ function(hyk_arm64_kernel_archives)
       list(APPEND headers "${dir}/${name}.h")
     endforeach()
   endforeach()
+  # rms_norm, rope and swiglu (the ops between the matmuls).
+  foreach(op rms_norm rope swiglu)
+    set(name ${op}_neon)
+    add_custom_command(
+      OUTPUT "${dir}/${name}.o" "${dir}/${name}.h"
+      COMMAND hyk_halide_generators -g ${op} -f ${name}
+              -e object,c_header -o "${dir}" target=${neon_target}-no_runtime
+      DEPENDS hyk_halide_generators
+      COMMENT "Generating ${name} (Halide, ${neon_target})"
+      VERBATIM)
+    list(APPEND objects "${dir}/${name}.o")
+    list(APPEND headers "${dir}/${name}.h")
+  endforeach()
   add_custom_command(
     OUTPUT "${dir}/hyk_halide_runtime_arm64.o"
     COMMAND hyk_halide_generators -r hyk_halide_runtime_arm64 -e object
@@ -153,7 +167,7 @@ function(hyk_arm64_kernel_archives)
       COMMAND ${A_CC} ${ARGN} -Wall -Wextra -Werror
               "-I${CMAKE_CURRENT_SOURCE_DIR}/include" "-I${dir}"
               "-I${HYC_HALIDE_INCLUDE_DIR}" "-I${CMAKE_CURRENT_SOURCE_DIR}/attention"
-              "-I${CMAKE_CURRENT_SOURCE_DIR}/gemv"
+              "-I${CMAKE_CURRENT_SOURCE_DIR}/gemv" "-I${CMAKE_CURRENT_SOURCE_DIR}/pointwise"
               -MD -MF "${obj}.d"
               -c "${CMAKE_CURRENT_SOURCE_DIR}/${src}" -o "${obj}"
       DEPENDS "${CMAKE_CURRENT_SOURCE_DIR}/${src}"
@@ -164,7 +178,7 @@ function(hyk_arm64_kernel_archives)
     list(APPEND ${list} "${obj}")
   endmacro()
   foreach(src gemv/Q2_0CGemvShim.c gemv/EntryPointsNeon.c gemv/ParallelHook.c
-              attention/AttentionShim.c)
+              attention/AttentionShim.c pointwise/PointwiseShim.c)
     hyk_arm64_c(${src} objects)
   endforeach()
   # The i8mm prefill GEMM, the only object built for +i8mm (hyk_gemm_q2_0c_neon

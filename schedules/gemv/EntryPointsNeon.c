@@ -15,6 +15,10 @@
 #include "gemv_q8_0_neon.h"
 #include "gemv_q2_k_neon.h"
 #include "gemv_tq2_0_neon.h"
+#include "PointwiseShim.h"
+#include "rms_norm_neon.h"
+#include "rope_neon.h"
+#include "swiglu_neon.h"
 
 #include "AttentionShim.h"
 #include "attention_decode_neon.h"
@@ -82,3 +86,5 @@ HYK_K2_ENTRY_POINT(q2_k, Q2_K, neon)
 HYK_K2_ENTRY_POINT(tq2_0, TQ2_0, neon)
 
 HYK_ATTENTION_ENTRY_POINTS(neon)
+
+HYK_POINTWISE_ENTRY_POINTS(neon)

@@ -11,6 +11,13 @@
 #include "gemm_q2_0c_a8_avx512.h"
 #include "gemv_q8_0_a8_avx512.h"
 #include "gemv_q2_0c_a8q_avx512.h"
+#include "PointwiseShim.h"
+#include "rms_norm_avx2.h"
+#include "rms_norm_avx512.h"
+#include "rope_avx2.h"
+#include "rope_avx512.h"
+#include "swiglu_avx2.h"
+#include "swiglu_avx512.h"
 #include "gemv_q2_k_avx2.h"
 #include "gemv_q2_k_avx512.h"
 #include "gemv_tq2_0_avx2.h"
@@ -119,3 +126,6 @@ HYK_K2_ENTRY_POINT(tq2_0, TQ2_0, avx512)
 
 HYK_ATTENTION_ENTRY_POINTS(avx2)
 HYK_ATTENTION_ENTRY_POINTS(avx512)
+
+HYK_POINTWISE_ENTRY_POINTS(avx2)
+HYK_POINTWISE_ENTRY_POINTS(avx512)

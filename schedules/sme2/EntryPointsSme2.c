@@ -41,3 +41,17 @@ int32_t hyk_attention_sme2_q8_0(const float *q, const uint8_t *k_cache,
   return hyk_attention_neon_q8_0(q, k_cache, v_cache, out, tokens, pos0, heads, kv_heads,
                                  head_dim);
 }
+
+int32_t hyk_rms_norm_sme2(const float *x, const float *gamma, float *y, int64_t groups,
+                          int64_t group_size, float eps) {
+  return hyk_rms_norm_neon(x, gamma, y, groups, group_size, eps);
+}
+
+int32_t hyk_rope_sme2(const float *x, float *y, int64_t heads, int64_t head_dim, int64_t pos,
+                      double freq_base) {
+  return hyk_rope_neon(x, y, heads, head_dim, pos, freq_base);
+}
+
+int32_t hyk_swiglu_sme2(const float *gate, const float *up, float *y, int64_t n) {
+  return hyk_swiglu_neon(gate, up, y, n);
+}

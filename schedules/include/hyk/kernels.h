@@ -286,6 +286,30 @@ int32_t hyk_attention_sme2_q8_0(const float *q, const uint8_t *k_cache,
                                 int64_t tokens, int64_t pos0, int64_t heads,
                                 int64_t kv_heads, int64_t head_dim);
 
+/* ---- The ops between the matmuls (schedules/pointwise) -------------------------
+ * hyk_rms_norm_<isa>: for each of `groups` consecutive groups of group_size
+ * floats, y = x / sqrt(mean(x^2) + eps) * gamma (gamma: group_size floats).
+ * hyk_rope_<isa>: NEOX rotary embedding of `heads` heads of head_dim floats
+ * (even, <= 2048) at position pos >= 0: for i < head_dim / 2, with
+ * a = (float)(pos * freq_base^(-2 i / head_dim)) computed in float64,
+ * y[i] = x[i] cos a - x[i + half] sin a, y[i + half] = x[i + half] cos a + x[i] sin a.
+ * hyk_swiglu_<isa>: y = gate / (1 + exp(-gate)) * up over n floats.
+ * y may be x (or gate, or up): all three run in place. Float32 math; exp is
+ * Halide's (within a few ulp of libm's). HYK_ERR_BAD_SHAPE for a size <= 0,
+ * an odd head_dim, pos < 0, eps < 0 or freq_base <= 0; y untouched on any
+ * error. */
+#define HYK_POINTWISE_DECLARE(isa)                                                   \
+  int32_t hyk_rms_norm_##isa(const float *x, const float *gamma, float *y,           \
+                             int64_t groups, int64_t group_size, float eps);         \
+  int32_t hyk_rope_##isa(const float *x, float *y, int64_t heads, int64_t head_dim,   \
+                         int64_t pos, double freq_base);                             \
+  int32_t hyk_swiglu_##isa(const float *gate, const float *up, float *y, int64_t n);
+HYK_POINTWISE_DECLARE(avx2)
+HYK_POINTWISE_DECLARE(avx512)
+HYK_POINTWISE_DECLARE(neon)
+/* aarch64-sme2: the neon pipelines under the target's names. */
+HYK_POINTWISE_DECLARE(sme2)
+
 /* ---- Tuned schedules ----------------------------------------------------------
  * hyc compile generates a kernel again when the tuning database gives it a
  * non-default schedule; such a Halide pipeline (w, x, y halide_buffer_t*, as

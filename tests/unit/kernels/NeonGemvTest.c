@@ -599,6 +599,118 @@ static void run_gemm_errors(const format_t *f) {
   free(w);
 }
 
+/* ---- rms_norm, rope, swiglu ----------------------------------------------------
+ * hyk_{rms_norm,rope,swiglu}_<isa> against float64 references from
+ * hyk/kernels.h, out of place (guards around y) and in place (y == x); the
+ * bounds are PointwiseTest.cpp's. */
+#ifdef HYK_TEST_SME2
+#define HYK_RMS_NORM hyk_rms_norm_sme2
+#define HYK_ROPE hyk_rope_sme2
+#define HYK_SWIGLU hyk_swiglu_sme2
+#define HYK_PW_ISA "sme2"
+#else
+#define HYK_RMS_NORM hyk_rms_norm_neon
+#define HYK_ROPE hyk_rope_neon
+#define HYK_SWIGLU hyk_swiglu_neon
+#define HYK_PW_ISA "neon"
+#endif
+
+/* which: 0 rms_norm (a groups of b), 1 rope (a heads of b at pos, base),
+ * 2 swiglu (a elements). */
+static void run_pointwise(int which, int64_t a, int64_t b, int64_t pos, double base) {
+  static const char *names[] = {"rms_norm", "rope", "swiglu"};
+  const int64_t n = which == 2 ? a : a * b;
+  float *x = (float *)malloc((size_t)n * sizeof(float));
+  float *u = (float *)malloc((size_t)n * sizeof(float));
+  double *want = (double *)malloc((size_t)n * sizeof(double));
+  double *mag = (double *)malloc((size_t)n * sizeof(double));
+  g_rng = 0x51ED27ull ^ (uint64_t)(n * 131 + which);
+  for (int64_t i = 0; i < n; ++i) {
+    x[i] = (which == 2 ? 12.0f : 1.0f) * rnd_uniform();
+    u[i] = 2.0f * rnd_uniform();
+  }
+  double rel = 0.0;
+  if (which == 0) {
+    const float eps = 1e-5f;
+    for (int64_t grp = 0; grp < a; ++grp) {
+      double ss = 0.0;
+      for (int64_t i = 0; i < b; ++i)
+        ss += (double)x[grp * b + i] * x[grp * b + i];
+      const double inv = 1.0 / sqrt(ss / (double)b + eps);
+      for (int64_t i = 0; i < b; ++i) {
+        want[grp * b + i] = x[grp * b + i] * inv * u[i];
+        mag[grp * b + i] = fabs(want[grp * b + i]);
+      }
+    }
+    rel = ((double)b / 8 + 16) * 0x1p-24;
+  } else if (which == 1) {
+    const int64_t half = b / 2;
+    for (int64_t i = 0; i < half; ++i) {
+      const double ang = (double)pos * pow(base, (double)i * -2.0 / (double)b);
+      const double cs = (float)cos(ang), sn = (float)sin(ang);
+      for (int64_t h = 0; h < a; ++h) {
+        const double x0 = x[h * b + i], x1 = x[h * b + half + i];
+        want[h * b + i] = x0 * cs - x1 * sn;
+        want[h * b + half + i] = x1 * cs + x0 * sn;
+        mag[h * b + i] = mag[h * b + half + i] = fabs(x0) + fabs(x1);
+      }
+    }
+    rel = 4 * 0x1p-24;
+  } else {
+    for (int64_t i = 0; i < n; ++i) {
+      want[i] = x[i] / (1.0 + exp(-(double)x[i])) * u[i];
+      mag[i] = fabs(want[i]);
+    }
+    rel = 64 * 0x1p-24;
+  }
+  uint8_t *out = output_alloc(n);
+  float *y = output_y(out);
+  const int32_t status = which == 0   ? HYK_RMS_NORM(x, u, y, a, b, 1e-5f)
+                         : which == 1 ? HYK_ROPE(x, y, a, b, pos, base)
+                                      : HYK_SWIGLU(x, u, y, n);
+  int64_t bad = 0;
+  for (int64_t i = 0; status == HYK_OK && i < n; ++i)
+    if (!(fabs(y[i] - want[i]) <= rel * mag[i] + 1e-30))
+      ++bad;
+  /* In place: the same floats. */
+  const int32_t status2 = which == 0   ? HYK_RMS_NORM(x, u, x, a, b, 1e-5f)
+                          : which == 1 ? HYK_ROPE(x, x, a, b, pos, base)
+                                       : HYK_SWIGLU(x, u, x, n);
+  int64_t differ = 0;
+  for (int64_t i = 0; status2 == HYK_OK && i < n; ++i)
+    differ += memcmp(&x[i], &y[i], sizeof(float)) != 0;
+  const int guards = output_guards_intact(out, n);
+  report(status == HYK_OK && status2 == HYK_OK && bad == 0 && differ == 0 && guards,
+         "%s_%s %lld x %lld pos %lld: status %d/%d, %lld out of bounds, %lld differ in "
+         "place%s",
+         names[which], HYK_PW_ISA, (long long)a, (long long)b, (long long)pos, status,
+         status2, (long long)bad, (long long)differ, guards ? "" : ", guards hit");
+  free(out);
+  free(mag);
+  free(want);
+  free(u);
+  free(x);
+}
+
+static void run_pointwise_all(void) {
+  static const int64_t norms[][2] = {{1, 2048}, {16, 128}, {3, 7}, {5, 33}};
+  for (size_t i = 0; i < sizeof norms / sizeof norms[0]; ++i)
+    run_pointwise(0, norms[i][0], norms[i][1], 0, 0.0);
+  run_pointwise(1, 16, 128, 4095, 1.1e6);
+  run_pointwise(1, 8, 64, 300, 1e4);
+  run_pointwise(1, 3, 6, 2, 1e4);
+  run_pointwise(2, 6144, 0, 0, 0.0);
+  run_pointwise(2, 31, 0, 0, 0.0);
+  float one = 1.0f;
+  uint8_t *o = output_alloc(1);
+  report(HYK_ROPE(&one, output_y(o), 1, 3, 0, 1e4) == HYK_ERR_BAD_SHAPE &&
+             HYK_RMS_NORM(&one, &one, output_y(o), 0, 1, 1e-5f) == HYK_ERR_BAD_SHAPE &&
+             HYK_SWIGLU(&one, NULL, output_y(o), 1) == HYK_ERR_NULL_POINTER &&
+             isnan(output_y(o)[0]),
+         "pointwise (%s) argument errors return their status without writing", HYK_PW_ISA);
+  free(o);
+}
+
 #ifdef HYK_TEST_SME2
 #include <sys/prctl.h>
 #ifndef HWCAP2_SME2
@@ -644,7 +756,7 @@ int main(void) {
     for (int cache = 0; cache <= 2; ++cache) {
       run_attention(16, 4, 128, 1, 700, cache);
       run_attention(8, 2, 64, 32, 0, cache);
-    }
+    }    run_pointwise_all();
   }
   printf("%d passed, %d failed\n", g_passed, g_failed);
   return g_failed == 0 && g_passed > 0 ? 0 : 1;
@@ -721,6 +833,7 @@ int main(void) {
            "attention rejects head_dim 24 (not a multiple of 16) without writing");
     free(o);
   }
+  run_pointwise_all();
   printf("%d passed, %d failed\n", g_passed, g_failed);
   return g_failed == 0 && g_passed > 0 ? 0 : 1;
 }

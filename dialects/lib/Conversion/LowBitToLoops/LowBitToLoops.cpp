@@ -563,65 +563,50 @@ private:
     return success();
   }
 
+  /// Declares (once) and calls the pointwise kernel hyk_<op>_<isa>
+  /// (schedules/pointwise, hyk/kernels.h). Its failures are argument errors
+  /// that the op verifiers and the callers' checks exclude, so the status is
+  /// not checked.
+  void callPointwise(Emitter &e, StringRef op, ArrayRef<Value> args) {
+    SmallVector<Type> types;
+    for (Value a : args)
+      types.push_back(a.getType());
+    func::FuncOp callee =
+        kernelDecl(("hyk_" + op + "_" + isa).str(),
+                   FunctionType::get(e.b.getContext(), types, {e.b.getI32Type()}));
+    func::CallOp::create(e.b, e.loc, callee, args);
+  }
+  Value i64(Emitter &e, int64_t v) {
+    return arith::ConstantIntOp::create(e.b, e.loc, e.b.getI64Type(), v);
+  }
+
   LogicalResult lowerRmsNorm(Emitter &e, RmsNormOp op) {
     Value gamma = view(op.getGamma());
     int64_t g = op.getGamma().getType().getCols();
     auto xType = cast<MemRefType>(op.getX().getType());
     bool rank2 = xType.getRank() == 2;
     int64_t groups = xType.getShape().back() / g;
-    Value x = op.getX(), out = op.getOut(), zero = e.idx(0);
-    e.loop(rank2 ? xType.getDimSize(0) : 1, [&](Value row) {
-      auto ix = [&](Value c) -> SmallVector<Value, 2> {
-        if (rank2)
-          return {row, c};
-        return {c};
-      };
-      e.loop(groups, [&](Value grp) {
-        Value base = e.imul(grp, e.idx(g));
-        Value ss = e.reduce(g, e.f32(0.0), [&](Value i, Value acc) {
-          Value v = e.load(x, ix(e.iadd(base, i)));
-          return e.add(acc, e.mul(v, v));
-        });
-        Value mean = e.div(ss, e.f32(static_cast<double>(g)));
-        Value inv = math::RsqrtOp::create(
-            e.b, e.loc, e.add(mean, e.f32(op.getEps().convertToFloat())));
-        e.loop(g, [&](Value i) {
-          Value at = e.iadd(base, i);
-          e.store(e.mul(e.mul(e.load(x, ix(at)), inv), e.load(gamma, {zero, i})),
-                  out, ix(at));
-        });
-      });
-    });
+    // The Halide kernel: every group of every row in one call.
+    int64_t rows = rank2 ? xType.getDimSize(0) : 1;
+    callPointwise(e, "rms_norm",
+                  {e.pointer(op.getX()), e.pointer(gamma), e.pointer(op.getOut()),
+                   i64(e, rows * groups), i64(e, g), e.f32(op.getEps().convertToFloat())});
     return success();
   }
 
   LogicalResult lowerRope(Emitter &e, RopeOp op) {
-    int64_t d = op.getHeadDim(), half = d / 2, heads = length(op.getX()) / d;
-    Value x = op.getX(), out = op.getOut();
-    // Angles in f64: positions reach tens of thousands, where f32 angles
-    // would lose several bits.
-    Value pos = arith::SIToFPOp::create(e.b, e.loc, e.b.getF64Type(), op.getPos());
-    Value base = e.f64(op.getFreqBase().convertToDouble());
-    e.loop(half, [&](Value i) {
-      Value iF = arith::UIToFPOp::create(
-          e.b, e.loc, e.b.getF64Type(),
-          arith::IndexCastUIOp::create(e.b, e.loc, e.b.getI64Type(), i));
-      Value expo = e.div(e.mul(iF, e.f64(-2.0)), e.f64(static_cast<double>(d)));
-      Value angle = e.mul(pos, math::PowFOp::create(e.b, e.loc, base, expo));
-      Value c = arith::TruncFOp::create(e.b, e.loc, e.b.getF32Type(),
-                                        math::CosOp::create(e.b, e.loc, angle));
-      Value s = arith::TruncFOp::create(e.b, e.loc, e.b.getF32Type(),
-                                        math::SinOp::create(e.b, e.loc, angle));
-      e.loop(heads, [&](Value h) {
-        Value lo = e.iadd(e.imul(h, e.idx(d)), i);
-        Value hi = e.iadd(lo, e.idx(half));
-        Value x0 = e.load(x, {lo}), x1 = e.load(x, {hi});
-        e.store(e.sub(e.mul(x0, c), e.mul(x1, s)), out, {lo});
-        e.store(e.add(e.mul(x1, c), e.mul(x0, s)), out, {hi});
-      });
-    });
+    int64_t d = op.getHeadDim(), heads = length(op.getX()) / d;
+    // The kernel's angle table holds at most 1024 pairs (hyk/kernels.h).
+    if (d > kRopeMaxHeadDim)
+      return op.emitOpError("head_dim ")
+             << d << " is larger than the rope kernels support (" << kRopeMaxHeadDim << ")";
+    Value pos = arith::ExtSIOp::create(e.b, e.loc, e.b.getI64Type(), op.getPos());
+    callPointwise(e, "rope",
+                  {e.pointer(op.getX()), e.pointer(op.getOut()), i64(e, heads), i64(e, d), pos,
+                   e.f64(op.getFreqBase().convertToDouble())});
     return success();
   }
+  static constexpr int64_t kRopeMaxHeadDim = 2048;
 
   LogicalResult lowerKvStore(Emitter &e, KvStoreOp op) {
     Value pos = e.toIndex(op.getPos());
@@ -765,14 +750,9 @@ private:
   }
 
   LogicalResult lowerSwiglu(Emitter &e, SwigluOp op) {
-    e.loop(length(op.getOut()), [&](Value i) {
-      Value g = e.load(op.getGate(), {i}), u = e.load(op.getUp(), {i});
-      Value sig = e.div(e.f32(1.0),
-                        e.add(e.f32(1.0), math::ExpOp::create(
-                                              e.b, e.loc,
-                                              arith::NegFOp::create(e.b, e.loc, g))));
-      e.store(e.mul(e.mul(g, sig), u), op.getOut(), {i});
-    });
+    callPointwise(e, "swiglu",
+                  {e.pointer(op.getGate()), e.pointer(op.getUp()), e.pointer(op.getOut()),
+                   i64(e, length(op.getOut()))});
     return success();
   }
 

@@ -58,10 +58,14 @@ func.func @matmul_f16(%blob: memref<1024xi8>, %x: memref<64xf32>, %y: memref<8xf
 
 // -----
 
-// Per-head RMSNorm: an outer loop over groups, rsqrt of the mean square.
+// Per-head RMSNorm: one call of the Halide kernel for all 4 groups of 64,
+// over the gain's view of the blob, in place.
 // CHECK-LABEL: func.func @rms_norm_per_head
-// CHECK: scf.for %{{.*}} = %{{.*}} to %[[GROUPS:.+]] step
-// CHECK: math.rsqrt
+// CHECK-DAG: %[[GROUPS:.+]] = arith.constant 4 : i64
+// CHECK-DAG: %[[G:.+]] = arith.constant 64 : i64
+// CHECK-DAG: %[[EPS:.+]] = arith.constant 9.99999974E-6 : f32
+// CHECK: call @hyk_rms_norm_avx512(%{{.+}}, %{{.+}}, %{{.+}}, %[[GROUPS]], %[[G]], %[[EPS]]) : (!llvm.ptr, !llvm.ptr, !llvm.ptr, i64, i64, f32) -> i32
+// CHECK-NOT: scf.for
 func.func @rms_norm_per_head(%blob: memref<256xi8>, %x: memref<256xf32>) {
   %g = lowbit.weight %blob {name = "g", offset = 0 : i64} : memref<256xi8> -> !lowbit.packed<f32, 1x64>
   lowbit.rms_norm %x, %g, %x {eps = 1.0e-05 : f32} : memref<256xf32>, !lowbit.packed<f32, 1x64>, memref<256xf32>
@@ -70,12 +74,14 @@ func.func @rms_norm_per_head(%blob: memref<256xi8>, %x: memref<256xf32>) {
 
 // -----
 
-// RoPE: angles in f64 (powf, cos, sin), truncated to f32.
+// RoPE: the Halide kernel for both heads, position widened to i64, the base
+// as f64 (the kernel builds its angle table in float64).
 // CHECK-LABEL: func.func @rope
-// CHECK: math.powf %{{.*}} : f64
-// CHECK: math.cos %{{.*}} : f64
-// CHECK: math.sin %{{.*}} : f64
-// CHECK: arith.truncf
+// CHECK-DAG: %[[HEADS:.+]] = arith.constant 2 : i64
+// CHECK-DAG: %[[D:.+]] = arith.constant 64 : i64
+// CHECK-DAG: %[[BASE:.+]] = arith.constant 1.000000e+04 : f64
+// CHECK-DAG: %[[POS:.+]] = arith.extsi %{{.+}} : i32 to i64
+// CHECK: call @hyk_rope_avx512(%{{.+}}, %{{.+}}, %[[HEADS]], %[[D]], %[[POS]], %[[BASE]]) : (!llvm.ptr, !llvm.ptr, i64, i64, i64, f64) -> i32
 func.func @rope(%x: memref<128xf32>, %pos: i32) {
   lowbit.rope %x, %pos, %x {head_dim = 64 : i64, freq_base = 1.0e4 : f64} : memref<128xf32>, i32, memref<128xf32>
   return
@@ -152,8 +158,9 @@ func.func @attention_loops_f16(%q: memref<192xf32>, %k: memref<48xf32>, %kc: mem
 
 // -----
 
+// SwiGLU: the Halide kernel; the residual add stays a loop.
 // CHECK-LABEL: func.func @elementwise
-// CHECK: math.exp
+// CHECK: call @hyk_swiglu_avx512(%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}) : (!llvm.ptr, !llvm.ptr, !llvm.ptr, i64) -> i32
 // CHECK: arith.addf
 // CHECK-NOT: lowbit.
 func.func @elementwise(%a: memref<64xf32>, %b: memref<64xf32>, %k: memref<16xf32>, %c: memref<8x16xf32>, %p: i32) {

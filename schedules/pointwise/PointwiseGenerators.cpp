@@ -1,0 +1,175 @@
+//===- PointwiseGenerators.cpp - rms_norm, rope and swiglu ---------------===//
+//
+// Halide generators for the per-token ops between the matmuls (the flat ABI
+// is in hyk/kernels.h; schedules/pointwise/PointwiseShim.c wraps them):
+//
+//   rms_norm  y(i, g) = x(i, g) / sqrt(mean_i x(i, g)^2 + eps) * gamma(i)
+//             over groups g of G elements (G = the whole row for the
+//             pre-norms, head_dim for the per-head q/k norms);
+//   rope      NEOX rotary embedding per head of D: for i < D/2,
+//             y(i) = x(i) c(i) - x(i + D/2) s(i), y(i + D/2) = x(i + D/2) c(i) + x(i) s(i),
+//             with the angle table c, s (D/2 cosines and sines, computed by
+//             the caller in float64 from the position and base);
+//   swiglu    y(i) = g(i) / (1 + exp(-g(i))) * u(i).
+//
+// Every output may alias its input (the compiler runs them in place): rms_norm
+// reads a whole group for its sum before writing it, rope computes a head's
+// rotation into a scratch row before storing it.
+//
+// Knobs (GeneratorParams): `vectors`, how many native vectors each loop step
+// covers (the unroll of the vectorized loops). The ops are O(n) on a few
+// thousand floats per token, below the cost of a parallel fork-join, so none
+// is parallel.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Halide.h"
+
+#include <algorithm>
+
+namespace {
+
+using namespace Halide;
+
+/// Vector width of `vectors` native float vectors of `target`.
+int lanesOf(const Target &target, int vectors) {
+  return target.natural_vector_size<float>() * std::max(1, vectors);
+}
+
+class RmsNorm : public Generator<RmsNorm> {
+public:
+  GeneratorParam<int> vectors{"vectors", 2};
+
+  Input<Buffer<float, 2>> x{"x"};     // (G, groups)
+  Input<Buffer<float, 1>> gamma{"gamma"}; // (G)
+  Input<float> eps{"eps"};
+  Output<Buffer<float, 2>> y{"y"};    // (G, groups)
+
+  void generate() {
+    Expr g = x.dim(0).extent();
+    // The sum of squares in `vw` partial lanes over the whole steps of vw
+    // elements (element k goes to lane k % vw: dense vector loads), the
+    // remaining g % vw elements one by one, then one horizontal sum.
+    vw = lanesOf(get_target(), vectors);
+    Expr steps = g / vw, tail = g - steps * vw;
+    rs = RDom(0, steps, "rs");
+    Expr xv = x(rs * vw + lane, grp);
+    part(lane, grp) = 0.0f;
+    part(lane, grp) += xv * xv;
+    rl = RDom(0, vw, "rl");
+    rt = RDom(0, tail, "rt");
+    Expr xt = x(steps * vw + rt, grp);
+    ss(grp) = 0.0f;
+    ss(grp) += part(rl, grp);
+    ss(grp) += xt * xt;
+    inv(grp) = 1.0f / sqrt(ss(grp) / cast<float>(g) + eps);
+    y(i, grp) = x(i, grp) * inv(grp) * gamma(i);
+
+    x.dim(0).set_min(0);
+    x.dim(1).set_min(0);
+    x.dim(1).set_stride(g);
+    gamma.dim(0).set_min(0);
+    gamma.dim(0).set_extent(g);
+    y.dim(0).set_min(0);
+    y.dim(0).set_extent(g);
+    y.dim(1).set_min(0);
+    y.dim(1).set_extent(x.dim(1).extent());
+    y.dim(1).set_stride(g);
+  }
+
+  void schedule() {
+    // Per group: the partial sums, the total, then the group's outputs (so y
+    // may alias x).
+    part.compute_at(y, grp).bound(lane, 0, vw).vectorize(lane);
+    part.update().reorder(lane, rs).vectorize(lane);
+    ss.compute_at(y, grp);
+    ss.update(0).atomic().vectorize(rl);
+    ss.update(1).unscheduled(); // the tail: fewer than vw elements, scalar
+    inv.compute_at(y, grp);
+    y.vectorize(i, vw, TailStrategy::GuardWithIf);
+  }
+
+private:
+  int vw = 1;
+  Var i{"i"}, grp{"grp"}, lane{"lane"};
+  Func part{"part"}, ss{"ss"}, inv{"inv"};
+  RDom rs, rl, rt;
+};
+
+class Rope : public Generator<Rope> {
+public:
+  GeneratorParam<int> vectors{"vectors", 2};
+
+  Input<Buffer<float, 2>> x{"x"};      // (D, heads)
+  Input<Buffer<float, 2>> table{"table"}; // (D/2, 2): cosines, then sines
+  Output<Buffer<float, 2>> y{"y"};     // (D, heads)
+
+  void generate() {
+    Expr half = table.dim(0).extent();
+    // Clamped so that bounds inference sees in-range indices (a select's
+    // bounds are the union of both branches').
+    Expr lo = i < half;
+    Expr j = clamp(select(lo, i, i - half), 0, half - 1);
+    Expr partner = clamp(select(lo, i + half, i - half), 0, 2 * half - 1);
+    Expr c = table(j, 0), s = table(j, 1);
+    Expr xs = x(partner, h);
+    rot(i, h) = x(i, h) * c + select(lo, -xs, xs) * s;
+    y(i, h) = rot(i, h);
+
+    table.dim(0).set_min(0);
+    table.dim(1).set_min(0);
+    table.dim(1).set_extent(2);
+    table.dim(1).set_stride(half);
+    x.dim(0).set_min(0);
+    x.dim(0).set_extent(2 * half);
+    x.dim(1).set_min(0);
+    x.dim(1).set_stride(2 * half);
+    y.dim(0).set_min(0);
+    y.dim(0).set_extent(2 * half);
+    y.dim(1).set_min(0);
+    y.dim(1).set_extent(x.dim(1).extent());
+    y.dim(1).set_stride(2 * half);
+  }
+
+  void schedule() {
+    const int vw = lanesOf(get_target(), vectors);
+    // Each head's rotation into a scratch row first: in place, y(i) would
+    // otherwise overwrite x(i) before y(i + D/2) reads it.
+    rot.compute_at(y, h).vectorize(i, vw, TailStrategy::GuardWithIf);
+    y.vectorize(i, vw, TailStrategy::GuardWithIf);
+  }
+
+private:
+  Var i{"i"}, h{"h"};
+  Func rot{"rot"};
+};
+
+class Swiglu : public Generator<Swiglu> {
+public:
+  GeneratorParam<int> vectors{"vectors", 2};
+
+  Input<Buffer<float, 1>> gate{"gate"};
+  Input<Buffer<float, 1>> up{"up"};
+  Output<Buffer<float, 1>> y{"y"};
+
+  void generate() {
+    Expr g = gate(i);
+    y(i) = g / (1.0f + exp(-g)) * up(i);
+    gate.dim(0).set_min(0);
+    up.dim(0).set_min(0);
+    up.dim(0).set_extent(gate.dim(0).extent());
+    y.dim(0).set_min(0);
+    y.dim(0).set_extent(gate.dim(0).extent());
+  }
+
+  void schedule() { y.vectorize(i, lanesOf(get_target(), vectors), TailStrategy::GuardWithIf); }
+
+private:
+  Var i{"i"};
+};
+
+} // namespace
+
+HALIDE_REGISTER_GENERATOR(RmsNorm, rms_norm)
+HALIDE_REGISTER_GENERATOR(Rope, rope)
+HALIDE_REGISTER_GENERATOR(Swiglu, swiglu)
