@@ -2,6 +2,8 @@
  * x86 Halide pipelines; compiled into libhyk_x86.a only. */
 #include "GemvShim.h"
 
+#include <stddef.h>
+
 #include "gemv_q2_0c_avx2.h"
 #include "gemv_q2_0c_avx512.h"
 #include "gemv_q8_0_avx2.h"
@@ -13,6 +15,8 @@
 #include "gemv_q2_0c_a8q_avx512.h"
 #include "PointwiseShim.h"
 #include "rms_norm_avx2.h"
+#include "quantize_avx512.h"
+#include "rms_norm_quantize_avx512.h"
 #include "rms_norm_avx512.h"
 #include "rope_avx2.h"
 #include "rope_avx512.h"
@@ -129,3 +133,16 @@ HYK_ATTENTION_ENTRY_POINTS(avx512)
 
 HYK_POINTWISE_ENTRY_POINTS(avx2)
 HYK_POINTWISE_ENTRY_POINTS(avx512)
+
+/* The int8-activation rounding (AVX-512 only, as the int8 kernels). */
+int32_t hyk_quantize_avx512(const float *x, int8_t *q, float *steps, int64_t rows,
+                            int64_t k) {
+  return hyk_run_quantize(quantize_avx512, x, NULL, q, steps, rows, k, 0.0f);
+}
+
+int32_t hyk_rms_norm_quantize_avx512(const float *x, const float *gamma, int8_t *q,
+                                     float *steps, int64_t rows, int64_t k, float eps) {
+  if (gamma == NULL)
+    return HYK_ERR_NULL_POINTER;
+  return hyk_run_quantize(rms_norm_quantize_avx512, x, gamma, q, steps, rows, k, eps);
+}

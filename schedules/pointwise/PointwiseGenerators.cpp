@@ -168,8 +168,104 @@ private:
   Var i{"i"};
 };
 
+/// Rounding to int8 as lowbit.quantize defines it (the int8-activation
+/// kernels' groups, hyk/kernels.h): group g = 16 b + l of a row holds the
+/// elements 512 b + 256 h + 16 l + r (h < 2, r < 16); its step is
+/// s = max|v| / 127 (as max|v| * (1/127) in float32), and q = round-half-even(
+/// v * (127 / max|v|)), 0 for an all-zero group. With `norm`, v is rms_norm's
+/// output (x * (1 / sqrt(mean(x^2) + eps)) * gamma over the whole row), never
+/// stored: lowbit.rms_norm_quantize. K must be a multiple of 512.
+template <bool Norm> class Quantize : public Generator<Quantize<Norm>> {
+public:
+  template <typename T> using Input = Halide::GeneratorInput<T>;
+  template <typename T> using Output = Halide::GeneratorOutput<T>;
+
+  // As rms_norm's, so rms_norm_quantize sums the squares in the same order
+  // (its rounding equals quantize's of rms_norm's output, bit for bit).
+  GeneratorParam<int> vectors{"vectors", 2};
+
+  Input<Buffer<float, 2>> x{"x"};          // (K, rows)
+  Input<Buffer<float, 1>> gamma{"gamma"};  // (K); unused without Norm
+  Input<float> eps{"eps"};                 // unused without Norm
+  Output<Buffer<int8_t, 2>> q{"q"};        // (K, rows)
+  Output<Buffer<float, 2>> steps{"steps"}; // (K / 32, rows)
+
+  void generate() {
+    Expr k = x.dim(0).extent();
+    vw = lanesOf(this->get_target(), vectors);
+    if (Norm) {
+      Expr nsteps = k / vw; // K % 512 == 0: whole vectors
+      rs = RDom(0, nsteps, "rs");
+      Expr xv = x(rs * vw + lane, row);
+      part(lane, row) = 0.0f;
+      part(lane, row) += xv * xv;
+      rl = RDom(0, vw, "rl");
+      ss(row) = 0.0f;
+      ss(row) += part(rl, row);
+      inv(row) = 1.0f / sqrt(ss(row) / cast<float>(k) + eps);
+      v(e, row) = x(e, row) * inv(row) * gamma(e);
+    } else {
+      v(e, row) = x(e, row);
+    }
+    // Maxima of the 16-element runs, then of each group's two runs.
+    ri = RDom(0, 16, "ri");
+    run(t, row) = 0.0f;
+    run(t, row) = max(run(t, row), abs(v(16 * t + ri, row)));
+    Expr first = 32 * (g / 16) + g % 16; // run (b, h = 0, l); h = 1 is 16 runs later
+    Expr m = max(run(first, row), run(first + 16, row));
+    steps(g, row) = m * (1.0f / 127.0f);
+    scale(g, row) = select(m > 0.0f, 127.0f / m, 0.0f);
+    Expr group = 16 * (e / 512) + (e % 256) / 16;
+    q(e, row) = cast<int8_t>(round(v(e, row) * scale(group, row)));
+
+    x.dim(0).set_min(0);
+    x.dim(1).set_min(0);
+    x.dim(1).set_stride(k);
+    gamma.dim(0).set_min(0);
+    if (Norm)
+      gamma.dim(0).set_extent(k);
+    q.dim(0).set_min(0);
+    q.dim(0).set_extent(k);
+    q.dim(1).set_min(0);
+    q.dim(1).set_extent(x.dim(1).extent());
+    q.dim(1).set_stride(k);
+    steps.dim(0).set_min(0);
+    steps.dim(0).set_extent(k / 32);
+    steps.dim(1).set_min(0);
+    steps.dim(1).set_extent(x.dim(1).extent());
+    steps.dim(1).set_stride(k / 32);
+  }
+
+  void schedule() {
+    // Per row: the norm's sum, the normalized row, the run maxima, the
+    // group scales; then the row's q and steps.
+    if (Norm) {
+      part.compute_at(q, row).bound(lane, 0, vw).vectorize(lane);
+      part.update().reorder(lane, rs).vectorize(lane);
+      ss.compute_at(q, row);
+      ss.update().atomic().vectorize(rl);
+      inv.compute_at(q, row);
+      v.compute_at(q, row).vectorize(e, vw);
+    }
+    run.compute_at(q, row);
+    run.update().atomic().vectorize(ri);
+    scale.compute_at(q, row).vectorize(g, 16);
+    steps.compute_with(q, row);
+    steps.vectorize(g, 16, TailStrategy::GuardWithIf);
+    q.vectorize(e, vw, TailStrategy::GuardWithIf);
+  }
+
+private:
+  int vw = 1;
+  Var e{"e"}, row{"row"}, lane{"lane"}, t{"t"}, g{"g"};
+  Func part{"part"}, ss{"ss"}, inv{"inv"}, v{"v"}, run{"run"}, scale{"scale"};
+  RDom rs, rl, ri;
+};
+
 } // namespace
 
+HALIDE_REGISTER_GENERATOR(Quantize<false>, quantize)
+HALIDE_REGISTER_GENERATOR(Quantize<true>, rms_norm_quantize)
 HALIDE_REGISTER_GENERATOR(RmsNorm, rms_norm)
 HALIDE_REGISTER_GENERATOR(Rope, rope)
 HALIDE_REGISTER_GENERATOR(Swiglu, swiglu)

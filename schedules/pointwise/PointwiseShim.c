@@ -101,3 +101,25 @@ int32_t hyk_run_swiglu(hyk_swiglu_pipeline pipeline, const float *gate, const fl
   hyk_float_buffer(&yb, yd, y, (int32_t)n, 0);
   return pipeline(&gb, &ub, &yb) == 0 ? HYK_OK : HYK_ERR_KERNEL;
 }
+
+int32_t hyk_run_quantize(hyk_quantize_pipeline pipeline, const float *x, const float *gamma,
+                         int8_t *q, float *steps, int64_t rows, int64_t k, float eps) {
+  if (x == NULL || q == NULL || steps == NULL)
+    return HYK_ERR_NULL_POINTER;
+  if (rows <= 0 || k <= 0 || !(eps >= 0.0f))
+    return HYK_ERR_BAD_SHAPE;
+  if (k % HYK_Q2_0C_BLOCK_WEIGHTS != 0)
+    return HYK_ERR_K_NOT_BLOCKED;
+  if (k > kMaxFloats / rows)
+    return HYK_ERR_TOO_LARGE;
+  halide_dimension_t xd[2], gd[1], qd[2], sd[2];
+  halide_buffer_t xb, gb, qb, sb;
+  hyk_float_buffer(&xb, xd, x, (int32_t)k, (int32_t)rows);
+  /* Without a norm the pipeline never reads gamma: describe x instead. */
+  hyk_float_buffer(&gb, gd, gamma ? gamma : x, (int32_t)k, 0);
+  hyk_init_dim(&qd[0], (int32_t)k, 1);
+  hyk_init_dim(&qd[1], (int32_t)rows, (int32_t)k);
+  hyk_init_buffer(&qb, q, halide_type_int, 8, 2, qd);
+  hyk_float_buffer(&sb, sd, steps, (int32_t)(k / 32), (int32_t)rows);
+  return pipeline(&xb, &gb, eps, &qb, &sb) == 0 ? HYK_OK : HYK_ERR_KERNEL;
+}

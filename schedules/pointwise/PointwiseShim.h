@@ -20,6 +20,10 @@ typedef int (*hyk_rope_pipeline)(struct halide_buffer_t *x,
 typedef int (*hyk_swiglu_pipeline)(struct halide_buffer_t *gate,
                                    struct halide_buffer_t *up,
                                    struct halide_buffer_t *y);
+typedef int (*hyk_quantize_pipeline)(struct halide_buffer_t *x,
+                                     struct halide_buffer_t *gamma, float eps,
+                                     struct halide_buffer_t *q,
+                                     struct halide_buffer_t *steps);
 
 /* Check the arguments (hyk/kernels.h), describe the memory and run the
  * pipeline. Hidden: not part of the ABI. */
@@ -32,6 +36,10 @@ hyk_run_rope(hyk_rope_pipeline pipeline, const float *x, float *y, int64_t heads
 __attribute__((visibility("hidden"))) int32_t
 hyk_run_swiglu(hyk_swiglu_pipeline pipeline, const float *gate, const float *up,
                float *y, int64_t n);
+/* gamma NULL: the plain quantize pipeline (no norm; eps unused). */
+__attribute__((visibility("hidden"))) int32_t
+hyk_run_quantize(hyk_quantize_pipeline pipeline, const float *x, const float *gamma,
+                 int8_t *q, float *steps, int64_t rows, int64_t k, float eps);
 
 /* Defines hyk_rms_norm_<isa>, hyk_rope_<isa> and hyk_swiglu_<isa> over the
  * pipelines rms_norm_<isa>, rope_<isa> and swiglu_<isa>, whose headers the

@@ -128,6 +128,16 @@ int32_t hyk_gemv_q2_0c_a8q_avx512(const uint8_t *w, const int8_t *xq,
 int32_t hyk_gemm_q2_0c_a8q_avx512(const uint8_t *w, const int8_t *xq,
                                   const float *xs, float *y, int64_t n,
                                   int64_t k, int64_t m);
+/* That quantization as kernels (schedules/pointwise): rows of k floats
+ * (k a multiple of 512, else HYK_ERR_K_NOT_BLOCKED) to q (rows x k int8) and
+ * steps (rows x k / 32 floats), q = round-half-even(x * (127 / m)) (0 for an
+ * all-zero group), s = m * (1.0f / 127) with m the group's max |x|;
+ * rms_norm_quantize first normalizes each row as hyk_rms_norm_<isa> with one
+ * group per row (x / sqrt(mean(x^2) + eps) * gamma, never stored). */
+int32_t hyk_quantize_avx512(const float *x, int8_t *q, float *steps, int64_t rows,
+                            int64_t k);
+int32_t hyk_rms_norm_quantize_avx512(const float *x, const float *gamma, int8_t *q,
+                                     float *steps, int64_t rows, int64_t k, float eps);
 
 /* ---- Q2_0C/r8: Q2_0C rows interleaved in tiles of 8 -------------------------
  * The same bytes as Q2_0C, regrouped for kernels that compute 8 rows at once

@@ -200,6 +200,89 @@ TEST_P(PointwiseTest, ArgumentErrorsLeaveYUntouched) {
     ASSERT_TRUE(std::isnan(out.at(i))) << isa.name << ": y written by an erroneous call";
 }
 
+// ---- The int8-activation rounding (AVX-512) -----------------------------------
+
+// hyk/kernels.h's quantization, element by element: element e of a row is in
+// group 16 (e / 512) + (e % 256) / 16.
+void ReferenceQuantize(const float *x, int64_t k, std::vector<int8_t> &q,
+                       std::vector<float> &steps) {
+  std::vector<float> m(k / 32, 0.0f);
+  auto group = [](int64_t e) { return 16 * (e / 512) + (e % 256) / 16; };
+  for (int64_t e = 0; e < k; ++e)
+    m[group(e)] = std::fmax(m[group(e)], std::fabs(x[e]));
+  q.assign(k, 0);
+  steps.assign(k / 32, 0.0f);
+  for (int64_t g = 0; g < k / 32; ++g)
+    steps[g] = m[g] * (1.0f / 127);
+  for (int64_t e = 0; e < k; ++e) {
+    const float inv = m[group(e)] > 0.0f ? 127.0f / m[group(e)] : 0.0f;
+    q[e] = static_cast<int8_t>(std::nearbyint(x[e] * inv));
+  }
+}
+
+TEST(QuantizeTest, MatchesReferenceBitForBit) {
+  if (!hyk_test::CpuHasAvx512Zen4())
+    GTEST_SKIP() << "CPU lacks the Zen 4-class AVX-512";
+  for (int64_t k : {512, 2048, 6144})
+    for (int64_t rows : {1, 3}) {
+      std::vector<float> x = Random(rows * k, 17 + k + rows, 3.0f);
+      for (int64_t i = 0; i < 32; ++i) // one all-zero group (b 0, l 1)
+        x[(i / 16) * 256 + 16 + i % 16] = 0.0f;
+      x[5] = 1e4f; // an outlier
+      GuardedOutput steps(rows * k / 32);
+      std::vector<int8_t> q(rows * k + 128, 0x5A);
+      ASSERT_EQ(hyk_quantize_avx512(x.data(), q.data() + 64, steps.y(), rows, k), HYK_OK);
+      EXPECT_TRUE(steps.GuardsIntact());
+      for (int i = 0; i < 64; ++i)
+        ASSERT_TRUE(q[i] == 0x5A && q[64 + rows * k + i] == 0x5A) << "q's guards were hit";
+      for (int64_t r = 0; r < rows; ++r) {
+        std::vector<int8_t> wq;
+        std::vector<float> ws;
+        ReferenceQuantize(x.data() + r * k, k, wq, ws);
+        for (int64_t e = 0; e < k; ++e)
+          ASSERT_EQ(q[64 + r * k + e], wq[e]) << "k " << k << " row " << r << " q[" << e << "]";
+        for (int64_t g = 0; g < k / 32; ++g)
+          ASSERT_EQ(steps.at(r * (k / 32) + g), ws[g]) << "k " << k << " step " << g;
+      }
+    }
+}
+
+// rms_norm_quantize = quantize(rms_norm(x)) exactly (the same sum order),
+// and rms_norm within its bound of the float64 norm.
+TEST(QuantizeTest, RmsNormQuantizeIsQuantizeOfRmsNorm) {
+  if (!hyk_test::CpuHasAvx512Zen4())
+    GTEST_SKIP() << "CPU lacks the Zen 4-class AVX-512";
+  for (int64_t k : {512, 2048}) {
+    const int64_t rows = 2;
+    std::vector<float> x = Random(rows * k, 23 + k), gamma = Random(k, 29 + k, 2.0f);
+    std::vector<float> normed(rows * k), steps(rows * k / 32), steps2(rows * k / 32);
+    std::vector<int8_t> q(rows * k), q2(rows * k);
+    ASSERT_EQ(hyk_rms_norm_avx512(x.data(), gamma.data(), normed.data(), rows, k, 1e-6f), HYK_OK);
+    ASSERT_EQ(hyk_quantize_avx512(normed.data(), q.data(), steps.data(), rows, k), HYK_OK);
+    ASSERT_EQ(hyk_rms_norm_quantize_avx512(x.data(), gamma.data(), q2.data(), steps2.data(),
+                                           rows, k, 1e-6f),
+              HYK_OK);
+    EXPECT_EQ(q, q2) << "k " << k;
+    EXPECT_EQ(steps, steps2) << "k " << k;
+  }
+}
+
+TEST(QuantizeTest, ArgumentErrors) {
+  if (!hyk_test::CpuHasAvx512Zen4())
+    GTEST_SKIP() << "CPU lacks the Zen 4-class AVX-512";
+  std::vector<float> x(1024, 1.0f), steps(32, -1.0f);
+  std::vector<int8_t> q(1024, 7);
+  EXPECT_EQ(hyk_quantize_avx512(x.data(), q.data(), steps.data(), 1, 1000), HYK_ERR_K_NOT_BLOCKED);
+  EXPECT_EQ(hyk_quantize_avx512(nullptr, q.data(), steps.data(), 1, 512), HYK_ERR_NULL_POINTER);
+  EXPECT_EQ(hyk_quantize_avx512(x.data(), q.data(), steps.data(), 0, 512), HYK_ERR_BAD_SHAPE);
+  EXPECT_EQ(hyk_rms_norm_quantize_avx512(x.data(), nullptr, q.data(), steps.data(), 1, 512, 1e-5f),
+            HYK_ERR_NULL_POINTER);
+  EXPECT_EQ(hyk_rms_norm_quantize_avx512(x.data(), x.data(), q.data(), steps.data(), 1, 512, -1.0f),
+            HYK_ERR_BAD_SHAPE);
+  EXPECT_EQ(q, std::vector<int8_t>(1024, 7)) << "q written by an erroneous call";
+  EXPECT_EQ(steps, std::vector<float>(32, -1.0f)) << "steps written by an erroneous call";
+}
+
 INSTANTIATE_TEST_SUITE_P(Isas, PointwiseTest, ::testing::ValuesIn(kIsas),
                          [](const ::testing::TestParamInfo<Isa> &info) {
                            return std::string(info.param.name);

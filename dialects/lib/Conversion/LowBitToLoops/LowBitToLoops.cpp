@@ -425,10 +425,21 @@ private:
     });
   }
 
+  /// The int8 rounding kernels exist where the int8 kernels do (avx512);
+  /// on other ISAs (reachable only through hyc-opt: int8 activations are
+  /// avx512's) the ops become the loops of quantizeRow.
+  bool hasQuantizeKernels() const { return isa == "avx512"; }
+
   LogicalResult lowerQuantize(Emitter &e, QuantizeOp op) {
     auto xType = cast<MemRefType>(op.getX().getType());
     int64_t k = xType.getShape().back();
     bool rank2 = xType.getRank() == 2;
+    if (hasQuantizeKernels()) {
+      callPointwise(e, "quantize",
+                    {e.pointer(op.getX()), e.pointer(op.getQ()), e.pointer(op.getSteps()),
+                     i64(e, rank2 ? xType.getDimSize(0) : 1), i64(e, k)});
+      return success();
+    }
     e.loop(rank2 ? xType.getDimSize(0) : 1, [&](Value row) {
       auto ix = [&](Value c) -> SmallVector<Value, 2> {
         if (rank2)
@@ -447,6 +458,13 @@ private:
     auto xType = cast<MemRefType>(x.getType());
     bool rank2 = xType.getRank() == 2;
     int64_t k = xType.getShape().back();
+    if (hasQuantizeKernels()) {
+      callPointwise(e, "rms_norm_quantize",
+                    {e.pointer(x), e.pointer(gamma), e.pointer(op.getQ()),
+                     e.pointer(op.getSteps()), i64(e, rank2 ? xType.getDimSize(0) : 1),
+                     i64(e, k), e.f32(op.getEps().convertToFloat())});
+      return success();
+    }
     e.loop(rank2 ? xType.getDimSize(0) : 1, [&](Value row) {
       auto ix = [&](Value c) -> SmallVector<Value, 2> {
         if (rank2)

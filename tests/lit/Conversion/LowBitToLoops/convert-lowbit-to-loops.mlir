@@ -249,14 +249,12 @@ func.func @matmul_q2_k(%blob: memref<5376xi8>, %x: memref<2x512xf32>, %y: memref
 
 // -----
 
-// quantize: per group of 32, max |x|, the step m * (1/127) and q =
-// roundeven(x * (127 / m)) without fast-math flags (the kernels' rounding);
-// qmatmul: the kernels' pre-quantized entry points (GEMV per row, GEMM once).
+// quantize: the Halide kernel (one row of K = 1024); qmatmul: the kernels'
+// pre-quantized entry points (GEMV per row, GEMM once). (Without the kernels,
+// on other ISAs: loops, convert-lowbit-to-loops-quantize-loops.mlir.)
 // CHECK-LABEL: func.func @int8_activations
-// CHECK: arith.maximumf
-// CHECK: arith.divf %{{.+}}, %{{.+}} : f32
-// CHECK: math.roundeven
-// CHECK: arith.fptosi %{{.+}} : f32 to i8
+// CHECK: call @hyk_quantize_avx512(%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}) : (!llvm.ptr, !llvm.ptr, !llvm.ptr, i64, i64) -> i32
+// CHECK-NOT: math.roundeven
 // CHECK: call @hyk_gemv_q2_0c_a8q_avx512(%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}) : (!llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, i64, i64) -> i32
 // CHECK: call @hyk_gemm_q2_0c_a8q_avx512(%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}) : (!llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, i64, i64, i64) -> i32
 func.func @int8_activations(%blob: memref<2080xi8>, %x: memref<1024xf32>, %q: memref<1024xi8>,
@@ -287,13 +285,12 @@ func.func @int8_activations_r8(%blob: memref<2080xi8>, %q: memref<1024xi8>, %s: 
 
 // -----
 
-// rms_norm_quantize: the sum of squares, rsqrt, then the normalized values
-// recomputed for the group maximum and the rounding (never stored as f32).
+// rms_norm_quantize: the Halide kernel, over the gain's view of the blob.
 // CHECK-LABEL: func.func @norm_quantize
-// CHECK: math.rsqrt
-// CHECK: arith.maximumf
-// CHECK: math.roundeven
-// CHECK-NOT: memref.store %{{.+}} : memref<1024xf32>
+// CHECK-DAG: %[[ROWS:.+]] = arith.constant 1 : i64
+// CHECK-DAG: %[[K:.+]] = arith.constant 1024 : i64
+// CHECK: call @hyk_rms_norm_quantize_avx512(%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %[[ROWS]], %[[K]], %{{.+}}) : (!llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, i64, i64, f32) -> i32
+// CHECK-NOT: memref.store
 func.func @norm_quantize(%blob: memref<4096xi8>, %x: memref<1024xf32>, %q: memref<1024xi8>, %s: memref<32xf32>) {
   %g = lowbit.weight %blob {name = "g", offset = 0 : i64} : memref<4096xi8> -> !lowbit.packed<f32, 1x1024>
   lowbit.rms_norm_quantize %x, %g, %q, %s {eps = 1.0e-05 : f32, groups = "q2_0c_lanes"} : memref<1024xf32>, !lowbit.packed<f32, 1x1024>, memref<1024xi8>, memref<32xf32>
