@@ -91,62 +91,37 @@ function(hyk_arm64_kernel_archives)
   set(headers "")
 
   # ---- Halide pipelines and runtime --------------------------------------------
-  # Q2_0C and Q8_0: the int8-dot-product generators (gemv_*_i8dot); ggml's
-  # Q2_K and TQ2_0: the float generators (K2GemvGenerator.cpp).
-  foreach(format q2_0c q8_0 q2_k tq2_0)
-    set(name gemv_${format}_neon)
-    set(generator gemv_${format}_i8dot)
-    if(format STREQUAL "q2_k" OR format STREQUAL "tq2_0")
-      set(generator gemv_${format})
-    endif()
+  # generate(<function name> <generator> [generator params...]): one pipeline
+  # object and its header, for the neon target of this OS.
+  macro(generate name generator)
     add_custom_command(
       OUTPUT "${dir}/${name}.o" "${dir}/${name}.h"
       COMMAND hyk_halide_generators -g ${generator} -f ${name}
-              -e object,c_header -o "${dir}" target=${neon_target}-no_runtime
+              -e object,c_header -o "${dir}" target=${neon_target}-no_runtime ${ARGN}
       DEPENDS hyk_halide_generators
       COMMENT "Generating ${name} (Halide, ${neon_target})"
       VERBATIM)
     list(APPEND objects "${dir}/${name}.o")
     list(APPEND headers "${dir}/${name}.h")
+  endmacro()
+  # Q2_0C and Q8_0: the int8-dot-product generators (gemv_*_i8dot); ggml's
+  # Q2_K and TQ2_0: the float generators (K2GemvGenerator.cpp).
+  foreach(format q2_0c q8_0)
+    generate(gemv_${format}_neon gemv_${format}_i8dot)
+  endforeach()
+  foreach(format q2_k tq2_0)
+    generate(gemv_${format}_neon gemv_${format})
   endforeach()
   # Attention: one query (decode) and several (prefill), over a float32, a
   # float16 and a Q8_0 KV cache (see CMakeLists.txt).
   foreach(form decode prefill)
-    foreach(cache f32 f16 q8_0)
-      if(cache STREQUAL "f32")
-        set(name attention_${form}_neon)
-        set(type float32)
-      elseif(cache STREQUAL "f16")
-        set(name attention_${form}_f16_neon)
-        set(type float16)
-      else()
-        set(name attention_${form}_q8_0_neon)
-        set(type uint8)
-      endif()
-      add_custom_command(
-        OUTPUT "${dir}/${name}.o" "${dir}/${name}.h"
-        COMMAND hyk_halide_generators -g attention_${form} -f ${name}
-                -e object,c_header -o "${dir}" target=${neon_target}-no_runtime
-                k.type=${type} v.type=${type}
-        DEPENDS hyk_halide_generators
-        COMMENT "Generating ${name} (Halide, ${neon_target})"
-        VERBATIM)
-      list(APPEND objects "${dir}/${name}.o")
-      list(APPEND headers "${dir}/${name}.h")
-    endforeach()
+    generate(attention_${form}_neon attention_${form} k.type=float32 v.type=float32)
+    generate(attention_${form}_f16_neon attention_${form} k.type=float16 v.type=float16)
+    generate(attention_${form}_q8_0_neon attention_${form} k.type=uint8 v.type=uint8)
   endforeach()
   # rms_norm, rope and swiglu (the ops between the matmuls).
   foreach(op rms_norm rope swiglu)
-    set(name ${op}_neon)
-    add_custom_command(
-      OUTPUT "${dir}/${name}.o" "${dir}/${name}.h"
-      COMMAND hyk_halide_generators -g ${op} -f ${name}
-              -e object,c_header -o "${dir}" target=${neon_target}-no_runtime
-      DEPENDS hyk_halide_generators
-      COMMENT "Generating ${name} (Halide, ${neon_target})"
-      VERBATIM)
-    list(APPEND objects "${dir}/${name}.o")
-    list(APPEND headers "${dir}/${name}.h")
+    generate(${op}_neon ${op})
   endforeach()
   add_custom_command(
     OUTPUT "${dir}/hyk_halide_runtime_arm64.o"

@@ -31,6 +31,15 @@ namespace {
 
 using namespace Halide;
 
+/// Constrains `b` to `rows` dense rows of `inner` elements from (0, 0).
+template <typename B> void denseRows(B &b, const Expr &inner, const Expr &rows) {
+  b.dim(0).set_min(0);
+  b.dim(0).set_extent(inner);
+  b.dim(1).set_min(0);
+  b.dim(1).set_extent(rows);
+  b.dim(1).set_stride(inner);
+}
+
 /// Vector width of `vectors` native float vectors of `target`.
 int lanesOf(const Target &target, int vectors) {
   return target.natural_vector_size<float>() * std::max(1, vectors);
@@ -65,16 +74,10 @@ public:
     inv(grp) = 1.0f / sqrt(ss(grp) / cast<float>(g) + eps);
     y(i, grp) = x(i, grp) * inv(grp) * gamma(i);
 
-    x.dim(0).set_min(0);
-    x.dim(1).set_min(0);
-    x.dim(1).set_stride(g);
+    denseRows(x, g, x.dim(1).extent());
     gamma.dim(0).set_min(0);
     gamma.dim(0).set_extent(g);
-    y.dim(0).set_min(0);
-    y.dim(0).set_extent(g);
-    y.dim(1).set_min(0);
-    y.dim(1).set_extent(x.dim(1).extent());
-    y.dim(1).set_stride(g);
+    denseRows(y, g, x.dim(1).extent());
   }
 
   void schedule() {
@@ -116,19 +119,9 @@ public:
     rot(i, h) = x(i, h) * c + select(lo, -xs, xs) * s;
     y(i, h) = rot(i, h);
 
-    table.dim(0).set_min(0);
-    table.dim(1).set_min(0);
-    table.dim(1).set_extent(2);
-    table.dim(1).set_stride(half);
-    x.dim(0).set_min(0);
-    x.dim(0).set_extent(2 * half);
-    x.dim(1).set_min(0);
-    x.dim(1).set_stride(2 * half);
-    y.dim(0).set_min(0);
-    y.dim(0).set_extent(2 * half);
-    y.dim(1).set_min(0);
-    y.dim(1).set_extent(x.dim(1).extent());
-    y.dim(1).set_stride(2 * half);
+    denseRows(table, half, 2);
+    denseRows(x, 2 * half, x.dim(1).extent());
+    denseRows(y, 2 * half, x.dim(1).extent());
   }
 
   void schedule() {
@@ -218,22 +211,12 @@ public:
     Expr group = 16 * (e / 512) + (e % 256) / 16;
     q(e, row) = cast<int8_t>(round(v(e, row) * scale(group, row)));
 
-    x.dim(0).set_min(0);
-    x.dim(1).set_min(0);
-    x.dim(1).set_stride(k);
+    denseRows(x, k, x.dim(1).extent());
     gamma.dim(0).set_min(0);
     if (Norm)
       gamma.dim(0).set_extent(k);
-    q.dim(0).set_min(0);
-    q.dim(0).set_extent(k);
-    q.dim(1).set_min(0);
-    q.dim(1).set_extent(x.dim(1).extent());
-    q.dim(1).set_stride(k);
-    steps.dim(0).set_min(0);
-    steps.dim(0).set_extent(k / 32);
-    steps.dim(1).set_min(0);
-    steps.dim(1).set_extent(x.dim(1).extent());
-    steps.dim(1).set_stride(k / 32);
+    denseRows(q, k, x.dim(1).extent());
+    denseRows(steps, k / 32, x.dim(1).extent());
   }
 
   void schedule() {
