@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -21,7 +22,18 @@
  * latency between them without burning a core when decoding stops. */
 enum { SPIN_ITERATIONS = 1 << 14 };
 
-/* One loop at a time per pool: the submitting thread holds `submit` (trylock:
+/* Task order: each of the T threads (the submitter is 0, worker w is w + 1)
+ * owns a contiguous share of the loop's n tasks, [t n / T, (t + 1) n / T),
+ * and runs it front to back; a thread whose share is done takes tasks from
+ * the back of the share with the most left. The kernels' tasks are
+ * consecutive row blocks of a weight matrix, so each thread streams one
+ * long contiguous range (what the hardware prefetchers follow best) rather
+ * than every T-th block, and the load still evens out at the end. A share is
+ * one 64-bit word, front in the low half and end in the high half, changed
+ * only by compare-and-swap, so its owner and a thief never take the same
+ * task.
+ *
+ * One loop at a time per pool: the submitting thread holds `submit` (trylock:
  * a second submitter, or a task submitting a nested loop, runs its loop
  * inline). The loop's state lives on the submitter's stack and is published
  * through `current`; workers that wake up take task indices from it until none
@@ -31,18 +43,30 @@ enum { SPIN_ITERATIONS = 1 << 14 };
  * reads `current` (both sequentially consistent), so once the submitter has
  * cleared `current` and seen `active` reach 0, no worker can still touch the
  * loop's state and the submitter may return. */
+/* One thread's share of the current loop, alone on its cache line. */
+typedef struct share {
+  _Atomic uint64_t range; /* front | end << 32 */
+  char pad[64 - sizeof(uint64_t)];
+} share_t;
+
 typedef struct job {
   hy_task_fn task;
   void *task_ctx;
   int32_t n;
-  atomic_int next;
   atomic_int done;
   atomic_int status;
 } job_t;
 
+typedef struct worker_arg {
+  struct hy_pool *pool;
+  int32_t self; /* this worker's share: 1 + its index */
+} worker_arg_t;
+
 struct hy_pool {
   int32_t n_workers;
   pthread_t *threads;
+  worker_arg_t *args;
+  share_t *shares; /* n_workers + 1, reset by each loop */
   pthread_mutex_t submit;
   pthread_mutex_t mu;
   pthread_cond_t work_cv; /* generation changed or stop */
@@ -65,10 +89,53 @@ static void signal_done(hy_pool_t *p) {
   pthread_mutex_unlock(&p->mu);
 }
 
-static void run_tasks(hy_pool_t *p, job_t *j) {
+static uint64_t pack_range(uint32_t front, uint32_t end) {
+  return (uint64_t)front | (uint64_t)end << 32;
+}
+
+/* The next task of share s: its front (own == 1) or its back; -1 if empty. */
+static int take(share_t *s, int own) {
+  uint64_t r = atomic_load_explicit(&s->range, memory_order_acquire);
   for (;;) {
-    int i = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
-    if (i >= j->n) break;
+    const uint32_t front = (uint32_t)r, end = (uint32_t)(r >> 32);
+    if (front >= end) return -1;
+    const uint64_t next = own ? pack_range(front + 1, end) : pack_range(front, end - 1);
+    if (atomic_compare_exchange_weak_explicit(&s->range, &r, next,
+                                              memory_order_acq_rel,
+                                              memory_order_acquire))
+      return (int)(own ? front : end - 1);
+  }
+}
+
+/* A task from the back of the fullest other share, or -1 when all are empty. */
+static int steal(share_t *shares, int32_t count, int32_t self) {
+  for (;;) {
+    int32_t best = -1;
+    uint32_t most = 0;
+    for (int32_t t = 0; t < count; ++t) {
+      if (t == self) continue;
+      const uint64_t r = atomic_load_explicit(&shares[t].range, memory_order_relaxed);
+      const uint32_t front = (uint32_t)r, end = (uint32_t)(r >> 32);
+      if (end > front && end - front > most) {
+        most = end - front;
+        best = t;
+      }
+    }
+    if (best < 0) return -1;
+    const int i = take(&shares[best], 0);
+    if (i >= 0) return i;
+  }
+}
+
+/* Runs tasks of j as thread `self` until none are left; p: the pool whose
+ * done_cv to signal after the last task (NULL for the submitter). */
+static void run_tasks(hy_pool_t *p, hy_pool_t *pool, job_t *j, int32_t self) {
+  share_t *shares = pool->shares;
+  const int32_t count = pool->n_workers + 1;
+  for (;;) {
+    int i = take(&shares[self], 1);
+    if (i < 0) i = steal(shares, count, self);
+    if (i < 0) break;
     int32_t rc = j->task(j->task_ctx, i);
     if (rc != 0) {
       int expected = 0;
@@ -82,7 +149,8 @@ static void run_tasks(hy_pool_t *p, job_t *j) {
 }
 
 static void *worker_main(void *arg) {
-  hy_pool_t *p = arg;
+  hy_pool_t *p = ((worker_arg_t *)arg)->pool;
+  const int32_t self = ((worker_arg_t *)arg)->self;
   unsigned seen = 0;
   for (;;) {
     unsigned g = atomic_load_explicit(&p->generation, memory_order_acquire);
@@ -102,7 +170,7 @@ static void *worker_main(void *arg) {
     seen = g;
     atomic_fetch_add(&p->active, 1);
     job_t *j = atomic_load(&p->current);
-    if (j) run_tasks(p, j);
+    if (j) run_tasks(p, p, j, self);
     if (atomic_fetch_sub(&p->active, 1) == 1) signal_done(p);
   }
 }
@@ -118,14 +186,23 @@ hy_status_t hy_pool_create(int32_t n_threads, hy_pool_t **out) {
   pthread_mutex_init(&p->mu, NULL);
   pthread_cond_init(&p->work_cv, NULL);
   pthread_cond_init(&p->done_cv, NULL);
+  p->shares = aligned_alloc(64, (size_t)n_threads * sizeof *p->shares);
+  if (!p->shares) {
+    hy_pool_release(p);
+    return hy_set_error(HY_ERR_OUT_OF_MEMORY, "out of memory");
+  }
+  for (int32_t t = 0; t < n_threads; ++t) atomic_init(&p->shares[t].range, 0);
   if (n_threads > 1) {
     p->threads = calloc((size_t)n_threads - 1, sizeof *p->threads);
-    if (!p->threads) {
+    p->args = calloc((size_t)n_threads - 1, sizeof *p->args);
+    if (!p->threads || !p->args) {
       hy_pool_release(p);
       return hy_set_error(HY_ERR_OUT_OF_MEMORY, "out of memory");
     }
     for (int32_t i = 0; i < n_threads - 1; ++i) {
-      if (pthread_create(&p->threads[i], NULL, worker_main, p) != 0) {
+      p->args[i].pool = p;
+      p->args[i].self = i + 1;
+      if (pthread_create(&p->threads[i], NULL, worker_main, &p->args[i]) != 0) {
         hy_pool_release(p);
         return hy_set_error(HY_ERR_OUT_OF_MEMORY,
                             "cannot start thread %d of the pool", i + 1);
@@ -145,6 +222,8 @@ void hy_pool_release(hy_pool_t *p) {
   pthread_mutex_unlock(&p->mu);
   for (int32_t i = 0; i < p->n_workers; ++i) pthread_join(p->threads[i], NULL);
   free(p->threads);
+  free(p->args);
+  free(p->shares);
   pthread_cond_destroy(&p->work_cv);
   pthread_cond_destroy(&p->done_cv);
   pthread_mutex_destroy(&p->mu);
@@ -177,8 +256,15 @@ int32_t hy_pool_parallel_for(void *pool, hy_task_fn task, void *task_ctx,
   j.task = task;
   j.task_ctx = task_ctx;
   j.n = n;
-  atomic_init(&j.next, 0);
   atomic_init(&j.done, 0);
+  /* The shares, before `current` publishes the loop (no worker touches them
+   * while none is published: the previous loop's workers have all let go). */
+  const int32_t count = p->n_workers + 1;
+  for (int32_t t = 0; t < count; ++t)
+    atomic_store_explicit(&p->shares[t].range,
+                          pack_range((uint32_t)((int64_t)n * t / count),
+                                     (uint32_t)((int64_t)n * (t + 1) / count)),
+                          memory_order_relaxed);
   atomic_init(&j.status, 0);
   atomic_store(&p->current, &j);
   pthread_mutex_lock(&p->mu);
@@ -187,7 +273,7 @@ int32_t hy_pool_parallel_for(void *pool, hy_task_fn task, void *task_ctx,
   pthread_mutex_unlock(&p->mu);
   atomic_fetch_add(&p->jobs, 1);
 
-  run_tasks(NULL, &j); /* the submitter works too; it needs no signal */
+  run_tasks(NULL, p, &j, 0); /* the submitter works too; it needs no signal */
 
   /* Wait for tasks other threads took, then for them to let go of j. */
   for (int phase = 0; phase < 2; ++phase) {
