@@ -95,6 +95,11 @@ std::vector<SearchSpace> buildSpaces() {
   s.push_back({"gemv_q8_0_i8dot", "neon",
                {knob("rows_per_task", kRowsPerTask, 64), knob("unroll", {1, 2, 4}, 4),
                 flag("parallel", true)}});
+  // ggml's Q2_K and TQ2_0 (K2GemvGenerator.cpp, float activations; every
+  // ISA): the parallel grain, and one thread for the smallest shapes.
+  for (const char *isa : {"avx2", "avx512", "neon"})
+    for (const char *generator : {"gemv_q2_k", "gemv_tq2_0"})
+      s.push_back({generator, isa, {knob("rows_per_task", kRowsPerTask, 16), flag("parallel", true)}});
   return s;
 }
 } // namespace

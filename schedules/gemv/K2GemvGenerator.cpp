@@ -33,6 +33,10 @@ public:
   // Rows of y per parallel task.
   GeneratorParam<int> rows_per_task{"rows_per_task", 16};
   GeneratorParam<bool> parallel{"parallel", true};
+  // Problem-size estimates for Halide's autoschedulers (hyc tune's Adams2019
+  // baseline; GemvCommon.h).
+  GeneratorParam<int> estimate_n{"estimate_n", 2048};
+  GeneratorParam<int> estimate_k{"estimate_k", 2048};
 
   Input<Buffer<uint8_t, 2>> w{"w"}; // (row bytes, n)
   Input<Buffer<float, 1>> x{"x"};   // (K)
@@ -69,9 +73,12 @@ public:
     y(n) = 0.0f;
     y(n) += acc(rl, n);
     hyk::constrainGemvBuffers(w, x, y, nblocks, kBlockWeights);
+    hyk::setGemvEstimates(w, x, y, estimate_n, estimate_k, kBlockWeights, kBlockBytes);
   }
 
   void schedule() {
+    if (this->using_autoscheduler())
+      return;
     const int vw = this->get_target().template natural_vector_size<float>();
     if (32 % vw != 0) {
       std::fprintf(stderr, "gemv_k2: the vector width must divide 32 (got %d)\n", vw);

@@ -158,6 +158,24 @@ int32_t hyk_gemv_run_q8_0(hyk_gemv_pipeline_fn pipeline, const uint8_t *w,
                       HYK_ERR_K_NOT_BLOCKED_Q8_0);
 }
 
+int32_t hyk_gemv_run_q2_k(hyk_gemv_pipeline_fn pipeline, const uint8_t *w,
+                          const float *x, float *y, int64_t n, int64_t k) {
+  if (pipeline == NULL) {
+    return HYK_ERR_NULL_POINTER;
+  }
+  return hyk_run_gemv((hyk_gemv_pipeline)pipeline, w, x, y, n, k, HYK_K2_BLOCK_WEIGHTS,
+                      HYK_Q2_K_BLOCK_BYTES, HYK_ERR_K_NOT_BLOCKED_256);
+}
+
+int32_t hyk_gemv_run_tq2_0(hyk_gemv_pipeline_fn pipeline, const uint8_t *w,
+                           const float *x, float *y, int64_t n, int64_t k) {
+  if (pipeline == NULL) {
+    return HYK_ERR_NULL_POINTER;
+  }
+  return hyk_run_gemv((hyk_gemv_pipeline)pipeline, w, x, y, n, k, HYK_K2_BLOCK_WEIGHTS,
+                      HYK_TQ2_0_BLOCK_BYTES, HYK_ERR_K_NOT_BLOCKED_256);
+}
+
 const char *hyk_status_message(int32_t status) {
   switch (status) {
   case HYK_OK:

@@ -5,7 +5,7 @@
  * and the target's kernel archive (Halide runtime, hyk_gemv_run_<format> and
  * the prebuilt default entry point). Built by the tuner with the target's C
  * driver and these macros:
- *   HYK_TUNE_FORMAT_Q2_0C, _Q2_0C_A8, _Q8_0 or _Q8_0_A8
+ *   HYK_TUNE_FORMAT_Q2_0C, _Q2_0C_A8, _Q8_0, _Q8_0_A8, _Q2_K or _TQ2_0
  *                       the kernel family's format (_a8: x rounded to int8
  *                       per group of 32 as hyk/kernels.h documents, the
  *                       reference rounds x the same way)
@@ -59,8 +59,21 @@
 #define BLOCK_WEIGHTS HYK_Q8_0_BLOCK_WEIGHTS
 #define BLOCK_BYTES HYK_Q8_0_BLOCK_BYTES
 #define RUN_PIPELINE hyk_gemv_run_q8_0
+#elif defined(HYK_TUNE_FORMAT_Q2_K)
+#define BLOCK_WEIGHTS HYK_K2_BLOCK_WEIGHTS
+#define BLOCK_BYTES HYK_Q2_K_BLOCK_BYTES
+#define RUN_PIPELINE hyk_gemv_run_q2_k
+#define SCALE_AT 80 /* d, then dmin at 82 */
+#elif defined(HYK_TUNE_FORMAT_TQ2_0)
+#define BLOCK_WEIGHTS HYK_K2_BLOCK_WEIGHTS
+#define BLOCK_BYTES HYK_TQ2_0_BLOCK_BYTES
+#define RUN_PIPELINE hyk_gemv_run_tq2_0
+#define SCALE_AT 64
 #else
-#error "define HYK_TUNE_FORMAT_Q2_0C, HYK_TUNE_FORMAT_Q2_0C_A8, HYK_TUNE_FORMAT_Q8_0 or HYK_TUNE_FORMAT_Q8_0_A8"
+#error "define HYK_TUNE_FORMAT_Q2_0C, _Q2_0C_A8, _Q8_0, _Q8_0_A8, _Q2_K or _TQ2_0"
+#endif
+#ifndef SCALE_AT
+#define SCALE_AT 0 /* Q2_0C and Q8_0 blocks start with their fp16 scale */
 #endif
 #ifndef HYK_TUNE_DEFAULT
 #error "define HYK_TUNE_DEFAULT (the prebuilt default kernel)"
@@ -84,12 +97,23 @@ static double half_to_double(uint16_t h) {
   return (h & 0x8000) ? -v : v;
 }
 
-/* One row's weight i as double. */
+/* One row's weight i as double (hyk/kernels.h's block layouts). */
 static double weight(const uint8_t *row, int64_t i) {
   const uint8_t *blk = row + (i / BLOCK_WEIGHTS) * BLOCK_BYTES;
-  double d = half_to_double((uint16_t)(blk[0] | (blk[1] << 8)));
+  double d = half_to_double((uint16_t)(blk[SCALE_AT] | (blk[SCALE_AT + 1] << 8)));
   int64_t j = i % BLOCK_WEIGHTS;
-#if defined(HYK_TUNE_FORMAT_Q2_0C)
+#if defined(HYK_TUNE_FORMAT_Q2_K) || defined(HYK_TUNE_FORMAT_TQ2_0)
+  /* Element 128 h + 32 s + l: bits 2s of code byte 32 h + l. */
+  const uint8_t *qs = blk + (SCALE_AT == 80 ? 16 : 0);
+  int c = (qs[32 * (j / 128) + j % 32] >> (2 * ((j % 128) / 32))) & 3;
+#if defined(HYK_TUNE_FORMAT_Q2_K)
+  double dmin = half_to_double((uint16_t)(blk[82] | (blk[83] << 8)));
+  int sc = blk[j / 16];
+  return d * (sc & 15) * c - dmin * (sc >> 4);
+#else
+  return (c - 1) * d;
+#endif
+#elif defined(HYK_TUNE_FORMAT_Q2_0C)
   int c = (blk[2 + j / 4] >> (2 * (j % 4))) & 3;
   return (2 * c - 3) * d;
 #else
@@ -99,17 +123,24 @@ static double weight(const uint8_t *row, int64_t i) {
 
 /* nblocks random valid blocks: a finite fp16 scale (normal, exponent
  * 2^-10 .. 2^1, random sign), then random codes. */
+static uint16_t random_scale(void) {
+  uint64_t r = next_u64();
+  return (uint16_t)(((5 + r % 12) << 10) | ((r >> 8) & 0x3ff) | ((r >> 20) & 1) << 15);
+}
+
 static void fill_blocks(uint8_t *w, int64_t nblocks) {
   for (int64_t b = 0; b < nblocks; ++b) {
     uint8_t *blk = w + b * BLOCK_BYTES;
-    uint64_t r = next_u64();
-    uint16_t h = (uint16_t)(((5 + r % 12) << 10) | ((r >> 8) & 0x3ff) | ((r >> 20) & 1) << 15);
-    blk[0] = (uint8_t)h;
-    blk[1] = (uint8_t)(h >> 8);
-    for (int j = 2; j < BLOCK_BYTES; j += 8) {
+    for (int j = 0; j < BLOCK_BYTES; j += 8) {
       uint64_t v = next_u64();
       for (int t = 0; t < 8 && j + t < BLOCK_BYTES; ++t)
         blk[j + t] = (uint8_t)(v >> (8 * t));
+    }
+    /* The scales over the random bytes (Q2_K: d and dmin). */
+    for (int at = SCALE_AT; at <= (SCALE_AT == 80 ? 82 : SCALE_AT); at += 2) {
+      uint16_t h = random_scale();
+      blk[at] = (uint8_t)h;
+      blk[at + 1] = (uint8_t)(h >> 8);
     }
   }
 }

@@ -19,6 +19,9 @@
    that the manifest lists the database's schedules and that prefill + decode
    logits still match the numpy reference.
 6. bench/plot_tuning.py draws the database as a PNG.
+7. A tiny model with ggml TQ2_0 linear layers: its gemv_tq2_0 kernels are
+   tuned too (one entry per shape, with the default baseline), and hyc compile
+   with that database lists them and still matches the reference.
 Prints "N passed, N failed" last.
 """
 import argparse
@@ -213,6 +216,33 @@ def main():
                            capture_output=True, text=True)
         c.check(r.returncode == 1 and "cannot read" in r.stderr or "not a hyc" in r.stderr,
                 "plot_tuning.py rejects a non-database")
+
+        # ---- 7. ggml's TQ2_0: the float K2 GEMVs have a search space too ----
+        model_t = os.path.join(tmp, "tiny-tq2_0.gguf")
+        subprocess.run([py, os.path.join(ROOT, "scripts/models/hy_gguf.py"), "write",
+                        "--config", "tiny", "--linear-type", "tq2_0", "-o", model_t],
+                       check=True, stdout=subprocess.DEVNULL)
+        db_t = os.path.join(tmp, "tuning-tq2_0.json")
+        r = subprocess.run([args.hyc, "tune", "--model", model_t, "--target", args.target,
+                            "--budget", "0.4", "-o", db_t, "--seed", "7",
+                            "--adams-beam-size", "1"], capture_output=True, text=True)
+        print(r.stderr[-1500:])
+        try:
+            entries_t = json.load(open(db_t))["entries"]
+        except (OSError, ValueError) as e:
+            entries_t = []
+            print(f"no TQ2_0 database: {e}")
+        keys_t = {(e["kernel"], e["n"], e["k"]) for e in entries_t}
+        c.check(r.returncode == 0 and keys_t == {("gemv_tq2_0", n, k) for n, k in TINY_SHAPES}
+                and all(e["baselines"].get("default", 0) > 0 and e.get("time_us", 0) > 0
+                        for e in entries_t),
+                f"TQ2_0 model: one tuned gemv_tq2_0 entry per shape: {sorted(keys_t)}")
+        r = subprocess.run([py, os.path.join(HERE, "test_entry_points.py"), "--hyc", args.hyc,
+                            "--config", "tiny", "--prompt", "8", "--steps", "16",
+                            "--linear-type", "tq2_0", "--tuning-db", db_t],
+                           capture_output=True, text=True)
+        print(r.stdout[-1500:], r.stderr[-800:])
+        c.check(r.returncode == 0, "hyc compile --tuning-db (TQ2_0): manifest schedules and logits")
     print(f"{c.passed} passed, {c.failed} failed")
     return 1 if c.failed else 0
 

@@ -330,6 +330,10 @@ int32_t hyk_gemv_run_q2_0c(hyk_gemv_pipeline_fn pipeline, const uint8_t *w,
                            const float *x, float *y, int64_t n, int64_t k);
 int32_t hyk_gemv_run_q8_0(hyk_gemv_pipeline_fn pipeline, const uint8_t *w,
                           const float *x, float *y, int64_t n, int64_t k);
+int32_t hyk_gemv_run_q2_k(hyk_gemv_pipeline_fn pipeline, const uint8_t *w,
+                          const float *x, float *y, int64_t n, int64_t k);
+int32_t hyk_gemv_run_tq2_0(hyk_gemv_pipeline_fn pipeline, const uint8_t *w,
+                           const float *x, float *y, int64_t n, int64_t k);
 
 /* ---- Thread pool -------------------------------------------------------------
  * By default the kernels' parallel loops run on Halide's own thread pool.

@@ -128,18 +128,84 @@ static void quantize_int8(const float *x, double *out, int64_t k) {
     }
 }
 
-static int32_t run_variant(const variant_t *var, int q2, const uint8_t *w, const float *x,
+/* A finite fp16 scale of either sign, with a few zeros and subnormals. */
+static uint16_t random_scale(void) {
+  const uint64_t r = next_u64();
+  uint16_t h = (r & 63) == 0   ? 0
+               : (r & 63) == 1 ? (uint16_t)(1 + (r >> 8) % 0x3ff)
+                               : (uint16_t)(((1 + (r >> 8) % 19) << 10) | ((r >> 16) & 0x3ff));
+  return (uint16_t)(h | (((r >> 40) & 1) << 15));
+}
+
+/* A format's weight blocks (hyk/kernels.h): Q2_0C (also q2_0c_a8), Q8_0, and
+ * ggml's Q2_K and TQ2_0. */
+typedef enum { KIND_Q2_0C, KIND_Q8_0, KIND_Q2_K, KIND_TQ2_0 } kind_t;
+
+static kind_t kind_of(const char *format) {
+  if (!strncmp(format, "q2_0c", 5))
+    return KIND_Q2_0C;
+  if (!strcmp(format, "q2_k"))
+    return KIND_Q2_K;
+  if (!strcmp(format, "tq2_0"))
+    return KIND_TQ2_0;
+  return KIND_Q8_0;
+}
+
+static int64_t block_weights(kind_t kind) {
+  return kind == KIND_Q2_0C ? HYK_Q2_0C_BLOCK_WEIGHTS
+         : kind == KIND_Q8_0 ? HYK_Q8_0_BLOCK_WEIGHTS
+                             : HYK_K2_BLOCK_WEIGHTS;
+}
+
+static int64_t block_bytes(kind_t kind) {
+  return kind == KIND_Q2_0C  ? HYK_Q2_0C_BLOCK_BYTES
+         : kind == KIND_Q8_0 ? HYK_Q8_0_BLOCK_BYTES
+         : kind == KIND_Q2_K ? HYK_Q2_K_BLOCK_BYTES
+                             : HYK_TQ2_0_BLOCK_BYTES;
+}
+
+/* Byte offset of the block's fp16 scale d (Q2_K: dmin follows at +2). */
+static int scale_at(kind_t kind) {
+  return kind == KIND_Q2_K ? 80 : kind == KIND_TQ2_0 ? 64 : 0;
+}
+
+/* Weight j of a block, from the definitions. */
+static double block_weight(kind_t kind, const uint8_t *blk, int64_t j) {
+  const int at = scale_at(kind);
+  const double d = half_to_double((uint16_t)(blk[at] | (blk[at + 1] << 8)));
+  if (kind == KIND_Q2_0C)
+    return (2 * ((blk[2 + j / 4] >> (2 * (j % 4))) & 3) - 3) * d;
+  if (kind == KIND_Q8_0)
+    return (int8_t)blk[2 + j] * d;
+  /* Element 128 h + 32 s + l: bits 2s of code byte 32 h + l. */
+  const uint8_t *qs = blk + (kind == KIND_Q2_K ? 16 : 0);
+  const int c = (qs[32 * (j / 128) + j % 32] >> (2 * ((j % 128) / 32))) & 3;
+  if (kind == KIND_TQ2_0)
+    return (c - 1) * d;
+  const double dmin = half_to_double((uint16_t)(blk[82] | (blk[83] << 8)));
+  const int sc = blk[j / 16];
+  return d * (sc & 15) * c - dmin * (sc >> 4);
+}
+
+static int32_t run_variant(const variant_t *var, kind_t kind, const uint8_t *w, const float *x,
                            float *y, int64_t n, int64_t k) {
-  return q2 ? hyk_gemv_run_q2_0c(var->fn, w, x, y, n, k)
-            : hyk_gemv_run_q8_0(var->fn, w, x, y, n, k);
+  switch (kind) {
+  case KIND_Q2_0C:
+    return hyk_gemv_run_q2_0c(var->fn, w, x, y, n, k);
+  case KIND_Q2_K:
+    return hyk_gemv_run_q2_k(var->fn, w, x, y, n, k);
+  case KIND_TQ2_0:
+    return hyk_gemv_run_tq2_0(var->fn, w, x, y, n, k);
+  default:
+    return hyk_gemv_run_q8_0(var->fn, w, x, y, n, k);
+  }
 }
 
 /* A fixed-shape variant called with another shape: a status, no abort, y
  * untouched (the flat runner's own checks pass: the buffers are consistent). */
 static void check_rejects_other_shapes(const variant_t *var) {
-  const int q2 = strncmp(var->format, "q2_0c", 5) == 0;
-  const int64_t bw = q2 ? HYK_Q2_0C_BLOCK_WEIGHTS : HYK_Q8_0_BLOCK_WEIGHTS;
-  const int64_t bb = q2 ? HYK_Q2_0C_BLOCK_BYTES : HYK_Q8_0_BLOCK_BYTES;
+  const kind_t kind = kind_of(var->format);
+  const int64_t bw = block_weights(kind), bb = block_bytes(kind);
   const int64_t shapes[2][2] = {{var->fixed_n, var->fixed_k + bw},
                                 {var->fixed_n + 1, var->fixed_k}};
   for (int i = 0; i < 2; ++i) {
@@ -156,7 +222,7 @@ static void check_rejects_other_shapes(const variant_t *var) {
     memset(ystore, 0xA5, (size_t)n * 4 + 128);
     g_halide_error[0] = 0;
     halide_error_handler_t old = halide_set_error_handler(record_halide_error);
-    int32_t st = run_variant(var, q2, w, x, (float *)(ystore + 64), n, k);
+    int32_t st = run_variant(var, kind, w, x, (float *)(ystore + 64), n, k);
     halide_set_error_handler(old);
     int untouched = 1;
     for (int64_t j = 0; j < n * 4 + 128; ++j)
@@ -176,10 +242,9 @@ static void check_rejects_other_shapes(const variant_t *var) {
 }
 
 static void run_shape(const shape_t *s) {
-  const int q2 = strncmp(s->format, "q2_0c", 5) == 0;
+  const kind_t kind = kind_of(s->format);
   const int a8 = !strcmp(s->format, "q2_0c_a8");
-  const int64_t bw = q2 ? HYK_Q2_0C_BLOCK_WEIGHTS : HYK_Q8_0_BLOCK_WEIGHTS;
-  const int64_t bb = q2 ? HYK_Q2_0C_BLOCK_BYTES : HYK_Q8_0_BLOCK_BYTES;
+  const int64_t bw = block_weights(kind), bb = block_bytes(kind);
   const int64_t row_bytes = s->k / bw * bb;
   void *wmap, *xmap;
   size_t wmap_bytes, xmap_bytes;
@@ -196,16 +261,14 @@ static void run_shape(const shape_t *s) {
   }
   for (int64_t b = 0; b < s->n * (s->k / bw); ++b) {
     uint8_t *blk = w + b * bb;
-    uint64_t r = next_u64();
-    /* finite scales incl. a few zeros and subnormals */
-    uint16_t h = (r & 63) == 0   ? 0
-                 : (r & 63) == 1 ? (uint16_t)(1 + (r >> 8) % 0x3ff)
-                                 : (uint16_t)(((1 + (r >> 8) % 19) << 10) | ((r >> 16) & 0x3ff));
-    h |= (uint16_t)(((r >> 40) & 1) << 15);
-    blk[0] = (uint8_t)h;
-    blk[1] = (uint8_t)(h >> 8);
-    for (int64_t j = 2; j < bb; ++j)
+    for (int64_t j = 0; j < bb; ++j)
       blk[j] = (uint8_t)next_u64();
+    /* The fp16 scales over the random bytes (Q2_K: d and dmin). */
+    for (int at = scale_at(kind); at <= (kind == KIND_Q2_K ? 82 : scale_at(kind)); at += 2) {
+      const uint16_t h = random_scale();
+      blk[at] = (uint8_t)h;
+      blk[at + 1] = (uint8_t)(h >> 8);
+    }
   }
   for (int64_t i = 0; i < s->k; ++i)
     x[i] = (float)((double)(next_u64() >> 11) / 9007199254740992.0 * 2.0 - 1.0);
@@ -217,11 +280,7 @@ static void run_shape(const shape_t *s) {
     const uint8_t *wr = w + row * row_bytes;
     double acc = 0, m = 0;
     for (int64_t i = 0; i < s->k; ++i) {
-      const uint8_t *blk = wr + (i / bw) * bb;
-      double d = half_to_double((uint16_t)(blk[0] | (blk[1] << 8)));
-      int64_t j = i % bw;
-      double wv = q2 ? (2 * ((blk[2 + j / 4] >> (2 * (j % 4))) & 3) - 3) * d
-                     : (int8_t)blk[2 + j] * d;
+      const double wv = block_weight(kind, wr + (i / bw) * bb, i % bw);
       acc += wv * xr[i];
       m += fabs(wv * xr[i]);
     }
@@ -243,7 +302,7 @@ static void run_shape(const shape_t *s) {
     float *y = (float *)(ystore + 64);
     for (int64_t i = 0; i < s->n; ++i)
       y[i] = NAN;
-    int32_t st = run_variant(var, q2, w, x, y, s->n, s->k);
+    int32_t st = run_variant(var, kind, w, x, y, s->n, s->k);
     int ok = st == HYK_OK;
     for (int g = 0; g < 64 && ok; ++g)
       ok = ystore[g] == 0xA5 && ystore[64 + s->n * 4 + g] == 0xA5;
@@ -293,6 +352,11 @@ int main(int argc, char **argv) {
       {"q2_0c_a8", 12288, 2048},
       {"q8_0", 1, 32},       {"q8_0", 9, 96},       {"q8_0", 33, 160},
       {"q8_0", 131, 2048},   {"q8_0", 4099, 2048},
+      /* ggml's Q2_K and TQ2_0: odd, then HY's shapes */
+      {"q2_k", 1, 256},      {"q2_k", 37, 768},     {"q2_k", 2048, 2048},
+      {"q2_k", 2048, 6144},
+      {"tq2_0", 1, 256},     {"tq2_0", 37, 768},    {"tq2_0", 2048, 2048},
+      {"tq2_0", 2048, 6144},
   };
   for (size_t i = 0; i < sizeof kShapes / sizeof kShapes[0]; ++i)
     run_shape(&kShapes[i]);
