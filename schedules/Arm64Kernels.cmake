@@ -62,7 +62,7 @@ set(HYC_QEMU_AARCH64 "${PROJECT_SOURCE_DIR}/.tools/qemu/usr/bin/qemu-aarch64" CA
 set(HYC_SME2_CFLAGS -march=armv9-a+sme2+nosve -fno-asynchronous-unwind-tables -fno-unwind-tables
   CACHE INTERNAL "clang flags for SME2 code")
 
-# hyk_arm64_kernel_archives(SUFFIX s HALIDE_OS os AR_FORMAT fmt CC cmd...
+# hyk_arm64_kernel_archives([SUFFIX s] HALIDE_OS os AR_FORMAT fmt CC cmd...
 #                           I8MM_FLAGS f... SME2_FLAGS f...)
 # builds libhyk_arm64<s>.a (target hyk_arm64<s>) and libhyk_sme2<s>.a (target
 # hyk_sme2<s>) in HYC_LIB_DIR from the same sources, for Halide's `os` (linux or
@@ -184,7 +184,7 @@ function(hyk_arm64_kernel_archives)
 endfunction()
 
 # Linux (ELF, glibc): aarch64-neon and aarch64-sme2.
-hyk_arm64_kernel_archives(SUFFIX "" HALIDE_OS linux AR_FORMAT gnu
+hyk_arm64_kernel_archives(HALIDE_OS linux AR_FORMAT gnu
   CC "${HYC_AARCH64_CC}" ${HYC_AARCH64_CFLAGS}
   I8MM_FLAGS -march=armv8.2-a+dotprod+i8mm
   SME2_FLAGS ${HYC_SME2_CFLAGS})
