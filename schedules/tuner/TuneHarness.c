@@ -42,6 +42,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hyk/block_reference.h"
 #include "hyk/kernels.h"
 
 #if defined(HYK_TUNE_FORMAT_Q2_0C_A8)
@@ -52,29 +53,23 @@
 #define HYK_TUNE_INT8_X_Q8_0 1
 #endif
 #if defined(HYK_TUNE_FORMAT_Q2_0C)
-#define BLOCK_WEIGHTS HYK_Q2_0C_BLOCK_WEIGHTS
-#define BLOCK_BYTES HYK_Q2_0C_BLOCK_BYTES
+#define REF_FORMAT HYK_REF_Q2_0C
 #define RUN_PIPELINE hyk_gemv_run_q2_0c
 #elif defined(HYK_TUNE_FORMAT_Q8_0)
-#define BLOCK_WEIGHTS HYK_Q8_0_BLOCK_WEIGHTS
-#define BLOCK_BYTES HYK_Q8_0_BLOCK_BYTES
+#define REF_FORMAT HYK_REF_Q8_0
 #define RUN_PIPELINE hyk_gemv_run_q8_0
 #elif defined(HYK_TUNE_FORMAT_Q2_K)
-#define BLOCK_WEIGHTS HYK_K2_BLOCK_WEIGHTS
-#define BLOCK_BYTES HYK_Q2_K_BLOCK_BYTES
+#define REF_FORMAT HYK_REF_Q2_K
 #define RUN_PIPELINE hyk_gemv_run_q2_k
-#define SCALE_AT 80 /* d, then dmin at 82 */
 #elif defined(HYK_TUNE_FORMAT_TQ2_0)
-#define BLOCK_WEIGHTS HYK_K2_BLOCK_WEIGHTS
-#define BLOCK_BYTES HYK_TQ2_0_BLOCK_BYTES
+#define REF_FORMAT HYK_REF_TQ2_0
 #define RUN_PIPELINE hyk_gemv_run_tq2_0
-#define SCALE_AT 64
 #else
 #error "define HYK_TUNE_FORMAT_Q2_0C, _Q2_0C_A8, _Q8_0, _Q8_0_A8, _Q2_K or _TQ2_0"
 #endif
-#ifndef SCALE_AT
-#define SCALE_AT 0 /* Q2_0C and Q8_0 blocks start with their fp16 scale */
-#endif
+#define BLOCK_WEIGHTS hyk_ref_block_weights(REF_FORMAT)
+#define BLOCK_BYTES hyk_ref_block_bytes(REF_FORMAT)
+#define SCALE_AT hyk_ref_scale_offset(REF_FORMAT)
 #ifndef HYK_TUNE_DEFAULT
 #error "define HYK_TUNE_DEFAULT (the prebuilt default kernel)"
 #endif
@@ -91,34 +86,10 @@ static uint64_t next_u64(void) { /* xorshift64* */
   return g_rng * 0x2545f4914f6cdd1dull;
 }
 
-static double half_to_double(uint16_t h) {
-  int e = (h >> 10) & 0x1f, m = h & 0x3ff;
-  double v = e == 0 ? ldexp((double)m, -24) : ldexp((double)(m | 0x400), e - 25);
-  return (h & 0x8000) ? -v : v;
-}
-
-/* One row's weight i as double (hyk/kernels.h's block layouts). */
+/* One row's weight i as double (hyk/block_reference.h). */
 static double weight(const uint8_t *row, int64_t i) {
-  const uint8_t *blk = row + (i / BLOCK_WEIGHTS) * BLOCK_BYTES;
-  double d = half_to_double((uint16_t)(blk[SCALE_AT] | (blk[SCALE_AT + 1] << 8)));
-  int64_t j = i % BLOCK_WEIGHTS;
-#if defined(HYK_TUNE_FORMAT_Q2_K) || defined(HYK_TUNE_FORMAT_TQ2_0)
-  /* Element 128 h + 32 s + l: bits 2s of code byte 32 h + l. */
-  const uint8_t *qs = blk + (SCALE_AT == 80 ? 16 : 0);
-  int c = (qs[32 * (j / 128) + j % 32] >> (2 * ((j % 128) / 32))) & 3;
-#if defined(HYK_TUNE_FORMAT_Q2_K)
-  double dmin = half_to_double((uint16_t)(blk[82] | (blk[83] << 8)));
-  int sc = blk[j / 16];
-  return d * (sc & 15) * c - dmin * (sc >> 4);
-#else
-  return (c - 1) * d;
-#endif
-#elif defined(HYK_TUNE_FORMAT_Q2_0C)
-  int c = (blk[2 + j / 4] >> (2 * (j % 4))) & 3;
-  return (2 * c - 3) * d;
-#else
-  return (int8_t)blk[2 + j] * d;
-#endif
+  return hyk_ref_weight(REF_FORMAT, row + (i / BLOCK_WEIGHTS) * BLOCK_BYTES, i % BLOCK_WEIGHTS,
+                        NULL);
 }
 
 /* nblocks random valid blocks: a finite fp16 scale (normal, exponent
@@ -137,7 +108,7 @@ static void fill_blocks(uint8_t *w, int64_t nblocks) {
         blk[j + t] = (uint8_t)(v >> (8 * t));
     }
     /* The scales over the random bytes (Q2_K: d and dmin). */
-    for (int at = SCALE_AT; at <= (SCALE_AT == 80 ? 82 : SCALE_AT); at += 2) {
+    for (int at = SCALE_AT; at <= (REF_FORMAT == HYK_REF_Q2_K ? 82 : SCALE_AT); at += 2) {
       uint16_t h = random_scale();
       blk[at] = (uint8_t)h;
       blk[at + 1] = (uint8_t)(h >> 8);

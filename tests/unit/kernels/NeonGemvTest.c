@@ -37,6 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hyk/block_reference.h"
 #include "hyk/kernels.h"
 
 #ifndef HWCAP_ASIMDDP
@@ -141,19 +142,6 @@ static float rnd_uniform(void) { /* [-1, 1) */
 }
 
 /* IEEE 754 binary16 -> double, from the format definition. */
-static double half_to_double(uint16_t h) {
-  const int sign = (h >> 15) & 1, exponent = (h >> 10) & 0x1f;
-  const int mantissa = h & 0x3ff;
-  double v;
-  if (exponent == 0)
-    v = ldexp((double)mantissa, -24);
-  else if (exponent == 31)
-    v = mantissa ? NAN : INFINITY;
-  else
-    v = ldexp((double)(mantissa | 0x400), exponent - 25);
-  return sign ? -v : v;
-}
-
 /* ---- guarded memory ------------------------------------------------------ */
 typedef struct {
   uint8_t *map, *data;
@@ -230,41 +218,16 @@ static void fill_x(float *x, int64_t k, int64_t block) {
   }
 }
 
-/* Q2_K / TQ2_0 element e of a block, from hyk/kernels.h's definitions: the
- * weight, and (*mag) the magnitude the float kernel's rounding scales with
- * (Q2_K: both of its terms). */
-static double k2_weight(const format_t *f, const uint8_t *block, int64_t e, double *mag) {
-  const int64_t h = e / 128, j = (e % 128) / 32, l = e % 32;
-  const uint8_t *qs = block + (f->k2 == 'K' ? 16 : 0);
-  const int c = (qs[32 * h + l] >> (2 * j)) & 3;
-  if (f->k2 == 'T') {
-    const double d = half_to_double((uint16_t)(block[64] | (block[65] << 8)));
-    *mag = fabs((c - 1) * d);
-    return (c - 1) * d;
-  }
-  const double d = half_to_double((uint16_t)(block[80] | (block[81] << 8)));
-  const double dmin = half_to_double((uint16_t)(block[82] | (block[83] << 8)));
-  const int s = block[e / 16];
-  *mag = fabs(d * (s & 15) * c) + fabs(dmin * (s >> 4));
-  return d * (s & 15) * c - dmin * (s >> 4);
-}
-
-/* Weight (row n, index i) of a row, from the definitions; *mag as above
- * (|weight| for Q2_0C and Q8_0). */
+/* Weight (row n, index i) of a row, from the definitions
+ * (hyk/block_reference.h); *mag the magnitude a float kernel's rounding
+ * scales with. */
 static double weight_at(const format_t *f, const uint8_t *row, int64_t i, double *mag) {
-  const uint8_t *block = row + (i / f->block_weights) * f->block_bytes;
-  if (f->k2)
-    return k2_weight(f, block, i % f->block_weights, mag);
-  *mag = 0.0;
-  const double d = half_to_double((uint16_t)(block[0] | (block[1] << 8)));
-  const int64_t j = i % f->block_weights;
-  if (f->block_weights == HYK_Q2_0C_BLOCK_WEIGHTS) {
-    const int c = (block[2 + j / 4] >> (2 * (j % 4))) & 3;
-    *mag = fabs((2 * c - 3) * d);
-    return (2 * c - 3) * d;
-  }
-  *mag = fabs((int8_t)block[2 + j] * d);
-  return (int8_t)block[2 + j] * d;
+  const hyk_ref_format ref = f->k2 == 'K'                                  ? HYK_REF_Q2_K
+                             : f->k2 == 'T'                                ? HYK_REF_TQ2_0
+                             : f->block_weights == HYK_Q2_0C_BLOCK_WEIGHTS ? HYK_REF_Q2_0C
+                                                                           : HYK_REF_Q8_0;
+  return hyk_ref_weight(ref, row + (i / f->block_weights) * f->block_bytes,
+                        i % f->block_weights, mag);
 }
 
 static double now_seconds(void) {

@@ -29,6 +29,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "hyk/block_reference.h"
 #include "hyk/kernels.h"
 
 #define HYK_VARIANT(sym, format, isa, desc, fixed_n, fixed_k) \
@@ -74,12 +75,6 @@ static uint64_t next_u64(void) {
   g_rng ^= g_rng << 25;
   g_rng ^= g_rng >> 27;
   return g_rng * 0x2545f4914f6cdd1dull;
-}
-
-static double half_to_double(uint16_t h) {
-  int e = (h >> 10) & 0x1f, m = h & 0x3ff;
-  double v = e == 0 ? ldexp((double)m, -24) : ldexp((double)(m | 0x400), e - 25);
-  return (h & 0x8000) ? -v : v;
 }
 
 /* `bytes` of memory ending right before a PROT_NONE page. */
@@ -137,64 +132,25 @@ static uint16_t random_scale(void) {
   return (uint16_t)(h | (((r >> 40) & 1) << 15));
 }
 
-/* A format's weight blocks (hyk/kernels.h): Q2_0C (also q2_0c_a8), Q8_0, and
- * ggml's Q2_K and TQ2_0. */
-typedef enum { KIND_Q2_0C, KIND_Q8_0, KIND_Q2_K, KIND_TQ2_0 } kind_t;
-
-static kind_t kind_of(const char *format) {
+/* A format name's weight blocks (q2_0c_a8 reads Q2_0C blocks). */
+static hyk_ref_format kind_of(const char *format) {
   if (!strncmp(format, "q2_0c", 5))
-    return KIND_Q2_0C;
+    return HYK_REF_Q2_0C;
   if (!strcmp(format, "q2_k"))
-    return KIND_Q2_K;
+    return HYK_REF_Q2_K;
   if (!strcmp(format, "tq2_0"))
-    return KIND_TQ2_0;
-  return KIND_Q8_0;
+    return HYK_REF_TQ2_0;
+  return HYK_REF_Q8_0;
 }
 
-static int64_t block_weights(kind_t kind) {
-  return kind == KIND_Q2_0C ? HYK_Q2_0C_BLOCK_WEIGHTS
-         : kind == KIND_Q8_0 ? HYK_Q8_0_BLOCK_WEIGHTS
-                             : HYK_K2_BLOCK_WEIGHTS;
-}
-
-static int64_t block_bytes(kind_t kind) {
-  return kind == KIND_Q2_0C  ? HYK_Q2_0C_BLOCK_BYTES
-         : kind == KIND_Q8_0 ? HYK_Q8_0_BLOCK_BYTES
-         : kind == KIND_Q2_K ? HYK_Q2_K_BLOCK_BYTES
-                             : HYK_TQ2_0_BLOCK_BYTES;
-}
-
-/* Byte offset of the block's fp16 scale d (Q2_K: dmin follows at +2). */
-static int scale_at(kind_t kind) {
-  return kind == KIND_Q2_K ? 80 : kind == KIND_TQ2_0 ? 64 : 0;
-}
-
-/* Weight j of a block, from the definitions. */
-static double block_weight(kind_t kind, const uint8_t *blk, int64_t j) {
-  const int at = scale_at(kind);
-  const double d = half_to_double((uint16_t)(blk[at] | (blk[at + 1] << 8)));
-  if (kind == KIND_Q2_0C)
-    return (2 * ((blk[2 + j / 4] >> (2 * (j % 4))) & 3) - 3) * d;
-  if (kind == KIND_Q8_0)
-    return (int8_t)blk[2 + j] * d;
-  /* Element 128 h + 32 s + l: bits 2s of code byte 32 h + l. */
-  const uint8_t *qs = blk + (kind == KIND_Q2_K ? 16 : 0);
-  const int c = (qs[32 * (j / 128) + j % 32] >> (2 * ((j % 128) / 32))) & 3;
-  if (kind == KIND_TQ2_0)
-    return (c - 1) * d;
-  const double dmin = half_to_double((uint16_t)(blk[82] | (blk[83] << 8)));
-  const int sc = blk[j / 16];
-  return d * (sc & 15) * c - dmin * (sc >> 4);
-}
-
-static int32_t run_variant(const variant_t *var, kind_t kind, const uint8_t *w, const float *x,
+static int32_t run_variant(const variant_t *var, hyk_ref_format kind, const uint8_t *w, const float *x,
                            float *y, int64_t n, int64_t k) {
   switch (kind) {
-  case KIND_Q2_0C:
+  case HYK_REF_Q2_0C:
     return hyk_gemv_run_q2_0c(var->fn, w, x, y, n, k);
-  case KIND_Q2_K:
+  case HYK_REF_Q2_K:
     return hyk_gemv_run_q2_k(var->fn, w, x, y, n, k);
-  case KIND_TQ2_0:
+  case HYK_REF_TQ2_0:
     return hyk_gemv_run_tq2_0(var->fn, w, x, y, n, k);
   default:
     return hyk_gemv_run_q8_0(var->fn, w, x, y, n, k);
@@ -204,8 +160,8 @@ static int32_t run_variant(const variant_t *var, kind_t kind, const uint8_t *w, 
 /* A fixed-shape variant called with another shape: a status, no abort, y
  * untouched (the flat runner's own checks pass: the buffers are consistent). */
 static void check_rejects_other_shapes(const variant_t *var) {
-  const kind_t kind = kind_of(var->format);
-  const int64_t bw = block_weights(kind), bb = block_bytes(kind);
+  const hyk_ref_format kind = kind_of(var->format);
+  const int64_t bw = hyk_ref_block_weights(kind), bb = hyk_ref_block_bytes(kind);
   const int64_t shapes[2][2] = {{var->fixed_n, var->fixed_k + bw},
                                 {var->fixed_n + 1, var->fixed_k}};
   for (int i = 0; i < 2; ++i) {
@@ -242,9 +198,9 @@ static void check_rejects_other_shapes(const variant_t *var) {
 }
 
 static void run_shape(const shape_t *s) {
-  const kind_t kind = kind_of(s->format);
+  const hyk_ref_format kind = kind_of(s->format);
   const int a8 = !strcmp(s->format, "q2_0c_a8");
-  const int64_t bw = block_weights(kind), bb = block_bytes(kind);
+  const int64_t bw = hyk_ref_block_weights(kind), bb = hyk_ref_block_bytes(kind);
   const int64_t row_bytes = s->k / bw * bb;
   void *wmap, *xmap;
   size_t wmap_bytes, xmap_bytes;
@@ -264,7 +220,8 @@ static void run_shape(const shape_t *s) {
     for (int64_t j = 0; j < bb; ++j)
       blk[j] = (uint8_t)next_u64();
     /* The fp16 scales over the random bytes (Q2_K: d and dmin). */
-    for (int at = scale_at(kind); at <= (kind == KIND_Q2_K ? 82 : scale_at(kind)); at += 2) {
+    const int first = hyk_ref_scale_offset(kind);
+    for (int at = first; at <= (kind == HYK_REF_Q2_K ? 82 : first); at += 2) {
       const uint16_t h = random_scale();
       blk[at] = (uint8_t)h;
       blk[at + 1] = (uint8_t)(h >> 8);
@@ -280,7 +237,7 @@ static void run_shape(const shape_t *s) {
     const uint8_t *wr = w + row * row_bytes;
     double acc = 0, m = 0;
     for (int64_t i = 0; i < s->k; ++i) {
-      const double wv = block_weight(kind, wr + (i / bw) * bb, i % bw);
+      const double wv = hyk_ref_weight(kind, wr + (i / bw) * bb, i % bw, NULL);
       acc += wv * xr[i];
       m += fabs(wv * xr[i]);
     }
