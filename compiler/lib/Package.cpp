@@ -404,7 +404,8 @@ bool hyc::assembleEmbeddedWeights(const std::string &blobPath,
     return false;
   std::vector<std::string> args = target.assemblerFlags;
   args.insert(args.end(), {"-c", asmPath, "-o", objectPath});
-  bool ok = runCDriver(target.assembler, args, "embed the weights",
+  bool ok = runCDriver(target.assembler.empty() ? target.linker : target.assembler, args,
+                       "embed the weights",
                        "assembling the embedded weights", error);
   llvm::sys::fs::remove(asmPath);
   return ok;

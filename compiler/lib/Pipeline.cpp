@@ -102,14 +102,11 @@ bool hyc::selectKernels(ModuleOp module, const TargetInfo &target,
     error = "tuning database path '" + tuningDb + "' must not contain spaces or braces";
     return false;
   }
-  // The macOS targets run the kernels of their Linux namesakes, so they use
-  // the schedules tuned for those (measured on the same chip under Linux).
-  std::string tuningTarget = target.name;
-  if (target.os == "macos" && llvm::StringRef(tuningTarget).ends_with("-macos"))
-    tuningTarget.resize(tuningTarget.size() - 6);
+  // TargetInfo::tuningName: the macOS targets use their Linux namesakes'
+  // schedules.
   if (!runPipeline(module,
                    "func.func(lowbit-fuse-matmuls),lowbit-select-kernels{tuning-db=" +
-                       tuningDb + " target=" + tuningTarget +
+                       tuningDb + " target=" + target.tuningName +
                        " activations=" + target.activations + "}",
                    error))
     return false;

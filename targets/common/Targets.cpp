@@ -40,6 +40,7 @@ bool hyc::resolveTarget(const std::string &requested, TargetInfo &out,
   }
   out = TargetInfo();
   out.name = name;
+  out.tuningName = name;
   out.triple = "x86_64-unknown-linux-gnu";
   out.kernelArchive = std::string(HYC_KERNEL_LIB_DIR) + "/libhyk_x86.a";
   out.linker = "cc";
@@ -49,7 +50,6 @@ bool hyc::resolveTarget(const std::string &requested, TargetInfo &out,
     out.cpu = "haswell";
     out.features = "+avx2,+fma,+f16c";
     out.kernelIsa = "avx2";
-    out.assembler = out.linker;
     return true;
   }
   if (name == "x86-64-avx512") {
@@ -59,7 +59,6 @@ bool hyc::resolveTarget(const std::string &requested, TargetInfo &out,
     // Int8 activations by default where VNNI makes them pay (3x fewer dot
     // products than the 24-bit form, which is compute-bound on decode).
     out.activations = "int8";
-    out.assembler = out.linker;
     return true;
   }
   if (name == "aarch64-neon") {
@@ -74,7 +73,6 @@ bool hyc::resolveTarget(const std::string &requested, TargetInfo &out,
     // Debian's cross gcc driver (gcc-aarch64-linux-gnu) knows the aarch64
     // sysroot's crt files and libc.
     out.linker = "aarch64-linux-gnu-gcc";
-    out.assembler = out.linker;
     return true;
   }
   if (name == "aarch64-sme2") {
@@ -90,7 +88,6 @@ bool hyc::resolveTarget(const std::string &requested, TargetInfo &out,
     out.kernelIsa = "sme2";
     out.kernelArchive = std::string(HYC_KERNEL_LIB_DIR) + "/libhyk_sme2.a";
     out.linker = "aarch64-linux-gnu-gcc";
-    out.assembler = out.linker;
     return true;
   }
   if (name == "aarch64-neon-macos" || name == "aarch64-sme2-macos") {
@@ -118,6 +115,7 @@ bool hyc::resolveTarget(const std::string &requested, TargetInfo &out,
     }
     out.assembler = HYC_CLANG;
     out.assemblerFlags = {"--target=" + out.triple};
+    out.tuningName = out.kernelIsa == "neon" ? "aarch64-neon" : "aarch64-sme2";
     return true;
   }
   error = "unknown target '" + requested +

@@ -21,9 +21,13 @@ struct TargetInfo {
   /// the app on the Mac).
   std::string os;
   /// C compiler driver and flags that assemble for this target (the
-  /// --embed-weights object).
+  /// --embed-weights object); an empty assembler means `linker`.
   std::string assembler;
   std::vector<std::string> assemblerFlags;
+  /// The target name tuning database entries are looked up under: `name`,
+  /// except that the macOS targets use their Linux namesake's (the same
+  /// kernels, tuned on the same chip under Linux).
+  std::string tuningName;
   /// Precision of the activations fed to the 2-bit matmuls: "int8" (rounded
   /// to int8 with a scale per 32, kernel families *_q2_0c_a8) or "f32"
   /// (float32 math). resolveTarget sets the target's default;

@@ -163,7 +163,7 @@ int hyc::driver::tuneMain(const std::vector<std::string> &args) {
   if (opt.target.os == "macos")
     return fail(cmd, "target " + opt.target.name + " cannot be tuned from here: its "
                      "candidates would be Mach-O programs, and hyc links only Linux ones. "
-                     "Tune for " + opt.target.name.substr(0, opt.target.name.size() - 6) +
+                     "Tune for " + opt.target.tuningName +
                      " on the same chip under Linux (the same kernels); hyc compile --target " +
                      opt.target.name + " --tuning-db uses those entries");
   if (opt.target.kernelIsa == "sme2")
