@@ -54,11 +54,11 @@ namespace {
 void collectKernelUses(ModuleOp module, std::vector<hyc::KernelUse> &uses) {
   uses.clear();
   module.walk([&](Operation *op) {
-    Value weight;
+    Value weight, x;
     if (auto mm = dyn_cast<hyc::lowbit::MatmulOp>(op))
-      weight = mm.getWeight();
+      weight = mm.getWeight(), x = mm.getX();
     else if (auto qm = dyn_cast<hyc::lowbit::QuantizedMatmulOp>(op))
-      weight = qm.getWeight();
+      weight = qm.getWeight(), x = qm.getQ();
     else
       return;
     auto kernel = op->getAttrOfType<StringAttr>("hyc.kernel");
@@ -69,7 +69,9 @@ void collectKernelUses(ModuleOp module, std::vector<hyc::KernelUse> &uses) {
     std::string layout = hyc::lowbit::stringifyWeightFormat(w.getFormat()).str();
     if (w.isRepacked())
       layout += "/r" + std::to_string(w.getTileRows());
-    uses.push_back({kernel.str(), schedule.str(), w.getRows(), w.getCols(), layout});
+    auto xType = cast<MemRefType>(x.getType());
+    int64_t m = xType.getRank() == 2 ? xType.getDimSize(0) : 1;
+    uses.push_back({kernel.str(), schedule.str(), w.getRows(), w.getCols(), m, layout});
   });
 }
 } // namespace

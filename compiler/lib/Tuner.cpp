@@ -82,19 +82,33 @@ bool hyc::findTunePairs(const std::string &modelPath, const TargetInfo &target,
   mlir::MLIRContext ctx;
   registerCompilerDialects(ctx);
   MemoryPlan plan;
-  // The context length changes no matmul shape; keep the module small.
+  // The context length changes no matmul shape; keep the module small, but
+  // long enough for the prefill-chunk function (its GEMMs are pairs too).
   mlir::OwningOpRef<mlir::ModuleOp> module =
-      buildDecodeModule(ctx, *model, "tune", 16, KvCache::F16, plan);
+      buildDecodeModule(ctx, *model, "tune", 64, KvCache::F16, plan);
   std::vector<KernelVariant> variants;
   std::vector<KernelUse> uses;
   if (!selectKernels(*module, target, "", variants, uses, error))
     return false;
-  std::map<std::tuple<std::string, int64_t, int64_t>, int64_t> counts;
+  // GEMVs: the decode step's (one activation row); the prefill chunk's
+  // per-row GEMVs (formats without a GEMM) are left to those. GEMMs: the
+  // prefill chunk's, m rows per call.
+  std::map<std::tuple<std::string, int64_t, int64_t, int64_t>, int64_t> counts;
   for (const KernelUse &u : uses)
-    ++counts[{u.kernel, u.n, u.k}];
+    if (llvm::StringRef(u.kernel).starts_with("gemm_") || u.m == 1)
+      ++counts[{u.kernel, u.n, u.k, u.m}];
   pairs.clear();
-  for (const auto &[key, count] : counts)
-    pairs.push_back({std::get<0>(key), std::get<1>(key), std::get<2>(key), count});
+  for (const auto &[key, count] : counts) {
+    auto [kernel, n, k, m] = key;
+    // One database entry per (kernel, n, k): the chunk is the same for all.
+    if (!pairs.empty() && pairs.back().family == kernel && pairs.back().n == n &&
+        pairs.back().k == k) {
+      pairs.back().count += count;
+      pairs.back().m = std::max(pairs.back().m, m);
+      continue;
+    }
+    pairs.push_back({kernel, n, k, m, count});
+  }
   return true;
 }
 
@@ -193,7 +207,21 @@ struct Measurement {
 /// The family's weight format (what the harness and hyk_gemv_run_* need).
 std::string familyFormat(const std::string &family) {
   llvm::StringRef f(family);
-  return f.consume_front("gemv_") ? f.str() : "";
+  return f.consume_front("gemv_") || f.consume_front("gemm_") ? f.str() : "";
+}
+
+/// The timing harness's format for a family's generator: the family's
+/// format, with a "q" for a generator over pre-quantized activations
+/// (gemv_q2_0c_a8 -> q2_0c_a8q for gemv_q2_0c_a8q_vnni: the harness quantizes
+/// x once, outside the timed calls, and runs the _a8q kernels).
+std::string harnessFormat(const std::string &family, const std::string &generator) {
+  std::string format = familyFormat(family);
+  if (llvm::StringRef(generator).contains("_a8q_"))
+    format += "q";
+  // A GEMM (gemm_q2_0c_a8 -> gemm_q2_0c_a8q): M rows per call.
+  if (llvm::StringRef(family).starts_with("gemm_"))
+    format = "gemm_" + format;
+  return format;
 }
 
 /// The family's block format: gemv_q2_0c_a8 -> q2_0c (the int8-activation
@@ -328,7 +356,9 @@ private:
   }
   bool writeDatabase(bool interrupted, std::string &error);
   void printSummary();
+  void printSums(const llvm::json::Object &s, const char *what);
   llvm::json::Object summaryJson() const;
+  llvm::json::Object sums(bool prefill) const;
 };
 
 int Tuner::reps(const PairState &p) const {
@@ -352,7 +382,8 @@ std::string Tuner::journalKey(const PairState &p, Kind kind, const std::string &
 
 std::string Tuner::pairKeyPrefix(const PairState &p) const {
   return opt.target.name + "|" + std::to_string(opt.threads) + "|" + toolId + "|" +
-         p.generator + "|" + std::to_string(p.pair.n) + "x" + std::to_string(p.pair.k) + "|" +
+         p.generator + "|" + std::to_string(p.pair.n) + "x" + std::to_string(p.pair.k) +
+         (p.pair.m > 1 ? "x" + std::to_string(p.pair.m) : "") + "|" +
          (p.space->fixedShape ? "fixed|" : "");
 }
 
@@ -454,13 +485,36 @@ bool Tuner::harnessObject(const std::string &format, std::string &object,
   for (char &c : upper)
     c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   object = work + "/harness_" + format + ".o";
+  // The runtime's thread pool, compiled once per session: the harness runs
+  // the kernels' parallel loops on it, as a compiled model does (task order
+  // and hand-off differ from Halide's own pool, which rows_per_task and
+  // parallel are tuned against).
+  for (const char *source : {HYC_RUNTIME_POOL_SOURCE, HYC_RUNTIME_STATUS_SOURCE}) {
+    std::string out = work + "/runtime_" + llvm::sys::path::stem(source).str() + ".o";
+    if (llvm::sys::fs::exists(out))
+      continue;
+    std::vector<std::string> cc = {opt.target.linker, "-c", "-O2", "-std=c11",
+                                   "-I" HYC_RUNTIME_INCLUDE_DIR, "-I" HYC_RUNTIME_SOURCE_DIR,
+                                   source, "-o", out};
+    ProcResult r = runProcess(cc, out + ".log", deadline);
+    if (r.exitCode != 0) {
+      error = r.killed ? "stopped" : "compiling the runtime's thread pool failed: " + r.output;
+      return false;
+    }
+  }
   std::vector<std::string> argv = {opt.target.linker,
                                    "-c",
                                    "-O2",
                                    "-std=c11",
+                                   "-DHYK_TUNE_RUNTIME_POOL",
+                                   "-I" HYC_RUNTIME_INCLUDE_DIR,
+                                   "-I" HYC_RUNTIME_SOURCE_DIR,
                                    "-DHYK_TUNE_FORMAT_" + upper,
-                                   "-DHYK_TUNE_DEFAULT=hyk_gemv_" + format + "_" +
-                                       opt.target.kernelIsa,
+                                   "-DHYK_TUNE_DEFAULT=hyk_" +
+                                       (llvm::StringRef(format).starts_with("gemm_")
+                                            ? format
+                                            : "gemv_" + format) +
+                                       "_" + opt.target.kernelIsa,
                                    "-I" HYC_KERNELS_INCLUDE_DIR,
                                    HYC_TUNE_HARNESS,
                                    "-o",
@@ -489,7 +543,7 @@ std::optional<Measurement> Tuner::measure(PairState &p, Kind kind, const TunePoi
     ++reusedFromJournal;
     return m;
   }
-  std::string format = familyFormat(p.pair.family), harness;
+  std::string format = harnessFormat(p.pair.family, p.generator), harness;
   if (!harnessObject(format, harness, fatal))
     return std::nullopt;
   Clock::time_point t0 = Clock::now();
@@ -505,6 +559,8 @@ std::optional<Measurement> Tuner::measure(PairState &p, Kind kind, const TunePoi
       gen.push_back("autoscheduler.beam_size=" + std::to_string(opt.adamsBeamSize));
     gen.push_back("estimate_n=" + std::to_string(p.pair.n));
     gen.push_back("estimate_k=" + std::to_string(p.pair.k));
+    if (p.pair.m > 1)
+      gen.push_back("estimate_m=" + std::to_string(p.pair.m));
   } else if (!text.empty()) {
     llvm::SmallVector<llvm::StringRef> params;
     llvm::StringRef(text).split(params, ',');
@@ -532,7 +588,8 @@ std::optional<Measurement> Tuner::measure(PairState &p, Kind kind, const TunePoi
       why = why.substr(0, 600) + "...";
     m.error = "generator failed (exit " + std::to_string(r.exitCode) + "): " + why;
   } else {
-    std::vector<std::string> link = {opt.target.linker, harness, base + ".o",
+    std::vector<std::string> link = {opt.target.linker, harness, work + "/runtime_pool.o",
+                                     work + "/runtime_status.o", base + ".o",
                                      opt.target.kernelArchive, "-lm", "-lpthread", "-ldl",
                                      "-o", base + ".exe"};
     // Under a runner (an emulator, or a device reached by ssh/adb) a static
@@ -558,7 +615,7 @@ std::optional<Measurement> Tuner::measure(PairState &p, Kind kind, const TunePoi
           std::to_string(kind == Kind::Confirm ? std::min(2 * reps(p), 101) : reps(p)),
           std::string(native() ? "2" : "1"),
           std::to_string(opt.threads), std::to_string(opt.seed), pool,
-          std::to_string(native() ? poolBytes : 0)})
+          std::to_string(native() ? poolBytes : 0), std::to_string(p.pair.m)})
       cmd.push_back(a);
     r = runProcess(cmd, base + ".run.log", until);
     if (r.killed)
@@ -700,8 +757,8 @@ void Tuner::showStatus(const std::string &what) {
   std::string bests;
   for (const PairState &p : pairs)
     if (p.defaultRun)
-      bests += llvm::formatv("{0}{1}x{2} {3:F2}", bests.empty() ? "" : ", ", p.pair.n,
-                             p.pair.k, p.bestRatio)
+      bests += llvm::formatv("{0}{1}{2}x{3} {4:F2}", bests.empty() ? "" : ", ",
+                             p.pair.m > 1 ? "gemm " : "", p.pair.n, p.pair.k, p.bestRatio)
                    .str();
   std::string line = llvm::formatv("[{0}] {1,3}% ETA {2}m{3:02}s | {4} candidates", bar,
                                    static_cast<int>(frac * 100), eta / 60, eta % 60, done)
@@ -724,11 +781,25 @@ void Tuner::showStatus(const std::string &what) {
 }
 
 llvm::json::Object Tuner::summaryJson() const {
-  // Sums over the decode step (uses x time). Adams2019 can fail or be cut
-  // by the budget for some pairs: its ratio compares the pairs it has.
+  llvm::json::Object s = sums(false);
+  bool anyPrefill = false;
+  for (const PairState &p : pairs)
+    anyPrefill |= p.pair.m > 1;
+  if (anyPrefill)
+    s["prefill_chunk"] = sums(true);
+  return s;
+}
+
+llvm::json::Object Tuner::sums(bool prefill) const {
+  // Sums over the decode step's kernels (the GEMVs), or over one prefill
+  // chunk's (the GEMMs), uses x time. Adams2019 can fail or be cut by the
+  // budget for some pairs: its ratio compares the pairs it has.
   double def = 0, adams = 0, tuned = 0, tunedWithAdams = 0;
-  int measured = 0, withAdams = 0;
+  int measured = 0, withAdams = 0, mine = 0;
   for (const PairState &p : pairs) {
+    if ((p.pair.m > 1) != prefill)
+      continue;
+    ++mine;
     if (!p.defaultRun || !p.defaultRun->ok)
       continue;
     ++measured;
@@ -743,10 +814,10 @@ llvm::json::Object Tuner::summaryJson() const {
   }
   llvm::json::Object s{{"default_us", def},
                        {"tuned_us", tuned},
-                       {"pairs", static_cast<int64_t>(pairs.size())},
+                       {"pairs", mine},
                        {"pairs_measured", measured},
                        {"adams2019_pairs", withAdams},
-                       {"all_pairs_measured", measured == static_cast<int>(pairs.size())}};
+                       {"all_pairs_measured", measured == mine}};
   s["adams2019_us"] = withAdams ? llvm::json::Value(adams) : llvm::json::Value(nullptr);
   if (tuned > 0)
     s["default_over_tuned"] = def / tuned;
@@ -884,6 +955,19 @@ void Tuner::printSummary() {
                  r2.c_str(), gbs.c_str(), p.candidates, p.best.empty() ? "default" : p.best.c_str());
   }
   llvm::json::Object s = summaryJson();
+  printSums(s, "the decode step's kernels (GEMVs)");
+  if (const llvm::json::Object *prefill = s.getObject("prefill_chunk"))
+    printSums(*prefill, "one prefill chunk's kernels (GEMMs)");
+  std::fprintf(stderr, "(adams2019 and tuned: their time relative to the default measured "
+                       "alongside in the same run, times the default's median)\n");
+  if (!native())
+    std::fprintf(stderr, "note: measured through the runner '%s': if that is an emulator "
+                         "(qemu), these times say nothing about speed on real hardware; "
+                         "only the correctness checks mean something.\n",
+                 opt.runner[0].c_str());
+}
+
+void Tuner::printSums(const llvm::json::Object &s, const char *what) {
   double def = s.getNumber("default_us").value_or(0), tuned = s.getNumber("tuned_us").value_or(0);
   std::optional<double> adams = s.getNumber("adams2019_us"),
                         adamsRatio = s.getNumber("adams2019_over_tuned");
@@ -900,16 +984,9 @@ void Tuner::printSummary() {
                             *adamsRatio)
                   .str();
   std::fprintf(stderr,
-               "sum over the decode step's kernels (uses x time): default %.1f us, "
+               "sum over %s (uses x time): default %.1f us, "
                "adams2019 %s, tuned %.1f us%s\n",
-               def, adamsText.c_str(), tuned, ratios.c_str());
-  std::fprintf(stderr, "(adams2019 and tuned: their time relative to the default measured "
-                       "alongside in the same run, times the default's median)\n");
-  if (!native())
-    std::fprintf(stderr, "note: measured through the runner '%s': if that is an emulator "
-                         "(qemu), these times say nothing about speed on real hardware; "
-                         "only the correctness checks mean something.\n",
-                 opt.runner[0].c_str());
+               what, def, adamsText.c_str(), tuned, ratios.c_str());
 }
 
 int Tuner::run(std::string &error) {
@@ -1050,7 +1127,8 @@ int Tuner::run(std::string &error) {
   std::vector<PairState *> byWeight;
   for (PairState &p : pairs)
     if (p.defaultRun && p.defaultRun->ok) {
-      p.weight = p.pair.count * p.defaultRun->candUs;
+      // Per token: a prefill GEMM call serves m tokens.
+      p.weight = p.pair.count * p.defaultRun->candUs / p.pair.m;
       byWeight.push_back(&p);
     }
   std::stable_sort(byWeight.begin(), byWeight.end(),

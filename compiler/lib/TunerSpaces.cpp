@@ -63,8 +63,10 @@ std::vector<SearchSpace> buildSpaces() {
                {knob("rows_per_task", kRowsPerTask, 256), knob("unroll", {1, 2, 3, 4}, 1),
                 flag("parallel", true), knob("prefetch", {0, 2, 4, 8, 16, 32}, 0)},
                /*fixedShape=*/true});
-  // The same generator with int8 activations (gemv_q2_0c_a8): a third of the
-  // dot products, so decode is bound by the weight stream rather than by
+  // The int8-activation form (family gemv_q2_0c_a8) over activations the
+  // compiled code quantized beforehand (Q2_0CVnniA8qGenerator.cpp, the same
+  // schedule as gemv_q2_0c_a8_vnni's): a third of the dot products of the
+  // float form, so decode is bound by the weight stream rather than by
   // vpdpbusd. The grain matters most (larger tasks: longer sequential runs
   // for the hardware prefetchers; 32 rows still split the 2048-row
   // projections into 64 tasks). The prefetch distance counts blocks within a
@@ -73,10 +75,22 @@ std::vector<SearchSpace> buildSpaces() {
   // hence mostly short distances (16 for longer rows). The default is none:
   // measured from DRAM, prefetches within a row only slowed the hardware
   // prefetchers' contiguous run over the task (2048x6144: 0.74x with 8).
-  s.push_back({"gemv_q2_0c_a8_vnni", "avx512",
+  s.push_back({"gemv_q2_0c_a8q_vnni", "avx512",
                {knob("rows_per_task", {32, 64, 128, 256, 512}, 256),
                 knob("unroll", {1, 2, 3, 4}, 1), flag("parallel", true),
                 knob("prefetch", {0, 1, 2, 3, 4, 6, 8, 16}, 0)},
+               /*fixedShape=*/true});
+  // The prefill GEMM over pre-quantized int8 activations (family
+  // gemm_q2_0c_a8, Q2_0CVnniA8qGenerator.cpp; M = the prefill chunk):
+  // register tiles of `rows` weight rows x `tokens` activation rows (each
+  // decoded weight vector feeds `tokens` dot products; rows x tokens
+  // accumulators), the parallel grain, and a software prefetch distance in
+  // blocks. Weights are reused M times from cache, so unlike the GEMVs this
+  // is compute-bound.
+  s.push_back({"gemm_q2_0c_a8q_vnni", "avx512",
+               {knob("rows", {1, 2, 3, 4}, 2), knob("tokens", {1, 2, 4}, 2),
+                knob("rows_per_task", {8, 16, 32, 64, 128}, 32), flag("parallel", true),
+                knob("prefetch", {0, 1, 2, 4}, 0)},
                /*fixedShape=*/true});
   // The Q8_0 lm_head with int8 activations (Q8_0VnniGemvGenerator.cpp): one
   // 8-lane vpdpbusd per 34-byte block, memory-bound; each row is a single

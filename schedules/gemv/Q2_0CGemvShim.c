@@ -176,6 +176,24 @@ int32_t hyk_gemv_run_tq2_0(hyk_gemv_pipeline_fn pipeline, const uint8_t *w,
                       HYK_TQ2_0_BLOCK_BYTES, HYK_ERR_K_NOT_BLOCKED_256);
 }
 
+int32_t hyk_gemv_run_q2_0c_a8q(hyk_gemv_q_pipeline_fn pipeline, const uint8_t *w,
+                               const int8_t *xq, const float *xs, float *y, int64_t n,
+                               int64_t k) {
+  if (pipeline == NULL) {
+    return HYK_ERR_NULL_POINTER;
+  }
+  return hyk_run_q2_0c_quantized((hyk_gemv_q_pipeline)pipeline, w, xq, xs, y, n, k, 1, 1, 1);
+}
+
+int32_t hyk_gemm_run_q2_0c_a8q(hyk_gemv_q_pipeline_fn pipeline, const uint8_t *w,
+                               const int8_t *xq, const float *xs, float *y, int64_t n,
+                               int64_t k, int64_t m) {
+  if (pipeline == NULL) {
+    return HYK_ERR_NULL_POINTER;
+  }
+  return hyk_run_q2_0c_quantized((hyk_gemv_q_pipeline)pipeline, w, xq, xs, y, n, k, m, 2, 1);
+}
+
 const char *hyk_status_message(int32_t status) {
   switch (status) {
   case HYK_OK:

@@ -76,6 +76,28 @@ public:
     return w.dim(1).extent() * std::max(1, interleave);
   }
 
+  /// The fixed-shape form of a GEMV (GeneratorParams fixed_n / fixed_k, 0 =
+  /// any; see Q2_0CVnniGemvGenerator.cpp): makes w's extents compile-time
+  /// constants, from which x's and y's follow. Plain rows only. Aborts the
+  /// generator on a K that is not a multiple of 512 or a negative value.
+  template <typename W>
+  static void fixShape(W &w, int fixedN, int fixedK) {
+    if (fixedK % kBlockWeights != 0 || fixedK < 0 || fixedN < 0) {
+      std::fprintf(stderr, "q2_0c vnni gemv: fixed_k must be a multiple of 512 and "
+                           "fixed_n >= 0 (got %d, %d)\n", fixedK, fixedN);
+      std::abort();
+    }
+    if (fixedK > 0)
+      w.dim(0).set_extent(fixedK / kBlockWeights * kBlockBytes);
+    if (fixedN > 0)
+      w.dim(1).set_extent(fixedN);
+  }
+  /// Shape estimates of w for an autoscheduler (plain rows): N x K.
+  template <typename W>
+  static void estimateWeights(W &w, int n, int k) {
+    w.set_estimates({{0, k / kBlockWeights * kBlockBytes}, {0, n}});
+  }
+
   /// Defines total(n, m) = out(n, m) for W = `w` (row bytes x
   /// rows) and x(k, m) (a Func over the K activations of token m).
   template <typename W>

@@ -19,6 +19,8 @@
 #include "Halide.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 
 namespace {
 
@@ -35,6 +37,14 @@ public:
   GeneratorParam<bool> parallel{"parallel", true};
   GeneratorParam<int> prefetch{"prefetch", 0};
   GeneratorParam<int> interleave{"interleave", 0};
+  // Shape estimates for autoschedulers, and the fixed-shape form (0 = any
+  // shape; plain rows only), both as in gemv_q2_0c_a8_vnni
+  // (Q2_0CVnniGemvGenerator.cpp): hyc tune generates its Adams2019 baseline
+  // and its candidates of tuned gemv_q2_0c_a8 for the pair's own N and K.
+  GeneratorParam<int> estimate_n{"estimate_n", 2048};
+  GeneratorParam<int> estimate_k{"estimate_k", 2048};
+  GeneratorParam<int> fixed_k{"fixed_k", 0};
+  GeneratorParam<int> fixed_n{"fixed_n", 0};
 
   Input<Buffer<uint8_t, 2>> w{"w"};   // (row bytes, n), or (R x row bytes, n / R)
   Input<Buffer<int8_t, 1>> xq{"xq"};  // (K)
@@ -53,9 +63,23 @@ public:
     y.dim(0).set_extent(alg.weightRows(w));
     xs.dim(0).set_min(0);
     xs.dim(0).set_extent(groupsOf(nblocks * Q2_0CVnni::kBlockWeights));
+    if ((fixed_n != 0 || fixed_k != 0) && interleave > 1) {
+      std::fprintf(stderr, "gemv_q2_0c_a8q_vnni: fixed_n / fixed_k need plain rows "
+                           "(interleave 0)\n");
+      std::abort();
+    }
+    Q2_0CVnni::fixShape(w, fixed_n, fixed_k);
   }
 
   void schedule() {
+    if (using_autoscheduler()) {
+      const int ne = estimate_n, ke = estimate_k;
+      Q2_0CVnni::estimateWeights(w, ne, ke);
+      xq.set_estimates({{0, ke}});
+      xs.set_estimates({{0, ke / Q2_0CVnni::kGroup}});
+      y.set_estimates({{0, ne}});
+      return;
+    }
     const int vw = get_target().natural_vector_size<float>();
     alg.scheduleGemv(y, n, w, vw, rows_per_task, unroll, parallel, prefetch);
   }
@@ -73,6 +97,13 @@ public:
   GeneratorParam<bool> parallel{"parallel", true};
   GeneratorParam<int> prefetch{"prefetch", 0};
   GeneratorParam<int> interleave{"interleave", 0};
+  // As in the GEMV above: estimates (M: the prefill chunk) and the
+  // fixed-shape form (N and K; M stays any) for hyc tune.
+  GeneratorParam<int> estimate_n{"estimate_n", 2048};
+  GeneratorParam<int> estimate_k{"estimate_k", 2048};
+  GeneratorParam<int> estimate_m{"estimate_m", 32};
+  GeneratorParam<int> fixed_k{"fixed_k", 0};
+  GeneratorParam<int> fixed_n{"fixed_n", 0};
 
   Input<Buffer<uint8_t, 2>> w{"w"};   // (row bytes, n), or (R x row bytes, n / R)
   Input<Buffer<int8_t, 2>> xq{"xq"};  // (K, M)
@@ -106,9 +137,23 @@ public:
     y.dim(1).set_min(0);
     y.dim(1).set_extent(xq.dim(1).extent());
     y.dim(1).set_stride(y.dim(0).extent());
+    if ((fixed_n != 0 || fixed_k != 0) && interleave > 1) {
+      std::fprintf(stderr, "gemm_q2_0c_a8q_vnni: fixed_n / fixed_k need plain rows "
+                           "(interleave 0)\n");
+      std::abort();
+    }
+    Q2_0CVnni::fixShape(w, fixed_n, fixed_k);
   }
 
   void schedule() {
+    if (using_autoscheduler()) {
+      const int ne = estimate_n, ke = estimate_k, me = estimate_m;
+      Q2_0CVnni::estimateWeights(w, ne, ke);
+      xq.set_estimates({{0, ke}, {0, me}});
+      xs.set_estimates({{0, ke / Q2_0CVnni::kGroup}, {0, me}});
+      y.set_estimates({{0, ne}, {0, me}});
+      return;
+    }
     const int vw = get_target().natural_vector_size<float>();
     alg.scheduleGemm(y, n, t, w, vw, rows, tokens, rows_per_task, parallel, prefetch);
   }

@@ -77,23 +77,14 @@ public:
     y(n) = alg.total(n, 0);
     Expr nblocks = w.dim(0).extent() / hyk::Q2_0CVnni::kBlockBytes;
     hyk::constrainGemvBuffers(w, x, y, nblocks, hyk::Q2_0CVnni::kBlockWeights);
-    if (fixed_k % hyk::Q2_0CVnni::kBlockWeights != 0 || fixed_k < 0 || fixed_n < 0) {
-      std::fprintf(stderr, "q2_0c vnni gemv: fixed_k must be a multiple of 512 and "
-                           "fixed_n >= 0 (got %d, %d)\n", (int)fixed_k, (int)fixed_n);
-      std::abort();
-    }
-    // x's and y's extents and w's row stride follow from these.
-    if (fixed_k > 0)
-      w.dim(0).set_extent(fixed_k / hyk::Q2_0CVnni::kBlockWeights * hyk::Q2_0CVnni::kBlockBytes);
-    if (fixed_n > 0)
-      w.dim(1).set_extent(fixed_n);
+    // x's and y's extents and w's row stride follow from w's.
+    hyk::Q2_0CVnni::fixShape(w, fixed_n, fixed_k);
   }
 
   void schedule() {
     if (this->using_autoscheduler()) {
       const int ne = estimate_n, ke = estimate_k;
-      w.set_estimates({{0, ke / hyk::Q2_0CVnni::kBlockWeights * hyk::Q2_0CVnni::kBlockBytes},
-                       {0, ne}});
+      hyk::Q2_0CVnni::estimateWeights(w, ne, ke);
       x.set_estimates({{0, ke}});
       y.set_estimates({{0, ne}});
       return;

@@ -5,13 +5,23 @@
  * and the target's kernel archive (Halide runtime, hyk_gemv_run_<format> and
  * the prebuilt default entry point). Built by the tuner with the target's C
  * driver and these macros:
- *   HYK_TUNE_FORMAT_Q2_0C, _Q2_0C_A8, _Q8_0, _Q8_0_A8, _Q2_K or _TQ2_0
+ *   HYK_TUNE_FORMAT_Q2_0C, _Q2_0C_A8, _Q2_0C_A8Q, _GEMM_Q2_0C_A8Q, _Q8_0, _Q8_0_A8,
+ *   _Q2_K or _TQ2_0
  *                       the kernel family's format (_a8: x rounded to int8
  *                       per group of 32 as hyk/kernels.h documents, the
- *                       reference rounds x the same way)
+ *                       reference rounds x the same way; _a8q: the same
+ *                       rounding done once by hyk_quantize_avx512 before
+ *                       the calls, which take the int8 q and steps, as the
+ *                       compiled code's lowbit.qmatmul does; _gemm_q2_0c_a8q:
+ *                       the prefill GEMM over M such rows of x at once)
  *   HYK_TUNE_DEFAULT    the prebuilt default kernel, e.g. hyk_gemv_q2_0c_avx512
+ *   HYK_TUNE_RUNTIME_POOL  (optional) run the kernels' parallel loops on the hy
+ *                       runtime's thread pool (runtime/src/pool.c, linked in),
+ *                       through hyk_set_parallel as a compiled model does,
+ *                       instead of Halide's own pool
  *
- * Usage: harness N K REPS WARMUP THREADS SEED POOL POOL_BYTES
+ * Usage: harness N K REPS WARMUP THREADS SEED POOL POOL_BYTES M
+ *   M: activation rows (tokens) per call: 1 for a GEMV, the chunk for a GEMM.
  *   Random valid weights of the real shape (finite fp16 scales, random codes)
  *   and activations in [-1, 1]. First the default kernel is checked against a
  *   double-precision scalar reference and the candidate against the default:
@@ -44,10 +54,22 @@
 
 #include "hyk/block_reference.h"
 #include "hyk/kernels.h"
+#ifdef HYK_TUNE_RUNTIME_POOL
+#include "hy_internal.h"
+#endif
 
 #if defined(HYK_TUNE_FORMAT_Q2_0C_A8)
 #define HYK_TUNE_FORMAT_Q2_0C 1
 #define HYK_TUNE_INT8_X 1
+#elif defined(HYK_TUNE_FORMAT_Q2_0C_A8Q)
+#define HYK_TUNE_FORMAT_Q2_0C 1
+#define HYK_TUNE_INT8_X 1
+#define HYK_TUNE_PREQUANTIZED 1
+#elif defined(HYK_TUNE_FORMAT_GEMM_Q2_0C_A8Q)
+#define HYK_TUNE_FORMAT_Q2_0C 1
+#define HYK_TUNE_INT8_X 1
+#define HYK_TUNE_PREQUANTIZED 1
+#define HYK_TUNE_GEMM 1
 #elif defined(HYK_TUNE_FORMAT_Q8_0_A8)
 #define HYK_TUNE_FORMAT_Q8_0 1
 #define HYK_TUNE_INT8_X_Q8_0 1
@@ -65,7 +87,7 @@
 #define REF_FORMAT HYK_REF_TQ2_0
 #define RUN_PIPELINE hyk_gemv_run_tq2_0
 #else
-#error "define HYK_TUNE_FORMAT_Q2_0C, _Q2_0C_A8, _Q8_0, _Q8_0_A8, _Q2_K or _TQ2_0"
+#error "define HYK_TUNE_FORMAT_Q2_0C, _Q2_0C_A8, _Q2_0C_A8Q, _Q8_0, _Q8_0_A8, _Q2_K or _TQ2_0"
 #endif
 #define BLOCK_WEIGHTS hyk_ref_block_weights(REF_FORMAT)
 #define BLOCK_BYTES hyk_ref_block_bytes(REF_FORMAT)
@@ -74,9 +96,49 @@
 #error "define HYK_TUNE_DEFAULT (the prebuilt default kernel)"
 #endif
 
-/* The candidate, generated with -f hyk_tune_candidate. */
-extern int hyk_tune_candidate(void *w, void *x, void *y);
 extern int halide_set_num_threads(int n);
+
+/* The candidate, generated with -f hyk_tune_candidate, and the default, both
+ * called as (w, x, y, n, k, m): y (m x n) = x (m x k) W^T, m = 1 but for a
+ * GEMM. Over pre-quantized activations they read the q and steps of x that
+ * main() computes once. */
+#ifdef HYK_TUNE_PREQUANTIZED
+extern int hyk_tune_candidate(void *w, void *xq, void *xstep, void *y);
+static int8_t *g_xq;
+static float *g_xs;
+static int32_t call_default(const uint8_t *w, const float *x, float *y, int64_t n, int64_t k,
+                            int64_t m) {
+  (void)x;
+#ifdef HYK_TUNE_GEMM
+  return HYK_TUNE_DEFAULT(w, g_xq, g_xs, y, n, k, m);
+#else
+  (void)m;
+  return HYK_TUNE_DEFAULT(w, g_xq, g_xs, y, n, k);
+#endif
+}
+static int32_t call_candidate(const uint8_t *w, const float *x, float *y, int64_t n,
+                              int64_t k, int64_t m) {
+  (void)x;
+#ifdef HYK_TUNE_GEMM
+  return hyk_gemm_run_q2_0c_a8q(hyk_tune_candidate, w, g_xq, g_xs, y, n, k, m);
+#else
+  (void)m;
+  return hyk_gemv_run_q2_0c_a8q(hyk_tune_candidate, w, g_xq, g_xs, y, n, k);
+#endif
+}
+#else
+extern int hyk_tune_candidate(void *w, void *x, void *y);
+static int32_t call_default(const uint8_t *w, const float *x, float *y, int64_t n, int64_t k,
+                            int64_t m) {
+  (void)m;
+  return HYK_TUNE_DEFAULT(w, x, y, n, k);
+}
+static int32_t call_candidate(const uint8_t *w, const float *x, float *y, int64_t n,
+                              int64_t k, int64_t m) {
+  (void)m;
+  return RUN_PIPELINE(hyk_tune_candidate, w, x, y, n, k);
+}
+#endif
 
 static uint64_t g_rng = 0x9e3779b97f4a7c15ull;
 static uint64_t next_u64(void) { /* xorshift64* */
@@ -185,8 +247,8 @@ static void round_group_int8(const float *x, const int64_t e[32], double *xr) {
 #endif
 
 int main(int argc, char **argv) {
-  if (argc != 9) {
-    fprintf(stderr, "usage: %s N K REPS WARMUP THREADS SEED POOL|- POOL_BYTES\n", argv[0]);
+  if (argc != 10) {
+    fprintf(stderr, "usage: %s N K REPS WARMUP THREADS SEED POOL|- POOL_BYTES M\n", argv[0]);
     return 2;
   }
   const int64_t n = atoll(argv[1]), k = atoll(argv[2]);
@@ -194,12 +256,26 @@ int main(int argc, char **argv) {
   g_rng ^= (uint64_t)atoll(argv[6]) * 0x100000001b3ull;
   const char *pool_path = argv[7];
   const int64_t pool_want = atoll(argv[8]);
-  if (n <= 0 || k <= 0 || k % BLOCK_WEIGHTS || reps < 1 || warmup < 0 || threads < 1) {
+  const int64_t m = atoll(argv[9]);
+#ifdef HYK_TUNE_GEMM
+  const int m_ok = m >= 1 && m <= 4096;
+#else
+  const int m_ok = m == 1;
+#endif
+  if (n <= 0 || k <= 0 || k % BLOCK_WEIGHTS || reps < 1 || warmup < 0 || threads < 1 || !m_ok) {
     printf("hyk-tune ERROR bad arguments\n");
     return 2;
   }
   if (threads > 0)
     halide_set_num_threads(threads);
+#ifdef HYK_TUNE_RUNTIME_POOL
+  hy_pool_t *runtime_pool = NULL;
+  if (hy_pool_create(threads, &runtime_pool) != HY_OK) {
+    printf("hyk-tune ERROR cannot start the runtime's thread pool (%d threads)\n", threads);
+    return 2;
+  }
+  hyk_set_parallel(hy_pool_parallel_for, runtime_pool);
+#endif
 
   const int64_t row_bytes = k / BLOCK_WEIGHTS * BLOCK_BYTES;
   const int64_t w_bytes = n * row_bytes;
@@ -222,31 +298,33 @@ int main(int argc, char **argv) {
       fill_blocks(own, n * (k / BLOCK_WEIGHTS));
     w = own;
   }
-  float *x = malloc((size_t)k * sizeof(float));
-  uint8_t *yc_store = malloc((size_t)n * 4 + 2 * GUARD);
-  uint8_t *yd_store = malloc((size_t)n * 4 + 2 * GUARD);
+  const int64_t ny = n * m; /* outputs: m rows of n */
+  float *x = malloc((size_t)(k * m) * sizeof(float));
+  uint8_t *yc_store = malloc((size_t)ny * 4 + 2 * GUARD);
+  uint8_t *yd_store = malloc((size_t)ny * 4 + 2 * GUARD);
   if (!w || !x || !yc_store || !yd_store) {
     printf("hyk-tune ERROR out of memory (%lld bytes of weights)\n", (long long)w_bytes);
     return 2;
   }
-  for (int64_t i = 0; i < k; ++i)
+  for (int64_t i = 0; i < k * m; ++i)
     x[i] = (float)((double)(next_u64() >> 11) / 9007199254740992.0 * 2.0 - 1.0);
 
   /* The reference's activations: x itself, or for the int8-activation
    * kernels x rounded as hyk/kernels.h documents (groups of 32 = elements
    * 512 b + 256 h + 16 l + i; s = max|x| / 127, q = round-half-even(x * 127 /
    * max), all in float32). */
-  double *xr = malloc((size_t)k * sizeof(double));
-  for (int64_t i = 0; i < k; ++i)
+  double *xr = malloc((size_t)(k * m) * sizeof(double));
+  for (int64_t i = 0; i < k * m; ++i)
     xr[i] = x[i];
 #ifdef HYK_TUNE_INT8_X
-  for (int64_t b = 0; b < k / 512; ++b)
-    for (int l = 0; l < 16; ++l) {
-      int64_t e[32];
-      for (int i = 0; i < 32; ++i)
-        e[i] = 512 * b + 256 * (i / 16) + 16 * l + i % 16;
-      round_group_int8(x, e, xr);
-    }
+  for (int64_t t = 0; t < m; ++t)
+    for (int64_t b = 0; b < k / 512; ++b)
+      for (int l = 0; l < 16; ++l) {
+        int64_t e[32];
+        for (int i = 0; i < 32; ++i)
+          e[i] = 512 * b + 256 * (i / 16) + 16 * l + i % 16;
+        round_group_int8(x + t * k, e, xr + t * k);
+      }
 #endif
 #ifdef HYK_TUNE_INT8_X_Q8_0
   /* Q8_0's int8 activations: one scale per block of 32 consecutive values. */
@@ -257,55 +335,67 @@ int main(int argc, char **argv) {
     round_group_int8(x, e, xr);
   }
 #endif
+#ifdef HYK_TUNE_PREQUANTIZED
+  g_xq = malloc((size_t)(k * m));
+  g_xs = malloc((size_t)(k / 32 * m) * sizeof(float));
+  int32_t sq = g_xq && g_xs ? hyk_quantize_avx512(x, g_xq, g_xs, m, k) : HYK_ERR_NO_MEMORY;
+  if (sq != HYK_OK) {
+    printf("hyk-tune ERROR quantizing x: status %d (%s)\n", sq, hyk_status_message(sq));
+    return 3;
+  }
+#endif
   float *yc = (float *)(yc_store + GUARD), *yd = (float *)(yd_store + GUARD);
-  memset(yc_store, SENTINEL, (size_t)n * 4 + 2 * GUARD);
-  memset(yd_store, SENTINEL, (size_t)n * 4 + 2 * GUARD);
-  for (int64_t i = 0; i < n; ++i)
+  memset(yc_store, SENTINEL, (size_t)ny * 4 + 2 * GUARD);
+  memset(yd_store, SENTINEL, (size_t)ny * 4 + 2 * GUARD);
+  for (int64_t i = 0; i < ny; ++i)
     yc[i] = yd[i] = NAN;
 
-  int32_t sd = HYK_TUNE_DEFAULT(w, x, yd, n, k);
-  int32_t sc = RUN_PIPELINE(hyk_tune_candidate, w, x, yc, n, k);
+  int32_t sd = call_default(w, x, yd, n, k, m);
+  int32_t sc = call_candidate(w, x, yc, n, k, m);
   if (sd != HYK_OK || sc != HYK_OK) {
     printf("hyk-tune ERROR status default %d candidate %d (%s)\n", sd, sc,
            hyk_status_message(sc != HYK_OK ? sc : sd));
     return 3;
   }
   for (int g = 0; g < GUARD; ++g)
-    if (yc_store[g] != SENTINEL || yc_store[GUARD + n * 4 + g] != SENTINEL) {
-      printf("hyk-tune MISMATCH the candidate wrote outside y[0..%lld)\n", (long long)n);
+    if (yc_store[g] != SENTINEL || yc_store[GUARD + ny * 4 + g] != SENTINEL) {
+      printf("hyk-tune MISMATCH the candidate wrote outside y[0..%lld)\n", (long long)ny);
       return 3;
     }
   double worst = 0;
-  for (int64_t row = 0; row < n; ++row) {
-    const uint8_t *wr = w + row * row_bytes;
-    double ref = 0, mag = 0;
-    for (int64_t i = 0; i < k; ++i) {
-      double p = weight(wr, i) * xr[i];
-      ref += p;
-      mag += fabs(p);
+  for (int64_t t = 0; t < m; ++t)
+    for (int64_t row = 0; row < n; ++row) {
+      const uint8_t *wr = w + row * row_bytes;
+      const double *xt = xr + t * k;
+      const int64_t at = t * n + row;
+      double ref = 0, mag = 0;
+      for (int64_t i = 0; i < k; ++i) {
+        double p = weight(wr, i) * xt[i];
+        ref += p;
+        mag += fabs(p);
+      }
+      double bound = 1e-4 * mag + 1e-6;
+      if (!(fabs(yd[at] - ref) <= bound)) {
+        printf("hyk-tune ERROR the default kernel disagrees with the scalar reference at "
+               "row %lld, token %lld: %.9g vs %.9g\n", (long long)row, (long long)t, yd[at], ref);
+        return 3;
+      }
+      if (!(fabs(yc[at] - yd[at]) <= bound)) {
+        printf("hyk-tune MISMATCH row %lld, token %lld: candidate %.9g, default %.9g, "
+               "bound %.3g\n", (long long)row, (long long)t, yc[at], yd[at], bound);
+        return 3;
+      }
+      double rel = fabs(yc[at] - yd[at]) / (mag + 1e-30);
+      if (rel > worst)
+        worst = rel;
     }
-    double bound = 1e-4 * mag + 1e-6;
-    if (!(fabs(yd[row] - ref) <= bound)) {
-      printf("hyk-tune ERROR the default kernel disagrees with the scalar reference at "
-             "row %lld: %.9g vs %.9g\n", (long long)row, yd[row], ref);
-      return 3;
-    }
-    if (!(fabs(yc[row] - yd[row]) <= bound)) {
-      printf("hyk-tune MISMATCH row %lld: candidate %.9g, default %.9g, bound %.3g\n",
-             (long long)row, yc[row], yd[row], bound);
-      return 3;
-    }
-    double rel = fabs(yc[row] - yd[row]) / (mag + 1e-30);
-    if (rel > worst)
-      worst = rel;
-  }
 
   double *tc = malloc(sizeof(double) * (size_t)reps), *td = malloc(sizeof(double) * (size_t)reps);
   int64_t copy = 0;
   for (int i = 0; i < warmup; ++i) {
-    RUN_PIPELINE(hyk_tune_candidate, w + copy * w_bytes, x, yc, n, k);
+    call_candidate(w + copy * w_bytes, x, yc, n, k, m);
     copy = (copy + 1) % copies;
-    HYK_TUNE_DEFAULT(w + copy * w_bytes, x, yd, n, k);
+    call_default(w + copy * w_bytes, x, yd, n, k, m);
     copy = (copy + 1) % copies;
   }
   for (int i = 0; i < reps; ++i) {
@@ -314,9 +404,9 @@ int main(int argc, char **argv) {
       int cand = (half == 0) == (i % 2 == 0);
       double t0 = now_us();
       if (cand)
-        RUN_PIPELINE(hyk_tune_candidate, w + copy * w_bytes, x, yc, n, k);
+        call_candidate(w + copy * w_bytes, x, yc, n, k, m);
       else
-        HYK_TUNE_DEFAULT(w + copy * w_bytes, x, yd, n, k);
+        call_default(w + copy * w_bytes, x, yd, n, k, m);
       double t = now_us() - t0;
       (cand ? tc : td)[i] = t;
       copy = (copy + 1) % copies;

@@ -149,8 +149,12 @@ std::string hyc::kernelGenerator(const std::string &family, const std::string &i
     return family; // ggml's 2-bit formats: the float GEMVs on every ISA
   if (isa == "neon" || isa == "sme2")
     return family + "_i8dot";
+  // A tuned gemv_q2_0c_a8 / gemm_q2_0c_a8 reads the activations the compiled
+  // code quantized beforehand (lowbit.quantize / rms_norm_quantize), as its
+  // default does.
+  if (isa == "avx512" && (family == "gemv_q2_0c_a8" || family == "gemm_q2_0c_a8"))
+    return family + "q_vnni";
   if (isa == "avx512" && (family == "gemv_q2_0c" || family == "gemm_q2_0c" ||
-                          family == "gemv_q2_0c_a8" || family == "gemm_q2_0c_a8" ||
                           family == "gemv_q8_0_a8"))
     return family + "_vnni";
   return family;

@@ -39,14 +39,27 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 # The tiny model's distinct quantized matmuls after lowbit-fuse-matmuls:
 # q+k+v (512 + 2 x 128 rows), o, gate+up (2 x 1024), down.
 TINY_SHAPES = [(768, 512), (512, 512), (2048, 512), (512, 1024)]
-TINY_PAIRS = {("gemv_q2_0c", n, k) for n, k in TINY_SHAPES}
+# Its prefill chunk's GEMMs (unfused: q and o, k and v, gate and up, down) and
+# their uses per chunk; tuned on x86-64-avx512 (gemm_q2_0c_a8), whose GEMM has a
+# search space.
+TINY_GEMM_USES = {(512, 512): 4, (128, 512): 4, (1024, 512): 4, (512, 1024): 2}
 
 
 def tiny_pairs(target):
     """The tiny model's Q2_0C (kernel, n, k) pairs: hyc tune tunes the kernels hyc compile
-    uses, which on x86-64-avx512 are the int8-activation family by default."""
-    fam = "gemv_q2_0c_a8" if target == "x86-64-avx512" else "gemv_q2_0c"
-    return {(fam, n, k) for n, k in TINY_SHAPES}
+    uses, which on x86-64-avx512 are the int8-activation family by default (and its
+    prefill GEMM)."""
+    if target != "x86-64-avx512":
+        return {("gemv_q2_0c", n, k) for n, k in TINY_SHAPES}
+    return ({("gemv_q2_0c_a8", n, k) for n, k in TINY_SHAPES}
+            | {("gemm_q2_0c_a8", n, k) for n, k in TINY_GEMM_USES})
+
+
+def expected_uses(e):
+    """Uses of an entry's kernel: per decode step (GEMV), per prefill chunk (GEMM)."""
+    if e["kernel"].startswith("gemm_"):
+        return TINY_GEMM_USES.get((e["n"], e["k"]))
+    return 2
 
 
 class Checks:
@@ -135,20 +148,28 @@ def main():
             ok = (e["target"] == target and b.get("default", 0) > 0
                   and (b.get("adams2019", 0) > 0 or e.get("adams2019_error"))
                   and e.get("time_us", 0) > 0 and isinstance(e["schedule"], dict)
-                  and e["uses"] == 2 and e["rejected"] == 0)
+                  and e["uses"] == expected_uses(e) and e["rejected"] == 0)
             c.check(ok, f"entry {e['kernel']} {e['n']}x{e['k']}: default {b.get('default')} us, "
                         f"adams2019 {b.get('adams2019', e.get('adams2019_error'))} us, "
                         f"tuned {e.get('time_us')} us, "
                         f"{e['candidates']} candidates, schedule {e['schedule']}")
-        s = d["summary"]
-        want_default = sum(e["uses"] * e["baselines"]["default"] for e in entries)
-        with_adams = [e for e in entries if "adams2019" in e["baselines"]]
-        want_adams = sum(e["uses"] * e["baselines"]["adams2019"] for e in with_adams)
-        c.check(abs(s["default_us"] - want_default) < 1e-6 * want_default + 1e-3
-                and s["tuned_us"] > 0 and s["adams2019_pairs"] == len(with_adams) >= 1
-                and abs(s["adams2019_us"] - want_adams) < 1e-6 * want_adams + 1e-3
-                and s.get("adams2019_over_tuned", 0) > 0,
-                f"summary: {s}")
+        # The decode step's sums (GEMVs) at the top, one prefill chunk's (GEMMs)
+        # under prefill_chunk.
+        for what, s, mine in (
+                ("decode", d["summary"], [e for e in entries if e["kernel"].startswith("gemv_")]),
+                ("prefill chunk", d["summary"].get("prefill_chunk"),
+                 [e for e in entries if e["kernel"].startswith("gemm_")])):
+            if not mine and s is None:
+                continue
+            want_default = sum(e["uses"] * e["baselines"]["default"] for e in mine)
+            with_adams = [e for e in mine if "adams2019" in e["baselines"]]
+            want_adams = sum(e["uses"] * e["baselines"]["adams2019"] for e in with_adams)
+            c.check(s is not None and s["pairs"] == len(mine)
+                    and abs(s["default_us"] - want_default) < 1e-6 * want_default + 1e-3
+                    and s["tuned_us"] > 0 and s["adams2019_pairs"] == len(with_adams) >= 1
+                    and abs(s["adams2019_us"] - want_adams) < 1e-6 * want_adams + 1e-3
+                    and s.get("adams2019_over_tuned", 0) > 0,
+                    f"{what} summary: {s}")
         c.check(sum(e["candidates"] for e in entries) >= 4, "searched beyond the baselines")
         c.check(d["tuner"]["timing_meaningful"] is True and not d["tuner"]["interrupted"],
                 "native timing, not interrupted")
@@ -192,7 +213,7 @@ def main():
                 f"SIGINT: exit {p.returncode} after {time.time() - t_int:.1f} s")
         try:
             d3 = json.load(open(db3))
-            c.check(d3["tuner"]["interrupted"] is True and len(d3["entries"]) == len(TINY_PAIRS)
+            c.check(d3["tuner"]["interrupted"] is True and len(d3["entries"]) == len(tiny_pairs(target))
                     and "interrupted" in err,
                     "SIGINT wrote the best-so-far database (interrupted: true)")
         except (OSError, ValueError) as e:

@@ -69,6 +69,7 @@ struct KernelVariant {
 struct KernelUse {
   std::string kernel, schedule;
   int64_t n = 0, k = 0;
+  int64_t m = 1;      ///< activation rows per call (a GEMM: the prefill chunk)
   std::string layout; ///< the weights' layout, e.g. "q2_0c" or "q2_0c/r8"
 };
 

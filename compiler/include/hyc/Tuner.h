@@ -56,12 +56,14 @@ std::string scheduleText(const SearchSpace &space, const TunePoint &point);
 struct TunePair {
   std::string family; ///< kernel family, e.g. gemv_q2_0c (the DB's "kernel")
   int64_t n = 0, k = 0;
-  int64_t count = 0;  ///< matmul ops of one decode step using it
+  int64_t m = 1;      ///< activation rows per call: 1, or the prefill chunk (gemm_*)
+  int64_t count = 0;  ///< matmul ops of one decode step (gemm_*: one prefill chunk) using it
 };
 
-/// Imports `modelPath`, builds the decode module and runs the compiler's
-/// kernel selection (after lowbit-fuse-matmuls), collecting every distinct
-/// (family, n, k) with its use count.
+/// Imports `modelPath`, builds the decode module (with its prefill-chunk
+/// function) and runs the compiler's kernel selection (after
+/// lowbit-fuse-matmuls), collecting every distinct (family, n, k) with its
+/// use count and rows per call.
 bool findTunePairs(const std::string &modelPath, const TargetInfo &target,
                    std::vector<TunePair> &pairs, std::string &error);
 

@@ -1,7 +1,7 @@
 //===- QuantizeActivations.cpp - int8 activations as ops, fused into norms ===//
 //
 // lowbit-quantize-activations: a matmul whose kernel rounds its activations
-// to int8 (gemv_q2_0c_a8 / gemm_q2_0c_a8, default schedule) becomes an
+// to int8 (gemv_q2_0c_a8 / gemm_q2_0c_a8, default or tuned schedule) becomes an
 // explicit lowbit.quantize into int8 buffers plus a lowbit.qmatmul over them.
 // lowbit-fuse-norm-quantize: an rms_norm whose result only a following
 // quantize reads becomes one lowbit.rms_norm_quantize. See Passes.td.
@@ -63,7 +63,7 @@ struct QuantizeActivations
     fn.walk([&](MatmulOp op) {
       auto kernel = op->getAttrOfType<StringAttr>("hyc.kernel");
       auto schedule = op->getAttrOfType<StringAttr>("hyc.schedule");
-      if (kernel && schedule && schedule.getValue() == "default" &&
+      if (kernel && schedule &&
           (kernel.getValue() == "gemv_q2_0c_a8" || kernel.getValue() == "gemm_q2_0c_a8"))
         matmuls.push_back(op);
     });

@@ -142,13 +142,12 @@ struct SelectKernels
         family += "_a8";
       std::string kernel = "gemv_" + family;
       // Several activation rows (prefill) on a target with a GEMM kernel for
-      // the format: the GEMM, with its default schedule (not tuned yet).
+      // the format: the GEMM (its database entries are keyed by N and K
+      // too: M is the prefill chunk; only gemm_q2_0c_a8 on avx512 has a
+      // tuned form, convert-lowbit-to-loops rejects the others').
       auto x = cast<MemRefType>(op.getX().getType());
-      if (x.getRank() == 2 && x.getDimSize(0) > 1 && hasGemm(w.getFormat())) {
-        op->setAttr("hyc.kernel", b.getStringAttr("gemm_" + family));
-        op->setAttr("hyc.schedule", b.getStringAttr("default"));
-        return;
-      }
+      if (x.getRank() == 2 && x.getDimSize(0) > 1 && hasGemm(w.getFormat()))
+        kernel = "gemm_" + family;
       auto it = db.find(Key(kernel, w.getRows(), w.getCols()));
       op->setAttr("hyc.kernel", b.getStringAttr(kernel));
       op->setAttr("hyc.schedule",

@@ -334,6 +334,19 @@ int32_t hyk_gemv_run_q2_k(hyk_gemv_pipeline_fn pipeline, const uint8_t *w,
                           const float *x, float *y, int64_t n, int64_t k);
 int32_t hyk_gemv_run_tq2_0(hyk_gemv_pipeline_fn pipeline, const uint8_t *w,
                            const float *x, float *y, int64_t n, int64_t k);
+/* A tuned gemv_q2_0c_a8 (AVX-512 VNNI): generator gemv_q2_0c_a8q_vnni, whose
+ * pipeline takes (w, xq, xstep, y) and reads activations quantized by the
+ * caller, as hyk_gemv_q2_0c_a8q_avx512 does (same contract, plain rows). */
+typedef int (*hyk_gemv_q_pipeline_fn)(void *w, void *xq, void *xstep, void *y);
+int32_t hyk_gemv_run_q2_0c_a8q(hyk_gemv_q_pipeline_fn pipeline, const uint8_t *w,
+                               const int8_t *xq, const float *xs, float *y, int64_t n,
+                               int64_t k);
+/* A tuned gemm_q2_0c_a8 (the AVX-512 prefill GEMM): generator
+ * gemm_q2_0c_a8q_vnni over m rows of pre-quantized activations, the contract
+ * of hyk_gemm_q2_0c_a8q_avx512 (plain rows). */
+int32_t hyk_gemm_run_q2_0c_a8q(hyk_gemv_q_pipeline_fn pipeline, const uint8_t *w,
+                               const int8_t *xq, const float *xs, float *y, int64_t n,
+                               int64_t k, int64_t m);
 
 /* ---- Thread pool -------------------------------------------------------------
  * By default the kernels' parallel loops run on Halide's own thread pool.

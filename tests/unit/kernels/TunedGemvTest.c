@@ -8,7 +8,12 @@
  * lines; every variant runs through hyk_gemv_run_<format's weights>, the path
  * tuned kernels take in compiled models. Format q2_0c_a8 (int8 activations)
  * is Q2_0C weights with x rounded as hyk/kernels.h documents; the reference
- * rounds x the same way. A variant with fixed_n / fixed_k (generated for one
+ * rounds x the same way. Format q2_0c_a8q is the same over pre-quantized
+ * activations (generator gemv_q2_0c_a8q_vnni, run by hyk_gemv_run_q2_0c_a8q):
+ * this program rounds x into int8 q and steps itself, written from that
+ * documentation. Format gemm_q2_0c_a8q is the prefill GEMM over m such rows
+ * (generator gemm_q2_0c_a8q_vnni, run by hyk_gemm_run_q2_0c_a8q), checked
+ * per (row, token). A variant with fixed_n / fixed_k (generated for one
  * shape, as hyc tune does for fixed-shape spaces) runs on that shape only,
  * and must reject another shape with a status (Halide's error handler set to
  * one that records instead of aborting), y untouched.
@@ -94,6 +99,7 @@ static uint8_t *guarded_alloc(size_t bytes, void **map, size_t *map_bytes) {
 typedef struct {
   const char *format;
   int64_t n, k;
+  int64_t m; /* activation rows (GEMM); 0 means 1 */
 } shape_t;
 
 /* Halide's runtime (in the kernel archive) reports pipeline errors through
@@ -109,16 +115,18 @@ static void record_halide_error(void *user_context, const char *msg) {
 /* x as the int8-activation kernels see it (hyk/kernels.h): per group of 32
  * (elements 512 b + 256 h + 16 l + i), s = amax * (1 / 127) and q =
  * round-half-even(x * (127 / amax)) in float32; x becomes q * s. */
-static void quantize_int8(const float *x, double *out, int64_t k) {
+static void quantize_int8(const float *x, double *out, int8_t *q, float *steps, int64_t k) {
   for (int64_t b = 0; b < k / 512; ++b)
     for (int l = 0; l < 16; ++l) {
       float amax = 0.0f;
       for (int i = 0; i < 32; ++i)
         amax = fmaxf(amax, fabsf(x[512 * b + 256 * (i / 16) + 16 * l + i % 16]));
       const float s = amax * (1.0f / 127), inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+      steps[16 * b + l] = s;
       for (int i = 0; i < 32; ++i) {
         const int64_t e = 512 * b + 256 * (i / 16) + 16 * l + i % 16;
-        out[e] = (double)nearbyintf(x[e] * inv) * (double)s;
+        q[e] = (int8_t)nearbyintf(x[e] * inv);
+        out[e] = (double)q[e] * (double)s;
       }
     }
 }
@@ -134,6 +142,8 @@ static uint16_t random_scale(void) {
 
 /* A format name's weight blocks (q2_0c_a8 reads Q2_0C blocks). */
 static hyk_ref_format kind_of(const char *format) {
+  if (!strncmp(format, "gemm_", 5))
+    format += 5;
   if (!strncmp(format, "q2_0c", 5))
     return HYK_REF_Q2_0C;
   if (!strcmp(format, "q2_k"))
@@ -143,8 +153,17 @@ static hyk_ref_format kind_of(const char *format) {
   return HYK_REF_Q8_0;
 }
 
+/* xq / xs: x's int8 q and steps, read by the q2_0c_a8q variants only; m:
+ * rows of x (GEMM variants; 1 for the rest). */
 static int32_t run_variant(const variant_t *var, hyk_ref_format kind, const uint8_t *w, const float *x,
-                           float *y, int64_t n, int64_t k) {
+                           const int8_t *xq, const float *xs, float *y, int64_t n, int64_t k,
+                           int64_t m) {
+  if (!strcmp(var->format, "gemm_q2_0c_a8q"))
+    return hyk_gemm_run_q2_0c_a8q((hyk_gemv_q_pipeline_fn)(void (*)(void))var->fn, w, xq, xs, y,
+                                  n, k, m);
+  if (!strcmp(var->format, "q2_0c_a8q"))
+    return hyk_gemv_run_q2_0c_a8q((hyk_gemv_q_pipeline_fn)(void (*)(void))var->fn, w, xq, xs, y,
+                                  n, k);
   switch (kind) {
   case HYK_REF_Q2_0C:
     return hyk_gemv_run_q2_0c(var->fn, w, x, y, n, k);
@@ -167,21 +186,24 @@ static void check_rejects_other_shapes(const variant_t *var) {
   for (int i = 0; i < 2; ++i) {
     const int64_t n = shapes[i][0], k = shapes[i][1];
     uint8_t *w = calloc((size_t)(n * (k / bw) * bb), 1);
-    float *x = calloc((size_t)k, sizeof(float));
-    uint8_t *ystore = malloc((size_t)n * 4 + 128);
-    if (!w || !x || !ystore) {
+    const int64_t m = 2; /* a GEMM variant gets two rows; the rest ignore m */
+    float *x = calloc((size_t)(k * m), sizeof(float));
+    int8_t *xq = calloc((size_t)(k * m), 1);
+    float *xs = calloc((size_t)(k / 32 * m) + 1, sizeof(float));
+    uint8_t *ystore = malloc((size_t)(n * m) * 4 + 128);
+    if (!w || !x || !xq || !xs || !ystore) {
       printf("[FAIL] %s: out of memory\n", var->desc);
       g_failed++;
-      free(w), free(x), free(ystore);
+      free(w), free(x), free(xq), free(xs), free(ystore);
       continue;
     }
-    memset(ystore, 0xA5, (size_t)n * 4 + 128);
+    memset(ystore, 0xA5, (size_t)(n * m) * 4 + 128);
     g_halide_error[0] = 0;
     halide_error_handler_t old = halide_set_error_handler(record_halide_error);
-    int32_t st = run_variant(var, kind, w, x, (float *)(ystore + 64), n, k);
+    int32_t st = run_variant(var, kind, w, x, xq, xs, (float *)(ystore + 64), n, k, m);
     halide_set_error_handler(old);
     int untouched = 1;
-    for (int64_t j = 0; j < n * 4 + 128; ++j)
+    for (int64_t j = 0; j < n * m * 4 + 128; ++j)
       untouched &= ystore[j] == 0xA5;
     const int ok = st == HYK_ERR_KERNEL && untouched && g_halide_error[0];
     printf("[%s] %s %s [%s] called with %lldx%lld: status %d, y %s, Halide: %s\n",
@@ -193,24 +215,29 @@ static void check_rejects_other_shapes(const variant_t *var) {
       g_failed++;
     free(w);
     free(x);
+    free(xq);
+    free(xs);
     free(ystore);
   }
 }
 
 static void run_shape(const shape_t *s) {
   const hyk_ref_format kind = kind_of(s->format);
-  const int a8 = !strcmp(s->format, "q2_0c_a8");
+  const int a8 = strstr(s->format, "q2_0c_a8") != NULL;
+  const int64_t rows = s->m > 1 ? s->m : 1, ny = s->n * rows;
   const int64_t bw = hyk_ref_block_weights(kind), bb = hyk_ref_block_bytes(kind);
   const int64_t row_bytes = s->k / bw * bb;
   void *wmap, *xmap;
   size_t wmap_bytes, xmap_bytes;
   uint8_t *w = guarded_alloc((size_t)(s->n * row_bytes), &wmap, &wmap_bytes);
-  float *x = (float *)guarded_alloc((size_t)s->k * 4, &xmap, &xmap_bytes);
-  double *ref = malloc((size_t)s->n * sizeof(double));
-  double *mag = malloc((size_t)s->n * sizeof(double));
-  double *xr = malloc((size_t)s->k * sizeof(double));
-  uint8_t *ystore = malloc((size_t)s->n * 4 + 128);
-  if (!w || !x || !ref || !mag || !xr || !ystore) {
+  float *x = (float *)guarded_alloc((size_t)(s->k * rows) * 4, &xmap, &xmap_bytes);
+  double *ref = malloc((size_t)ny * sizeof(double));
+  double *mag = malloc((size_t)ny * sizeof(double));
+  double *xr = malloc((size_t)(s->k * rows) * sizeof(double));
+  int8_t *xq = malloc((size_t)(s->k * rows));
+  float *xs = malloc((size_t)(s->k / 32 * rows) * sizeof(float) + 4);
+  uint8_t *ystore = malloc((size_t)ny * 4 + 128);
+  if (!w || !x || !ref || !mag || !xr || !xq || !xs || !ystore) {
     printf("[FAIL] %s %lldx%lld: out of memory\n", s->format, (long long)s->n, (long long)s->k);
     g_failed++;
     return;
@@ -227,23 +254,26 @@ static void run_shape(const shape_t *s) {
       blk[at + 1] = (uint8_t)(h >> 8);
     }
   }
-  for (int64_t i = 0; i < s->k; ++i)
+  for (int64_t i = 0; i < s->k * rows; ++i)
     x[i] = (float)((double)(next_u64() >> 11) / 9007199254740992.0 * 2.0 - 1.0);
-  for (int64_t i = 0; i < s->k; ++i)
+  for (int64_t i = 0; i < s->k * rows; ++i)
     xr[i] = x[i];
   if (a8)
-    quantize_int8(x, xr, s->k);
-  for (int64_t row = 0; row < s->n; ++row) {
-    const uint8_t *wr = w + row * row_bytes;
-    double acc = 0, m = 0;
-    for (int64_t i = 0; i < s->k; ++i) {
-      const double wv = hyk_ref_weight(kind, wr + (i / bw) * bb, i % bw, NULL);
-      acc += wv * xr[i];
-      m += fabs(wv * xr[i]);
+    for (int64_t t = 0; t < rows; ++t)
+      quantize_int8(x + t * s->k, xr + t * s->k, xq + t * s->k, xs + t * (s->k / 32), s->k);
+  for (int64_t t = 0; t < rows; ++t)
+    for (int64_t row = 0; row < s->n; ++row) {
+      const uint8_t *wr = w + row * row_bytes;
+      const double *xt = xr + t * s->k;
+      double acc = 0, m = 0;
+      for (int64_t i = 0; i < s->k; ++i) {
+        const double wv = hyk_ref_weight(kind, wr + (i / bw) * bb, i % bw, NULL);
+        acc += wv * xt[i];
+        m += fabs(wv * xt[i]);
+      }
+      ref[t * s->n + row] = acc;
+      mag[t * s->n + row] = m;
     }
-    ref[row] = acc;
-    mag[row] = m;
-  }
   for (size_t v = 0; v < sizeof kVariants / sizeof kVariants[0]; ++v) {
     const variant_t *var = &kVariants[v];
     if (strcmp(var->format, s->format) ||
@@ -255,17 +285,17 @@ static void run_shape(const shape_t *s) {
       g_skipped++;
       continue;
     }
-    memset(ystore, 0xA5, (size_t)s->n * 4 + 128);
+    memset(ystore, 0xA5, (size_t)ny * 4 + 128);
     float *y = (float *)(ystore + 64);
-    for (int64_t i = 0; i < s->n; ++i)
+    for (int64_t i = 0; i < ny; ++i)
       y[i] = NAN;
-    int32_t st = run_variant(var, kind, w, x, y, s->n, s->k);
+    int32_t st = run_variant(var, kind, w, x, xq, xs, y, s->n, s->k, rows);
     int ok = st == HYK_OK;
     for (int g = 0; g < 64 && ok; ++g)
-      ok = ystore[g] == 0xA5 && ystore[64 + s->n * 4 + g] == 0xA5;
+      ok = ystore[g] == 0xA5 && ystore[64 + ny * 4 + g] == 0xA5;
     double worst = 0;
     int64_t bad = -1;
-    for (int64_t row = 0; row < s->n && ok; ++row) {
+    for (int64_t row = 0; row < ny && ok; ++row) {
       double err = fabs(y[row] - ref[row]);
       if (!(err <= 1e-4 * mag[row] + 1e-6)) {
         ok = 0;
@@ -274,8 +304,9 @@ static void run_shape(const shape_t *s) {
       if (mag[row] > 0 && err / mag[row] > worst)
         worst = err / mag[row];
     }
-    printf("[%s] %s %s [%s] %lldx%lld: status %d, max err/sum|wx| %.2e%s\n", ok ? "PASS" : "FAIL",
-           var->format, var->isa, var->desc, (long long)s->n, (long long)s->k, st, worst,
+    printf("[%s] %s %s [%s] %lldx%lldx%lld: status %d, max err/sum|wx| %.2e%s\n",
+           ok ? "PASS" : "FAIL", var->format, var->isa, var->desc, (long long)s->n,
+           (long long)s->k, (long long)rows, st, worst,
            bad >= 0 ? " (row out of bound)" : (ok ? "" : " (guard bytes or status)"));
     fflush(stdout);
     if (ok)
@@ -288,6 +319,8 @@ static void run_shape(const shape_t *s) {
   free(ref);
   free(mag);
   free(xr);
+  free(xq);
+  free(xs);
   free(ystore);
 }
 
@@ -297,28 +330,32 @@ int main(int argc, char **argv) {
   int full = argc > 1 && !strcmp(argv[1], "--full");
   static const shape_t kShapes[] = {
       /* odd: single row, row counts off every tile size, several blocks */
-      {"q2_0c", 1, 512},     {"q2_0c", 7, 1024},    {"q2_0c", 37, 1536},
-      {"q2_0c", 130, 512},   {"q2_0c", 255, 2560},
+      {"q2_0c", 1, 512, 1},     {"q2_0c", 7, 1024, 1},    {"q2_0c", 37, 1536, 1},
+      {"q2_0c", 130, 512, 1},   {"q2_0c", 255, 2560, 1},
       /* real HY-1.8B shapes: fused qkv, o, down, fused gate+up */
-      {"q2_0c", 3072, 2048}, {"q2_0c", 2048, 2048}, {"q2_0c", 2048, 6144},
-      {"q2_0c", 12288, 2048},
-      /* the same for int8 activations */
-      {"q2_0c_a8", 1, 512},  {"q2_0c_a8", 7, 1024}, {"q2_0c_a8", 37, 1536},
-      {"q2_0c_a8", 130, 512}, {"q2_0c_a8", 255, 2560},
-      {"q2_0c_a8", 3072, 2048}, {"q2_0c_a8", 2048, 2048}, {"q2_0c_a8", 2048, 6144},
-      {"q2_0c_a8", 12288, 2048},
-      {"q8_0", 1, 32},       {"q8_0", 9, 96},       {"q8_0", 33, 160},
-      {"q8_0", 131, 2048},   {"q8_0", 4099, 2048},
+      {"q2_0c", 3072, 2048, 1}, {"q2_0c", 2048, 2048, 1}, {"q2_0c", 2048, 6144, 1},
+      {"q2_0c", 12288, 2048, 1},
+      /* int8 activations, quantized beforehand (tuned gemv_q2_0c_a8 on avx512) */
+      {"q2_0c_a8q", 1, 512, 1},  {"q2_0c_a8q", 7, 1024, 1}, {"q2_0c_a8q", 37, 1536, 1},
+      {"q2_0c_a8q", 130, 512, 1}, {"q2_0c_a8q", 255, 2560, 1},
+      {"q2_0c_a8q", 3072, 2048, 1}, {"q2_0c_a8q", 2048, 2048, 1}, {"q2_0c_a8q", 2048, 6144, 1},
+      {"q2_0c_a8q", 12288, 2048, 1},
+      /* the prefill GEMM over m rows: odd, then HY's shapes at its chunk of 32 */
+      {"gemm_q2_0c_a8q", 1, 512, 1}, {"gemm_q2_0c_a8q", 7, 1024, 3},
+      {"gemm_q2_0c_a8q", 130, 512, 5}, {"gemm_q2_0c_a8q", 255, 2560, 32},
+      {"gemm_q2_0c_a8q", 3072, 2048, 32}, {"gemm_q2_0c_a8q", 2048, 6144, 32},
+      {"q8_0", 1, 32, 1},       {"q8_0", 9, 96, 1},       {"q8_0", 33, 160, 1},
+      {"q8_0", 131, 2048, 1},   {"q8_0", 4099, 2048, 1},
       /* ggml's Q2_K and TQ2_0: odd, then HY's shapes */
-      {"q2_k", 1, 256},      {"q2_k", 37, 768},     {"q2_k", 2048, 2048},
-      {"q2_k", 2048, 6144},
-      {"tq2_0", 1, 256},     {"tq2_0", 37, 768},    {"tq2_0", 2048, 2048},
-      {"tq2_0", 2048, 6144},
+      {"q2_k", 1, 256, 1},      {"q2_k", 37, 768, 1},     {"q2_k", 2048, 2048, 1},
+      {"q2_k", 2048, 6144, 1},
+      {"tq2_0", 1, 256, 1},     {"tq2_0", 37, 768, 1},    {"tq2_0", 2048, 2048, 1},
+      {"tq2_0", 2048, 6144, 1},
   };
   for (size_t i = 0; i < sizeof kShapes / sizeof kShapes[0]; ++i)
     run_shape(&kShapes[i]);
   if (full) {
-    shape_t lm = {"q8_0", 120818, 2048};
+    shape_t lm = {"q8_0", 120818, 2048, 1};
     run_shape(&lm);
   }
   for (size_t v = 0; v < sizeof kVariants / sizeof kVariants[0]; ++v) {

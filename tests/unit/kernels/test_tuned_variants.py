@@ -33,7 +33,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
 # TunerSpaces.cpp; `hyc tune --list-spaces` does not print it), and the shapes
 # (n, k) of TunedGemvTest.c their fixed variants are made for: an odd one and
 # a real one.
-FIXED_SHAPE = {"gemv_q2_0c_vnni", "gemv_q2_0c_a8_vnni"}
+FIXED_SHAPE = {"gemv_q2_0c_vnni", "gemv_q2_0c_a8q_vnni", "gemm_q2_0c_a8q_vnni"}
 FIXED_SHAPES = [(255, 2560), (2048, 6144)]
 
 
@@ -104,6 +104,8 @@ def main():
                     return 1
                 print(f"{gen} ({isa}): the space's defaults reproduce the default kernel")
                 fmt = gen[len("gemv_"):].split("_i8dot")[0].split("_vnni")[0]
+                if gen.startswith("gemm_"):
+                    fmt = "gemm_" + fmt  # TunedGemvTest.c runs it over m rows
                 points = sample(space, args.samples, rng)
                 jobs = [(p, 0, 0) for p in points]
                 if gen in FIXED_SHAPE:

@@ -281,6 +281,10 @@ private:
       if (kernel && kernel.getValue().ends_with("_a8") && isa != "avx512")
         return op.emitOpError("kernel ")
                << kernel << " (int8 activations) exists only for kernel ISA avx512, not " << isa;
+      if (tuned && kernel && kernel.getValue().ends_with("q2_0c_a8"))
+        return op.emitOpError("a tuned ")
+               << kernel.getValue()
+               << " reads activations quantized beforehand: run lowbit-quantize-activations first";
       if (rank2 && kernel && kernel.getValue().starts_with("gemm_")) {
         if (tuned)
           return op.emitOpError("tuned schedules for ") << kernel << " are not supported yet";
@@ -499,11 +503,7 @@ private:
       return op.emitOpError("kernel ")
              << kernel << " (int8 activations) exists only for kernel ISA avx512, not " << isa;
     auto schedule = op->getAttrOfType<StringAttr>("hyc.schedule");
-    if (schedule && schedule.getValue() != "default")
-      return op.emitOpError("tuned schedules over pre-quantized activations are not "
-                            "supported (lowbit-quantize-activations keeps those matmuls "
-                            "float), got ")
-             << schedule;
+    bool tuned = schedule && schedule.getValue() != "default";
     MLIRContext *ctx = op.getContext();
     Type ptr = LLVM::LLVMPointerType::get(ctx);
     Type i64 = IntegerType::get(ctx, 64), i32 = IntegerType::get(ctx, 32);
@@ -515,6 +515,9 @@ private:
     // The weights' layout picks the entry point: plain rows, or the
     // row-interleaved Q2_0C/r8 that lowbit-pack-weights gives them.
     std::string layout;
+    if (tuned && wt.isRepacked())
+      return op.emitOpError("a tuned kernel reads plain Q2_0C rows, not tile_rows = ")
+             << wt.getTileRows() << " (lowbit-pack-weights repacks default schedules only)";
     if (wt.getTileRows() == 8)
       layout = "r8_";
     else if (wt.isRepacked())
@@ -522,38 +525,55 @@ private:
              << " (the int8-activation kernels read tile_rows 1 or 8)";
     Value wp = e.pointer(view(op.getWeight())), qp = e.pointer(op.getQ()),
           sp = e.pointer(op.getSteps()), yp = e.pointer(op.getOut());
+    // A tuned schedule: the generated gemv/gemm_q2_0c_a8q_vnni pipeline (named
+    // by kernelVariantName) through the kernel library's runner.
+    Value pipeline;
+    if (tuned)
+      pipeline = pipelineAddress(
+          e, kernelVariantName(kernel.getValue(), isa, schedule.getValue()), 4);
     if (kernel.getValue() == "gemm_q2_0c_a8") {
-      func::FuncOp gemm = kernelDecl(
-          "hyk_gemm_q2_0c_" + layout + "a8q_avx512",
-          FunctionType::get(ctx, {ptr, ptr, ptr, ptr, i64, i64, i64}, {i32}));
-      func::CallOp::create(e.b, e.loc, gemm,
-                           ValueRange{wp, qp, sp, yp, c64(n), c64(k), c64(m)});
+      SmallVector<Type> params = {ptr, ptr, ptr, ptr, i64, i64, i64};
+      SmallVector<Value> args = {wp, qp, sp, yp, c64(n), c64(k), c64(m)};
+      if (tuned) {
+        params.insert(params.begin(), ptr);
+        args.insert(args.begin(), pipeline);
+      }
+      func::FuncOp gemm = kernelDecl(tuned ? std::string("hyk_gemm_run_q2_0c_a8q")
+                                           : "hyk_gemm_q2_0c_" + layout + "a8q_avx512",
+                                     FunctionType::get(ctx, params, {i32}));
+      func::CallOp::create(e.b, e.loc, gemm, args);
       return success();
     }
-    func::FuncOp gemv = kernelDecl(
-        "hyk_gemv_q2_0c_" + layout + "a8q_avx512",
-        FunctionType::get(ctx, {ptr, ptr, ptr, ptr, i64, i64}, {i32}));
+    SmallVector<Type> params = {ptr, ptr, ptr, ptr, i64, i64};
+    if (tuned)
+      params.insert(params.begin(), ptr);
+    func::FuncOp gemv = kernelDecl(tuned ? std::string("hyk_gemv_run_q2_0c_a8q")
+                                         : "hyk_gemv_q2_0c_" + layout + "a8q_avx512",
+                                   FunctionType::get(ctx, params, {i32}));
     e.loop(m, [&](Value row) {
       Value r = arith::IndexCastOp::create(e.b, e.loc, i64, row);
       auto at = [&](Value base, int64_t rowBytes) {
         return e.gep(base, arith::MulIOp::create(e.b, e.loc, r, c64(rowBytes)));
       };
-      func::CallOp::create(e.b, e.loc, gemv,
-                           ValueRange{wp, at(qp, k), at(sp, k / 32 * 4), at(yp, 4 * n),
-                                      c64(n), c64(k)});
+      SmallVector<Value> args = {wp, at(qp, k), at(sp, k / 32 * 4), at(yp, 4 * n), c64(n),
+                                 c64(k)};
+      if (pipeline)
+        args.insert(args.begin(), pipeline);
+      func::CallOp::create(e.b, e.loc, gemv, args);
     });
     return success();
   }
 
-  /// The address of a generated Halide pipeline (three halide_buffer_t*).
-  Value pipelineAddress(Emitter &e, const std::string &symbol) {
+  /// The address of a generated Halide pipeline (`buffers` halide_buffer_t*).
+  Value pipelineAddress(Emitter &e, const std::string &symbol, int buffers = 3) {
     MLIRContext *ctx = module.getContext();
     Type ptr = LLVM::LLVMPointerType::get(ctx);
     if (!module.lookupSymbol(symbol)) {
       OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
       LLVM::LLVMFuncOp::create(
           b, module.getLoc(), symbol,
-          LLVM::LLVMFunctionType::get(IntegerType::get(ctx, 32), {ptr, ptr, ptr}));
+          LLVM::LLVMFunctionType::get(IntegerType::get(ctx, 32),
+                                      SmallVector<Type>(buffers, ptr)));
     }
     return LLVM::AddressOfOp::create(e.b, e.loc, ptr, symbol);
   }

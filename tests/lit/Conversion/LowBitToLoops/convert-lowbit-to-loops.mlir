@@ -269,6 +269,28 @@ func.func @int8_activations(%blob: memref<2080xi8>, %x: memref<1024xf32>, %q: me
 
 // -----
 
+// A tuned int8-activation GEMV: the generated gemv_q2_0c_a8q_vnni pipeline
+// (four buffers: w, q, steps, y) through hyk_gemv_run_q2_0c_a8q, per row.
+// CHECK-LABEL: func.func @int8_activations_tuned
+// CHECK: %[[FN:.+]] = llvm.mlir.addressof @hyk_v_gemv_q2_0c_a8_avx512_s{{[0-9a-f]+}} : !llvm.ptr
+// CHECK: call @hyk_gemv_run_q2_0c_a8q(%[[FN]], %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}) : (!llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, i64, i64) -> i32
+// CHECK-NOT: call @hyk_gemv_q2_0c_a8q_avx512
+// The same for a tuned GEMM: one call of hyk_gemm_run_q2_0c_a8q for all rows.
+// CHECK: %[[GF:.+]] = llvm.mlir.addressof @hyk_v_gemm_q2_0c_a8_avx512_s{{[0-9a-f]+}} : !llvm.ptr
+// CHECK: call @hyk_gemm_run_q2_0c_a8q(%[[GF]], %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}) : (!llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, i64, i64, i64) -> i32
+// CHECK-NOT: call @hyk_gemm_q2_0c_a8q_avx512
+// CHECK-DAG: llvm.func @hyk_v_gemv_q2_0c_a8_avx512_s{{[0-9a-f]+}}(!llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr) -> i32
+// CHECK-DAG: llvm.func @hyk_v_gemm_q2_0c_a8_avx512_s{{[0-9a-f]+}}(!llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr) -> i32
+func.func @int8_activations_tuned(%blob: memref<2080xi8>, %q: memref<2x1024xi8>, %s: memref<2x32xf32>,
+                                  %y: memref<2x8xf32>) {
+  %w = lowbit.weight %blob {name = "w", offset = 0 : i64} : memref<2080xi8> -> !lowbit.packed<q2_0c, 8x1024>
+  lowbit.qmatmul %q, %s, %w, %y {hyc.kernel = "gemv_q2_0c_a8", hyc.schedule = "rows_per_task=32,unroll=2"} : memref<2x1024xi8>, memref<2x32xf32>, !lowbit.packed<q2_0c, 8x1024>, memref<2x8xf32>
+  lowbit.qmatmul %q, %s, %w, %y {hyc.kernel = "gemm_q2_0c_a8", hyc.schedule = "rows=4,tokens=1"} : memref<2x1024xi8>, memref<2x32xf32>, !lowbit.packed<q2_0c, 8x1024>, memref<2x8xf32>
+  return
+}
+
+// -----
+
 // Weights in the Q2_0C/r8 layout (lowbit-pack-weights): the r8 entry points.
 // CHECK-LABEL: func.func @int8_activations_r8
 // CHECK: call @hyk_gemv_q2_0c_r8_a8q_avx512(

@@ -1,8 +1,8 @@
 // RUN: hyc-opt %s -pass-pipeline='builtin.module(func.func(lowbit-quantize-activations))' -split-input-file | FileCheck %s
 
-// Int8-activation kernels with the default schedule: quantize + qmatmul, one
-// buffer pair per activation shape (the two decode matmuls share it); the
-// tuned one and the float-activation one are left alone.
+// Int8-activation GEMVs with any schedule (default or tuned): quantize +
+// qmatmul, one buffer pair per activation shape (the decode matmuls share
+// it); the float-activation one is left alone.
 // CHECK-LABEL: func.func @decode
 // CHECK-DAG: %[[SB:.+]] = lowbit.buffer {name = "a8.steps.1024"} : memref<128xi8>
 // CHECK-DAG: %[[QB:.+]] = lowbit.buffer {name = "a8.q.1024"} : memref<1024xi8>
@@ -12,7 +12,8 @@
 // CHECK-NEXT: lowbit.qmatmul %[[Q]], %[[S]], %{{.+}}, %{{.+}} {hyc.kernel = "gemv_q2_0c_a8", hyc.schedule = "default"}
 // CHECK: lowbit.quantize %[[X]], %[[Q]], %[[S]]
 // CHECK-NEXT: lowbit.qmatmul %[[Q]], %[[S]]
-// CHECK: lowbit.matmul %[[X]], %{{.+}}, %{{.+}} {hyc.kernel = "gemv_q2_0c_a8", hyc.schedule = "rows_per_task=64"}
+// CHECK: lowbit.quantize %[[X]], %[[Q]], %[[S]]
+// CHECK-NEXT: lowbit.qmatmul %[[Q]], %[[S]], %{{.+}}, %{{.+}} {hyc.kernel = "gemv_q2_0c_a8", hyc.schedule = "rows_per_task=64"}
 // CHECK: lowbit.matmul %[[X]], %{{.+}}, %{{.+}} {hyc.kernel = "gemv_q2_0c", hyc.schedule = "default"}
 // CHECK-NOT: lowbit.quantize
 func.func @decode(%x: memref<1024xf32>, %w: !lowbit.packed<q2_0c, 64x1024>, %y: memref<64xf32>) {
@@ -33,6 +34,17 @@ func.func @decode(%x: memref<1024xf32>, %w: !lowbit.packed<q2_0c, 64x1024>, %y: 
 // CHECK-NEXT: lowbit.qmatmul %{{.+}} {hyc.kernel = "gemm_q2_0c_a8", hyc.schedule = "default"} : memref<4x512xi8>, memref<4x16xf32>
 func.func @prefill(%x: memref<4x512xf32>, %w: !lowbit.packed<q2_0c, 8x512>, %y: memref<4x8xf32>) {
   lowbit.matmul %x, %w, %y {hyc.kernel = "gemm_q2_0c_a8", hyc.schedule = "default"} : memref<4x512xf32>, !lowbit.packed<q2_0c, 8x512>, memref<4x8xf32>
+  return
+}
+
+// -----
+
+// A tuned GEMM too.
+// CHECK-LABEL: func.func @tuned_gemm
+// CHECK: lowbit.quantize
+// CHECK-NEXT: lowbit.qmatmul %{{.+}} {hyc.kernel = "gemm_q2_0c_a8", hyc.schedule = "rows=4"}
+func.func @tuned_gemm(%x: memref<4x512xf32>, %w: !lowbit.packed<q2_0c, 8x512>, %y: memref<4x8xf32>) {
+  lowbit.matmul %x, %w, %y {hyc.kernel = "gemm_q2_0c_a8", hyc.schedule = "rows=4"} : memref<4x512xf32>, !lowbit.packed<q2_0c, 8x512>, memref<4x8xf32>
   return
 }
 
