@@ -93,22 +93,18 @@ bool hyc::findTunePairs(const std::string &modelPath, const TargetInfo &target,
   // GEMVs: the decode step's (one activation row); the prefill chunk's
   // per-row GEMVs (formats without a GEMM) are left to those. GEMMs: the
   // prefill chunk's, m rows per call.
-  std::map<std::tuple<std::string, int64_t, int64_t, int64_t>, int64_t> counts;
+  // One pair per database key (kernel, n, k); every GEMM call of a module
+  // has the same m (the chunk).
+  std::map<std::tuple<std::string, int64_t, int64_t>, TunePair> found;
   for (const KernelUse &u : uses)
-    if (llvm::StringRef(u.kernel).starts_with("gemm_") || u.m == 1)
-      ++counts[{u.kernel, u.n, u.k, u.m}];
-  pairs.clear();
-  for (const auto &[key, count] : counts) {
-    auto [kernel, n, k, m] = key;
-    // One database entry per (kernel, n, k): the chunk is the same for all.
-    if (!pairs.empty() && pairs.back().family == kernel && pairs.back().n == n &&
-        pairs.back().k == k) {
-      pairs.back().count += count;
-      pairs.back().m = std::max(pairs.back().m, m);
-      continue;
+    if (llvm::StringRef(u.kernel).starts_with("gemm_") || u.m == 1) {
+      TunePair &p = found.try_emplace({u.kernel, u.n, u.k}, TunePair{u.kernel, u.n, u.k, u.m, 0})
+                        .first->second;
+      ++p.count;
     }
-    pairs.push_back({kernel, n, k, m, count});
-  }
+  pairs.clear();
+  for (const auto &[key, pair] : found)
+    pairs.push_back(pair);
   return true;
 }
 
