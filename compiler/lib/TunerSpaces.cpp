@@ -75,10 +75,16 @@ std::vector<SearchSpace> buildSpaces() {
   // hence mostly short distances (16 for longer rows). The default is none:
   // measured from DRAM, prefetches within a row only slowed the hardware
   // prefetchers' contiguous run over the task (2048x6144: 0.74x with 8).
+  // decode: how the 2-bit codes become vpdpbusd operands (Q2_0CVnni.h):
+  // 1 (default) masks planes 1..3 in place into one accumulator per plane,
+  // 0 shifts every plane to the top bits into one accumulator per block.
+  // Mask measured 1.03-1.08x shift single-threaded from DRAM (fewer
+  // instructions, four short vpdpbusd chains instead of one of 8), but needs
+  // 4 accumulators per output, which spills with large GEMM tiles.
   s.push_back({"gemv_q2_0c_a8q_vnni", "avx512",
                {knob("rows_per_task", {32, 64, 128, 256, 512}, 256),
                 knob("unroll", {1, 2, 3, 4}, 1), flag("parallel", true),
-                knob("prefetch", {0, 1, 2, 3, 4, 6, 8, 16}, 0)},
+                knob("prefetch", {0, 1, 2, 3, 4, 6, 8, 16}, 0), knob("decode", {0, 1}, 1)},
                /*fixedShape=*/true});
   // The prefill GEMM over pre-quantized int8 activations (family
   // gemm_q2_0c_a8, Q2_0CVnniA8qGenerator.cpp; M = the prefill chunk):
@@ -90,7 +96,7 @@ std::vector<SearchSpace> buildSpaces() {
   s.push_back({"gemm_q2_0c_a8q_vnni", "avx512",
                {knob("rows", {1, 2, 3, 4}, 2), knob("tokens", {1, 2, 4}, 2),
                 knob("rows_per_task", {8, 16, 32, 64, 128}, 32), flag("parallel", true),
-                knob("prefetch", {0, 1, 2, 4}, 0)},
+                knob("prefetch", {0, 1, 2, 4}, 0), knob("decode", {0, 1}, 1)},
                /*fixedShape=*/true});
   // The Q8_0 lm_head with int8 activations (Q8_0VnniGemvGenerator.cpp): one
   // 8-lane vpdpbusd per 34-byte block, memory-bound; each row is a single

@@ -65,6 +65,23 @@ public:
   /// block-major, so a tile of R rows reads one contiguous stream). Set
   /// before define().
   void setRowInterleave(int rows) { interleave = rows > 1 ? rows : 0; }
+  /// How the 2-bit codes reach vpdpbusd (the `decode` GeneratorParam):
+  /// kDecodeShift moves each plane to the top two bits (a byte shift, which
+  /// x86 lacks: LLVM emits gf2p8affineqb or a word shift, then a mask) and
+  /// sums all products of a block in one accumulator; kDecodeMask masks each
+  /// plane in place (4^s c) into one accumulator per plane and weights the
+  /// four once per block (shifts and adds of int32 lanes). Same results.
+  static constexpr int kDecodeShift = 0;
+  static constexpr int kDecodeMask = 1;
+  /// Set before define(); aborts the generator on another value.
+  void setDecode(int method) {
+    if (method != kDecodeShift && method != kDecodeMask) {
+      std::fprintf(stderr, "q2_0c vnni: decode must be 0 (shift) or 1 (mask), got %d\n",
+                   method);
+      std::abort();
+    }
+    decode = method;
+  }
   /// Blocks per weight row, from w's first extent (either layout).
   template <typename W>
   Halide::Expr blocksPerRow(const W &w) const {
@@ -170,13 +187,33 @@ private:
       scale(b, n) = blockScale(w, slot * 2, tile);
       byte = w(nblocks * (2 * r) + slot * kCodeBytes + j, tile);
     }
-    code(j, s, b, n) = (byte << cast<uint8_t>(6 - 2 * s)) & cast<uint8_t>(0xC0);
-
-    rd = RDom(0, kDotGroup, 0, kChunks, 0, 4, "rd");
-    Expr jj = rd.y * kDotBytes + lane * kDotGroup + rd.x;
-    ip(lane, part, b, n, m) = 0;
-    ip(lane, part, b, n, m) += cast<int32_t>(code(jj, rd.z, b, n)) *
-                               cast<int32_t>(xs(jj, rd.z, part, b, m));
+    if (decode == kDecodeShift) {
+      // Each plane moved to the top two bits (64 c), one accumulator per
+      // block: S' = sum over both chunks and all 4 planes.
+      code(j, s, b, n) = (byte << cast<uint8_t>(6 - 2 * s)) & cast<uint8_t>(0xC0);
+      rd = RDom(0, kDotGroup, 0, kChunks, 0, 4, "rd");
+      Expr jj = rd.y * kDotBytes + lane * kDotGroup + rd.x;
+      ip(lane, part, b, n, m) = 0;
+      ip(lane, part, b, n, m) += cast<int32_t>(code(jj, rd.z, b, n)) *
+                                 cast<int32_t>(xs(jj, rd.z, part, b, m));
+    } else {
+      // Planes 1..3 masked in place (4^s c: no shift), plane 0 shifted to
+      // the top (64 c: byte << 6 needs no mask, and c & 3 would let Halide
+      // narrow the product to int8 x int8 and miss vpdpbusd), one
+      // accumulator per plane (four independent vpdpbusd chains of 2
+      // rather than one of 8), weighted once per block:
+      // S' = 64 S_0 + 16 (4 S_1) + 4 (16 S_2) + 64 S_3 = 64 S.
+      code(j, s, b, n) = select(s == 0, byte << cast<uint8_t>(6),
+                                byte & cast<uint8_t>(3 << (2 * s)));
+      rd = RDom(0, kDotGroup, 0, kChunks, "rd");
+      Expr jj = rd.y * kDotBytes + lane * kDotGroup + rd.x;
+      ipp(lane, part, s, b, n, m) = 0;
+      ipp(lane, part, s, b, n, m) += cast<int32_t>(code(jj, s, b, n)) *
+                                     cast<int32_t>(xs(jj, s, part, b, m));
+      ip(lane, part, b, n, m) = ipp(lane, part, 0, b, n, m) +
+                                ipp(lane, part, 1, b, n, m) * 16 +
+                                ipp(lane, part, 2, b, n, m) * 4 + ipp(lane, part, 3, b, n, m);
+    }
 
     rb = RDom(0, nblocks, "rb");
     Expr sb = I8DotActivations::combine(nd, [&](int d) { return ip(lane, d, rb, n, m); });
@@ -275,6 +312,32 @@ public:
         .unroll(part)
         .unroll(n)
         .unroll(m);
+    if (decode == kDecodeMask) {
+      // The plane accumulators: innermost one vpdpbusd, unrolled over
+      // digits, planes, tokens, rows and both chunks.
+      ipp.compute_at(lanesum, rb)
+          .bound(lane, 0, kDotLanes)
+          .bound(part, 0, nd)
+          .bound(s, 0, 4)
+          .reorder_storage(lane, part, s, n, m, b)
+          .reorder(lane, part, s, n, m, b)
+          .vectorize(lane)
+          .unroll(part)
+          .unroll(s)
+          .unroll(n)
+          .unroll(m);
+      ipp.update()
+          .reorder(rd.x, lane, part, s, m, n, rd.y, b)
+          .atomic()
+          .vectorize(rd.x)
+          .vectorize(lane)
+          .unroll(part)
+          .unroll(s)
+          .unroll(m)
+          .unroll(n)
+          .unroll(rd.y);
+      return;
+    }
     // Innermost: one vpdpbusd (4 bytes x 16 lanes); unrolled over digits,
     // tokens, rows, the 4 sub-positions of a code load and both chunks.
     ip.update()
@@ -292,11 +355,12 @@ public:
 private:
   int nd = 0;
   int interleave = 0;
+  int decode = kDecodeShift;
   bool prequantized = false;
   Halide::Var j{"j"}, s{"s"}, part{"part"}, b{"b"}, lane{"lane"};
   Halide::Func amax{"amax"}, inv{"inv"}, step{"step"}, step2{"step2"}, q{"q"},
       xs{"xs"}, qlane{"qlane"}, qstep{"qstep"}, scale{"scale"}, code{"code"},
-      ip{"ip"}, lanesum{"lanesum"};
+      ip{"ip"}, ipp{"ipp"}, lanesum{"lanesum"};
   Halide::RDom rg, rq, rd, rb, rl;
 };
 

@@ -7,7 +7,8 @@
 // produces them): xq holds the int8 q of every element, xs the step of every
 // group of 32 (group 16 b + l of block b: the lane-l elements, Q2_0CVnni.h).
 // Same schedules and knobs as the float-input forms, minus the activation
-// quantization each call would otherwise run.
+// quantization each call would otherwise run, plus `decode` (how codes reach
+// vpdpbusd, Q2_0CVnni::setDecode), whose default here is the plane mask.
 //
 // `interleave` = R > 1 reads the row-interleaved weight layout Q2_0C/rR
 // (hyk/kernels.h; the compiler's lowbit-pack-weights writes it): w is then
@@ -37,6 +38,8 @@ public:
   GeneratorParam<bool> parallel{"parallel", true};
   GeneratorParam<int> prefetch{"prefetch", 0};
   GeneratorParam<int> interleave{"interleave", 0};
+  // Code decoding (Q2_0CVnni::setDecode): 0 shift, 1 mask.
+  GeneratorParam<int> decode{"decode", 1};
   // Shape estimates for autoschedulers, and the fixed-shape form (0 = any
   // shape; plain rows only), both as in gemv_q2_0c_a8_vnni
   // (Q2_0CVnniGemvGenerator.cpp): hyc tune generates its Adams2019 baseline
@@ -56,6 +59,7 @@ public:
     q2(k, t) = xq(k);
     s2(g, t) = xs(g);
     alg.setRowInterleave(interleave);
+    alg.setDecode(decode);
     alg.defineQuantized(w, q2, s2);
     y(n) = alg.total(n, 0);
     Expr nblocks = alg.blocksPerRow(w);
@@ -97,6 +101,8 @@ public:
   GeneratorParam<bool> parallel{"parallel", true};
   GeneratorParam<int> prefetch{"prefetch", 0};
   GeneratorParam<int> interleave{"interleave", 0};
+  // Code decoding (Q2_0CVnni::setDecode): 0 shift, 1 mask.
+  GeneratorParam<int> decode{"decode", 1};
   // As in the GEMV above: estimates (M: the prefill chunk) and the
   // fixed-shape form (N and K; M stays any) for hyc tune.
   GeneratorParam<int> estimate_n{"estimate_n", 2048};
@@ -115,6 +121,7 @@ public:
     q2(k, t) = xq(k, t);
     s2(g, t) = xs(g, t);
     alg.setRowInterleave(interleave);
+    alg.setDecode(decode);
     alg.defineQuantized(w, q2, s2);
     y(n, t) = alg.total(n, t);
 
