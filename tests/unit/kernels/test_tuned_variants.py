@@ -36,6 +36,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
 FIXED_SHAPE = {"gemv_q2_0c_vnni", "gemv_q2_0c_a8q_vnni", "gemm_q2_0c_a8q_vnni"}
 FIXED_SHAPES = [(255, 2560), (2048, 6144)]
 
+# Knob values the generators must refuse, with the message they print.
+INVALID_VALUES = [("decode", 2, "decode must be 0 (shift) or 1 (mask), got 2")]
+
 
 def schedule_text(knobs, point):
     parts = []
@@ -103,6 +106,21 @@ def main():
                           f"generator's (objects differ)")
                     return 1
                 print(f"{gen} ({isa}): the space's defaults reproduce the default kernel")
+                # A value outside a knob's declared set that the generator
+                # validates must be refused by the generator, naming it.
+                for knob, bad, message in INVALID_VALUES:
+                    if not any(k["name"] == knob for k in space["knobs"]):
+                        continue
+                    d = os.path.join(tmp, f"invalid_{gen}_{isa}_{knob}")
+                    os.makedirs(d)
+                    r = subprocess.run([args.generator, "-g", gen, "-f", "tv_bad", "-e", "object",
+                                        "-o", d, f"target={targets[isa]}-no_runtime",
+                                        f"{knob}={bad}"], capture_output=True, text=True)
+                    if r.returncode == 0 or message not in r.stderr:
+                        print(f"FAIL: {gen} ({isa}) accepted {knob}={bad} or did not say "
+                              f"'{message}' (exit {r.returncode}): {r.stderr[-500:]}")
+                        return 1
+                    print(f"{gen} ({isa}): {knob}={bad} refused: {message}")
                 fmt = gen[len("gemv_"):].split("_i8dot")[0].split("_vnni")[0]
                 if gen.startswith("gemm_"):
                     fmt = "gemm_" + fmt  # TunedGemvTest.c runs it over m rows
