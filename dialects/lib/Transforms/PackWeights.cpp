@@ -39,7 +39,7 @@ namespace {
 /// the AVX-512 VNNI kernels over pre-quantized activations).
 int64_t tileRowsFor(StringRef family, StringRef isa) {
   if (isa == "avx512" && (family == "gemv_q2_0c_a8" || family == "gemm_q2_0c_a8"))
-    return 8;
+    return kQ2_0CKernelTileRows;
   return 0;
 }
 

@@ -518,11 +518,12 @@ private:
     if (tuned && wt.isRepacked())
       return op.emitOpError("a tuned kernel reads plain Q2_0C rows, not tile_rows = ")
              << wt.getTileRows() << " (lowbit-pack-weights repacks default schedules only)";
-    if (wt.getTileRows() == 8)
-      layout = "r8_";
+    if (wt.getTileRows() == kQ2_0CKernelTileRows)
+      layout = "r" + std::to_string(kQ2_0CKernelTileRows) + "_";
     else if (wt.isRepacked())
       return op.emitOpError("no kernel reads Q2_0C with tile_rows = ") << wt.getTileRows()
-             << " (the int8-activation kernels read tile_rows 1 or 8)";
+             << " (the int8-activation kernels read tile_rows 1 or " << kQ2_0CKernelTileRows
+             << ")";
     Value wp = e.pointer(view(op.getWeight())), qp = e.pointer(op.getQ()),
           sp = e.pointer(op.getSteps()), yp = e.pointer(op.getOut());
     // A tuned schedule: the generated gemv/gemm_q2_0c_a8q_vnni pipeline (named

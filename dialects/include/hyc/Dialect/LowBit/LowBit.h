@@ -32,6 +32,11 @@ std::string kernelVariantName(llvm::StringRef kernel, llvm::StringRef isa,
 bool isBlockQuantized(WeightFormat format);
 /// The scale layout a format requires.
 ScaleLayout requiredScaleLayout(WeightFormat format);
+/// Rows per tile of the one repacked layout a kernel reads, Q2_0C/r8 (the
+/// AVX-512 VNNI kernels over pre-quantized activations;
+/// schedules/include/hyk/kernels.h, HYK_Q2_0C_R8_ROWS): lowbit-pack-weights
+/// repacks to it and convert-lowbit-to-loops picks the _r8_ entry points.
+constexpr int64_t kQ2_0CKernelTileRows = 8;
 } // namespace hyc::lowbit
 
 #endif // HYC_DIALECT_LOWBIT_LOWBIT_H
