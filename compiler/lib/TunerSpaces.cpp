@@ -58,10 +58,14 @@ std::vector<SearchSpace> buildSpaces() {
   // about to be used). Fixed shape: Adams2019 cannot schedule these with a
   // symbolic K (it unrolls the loops over blocks); for the manual schedule
   // the constant shape measured 0.94..1.01x the any-shape default's time on
-  // the decode shapes (noise), so it costs the candidates nothing.
+  // the decode shapes (noise), so it costs the candidates nothing. decode:
+  // as for gemv_q2_0c_a8q_vnni below, but default 0 (shift; not measured
+  // end to end with float activations), and the mask keeps 4 accumulators
+  // per digit (12 per row at 3 digits).
   s.push_back({"gemv_q2_0c_vnni", "avx512",
                {knob("rows_per_task", kRowsPerTask, 256), knob("unroll", {1, 2, 3, 4}, 1),
-                flag("parallel", true), knob("prefetch", {0, 2, 4, 8, 16, 32}, 0)},
+                flag("parallel", true), knob("prefetch", {0, 2, 4, 8, 16, 32}, 0),
+                knob("decode", {0, 1}, 0)},
                /*fixedShape=*/true});
   // The int8-activation form (family gemv_q2_0c_a8) over activations the
   // compiled code quantized beforehand (Q2_0CVnniA8qGenerator.cpp, the same

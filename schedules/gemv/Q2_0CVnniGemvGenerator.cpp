@@ -50,6 +50,10 @@ public:
   // (a8, 2 threads, from DRAM: 2048x6144 at 16.5 GB/s with 8 blocks, 22.4
   // with none; 3 blocks cost every decode shape ~30%).
   GeneratorParam<int> prefetch{"prefetch", 0};
+  // Code decoding (Q2_0CVnni::setDecode): 0 shift (the default here: the
+  // prebuilt kernels), 1 mask (one accumulator per plane and digit, the
+  // a8q generators' default); a hyc tune knob of gemv_q2_0c_vnni.
+  GeneratorParam<int> decode{"decode", 0};
   // Shape estimates for autoschedulers (hyc tune's Adams2019 baseline).
   GeneratorParam<int> estimate_n{"estimate_n", 2048};
   GeneratorParam<int> estimate_k{"estimate_k", 2048};
@@ -73,6 +77,7 @@ public:
   void generate() {
     Func x2("x2");
     x2(k, t) = x(k);
+    alg.setDecode(decode);
     alg.define(w, x2, digits);
     y(n) = alg.total(n, 0);
     Expr nblocks = w.dim(0).extent() / hyk::Q2_0CVnni::kBlockBytes;
