@@ -68,9 +68,10 @@ public:
   /// How the 2-bit codes reach vpdpbusd (the `decode` GeneratorParam):
   /// kDecodeShift moves each plane to the top two bits (a byte shift, which
   /// x86 lacks: LLVM emits gf2p8affineqb or a word shift, then a mask) and
-  /// sums all products of a block in one accumulator; kDecodeMask masks each
-  /// plane in place (4^s c) into one accumulator per plane and weights the
-  /// four once per block (shifts and adds of int32 lanes). Same results.
+  /// sums all products of a block in one accumulator; kDecodeMask masks
+  /// planes 1..3 in place (4^s c) and shifts only plane 0, into one
+  /// accumulator per plane, and weights the four once per block (shifts and
+  /// adds of int32 lanes). Same results.
   static constexpr int kDecodeShift = 0;
   static constexpr int kDecodeMask = 1;
   /// Set before define(); aborts the generator on another value.
