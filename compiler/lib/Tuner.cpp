@@ -1007,23 +1007,18 @@ int Tuner::run(std::string &error) {
     // kernels, Halide target and timing harness (its source and the runtime
     // pool it runs the kernels on): a rebuilt generator or a changed pool
     // starts a new journal key.
-    uint64_t h1 = 0, h2 = 0, bytes = 0;
-    std::string ignored;
-    hashFile(generatorPath, h1, bytes, ignored);
-    hashFile(opt.target.kernelArchive, h2, bytes, ignored);
-    uint64_t h3 = 0xcbf29ce484222325ull;
+    uint64_t id = 0xcbf29ce484222325ull, bytes = 0;
     for (char c : halideTarget)
-      h3 = (h3 ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;
-    uint64_t h4 = 0;
-    for (const char *source :
-         {HYC_TUNE_HARNESS, HYC_RUNTIME_POOL_SOURCE, HYC_RUNTIME_STATUS_SOURCE}) {
+      id = (id ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;
+    std::string ignored;
+    for (const std::string &file :
+         {generatorPath, opt.target.kernelArchive, std::string(HYC_TUNE_HARNESS),
+          std::string(HYC_RUNTIME_POOL_SOURCE), std::string(HYC_RUNTIME_STATUS_SOURCE)}) {
       uint64_t h = 0;
-      hashFile(source, h, bytes, ignored);
-      h4 = h4 * 1000003 ^ h;
+      hashFile(file, h, bytes, ignored);
+      id = id * 1000003 ^ h;
     }
-    toolId = llvm::formatv("{0:x-8}", (h1 ^ (h2 * 31) ^ (h3 * 961) ^ (h4 * 29791)) &
-                                          0xffffffffull)
-                 .str();
+    toolId = llvm::formatv("{0:x-8}", id & 0xffffffffull).str();
   }
   if (!llvm::sys::findProgramByName(opt.target.linker)) {
     error = "no '" + opt.target.linker + "' on PATH (the C driver of target " +
