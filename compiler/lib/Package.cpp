@@ -250,6 +250,8 @@ bool hyc::generateKernelVariants(const std::vector<KernelVariant> &variants,
                                      "-f", v.symbol,
                                      "-e", "object", "-o", dir,
                                      "target=" + halideTarget + "-no_runtime"};
+    for (const std::string &p : kernelGeneratorParams(v.kernel))
+      argv.push_back(p);
     llvm::SmallVector<llvm::StringRef> params;
     llvm::StringRef(v.schedule).split(params, ',');
     for (llvm::StringRef p : params)

@@ -50,21 +50,29 @@ bool runPipeline(ModuleOp module, const std::string &pipeline,
 
 namespace {
 /// Every matmul's (and, after lowbit-quantize-activations, qmatmul's)
-/// kernel, schedule, shape and weight layout.
+/// kernel, schedule, shape and weight layout, then every attention /
+/// pointwise op's (its N and K as lowbit-select-kernels keys them).
 void collectKernelUses(ModuleOp module, std::vector<hyc::KernelUse> &uses) {
   uses.clear();
   module.walk([&](Operation *op) {
+    auto kernel = op->getAttrOfType<StringAttr>("hyc.kernel");
+    auto schedule = op->getAttrOfType<StringAttr>("hyc.schedule");
+    if (!kernel || !schedule)
+      return;
     Value weight, x;
     if (auto mm = dyn_cast<hyc::lowbit::MatmulOp>(op))
       weight = mm.getWeight(), x = mm.getX();
     else if (auto qm = dyn_cast<hyc::lowbit::QuantizedMatmulOp>(op))
       weight = qm.getWeight(), x = qm.getQ();
-    else
+    if (!weight) {
+      hyc::KernelUse u;
+      if (!hyc::lowbit::kernelShape(op, u.n, u.k, u.kvHeads, u.m))
+        return;
+      u.kernel = kernel.str();
+      u.schedule = schedule.str();
+      uses.push_back(u);
       return;
-    auto kernel = op->getAttrOfType<StringAttr>("hyc.kernel");
-    auto schedule = op->getAttrOfType<StringAttr>("hyc.schedule");
-    if (!kernel || !schedule)
-      return;
+    }
     auto w = cast<hyc::lowbit::PackedType>(weight.getType());
     std::string layout = hyc::lowbit::stringifyWeightFormat(w.getFormat()).str();
     if (w.isRepacked())
@@ -79,7 +87,8 @@ void collectKernelUses(ModuleOp module, std::vector<hyc::KernelUse> &uses) {
 bool hyc::selectKernels(ModuleOp module, const TargetInfo &target,
                         const std::string &tuningDb,
                         std::vector<KernelVariant> &variants,
-                        std::vector<KernelUse> &uses, std::string &error) {
+                        std::vector<KernelUse> &uses, std::string &error,
+                        const std::function<void(const std::string &)> &dump) {
   static bool registered = [] {
     lowbit::registerLowBitPasses();
     registerSCFToControlFlowPass();
@@ -106,12 +115,21 @@ bool hyc::selectKernels(ModuleOp module, const TargetInfo &target,
   }
   // TargetInfo::tuningName: the macOS targets use their Linux namesakes'
   // schedules.
+  const std::string select = "lowbit-select-kernels{tuning-db=" + tuningDb + " target=" +
+                             target.tuningName + " activations=" + target.activations + "}";
+  if (!runPipeline(module, "func.func(lowbit-fuse-matmuls)," + select, error))
+    return false;
+  if (dump)
+    dump("selected");
+  // Int8 activations as ops (x86-64-avx512 --activations int8), the norms
+  // fused into them; then the kernels of the ops those passes created.
   if (!runPipeline(module,
-                   "func.func(lowbit-fuse-matmuls),lowbit-select-kernels{tuning-db=" +
-                       tuningDb + " target=" + target.tuningName +
-                       " activations=" + target.activations + "}",
+                   "func.func(lowbit-quantize-activations,lowbit-fuse-norm-quantize)," +
+                       select,
                    error))
     return false;
+  if (dump)
+    dump("quantized");
   collectKernelUses(module, uses);
   std::set<std::string> seen;
   for (const KernelUse &u : uses) {
@@ -128,17 +146,8 @@ bool hyc::lowerToLLVMDialect(ModuleOp module, const TargetInfo &target,
                              const std::string &tuningDb, bool packWeights,
                              const std::function<void(const std::string &)> &dump,
                              LoweredModule &out, std::string &error) {
-  if (!selectKernels(module, target, tuningDb, out.variants, out.uses, error))
+  if (!selectKernels(module, target, tuningDb, out.variants, out.uses, error, dump))
     return false;
-  if (dump)
-    dump("selected");
-  // Int8 activations as ops (x86-64-avx512 --activations int8), the norms
-  // fused into them.
-  if (!runPipeline(module,
-                   "func.func(lowbit-quantize-activations,lowbit-fuse-norm-quantize)", error))
-    return false;
-  if (dump)
-    dump("quantized");
   // Weights into the layouts of the kernels that read them.
   if (packWeights &&
       !runPipeline(module, "lowbit-pack-weights{kernel-isa=" + target.kernelIsa + "}", error))

@@ -1,8 +1,9 @@
 //===- Tuner.cpp - hyc tune: schedule search by measurement on the target --===//
 //
 // Flow (one session, all within the budget):
-//   1. pairs: the model's distinct (kernel family, n, k) matmuls, found by
-//      the compiler's own import + kernel selection (findTunePairs).
+//   1. pairs: the model's distinct (kernel family, n, k) matmuls and
+//      attention / pointwise ops, found by the compiler's own import + kernel
+//      selection (findTunePairs).
 //   2. baselines per pair: the generator's default schedule and Halide's
 //      Adams2019 autoschedule of the same generator.
 //   3. search per pair, the remaining time split by each pair's share of the
@@ -63,6 +64,9 @@
 #ifndef HYC_TUNE_HARNESS
 #error "HYC_TUNE_HARNESS must name schedules/tuner/TuneHarness.c"
 #endif
+#ifndef HYC_OP_HARNESS
+#error "HYC_OP_HARNESS must name schedules/tuner/OpHarness.c"
+#endif
 #ifndef HYC_KERNELS_INCLUDE_DIR
 #error "HYC_KERNELS_INCLUDE_DIR must name schedules/include"
 #endif
@@ -75,7 +79,7 @@ using Clock = std::chrono::steady_clock;
 // ---- Finding the pairs ------------------------------------------------------
 
 bool hyc::findTunePairs(const std::string &modelPath, const TargetInfo &target,
-                        std::vector<TunePair> &pairs, std::string &error) {
+                        KvCache kvCache, std::vector<TunePair> &pairs, std::string &error) {
   std::unique_ptr<ImportedModel> model = importGGUF(modelPath, error);
   if (!model)
     return false;
@@ -85,7 +89,7 @@ bool hyc::findTunePairs(const std::string &modelPath, const TargetInfo &target,
   // The context length changes no matmul shape; keep the module small, but
   // long enough for the prefill-chunk function (its GEMMs are pairs too).
   mlir::OwningOpRef<mlir::ModuleOp> module =
-      buildDecodeModule(ctx, *model, "tune", 64, KvCache::F16, plan);
+      buildDecodeModule(ctx, *model, "tune", 64, kvCache, plan);
   std::vector<KernelVariant> variants;
   std::vector<KernelUse> uses;
   if (!selectKernels(*module, target, "", variants, uses, error))
@@ -95,13 +99,18 @@ bool hyc::findTunePairs(const std::string &modelPath, const TargetInfo &target,
   // prefill chunk's, m rows per call.
   // One pair per database key (kernel, n, k); every GEMM call of a module
   // has the same m (the chunk).
-  std::map<std::tuple<std::string, int64_t, int64_t>, TunePair> found;
-  for (const KernelUse &u : uses)
-    if (llvm::StringRef(u.kernel).starts_with("gemm_") || u.m == 1) {
-      TunePair &p = found.try_emplace({u.kernel, u.n, u.k}, TunePair{u.kernel, u.n, u.k, u.m, 0})
-                        .first->second;
-      ++p.count;
-    }
+  // Attention and pointwise ops: the decode step's and the prefill chunk's
+  // (one pair per database key: kernel, n, k, kv heads), attention and rope
+  // measured at kTunePosition.
+  std::map<std::tuple<std::string, int64_t, int64_t, int64_t>, TunePair> found;
+  for (const KernelUse &u : uses) {
+    TunePair pair{u.kernel, u.n, u.k, u.m, 0, u.kvHeads, 0};
+    if (pair.isOp() && (llvm::StringRef(u.kernel).starts_with("attention_") ||
+                        u.kernel == "rope"))
+      pair.pos = kTunePosition;
+    if (pair.isOp() || llvm::StringRef(u.kernel).starts_with("gemm_") || u.m == 1)
+      ++found.try_emplace({u.kernel, u.n, u.k, u.kvHeads}, pair).first->second.count;
+  }
   pairs.clear();
   for (const auto &[key, pair] : found)
     pairs.push_back(pair);
@@ -335,7 +344,7 @@ private:
   std::string pairKeyPrefix(const PairState &p) const;
   void resumePair(PairState &p);
   void record(const PairState &p, Kind kind, const std::string &text, const Measurement &m);
-  bool harnessObject(const std::string &format, std::string &object, std::string &error);
+  bool harnessObject(const PairState &p, std::string &object, std::string &error);
   std::optional<Measurement> measure(PairState &p, Kind kind, const TunePoint *point,
                                      std::string &fatal, Clock::time_point until);
   void consider(PairState &p, const std::string &text, const Measurement &m);
@@ -379,7 +388,10 @@ std::string Tuner::journalKey(const PairState &p, Kind kind, const std::string &
 std::string Tuner::pairKeyPrefix(const PairState &p) const {
   return opt.target.name + "|" + std::to_string(opt.threads) + "|" + toolId + "|" +
          p.generator + "|" + std::to_string(p.pair.n) + "x" + std::to_string(p.pair.k) +
-         (p.pair.m > 1 ? "x" + std::to_string(p.pair.m) : "") + "|" +
+         (p.pair.m > 1 ? "x" + std::to_string(p.pair.m) : "") +
+         (p.pair.kvHeads ? "kv" + std::to_string(p.pair.kvHeads) : "") +
+         (p.pair.pos ? "@" + std::to_string(p.pair.pos) : "") +
+         (p.pair.isOp() ? "/" + p.pair.family : "") + "|" +
          (p.space->fixedShape ? "fixed|" : "");
 }
 
@@ -470,8 +482,10 @@ void Tuner::record(const PairState &p, Kind kind, const std::string &text,
   journalOut.flush();
 }
 
-bool Tuner::harnessObject(const std::string &format, std::string &object,
-                          std::string &error) {
+bool Tuner::harnessObject(const PairState &p, std::string &object, std::string &error) {
+  // The matmuls' harness per format; the ops' per kernel family.
+  const bool op = p.pair.isOp();
+  const std::string format = op ? p.pair.family : harnessFormat(p.pair.family, p.generator);
   auto it = harnessObjects.find(format);
   if (it != harnessObjects.end()) {
     object = it->second;
@@ -505,16 +519,32 @@ bool Tuner::harnessObject(const std::string &format, std::string &object,
                                    "-DHYK_TUNE_RUNTIME_POOL",
                                    "-I" HYC_RUNTIME_INCLUDE_DIR,
                                    "-I" HYC_RUNTIME_SOURCE_DIR,
-                                   "-DHYK_TUNE_FORMAT_" + upper,
-                                   "-DHYK_TUNE_DEFAULT=hyk_" +
-                                       (llvm::StringRef(format).starts_with("gemm_")
-                                            ? format
-                                            : "gemv_" + format) +
-                                       "_" + opt.target.kernelIsa,
                                    "-I" HYC_KERNELS_INCLUDE_DIR,
-                                   HYC_TUNE_HARNESS,
                                    "-o",
                                    object};
+  if (!op) {
+    argv.push_back("-DHYK_TUNE_FORMAT_" + upper);
+    argv.push_back("-DHYK_TUNE_DEFAULT=hyk_" +
+                   (llvm::StringRef(format).starts_with("gemm_") ? format : "gemv_" + format) +
+                   "_" + opt.target.kernelIsa);
+    argv.push_back(HYC_TUNE_HARNESS);
+  } else if (llvm::StringRef(format).starts_with("attention_")) {
+    // attention_{decode,prefill}_{f32,f16,q8_0}: one harness, the cache type
+    // a macro; the default is hyk_attention_<isa>[_f16|_q8_0].
+    llvm::StringRef cache = llvm::StringRef(format).rsplit('_').second;
+    if (llvm::StringRef(format).ends_with("_q8_0"))
+      cache = "q8_0";
+    const char *bits = cache == "f32" ? "32" : cache == "f16" ? "16" : "8";
+    argv.push_back("-DHYK_TUNE_OP_ATTENTION");
+    argv.push_back(std::string("-DHYK_TUNE_CACHE_BITS=") + bits);
+    argv.push_back("-DHYK_TUNE_DEFAULT=hyk_attention_" + opt.target.kernelIsa +
+                   (cache == "f32" ? "" : "_" + cache.str()));
+    argv.push_back(HYC_OP_HARNESS);
+  } else {
+    argv.push_back("-DHYK_TUNE_OP_" + upper);
+    argv.push_back("-DHYK_TUNE_DEFAULT=hyk_" + format + "_" + opt.target.kernelIsa);
+    argv.push_back(HYC_OP_HARNESS);
+  }
   ProcResult r = runProcess(argv, object + ".log", deadline);
   if (r.exitCode != 0) {
     error = r.killed ? "stopped" : "compiling the timing harness failed: " + r.output;
@@ -539,14 +569,16 @@ std::optional<Measurement> Tuner::measure(PairState &p, Kind kind, const TunePoi
     ++reusedFromJournal;
     return m;
   }
-  std::string format = harnessFormat(p.pair.family, p.generator), harness;
-  if (!harnessObject(format, harness, fatal))
+  std::string harness;
+  if (!harnessObject(p, harness, fatal))
     return std::nullopt;
   Clock::time_point t0 = Clock::now();
   std::string base = work + "/cand";
   std::vector<std::string> gen = {generatorPath, "-g", p.generator, "-f", "hyk_tune_candidate",
                                   "-e", "object", "-o", work, "-n", "cand",
                                   "target=" + halideTarget + "-no_runtime"};
+  for (const std::string &param : kernelGeneratorParams(p.pair.family))
+    gen.push_back(param);
   if (kind == Kind::Adams) {
     gen.insert(gen.begin() + 1, {"-p", HYC_HALIDE_ADAMS2019});
     gen.push_back("autoscheduler=Adams2019");
@@ -555,8 +587,12 @@ std::optional<Measurement> Tuner::measure(PairState &p, Kind kind, const TunePoi
       gen.push_back("autoscheduler.beam_size=" + std::to_string(opt.adamsBeamSize));
     gen.push_back("estimate_n=" + std::to_string(p.pair.n));
     gen.push_back("estimate_k=" + std::to_string(p.pair.k));
-    if (p.pair.m > 1)
+    if (p.pair.m > 1 && !(p.pair.isOp() && !p.pair.kvHeads))
       gen.push_back("estimate_m=" + std::to_string(p.pair.m));
+    if (p.pair.kvHeads) {
+      gen.push_back("estimate_kv_heads=" + std::to_string(p.pair.kvHeads));
+      gen.push_back("estimate_pos=" + std::to_string(p.pair.pos));
+    }
   } else if (!text.empty()) {
     llvm::SmallVector<llvm::StringRef> params;
     llvm::StringRef(text).split(params, ',');
@@ -604,7 +640,7 @@ std::optional<Measurement> Tuner::measure(PairState &p, Kind kind, const TunePoi
     // weightPoolBytes() (the first run writes it; see TuneHarness.c), so each
     // call streams its weights from memory; one pool per block format.
     std::string pool = "-";
-    if (native())
+    if (native() && !p.pair.isOp())
       pool = work + "/pool_" + blockFormat(p.pair.family) + ".bin";
     for (const std::string &a :
          {base + ".exe", std::to_string(p.pair.n), std::to_string(p.pair.k),
@@ -613,6 +649,10 @@ std::optional<Measurement> Tuner::measure(PairState &p, Kind kind, const TunePoi
           std::to_string(opt.threads), std::to_string(opt.seed), pool,
           std::to_string(native() ? poolBytes : 0), std::to_string(p.pair.m)})
       cmd.push_back(a);
+    if (p.pair.isOp()) { // OpHarness.c: the KV heads and the position too
+      cmd.push_back(std::to_string(p.pair.kvHeads));
+      cmd.push_back(std::to_string(p.pair.pos));
+    }
     r = runProcess(cmd, base + ".run.log", until);
     if (r.killed)
       return std::nullopt;
@@ -787,8 +827,9 @@ llvm::json::Object Tuner::summaryJson() const {
 }
 
 llvm::json::Object Tuner::sums(bool prefill) const {
-  // Sums over the decode step's kernels (the GEMVs), or over one prefill
-  // chunk's (the GEMMs), uses x time. Adams2019 can fail or be cut by the
+  // Sums over the decode step's kernels (the GEMVs, attention and pointwise
+  // ops), or over one prefill chunk's (m > 1: the GEMMs and the chunk's
+  // ops), uses x time. Adams2019 can fail or be cut by the
   // budget for some pairs: its ratio compares the pairs it has.
   double def = 0, adams = 0, tuned = 0, tunedWithAdams = 0;
   int measured = 0, withAdams = 0, mine = 0;
@@ -826,9 +867,9 @@ bool Tuner::writeDatabase(bool interrupted, std::string &error) {
   // Keep entries of an existing database for other keys (other targets,
   // other models' shapes); ours replace the rest.
   llvm::json::Array entries;
-  std::set<std::tuple<std::string, std::string, int64_t, int64_t>> ours;
+  std::set<std::tuple<std::string, std::string, int64_t, int64_t, int64_t>> ours;
   for (const PairState &p : pairs)
-    ours.insert({p.pair.family, opt.target.name, p.pair.n, p.pair.k});
+    ours.insert({p.pair.family, opt.target.name, p.pair.n, p.pair.k, p.pair.kvHeads});
   if (auto buffer = llvm::MemoryBuffer::getFile(opt.output)) {
     llvm::Expected<llvm::json::Value> old = llvm::json::parse((*buffer)->getBuffer());
     if (!old)
@@ -840,7 +881,8 @@ bool Tuner::writeDatabase(bool interrupted, std::string &error) {
             auto key = std::make_tuple(e->getString("kernel").value_or("").str(),
                                        e->getString("target").value_or("").str(),
                                        e->getInteger("n").value_or(-1),
-                                       e->getInteger("k").value_or(-1));
+                                       e->getInteger("k").value_or(-1),
+                                       e->getInteger("kv_heads").value_or(0));
             if (!ours.count(key))
               entries.push_back(std::move(v));
           }
@@ -866,6 +908,11 @@ bool Tuner::writeDatabase(bool interrupted, std::string &error) {
                          {"generator", p.generator}, {"uses", p.pair.count},
                          {"candidates", p.candidates}, {"rejected", p.rejected},
                          {"confirmed", p.confirmed}};
+    e["m"] = p.pair.m; // rows per call: > 1 in the prefill chunk (summary.prefill_chunk)
+    if (p.pair.kvHeads)
+      e["kv_heads"] = p.pair.kvHeads;
+    if (p.pair.pos)
+      e["measured_at_position"] = p.pair.pos;
     llvm::json::Object baselines;
     if (p.defaultRun && p.defaultRun->ok) {
       baselines["default"] = p.defaultUs();
@@ -951,9 +998,9 @@ void Tuner::printSummary() {
                  r2.c_str(), gbs.c_str(), p.candidates, p.best.empty() ? "default" : p.best.c_str());
   }
   llvm::json::Object s = summaryJson();
-  printSums(s, "the decode step's kernels (GEMVs)");
+  printSums(s, "the decode step's kernels");
   if (const llvm::json::Object *prefill = s.getObject("prefill_chunk"))
-    printSums(*prefill, "one prefill chunk's kernels (GEMMs)");
+    printSums(*prefill, "one prefill chunk's kernels");
   std::fprintf(stderr, "(adams2019 and tuned: their time relative to the default measured "
                        "alongside in the same run, times the default's median)\n");
   if (!native())
@@ -1013,6 +1060,7 @@ int Tuner::run(std::string &error) {
     std::string ignored;
     for (const std::string &file :
          {generatorPath, opt.target.kernelArchive, std::string(HYC_TUNE_HARNESS),
+          std::string(HYC_OP_HARNESS),
           std::string(HYC_RUNTIME_POOL_SOURCE), std::string(HYC_RUNTIME_STATUS_SOURCE)}) {
       uint64_t h = 0;
       hashFile(file, h, bytes, ignored);
@@ -1026,9 +1074,9 @@ int Tuner::run(std::string &error) {
     return 1;
   }
 
-  showStatus("finding the model's matmuls");
+  showStatus("finding the model's kernels");
   std::vector<TunePair> found;
-  if (!findTunePairs(opt.model, opt.target, found, error))
+  if (!findTunePairs(opt.model, opt.target, opt.kvCache, found, error))
     return 1;
   for (const TunePair &tp : found) {
     PairState p;
@@ -1045,7 +1093,7 @@ int Tuner::run(std::string &error) {
     pairs.push_back(std::move(p));
   }
   if (pairs.empty()) {
-    error = "the model has no matmul with a tunable kernel on " + opt.target.name;
+    error = "the model has no op with a tunable kernel on " + opt.target.name;
     return 1;
   }
   {
@@ -1054,7 +1102,7 @@ int Tuner::run(std::string &error) {
       list += llvm::formatv(" {0} {1}x{2} (x{3})", p.pair.family, p.pair.n, p.pair.k,
                             p.pair.count)
                   .str();
-    event(llvm::formatv("hyc tune: {0} distinct matmuls on {1} ({2} threads, budget {3:F1} "
+    event(llvm::formatv("hyc tune: {0} distinct kernels on {1} ({2} threads, budget {3:F1} "
                         "min):{4}",
                         pairs.size(), opt.target.name, opt.threads, opt.budgetSeconds / 60,
                         list)

@@ -2,7 +2,7 @@
 //
 // One entry per (Halide generator, kernel ISA): the GeneratorParams `hyc tune`
 // varies and the values it tries. Defaults must equal the generators' own
-// (schedules/gemv/*Generator.cpp). A new generator gets a few lines here:
+// (schedules/{gemv,gemm,attention,pointwise}/*Generator*.cpp). A new generator gets a few lines here:
 //   {"gemv_q2_0c_vnni", "avx512", {{"rows_per_task", {...}, 32}, ...}},
 // Knobs that change results (e.g. the i8dot generators' `digits`, which
 // trades activation precision) are deliberately not searched: the tuner only
@@ -119,6 +119,29 @@ std::vector<SearchSpace> buildSpaces() {
   s.push_back({"gemv_q8_0_i8dot", "neon",
                {knob("rows_per_task", kRowsPerTask, 64), knob("unroll", {1, 2, 4}, 4),
                 flag("parallel", true)}});
+  // Attention (AttentionGenerator.cpp, every ISA; one space per form, the
+  // cache type a family parameter). kv_split: cache positions per partial
+  // sum of the V pass (decode: heads x blocks parallel tasks; fewer, larger
+  // blocks cut merge work, more keep both cores busy at short contexts);
+  // positions: cache positions scored per step with a group of four query
+  // heads (0 = the ISA's default: 4 on AVX-512, else 1); parallel=false: one
+  // thread (the fork-join costs more than a short cache's work).
+  for (const char *isa : {"avx2", "avx512", "neon"}) {
+    s.push_back({"attention_decode", isa,
+                 {knob("kv_split", {32, 64, 128, 256, 512, 1024, 2048}, 256),
+                  knob("positions", {0, 1, 2, 4, 8}, 0), flag("parallel", true)}});
+    s.push_back({"attention_prefill", isa,
+                 {knob("kv_split", {64, 256, 1024, 1 << 20}, 1 << 20),
+                  knob("positions", {0, 1, 2, 4, 8}, 0), flag("parallel", true)}});
+    // The ops between the matmuls (PointwiseGenerators.cpp): vectors = native
+    // vectors per loop step (the unroll of the vectorized loops).
+    for (const char *op : {"rms_norm", "rope", "swiglu"})
+      s.push_back({op, isa, {knob("vectors", {1, 2, 4, 8}, 2)}});
+  }
+  // The int8 rounding of the activations, plain and fused into the norm
+  // (AVX-512 only, where the int8 kernels are): the same knob.
+  for (const char *op : {"quantize", "rms_norm_quantize"})
+    s.push_back({op, "avx512", {knob("vectors", {1, 2, 4, 8}, 2)}});
   // ggml's Q2_K and TQ2_0 (K2GemvGenerator.cpp, float activations; every
   // ISA): the parallel grain, and one thread for the smallest shapes.
   for (const char *isa : {"avx2", "avx512", "neon"})

@@ -27,6 +27,7 @@
 
 #include "Halide.h"
 
+#include <algorithm>
 #include <limits>
 #include <stdexcept>
 
@@ -44,6 +45,17 @@ public:
   // Cache positions per partial sum of the V pass (the split-KV grain).
   GeneratorParam<int> kv_split{"kv_split", Decode ? 256 : 1 << 20};
   GeneratorParam<bool> parallel{"parallel", true};
+  // Cache positions scored together with a group of four query heads (each
+  // K vector loaded once for 4 x positions accumulators); 0: 4 where the ISA
+  // has AVX-512's 32 vector registers, else 1.
+  GeneratorParam<int> positions{"positions", 0};
+  // Problem size for Halide's autoschedulers (hyc tune's Adams2019
+  // baseline): query heads, head_dim, queries, KV heads and pos0.
+  GeneratorParam<int> estimate_n{"estimate_n", 16};
+  GeneratorParam<int> estimate_k{"estimate_k", 128};
+  GeneratorParam<int> estimate_m{"estimate_m", 1};
+  GeneratorParam<int> estimate_kv_heads{"estimate_kv_heads", 4};
+  GeneratorParam<int> estimate_pos{"estimate_pos", 1024};
 
   Input<Buffer<float, 3>> q{"q"};
   // The cache's element type comes from the generator parameters k.type and
@@ -58,6 +70,10 @@ public:
   Output<Buffer<float, 3>> out{"out"};
 
   void generate() {
+    if (positions < 0 || positions > 16)
+      throw std::invalid_argument("attention: positions must be 0 (the ISA's default) .. 16");
+    if (kv_split < 1)
+      throw std::invalid_argument("attention: kv_split must be at least 1");
     const bool q8 = k.type() == UInt(8) && v.type() == UInt(8);
     if (k.type() != v.type() ||
         !(q8 || (k.type().is_float() && (k.type().bits() == 16 || k.type().bits() == 32))))
@@ -126,6 +142,17 @@ public:
     acc(i, h, m) = 0.0f;
     acc(i, h, m) += part(i, rc, h, m);
     out(i, h, m) = acc(i, h, m) / ssum(h, m);
+    if (this->using_autoscheduler()) {
+      const int dd = estimate_k, hh = estimate_n, kvh = estimate_kv_heads;
+      const int mm = Decode ? 1 : int(estimate_m), rowsEst = int(estimate_pos) + mm;
+      const int elems = q8 ? dd / 32 * 34 : dd;
+      q.set_estimates({{0, dd}, {0, hh}, {0, mm}});
+      k.set_estimates({{0, elems}, {0, kvh}, {0, rowsEst}});
+      v.set_estimates({{0, elems}, {0, kvh}, {0, rowsEst}});
+      pos0.set_estimate(int(estimate_pos));
+      group.set_estimate(hh / std::max(1, kvh));
+      out.set_estimates({{0, dd}, {0, hh}, {0, mm}});
+    }
     ri_ = ri;
     ru_ = ru;
     rt_ = rt;
@@ -148,6 +175,8 @@ public:
   }
 
   void schedule() {
+    if (this->using_autoscheduler())
+      return; // the autoscheduler (hyc tune's Adams2019 baseline) decides all
     const int vw = this->get_target().template natural_vector_size<float>();
     // Scores per (head, query): T dot products of D, as 16-lane vector FMAs
     // and one horizontal sum per score.
@@ -159,7 +188,8 @@ public:
     // (16 accumulators), else one (AVX2 and NEON have fewer or narrower).
     Stage grouped = score.specialize(group == 4);
     grouped.split(h, ho, hi, 4)
-        .split(t, to, ti, vw >= 16 ? 4 : 1, TailStrategy::GuardWithIf)
+        .split(t, to, ti, positions > 0 ? int(positions) : (vw >= 16 ? 4 : 1),
+               TailStrategy::GuardWithIf)
         .reorder(ti, hi, to, ho, m)
         .fuse(ho, m, hm);
     if (parallel)

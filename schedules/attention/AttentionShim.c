@@ -77,3 +77,19 @@ int32_t hyk_run_attention(hyk_attention_pipeline decode,
   return run(&qb, &kb, &vb, (int32_t)pos0, h / kvh, &ob) == 0 ? HYK_OK
                                                              : HYK_ERR_KERNEL;
 }
+
+/* ---- Tuned pipelines (hyk/kernels.h): one pipeline for both forms. ------- */
+
+#define HYK_ATTENTION_RUNNER(name, bits, elem)                                       \
+  int32_t name(hyk_attention_pipeline_fn pipeline, const float *q, const elem *k_cache, \
+               const elem *v_cache, float *out, int64_t tokens, int64_t pos0,          \
+               int64_t heads, int64_t kv_heads, int64_t head_dim) {                    \
+    if (pipeline == NULL)                                                              \
+      return HYK_ERR_NULL_POINTER;                                                     \
+    hyk_attention_pipeline p = (hyk_attention_pipeline)pipeline;                       \
+    return hyk_run_attention(p, p, bits, q, k_cache, v_cache, out, tokens, pos0, heads, \
+                             kv_heads, head_dim);                                      \
+  }
+HYK_ATTENTION_RUNNER(hyk_attention_run, 32, float)
+HYK_ATTENTION_RUNNER(hyk_attention_run_f16, 16, uint16_t)
+HYK_ATTENTION_RUNNER(hyk_attention_run_q8_0, 8, uint8_t)

@@ -40,6 +40,13 @@ template <typename B> void denseRows(B &b, const Expr &inner, const Expr &rows) 
   b.dim(1).set_stride(inner);
 }
 
+/// Problem size for Halide's autoschedulers (hyc tune's Adams2019
+/// baseline): N rows (groups, heads) of K floats, as the tuner keys the op.
+struct Estimates {
+  GeneratorParam<int> n{"estimate_n", 1};
+  GeneratorParam<int> k{"estimate_k", 2048};
+};
+
 /// Vector width of `vectors` native float vectors of `target`.
 int lanesOf(const Target &target, int vectors) {
   return target.natural_vector_size<float>() * std::max(1, vectors);
@@ -48,6 +55,7 @@ int lanesOf(const Target &target, int vectors) {
 class RmsNorm : public Generator<RmsNorm> {
 public:
   GeneratorParam<int> vectors{"vectors", 2};
+  Estimates est;
 
   Input<Buffer<float, 2>> x{"x"};     // (G, groups)
   Input<Buffer<float, 1>> gamma{"gamma"}; // (G)
@@ -60,6 +68,32 @@ public:
     // elements (element k goes to lane k % vw: dense vector loads), the
     // remaining g % vw elements one by one, then one horizontal sum.
     vw = lanesOf(get_target(), vectors);
+    if (using_autoscheduler()) {
+      // The same sum as one reduction, its order the autoscheduler's: its
+      // analysis fails on the tail's RDom, empty when vw divides G.
+      RDom r(0, g, "r");
+      ss(grp) = 0.0f;
+      ss(grp) += x(r, grp) * x(r, grp);
+    } else {
+      sumOfSquares(g);
+    }
+    inv(grp) = 1.0f / sqrt(ss(grp) / cast<float>(g) + eps);
+    y(i, grp) = x(i, grp) * inv(grp) * gamma(i);
+
+    denseRows(x, g, x.dim(1).extent());
+    gamma.dim(0).set_min(0);
+    gamma.dim(0).set_extent(g);
+    denseRows(y, g, x.dim(1).extent());
+    if (using_autoscheduler()) {
+      x.set_estimates({{0, int(est.k)}, {0, int(est.n)}});
+      gamma.set_estimates({{0, int(est.k)}});
+      eps.set_estimate(1e-6f);
+      y.set_estimates({{0, int(est.k)}, {0, int(est.n)}});
+    }
+  }
+
+  /// ss(grp): the manual schedule's partial lanes, then the tail.
+  void sumOfSquares(const Expr &g) {
     Expr steps = g / vw, tail = g - steps * vw;
     rs = RDom(0, steps, "rs");
     Expr xv = x(rs * vw + lane, grp);
@@ -71,16 +105,11 @@ public:
     ss(grp) = 0.0f;
     ss(grp) += part(rl, grp);
     ss(grp) += xt * xt;
-    inv(grp) = 1.0f / sqrt(ss(grp) / cast<float>(g) + eps);
-    y(i, grp) = x(i, grp) * inv(grp) * gamma(i);
-
-    denseRows(x, g, x.dim(1).extent());
-    gamma.dim(0).set_min(0);
-    gamma.dim(0).set_extent(g);
-    denseRows(y, g, x.dim(1).extent());
   }
 
   void schedule() {
+    if (using_autoscheduler())
+      return;
     // Per group: the partial sums, the total, then the group's outputs (so y
     // may alias x).
     part.compute_at(y, grp).bound(lane, 0, vw).vectorize(lane);
@@ -102,6 +131,7 @@ private:
 class Rope : public Generator<Rope> {
 public:
   GeneratorParam<int> vectors{"vectors", 2};
+  Estimates est;
 
   Input<Buffer<float, 2>> x{"x"};      // (D, heads)
   Input<Buffer<float, 2>> table{"table"}; // (D/2, 2): cosines, then sines
@@ -122,9 +152,16 @@ public:
     denseRows(table, half, 2);
     denseRows(x, 2 * half, x.dim(1).extent());
     denseRows(y, 2 * half, x.dim(1).extent());
+    if (using_autoscheduler()) {
+      x.set_estimates({{0, int(est.k)}, {0, int(est.n)}});
+      table.set_estimates({{0, int(est.k) / 2}, {0, 2}});
+      y.set_estimates({{0, int(est.k)}, {0, int(est.n)}});
+    }
   }
 
   void schedule() {
+    if (using_autoscheduler())
+      return;
     const int vw = lanesOf(get_target(), vectors);
     // Each head's rotation into a scratch row first: in place, y(i) would
     // otherwise overwrite x(i) before y(i + D/2) reads it.
@@ -140,6 +177,7 @@ private:
 class Swiglu : public Generator<Swiglu> {
 public:
   GeneratorParam<int> vectors{"vectors", 2};
+  Estimates est;
 
   Input<Buffer<float, 1>> gate{"gate"};
   Input<Buffer<float, 1>> up{"up"};
@@ -153,9 +191,19 @@ public:
     up.dim(0).set_extent(gate.dim(0).extent());
     y.dim(0).set_min(0);
     y.dim(0).set_extent(gate.dim(0).extent());
+    if (using_autoscheduler()) {
+      const int n = int(est.n) * int(est.k);
+      gate.set_estimates({{0, n}});
+      up.set_estimates({{0, n}});
+      y.set_estimates({{0, n}});
+    }
   }
 
-  void schedule() { y.vectorize(i, lanesOf(get_target(), vectors), TailStrategy::GuardWithIf); }
+  void schedule() {
+    if (using_autoscheduler())
+      return;
+    y.vectorize(i, lanesOf(get_target(), vectors), TailStrategy::GuardWithIf);
+  }
 
 private:
   Var i{"i"};
@@ -176,6 +224,7 @@ public:
   // As rms_norm's, so rms_norm_quantize sums the squares in the same order
   // (its rounding equals quantize's of rms_norm's output, bit for bit).
   GeneratorParam<int> vectors{"vectors", 2};
+  Estimates est;
 
   Input<Buffer<float, 2>> x{"x"};          // (K, rows)
   Input<Buffer<float, 1>> gamma{"gamma"};  // (K); unused without Norm
@@ -217,9 +266,18 @@ public:
       gamma.dim(0).set_extent(k);
     denseRows(q, k, x.dim(1).extent());
     denseRows(steps, k / 32, x.dim(1).extent());
+    if (this->using_autoscheduler()) {
+      x.set_estimates({{0, int(est.k)}, {0, int(est.n)}});
+      gamma.set_estimates({{0, int(est.k)}});
+      eps.set_estimate(1e-6f);
+      q.set_estimates({{0, int(est.k)}, {0, int(est.n)}});
+      steps.set_estimates({{0, int(est.k) / 32}, {0, int(est.n)}});
+    }
   }
 
   void schedule() {
+    if (this->using_autoscheduler())
+      return;
     // Per row: the norm's sum, the normalized row, the run maxima, the
     // group scales; then the row's q and steps.
     if (Norm) {

@@ -123,3 +123,42 @@ int32_t hyk_run_quantize(hyk_quantize_pipeline pipeline, const float *x, const f
   hyk_float_buffer(&sb, sd, steps, (int32_t)(k / 32), (int32_t)rows);
   return pipeline(&xb, &gb, eps, &qb, &sb) == 0 ? HYK_OK : HYK_ERR_KERNEL;
 }
+
+/* ---- Tuned pipelines (hyk/kernels.h) -------------------------------------- */
+
+int32_t hyk_rms_norm_run(hyk_rms_norm_pipeline_fn pipeline, const float *x, const float *gamma,
+                         float *y, int64_t groups, int64_t group_size, float eps) {
+  if (pipeline == NULL)
+    return HYK_ERR_NULL_POINTER;
+  return hyk_run_rms_norm((hyk_rms_norm_pipeline)pipeline, x, gamma, y, groups, group_size,
+                          eps);
+}
+
+int32_t hyk_rope_run(hyk_gemv_pipeline_fn pipeline, const float *x, float *y, int64_t heads,
+                     int64_t head_dim, int64_t pos, double freq_base) {
+  if (pipeline == NULL)
+    return HYK_ERR_NULL_POINTER;
+  return hyk_run_rope((hyk_rope_pipeline)pipeline, x, y, heads, head_dim, pos, freq_base);
+}
+
+int32_t hyk_swiglu_run(hyk_gemv_pipeline_fn pipeline, const float *gate, const float *up,
+                       float *y, int64_t n) {
+  if (pipeline == NULL)
+    return HYK_ERR_NULL_POINTER;
+  return hyk_run_swiglu((hyk_swiglu_pipeline)pipeline, gate, up, y, n);
+}
+
+int32_t hyk_quantize_run(hyk_quantize_pipeline_fn pipeline, const float *x, int8_t *q,
+                         float *steps, int64_t rows, int64_t k) {
+  if (pipeline == NULL)
+    return HYK_ERR_NULL_POINTER;
+  return hyk_run_quantize((hyk_quantize_pipeline)pipeline, x, NULL, q, steps, rows, k, 0.0f);
+}
+
+int32_t hyk_rms_norm_quantize_run(hyk_quantize_pipeline_fn pipeline, const float *x,
+                                  const float *gamma, int8_t *q, float *steps, int64_t rows,
+                                  int64_t k, float eps) {
+  if (pipeline == NULL || gamma == NULL)
+    return HYK_ERR_NULL_POINTER;
+  return hyk_run_quantize((hyk_quantize_pipeline)pipeline, x, gamma, q, steps, rows, k, eps);
+}

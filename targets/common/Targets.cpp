@@ -147,6 +147,14 @@ std::string hyc::kernelGenerator(const std::string &family, const std::string &i
   // kernels are the neon ones (its SME2 kernels are not Halide's).
   if (family == "gemv_q2_k" || family == "gemv_tq2_0")
     return family; // ggml's 2-bit formats: the float GEMVs on every ISA
+  // Attention: one generator per form, the cache type a parameter
+  // (kernelGeneratorParams); the pointwise ops: their own generators.
+  for (const char *form : {"attention_decode", "attention_prefill"})
+    if (llvm::StringRef(family).starts_with(std::string(form) + "_"))
+      return form;
+  if (family == "rms_norm" || family == "rope" || family == "swiglu" ||
+      family == "quantize" || family == "rms_norm_quantize")
+    return family;
   if (isa == "neon" || isa == "sme2")
     return family + "_i8dot";
   // A tuned gemv_q2_0c_a8 / gemm_q2_0c_a8 reads the activations the compiled
@@ -158,4 +166,15 @@ std::string hyc::kernelGenerator(const std::string &family, const std::string &i
                           family == "gemv_q8_0_a8"))
     return family + "_vnni";
   return family;
+}
+
+std::vector<std::string> hyc::kernelGeneratorParams(const std::string &family) {
+  // attention_{decode,prefill}_{f32,f16,q8_0}: the KV cache's element type.
+  llvm::StringRef f(family);
+  if (!f.consume_front("attention_decode_") && !f.consume_front("attention_prefill_"))
+    return {};
+  std::string type = f == "f32" ? "float32" : f == "f16" ? "float16" : f == "q8_0" ? "uint8" : "";
+  if (type.empty())
+    return {};
+  return {"k.type=" + type, "v.type=" + type};
 }

@@ -49,6 +49,11 @@ bool setActivations(const std::string &requested, TargetInfo &target, std::strin
 /// variants with it and `hyc tune` searches its GeneratorParams.
 std::string kernelGenerator(const std::string &family, const std::string &isa);
 
+/// GeneratorParams that are part of family `family` itself rather than of a
+/// schedule (e.g. attention_decode_f16 -> k.type=float16, v.type=float16),
+/// given to its generator before any schedule's.
+std::vector<std::string> kernelGeneratorParams(const std::string &family);
+
 } // namespace hyc
 
 #endif // HYC_TARGETS_COMMON_TARGETS_H

@@ -10,8 +10,9 @@
 2. `hyc tune --budget B` finishes within B (plus a few seconds for process
    start and the final write), shows progress (ETA) and the summary, and
    writes a version-1 database: one entry per distinct quantized matmul of the
-   tiny model (the fused qkv, o, fused gate+up and down shapes) with the
-   default and Adams2019 baselines, a tuned time and the summary's sums.
+   tiny model (the fused qkv, o, fused gate+up and down shapes) and per
+   attention / pointwise kernel and shape, with the default and Adams2019
+   baselines, a tuned time and the summary's sums.
 3. A second run resumes from the journal (nothing measured twice).
 4. SIGINT during a run: exit status 130 within seconds, the database written
    with "interrupted": true.
@@ -45,21 +46,45 @@ TINY_SHAPES = [(768, 512), (512, 512), (2048, 512), (512, 1024)]
 TINY_GEMM_USES = {(512, 512): 4, (128, 512): 4, (1024, 512): 4, (512, 1024): 2}
 
 
-def tiny_pairs(target):
-    """The tiny model's Q2_0C (kernel, n, k) pairs: hyc tune tunes the kernels hyc compile
-    uses, which on x86-64-avx512 are the int8-activation family by default (and its
-    prefill GEMM)."""
+# The tiny model's attention and pointwise kernels (N, K as lowbit-select-kernels
+# keys them): attention over 8 query heads of 64 (2 KV heads) in the decode step and
+# the prefill chunk; the pre-norms (1 x 512; 32 x 512 in the chunk without int8
+# activations) and the q / k norms (8 and 2 heads of 64); rope on 8 and 2 heads;
+# swiglu over 1024. On x86-64-avx512 the pre-norms are fused into the int8 rounding
+# (rms_norm_quantize, 1 and 32 rows) and the o / down inputs rounded (quantize);
+# the final norm (before the Q8_0 lm_head) stays rms_norm 1 x 512.
+TINY_OPS = {("attention_decode_f16", 8, 64), ("attention_prefill_f16", 8, 64),
+            ("rms_norm", 1, 512), ("rms_norm", 8, 64), ("rms_norm", 2, 64),
+            ("rope", 8, 64), ("rope", 2, 64), ("swiglu", 1, 1024)}
+TINY_OPS_AVX512 = {("rms_norm_quantize", 1, 512), ("rms_norm_quantize", 32, 512),
+                   ("quantize", 1, 512), ("quantize", 1, 1024), ("quantize", 32, 512),
+                   ("quantize", 32, 1024)}
+
+
+def tiny_ops(target):
     if target != "x86-64-avx512":
-        return {("gemv_q2_0c", n, k) for n, k in TINY_SHAPES}
+        return TINY_OPS | {("rms_norm", 32, 512)}
+    return TINY_OPS | TINY_OPS_AVX512
+
+
+def tiny_pairs(target):
+    """The tiny model's (kernel, n, k) pairs: hyc tune tunes the kernels hyc compile
+    uses, which on x86-64-avx512 are the int8-activation family by default (and its
+    prefill GEMM), and the attention and pointwise kernels."""
+    if target != "x86-64-avx512":
+        return {("gemv_q2_0c", n, k) for n, k in TINY_SHAPES} | tiny_ops(target)
     return ({("gemv_q2_0c_a8", n, k) for n, k in TINY_SHAPES}
-            | {("gemm_q2_0c_a8", n, k) for n, k in TINY_GEMM_USES})
+            | {("gemm_q2_0c_a8", n, k) for n, k in TINY_GEMM_USES} | tiny_ops(target))
 
 
 def expected_uses(e):
-    """Uses of an entry's kernel: per decode step (GEMV), per prefill chunk (GEMM)."""
+    """Uses of an entry's kernel: per decode step (GEMV), per prefill chunk (GEMM); the
+    attention and pointwise kernels' vary with the model's structure: at least one."""
     if e["kernel"].startswith("gemm_"):
         return TINY_GEMM_USES.get((e["n"], e["k"]))
-    return 2
+    if e["kernel"].startswith("gemv_"):
+        return 2
+    return e["uses"] if e["uses"] >= 1 else None
 
 
 class Checks:
@@ -140,7 +165,12 @@ def main():
         entries = d["entries"]
         keys = {(e["kernel"], e["n"], e["k"]) for e in entries}
         target = d["tuner"]["target"]
-        c.check(keys == tiny_pairs(target), f"one entry per distinct matmul: {sorted(keys)}")
+        c.check(keys == tiny_pairs(target),
+                f"one entry per distinct kernel and shape: {sorted(keys)}")
+        att = [e for e in entries if e["kernel"].startswith("attention_")]
+        c.check(att and all(e.get("kv_heads") == 2 and e.get("measured_at_position") == 1024
+                            for e in att),
+                "attention entries name their 2 KV heads and the position they were timed at")
         for e in entries:
             b = e.get("baselines", {})
             # Adams2019 may fail on a generator (Halide's autoscheduler has
@@ -153,12 +183,12 @@ def main():
                         f"adams2019 {b.get('adams2019', e.get('adams2019_error'))} us, "
                         f"tuned {e.get('time_us')} us, "
                         f"{e['candidates']} candidates, schedule {e['schedule']}")
-        # The decode step's sums (GEMVs) at the top, one prefill chunk's (GEMMs)
-        # under prefill_chunk.
+        # The decode step's sums (GEMVs, attention, pointwise: m = 1) at the top,
+        # one prefill chunk's (m > 1: GEMMs and the chunk's ops) under prefill_chunk.
         for what, s, mine in (
-                ("decode", d["summary"], [e for e in entries if e["kernel"].startswith("gemv_")]),
+                ("decode", d["summary"], [e for e in entries if e["m"] == 1]),
                 ("prefill chunk", d["summary"].get("prefill_chunk"),
-                 [e for e in entries if e["kernel"].startswith("gemm_")])):
+                 [e for e in entries if e["m"] > 1])):
             if not mine and s is None:
                 continue
             want_default = sum(e["uses"] * e["baselines"]["default"] for e in mine)
@@ -254,7 +284,8 @@ def main():
             entries_t = []
             print(f"no TQ2_0 database: {e}")
         keys_t = {(e["kernel"], e["n"], e["k"]) for e in entries_t}
-        c.check(r.returncode == 0 and keys_t == {("gemv_tq2_0", n, k) for n, k in TINY_SHAPES}
+        c.check(r.returncode == 0 and keys_t == ({("gemv_tq2_0", n, k) for n, k in TINY_SHAPES}
+                                                  | tiny_ops("float activations"))
                 and all(e["baselines"].get("default", 0) > 0 and e.get("time_us", 0) > 0
                         for e in entries_t),
                 f"TQ2_0 model: one tuned gemv_tq2_0 entry per shape: {sorted(keys_t)}")

@@ -70,7 +70,8 @@ struct KernelUse {
   std::string kernel, schedule;
   int64_t n = 0, k = 0;
   int64_t m = 1;      ///< activation rows per call (a GEMM: the prefill chunk)
-  std::string layout; ///< the weights' layout, e.g. "q2_0c" or "q2_0c/r8"
+  std::string layout; ///< the weights' layout, e.g. "q2_0c" or "q2_0c/r8"; "" for no weights
+  int64_t kvHeads = 0; ///< attention: the KV heads (0 for every other kernel)
 };
 
 /// A byte range of the weights blob that lowbit-pack-weights gave a
@@ -88,12 +89,16 @@ struct LoweredModule {
 };
 
 /// The first phase of lowerToLLVMDialect: verifies the module, fuses
-/// matmuls (lowbit-fuse-matmuls) and selects each matmul's kernel and
-/// schedule (lowbit-select-kernels); `uses` receives every choice and
-/// `variants` the distinct tuned kernels. `hyc tune` stops here.
+/// matmuls (lowbit-fuse-matmuls), selects each matmul's kernel and schedule
+/// (lowbit-select-kernels), turns int8 activations into ops
+/// (lowbit-quantize-activations, lowbit-fuse-norm-quantize) and selects the
+/// kernels of the attention and pointwise ops; `uses` receives every choice
+/// and `variants` the distinct tuned kernels. `dump`, when set, is called
+/// with "selected" and "quantized" after those steps. `hyc tune` stops here.
 bool selectKernels(mlir::ModuleOp module, const TargetInfo &target,
                    const std::string &tuningDb, std::vector<KernelVariant> &variants,
-                   std::vector<KernelUse> &uses, std::string &error);
+                   std::vector<KernelUse> &uses, std::string &error,
+                   const std::function<void(const std::string &)> &dump = nullptr);
 
 /// Lowers the module in place to the LLVM dialect, choosing kernels from the
 /// tuning database `tuningDb` (empty: default schedules), giving weights the

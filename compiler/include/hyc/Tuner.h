@@ -9,6 +9,7 @@
 #ifndef HYC_TUNER_H
 #define HYC_TUNER_H
 
+#include "hyc/Compiler.h"
 #include "targets/common/Targets.h"
 
 #include <cstdint>
@@ -52,19 +53,31 @@ using TunePoint = std::vector<int64_t>;
 /// take in the compiler); "" for the all-default point.
 std::string scheduleText(const SearchSpace &space, const TunePoint &point);
 
-/// A distinct matmul of the model, as the compiler selects its kernel.
+/// A distinct kernel use of the model, as the compiler selects its kernel:
+/// a matmul (gemv_* / gemm_*), or an attention or pointwise op (N and K as
+/// lowbit-select-kernels keys them).
 struct TunePair {
   std::string family; ///< kernel family, e.g. gemv_q2_0c (the DB's "kernel")
   int64_t n = 0, k = 0;
-  int64_t m = 1;      ///< activation rows per call: 1, or the prefill chunk (gemm_*)
-  int64_t count = 0;  ///< matmul ops of one decode step (gemm_*: one prefill chunk) using it
+  int64_t m = 1;      ///< activation rows per call: 1, or the prefill chunk
+  int64_t count = 0;  ///< ops of one decode step (m > 1: of one prefill chunk) using it
+  int64_t kvHeads = 0; ///< attention: the KV heads (part of the database key)
+  int64_t pos = 0;     ///< attention and rope: the position they are measured at
+  /// Not a matmul: timed by schedules/tuner/OpHarness.c.
+  bool isOp() const {
+    return family.rfind("gemv_", 0) != 0 && family.rfind("gemm_", 0) != 0;
+  }
 };
 
+/// The position at which attention and rope kernels are measured: the cache
+/// then holds 1024 rows (+ the chunk), the middle of a 2048-token context.
+constexpr int64_t kTunePosition = 1024;
+
 /// Imports `modelPath`, builds the decode module (with its prefill-chunk
-/// function) and runs the compiler's kernel selection (after
-/// lowbit-fuse-matmuls), collecting every distinct (family, n, k) with its
-/// use count and rows per call.
-bool findTunePairs(const std::string &modelPath, const TargetInfo &target,
+/// function) and runs the compiler's kernel selection (selectKernels),
+/// collecting every distinct (family, n, k, kv heads) with its use count and
+/// rows per call: the matmuls, and the attention and pointwise ops.
+bool findTunePairs(const std::string &modelPath, const TargetInfo &target, KvCache kvCache,
                    std::vector<TunePair> &pairs, std::string &error);
 
 struct TuneOptions {
@@ -77,6 +90,7 @@ struct TuneOptions {
   uint64_t seed = 1;
   bool noAdams = false;            ///< skip the Adams2019 baseline
   int adamsBeamSize = 0;           ///< 0: Adams2019's own default (32)
+  KvCache kvCache = KvCache::F16;  ///< the KV cache the attention kernels read
 };
 
 /// Runs the whole tuning session; returns the process exit code (0 done,

@@ -315,6 +315,10 @@ TokenBytes bytesPerToken(const hy_model_desc_t &d, const llvm::json::Array *kern
       if (!o)
         continue;
       std::string name = o->getString("kernel").value_or("").str();
+      // Only the matmuls read weights (attention and the pointwise ops list
+      // "weights": "").
+      if (o->getString("weights").value_or("").empty())
+        continue;
       double bpw = bytesPerWeight(name);
       if (bpw == 0)
         continue;

@@ -349,17 +349,19 @@ int hyc::driver::compileMain(const std::vector<std::string> &args) {
   // The KV cache's element type (reference.py --kv-cache reads it too).
   manifest += "  \"kv_cache\": \"" + std::string(kvCacheName(plan.kvCache)) + "\",\n";
   // Every distinct (kernel, shape, schedule) the library calls.
-  std::set<std::tuple<std::string, int64_t, int64_t, std::string, std::string>> kernelSet;
+  std::set<std::tuple<std::string, int64_t, int64_t, std::string, std::string, int64_t>>
+      kernelSet;
   for (const KernelUse &u : uses)
-    kernelSet.insert({u.kernel, u.n, u.k, u.schedule, u.layout});
+    kernelSet.insert({u.kernel, u.n, u.k, u.schedule, u.layout, u.kvHeads});
   manifest += "  \"tuning_db\": " +
               (tuningDb.empty() ? std::string("null") : "\"" + jsonEscape(tuningDb) + "\"") +
               ",\n  \"kernels\": [";
   bool first = true;
-  for (const auto &[kernel, n, k, schedule, layout] : kernelSet) {
+  for (const auto &[kernel, n, k, schedule, layout, kvHeads] : kernelSet) {
     manifest += std::string(first ? "\n" : ",\n") + "    {\"kernel\": \"" + kernel +
                 "\", \"isa\": \"" + targetInfo.kernelIsa + "\", \"n\": " +
                 std::to_string(n) + ", \"k\": " + std::to_string(k) +
+                (kvHeads ? ", \"kv_heads\": " + std::to_string(kvHeads) : std::string()) +
                 ", \"schedule\": \"" + schedule + "\", \"weights\": \"" + layout + "\"}";
     first = false;
   }

@@ -20,9 +20,10 @@ constexpr int kShortBudgetAdamsBeam = 4;
 const char *kTuneUsage =
     "usage: hyc tune --model MODEL.gguf --target T -o tuning.json [--budget MINUTES]\n"
     "                [--runner CMD] [--threads N] [--seed S] [--no-adams]\n"
-    "                [--adams-beam-size N] [--activations int8|f32]\n"
+    "                [--adams-beam-size N] [--activations int8|f32] [--kv-cache T]\n"
     "       hyc tune --list-spaces\n"
-    "  Finds the model's distinct (kernel, n, k) matmuls, measures each kernel's default\n"
+    "  Finds the model's distinct (kernel, shape) pairs (the matmuls, attention, rms_norm,\n"
+    "  rope, swiglu and the int8 quantize kernels), measures each kernel's default\n"
     "  schedule and Halide's Adams2019 autoschedule, searches the kernel generator's\n"
     "  declared schedule space within the budget (default 10 minutes, fractions allowed)\n"
     "  and writes the tuning database for `hyc compile --tuning-db`. Every measurement\n"
@@ -36,7 +37,9 @@ const char *kTuneUsage =
     "                 else its own 32, which took 86-209 s and up to 6 GB per HY decode\n"
     "                 kernel on 2 cores; 1 is ~60x faster than 32)\n"
     "  --activations A  tune the kernels hyc compile --activations A uses (default: the\n"
-    "                 target's, as for hyc compile)\n";
+    "                 target's, as for hyc compile)\n"
+    "  --kv-cache T   tune the attention kernels over a T KV cache (f32, f16 or q8_0;\n"
+    "                 default f16, as for hyc compile)\n";
 
 std::vector<std::string> splitSpaces(const std::string &s) {
   std::vector<std::string> out;
@@ -105,7 +108,7 @@ int hyc::driver::tuneMain(const std::vector<std::string> &args) {
     }
     if (a == "--model" || a == "--target" || a == "-o" || a == "--budget" || a == "--runner" ||
         a == "--threads" || a == "--seed" || a == "--adams-beam-size" ||
-        a == "--activations") {
+        a == "--activations" || a == "--kv-cache") {
       if (!value())
         return fail(cmd, "option " + a + " needs a value");
       long long n = 0;
@@ -119,6 +122,10 @@ int hyc::driver::tuneMain(const std::vector<std::string> &args) {
         runner = v;
       else if (a == "--activations")
         activations = v;
+      else if (a == "--kv-cache") {
+        if (!parseKvCache(v, opt.kvCache, error))
+          return fail(cmd, error);
+      }
       else if (a == "--budget") {
         char *end = nullptr;
         errno = 0;

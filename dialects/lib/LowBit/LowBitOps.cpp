@@ -318,3 +318,31 @@ void RopeOp::getCanonicalizationPatterns(RewritePatternSet &results,
                                          MLIRContext *context) {
   results.add<RopeAtZeroIsIdentity>(context);
 }
+
+bool hyc::lowbit::kernelShape(Operation *op, int64_t &n, int64_t &k, int64_t &kvHeads,
+                              int64_t &rows) {
+  auto rowsOf = [](Value x) {
+    auto t = cast<MemRefType>(x.getType());
+    return t.getRank() == 2 ? t.getDimSize(0) : 1;
+  };
+  auto length = [](Value x) { return cast<MemRefType>(x.getType()).getNumElements(); };
+  kvHeads = 0;
+  if (auto a = dyn_cast<AttentionOp>(op)) {
+    n = a.getNumHeads(), k = a.getHeadDim(), kvHeads = a.getNumKvHeads();
+    rows = rowsOf(a.getQ());
+  } else if (auto r = dyn_cast<RmsNormOp>(op)) {
+    k = r.getGamma().getType().getCols();
+    n = length(r.getX()) / k, rows = rowsOf(r.getX());
+  } else if (auto r = dyn_cast<RopeOp>(op)) {
+    k = r.getHeadDim();
+    n = length(r.getX()) / k, rows = rowsOf(r.getX());
+  } else if (auto s = dyn_cast<SwigluOp>(op)) {
+    n = 1, k = length(s.getOut()), rows = rowsOf(s.getOut());
+  } else if (isa<QuantizeOp, RmsNormQuantizeOp>(op)) {
+    Value x = op->getOperand(0);
+    rows = rowsOf(x), n = rows, k = length(x) / rows;
+  } else {
+    return false;
+  }
+  return true;
+}

@@ -2,8 +2,20 @@
 //
 // The tuning database maps (kernel family, N, K, target) to the schedule that
 // measured fastest on the device. This pass only records the choice on each
-// matmul; the lowering calls the matching kernel and the driver generates any
-// non-default schedule it names.
+// matmul and on each attention / pointwise op that a kernel implements; the
+// lowering calls the matching kernel and the driver generates any
+// non-default schedule it names. Ops that already carry a choice are left
+// alone, so the driver runs it again after lowbit-quantize-activations and
+// lowbit-fuse-norm-quantize for the ops those create.
+//
+// N and K of the non-matmul kernels (schedules/TuningDatabase.md):
+//   attention_{decode,prefill}_<cache>  N = query heads, K = head_dim, and
+//                                       the entry's kv_heads
+//   rms_norm                            N = groups (rows x groups per row),
+//                                       K = group size
+//   rope                                N = heads, K = head_dim
+//   swiglu                              N = 1, K = elements
+//   quantize, rms_norm_quantize         N = rows, K = row length
 //
 //===----------------------------------------------------------------------===//
 
@@ -26,7 +38,7 @@ using namespace mlir;
 using namespace hyc::lowbit;
 
 namespace {
-using Key = std::tuple<std::string, int64_t, int64_t>; // kernel, n, k
+using Key = std::tuple<std::string, int64_t, int64_t, int64_t>; // kernel, n, k, kv_heads
 
 /// Reads the entries of `target` from the database at `path`.
 LogicalResult readDatabase(StringRef path, StringRef target,
@@ -62,6 +74,8 @@ LogicalResult readDatabase(StringRef path, StringRef target,
       return bad(where + " is not an object");
     std::optional<StringRef> kernel = e->getString("kernel"), tgt = e->getString("target");
     std::optional<int64_t> n = e->getInteger("n"), k = e->getInteger("k");
+    // Attention entries also name their KV heads; 0 for every other kernel.
+    int64_t kvHeads = e->getInteger("kv_heads").value_or(0);
     const llvm::json::Object *schedule = e->getObject("schedule");
     if (!kernel || !tgt || !n || !k || !schedule)
       return bad(where + " needs kernel, target, n, k and schedule");
@@ -86,7 +100,7 @@ LogicalResult readDatabase(StringRef path, StringRef target,
     std::string text;
     for (const auto &[name, value] : params)
       text += (text.empty() ? "" : ",") + name + "=" + value;
-    out[Key(kernel->str(), *n, *k)] = text.empty() ? "default" : text;
+    out[Key(kernel->str(), *n, *k, kvHeads)] = text.empty() ? "default" : text;
   }
   return success();
 }
@@ -116,7 +130,7 @@ struct SelectKernels
                                  << activations << "' (expected f32 or int8)";
       return signalPassFailure();
     }
-    std::map<Key, std::string> db;
+    db.clear();
     if (!tuningDb.empty()) {
       std::string error;
       if (failed(readDatabase(tuningDb, target, db, error))) {
@@ -124,8 +138,9 @@ struct SelectKernels
         return signalPassFailure();
       }
     }
-    Builder b(&getContext());
     getOperation().walk([&](MatmulOp op) {
+      if (op->hasAttr("hyc.kernel"))
+        return;
       PackedType w = op.getWeight().getType();
       // Formats with kernels; the rest (f32/f16; Q2_K/TQ2_0 elsewhere) are
       // lowered to loops by convert-lowbit-to-loops.
@@ -148,11 +163,44 @@ struct SelectKernels
       auto x = cast<MemRefType>(op.getX().getType());
       if (x.getRank() == 2 && x.getDimSize(0) > 1 && hasGemm(w.getFormat()))
         kernel = "gemm_" + family;
-      auto it = db.find(Key(kernel, w.getRows(), w.getCols()));
-      op->setAttr("hyc.kernel", b.getStringAttr(kernel));
-      op->setAttr("hyc.schedule",
-                  b.getStringAttr(it == db.end() ? "default" : it->second));
+      choose(op, kernel, w.getRows(), w.getCols());
+    });
+    // The attention and pointwise kernels (convert-lowbit-to-loops calls
+    // them where these conditions hold, else lowers the op to loops).
+    getOperation().walk([&](Operation *op) {
+      int64_t n = 0, k = 0, kvHeads = 0, rows = 0;
+      if (op->hasAttr("hyc.kernel") || !kernelShape(op, n, k, kvHeads, rows))
+        return;
+      std::string kernel = op->getName().stripDialect().str(); // rms_norm, rope, ...
+      if (auto a = dyn_cast<AttentionOp>(op)) {
+        if (a.getHeadDim() % kAttentionHeadDimMultiple != 0)
+          return;
+        Type elem = cast<MemRefType>(a.getKCache().getType()).getElementType();
+        kernel = rows == 1 ? "attention_decode" : "attention_prefill";
+        kernel += elem.isF16() ? "_f16" : elem.isInteger(8) ? "_q8_0" : "_f32";
+      } else if (isa<RopeOp>(op) && k > kRopeMaxHeadDim) {
+        return;
+      } else if (isa<QuantizeOp, RmsNormQuantizeOp>(op) && !hasQuantizeKernels()) {
+        return;
+      }
+      choose(op, kernel, n, k, kvHeads);
     });
   }
+
+  /// The quantize / rms_norm_quantize kernels are AVX-512's (the int8
+  /// activations' target).
+  bool hasQuantizeKernels() const { return target == "x86-64-avx512"; }
+
+  /// Records `kernel` and the database's schedule for (kernel, n, k, kvHeads)
+  /// ("default" when it has none) on `op`.
+  void choose(Operation *op, const std::string &kernel, int64_t n, int64_t k,
+              int64_t kvHeads = 0) {
+    Builder b(op->getContext());
+    auto it = db.find(Key(kernel, n, k, kvHeads));
+    op->setAttr("hyc.kernel", b.getStringAttr(kernel));
+    op->setAttr("hyc.schedule", b.getStringAttr(it == db.end() ? "default" : it->second));
+  }
+
+  std::map<Key, std::string> db;
 };
 } // namespace

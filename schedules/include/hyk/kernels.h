@@ -348,6 +348,44 @@ int32_t hyk_gemm_run_q2_0c_a8q(hyk_gemv_q_pipeline_fn pipeline, const uint8_t *w
                                const int8_t *xq, const float *xs, float *y, int64_t n,
                                int64_t k, int64_t m);
 
+/* Tuned attention and pointwise kernels: a pipeline generated from
+ * attention_decode / attention_prefill (with k.type = v.type = float32,
+ * float16 or uint8), rms_norm, rope, swiglu, quantize or rms_norm_quantize
+ * with a database schedule, run with the argument checks and contract of the
+ * matching fixed entry point (hyk_attention_<isa>[_f16|_q8_0],
+ * hyk_rms_norm_<isa>, ...), the pipeline first. An attention pipeline serves
+ * both one query and several (a decode pipeline accepts only tokens == 1:
+ * HYK_ERR_KERNEL otherwise). HYK_ERR_NULL_POINTER for a null pipeline. */
+typedef int (*hyk_attention_pipeline_fn)(void *q, void *k, void *v, int32_t pos0,
+                                         int32_t group, void *out);
+int32_t hyk_attention_run(hyk_attention_pipeline_fn pipeline, const float *q,
+                          const float *k_cache, const float *v_cache, float *out,
+                          int64_t tokens, int64_t pos0, int64_t heads, int64_t kv_heads,
+                          int64_t head_dim);
+int32_t hyk_attention_run_f16(hyk_attention_pipeline_fn pipeline, const float *q,
+                              const uint16_t *k_cache, const uint16_t *v_cache, float *out,
+                              int64_t tokens, int64_t pos0, int64_t heads, int64_t kv_heads,
+                              int64_t head_dim);
+int32_t hyk_attention_run_q8_0(hyk_attention_pipeline_fn pipeline, const float *q,
+                               const uint8_t *k_cache, const uint8_t *v_cache, float *out,
+                               int64_t tokens, int64_t pos0, int64_t heads, int64_t kv_heads,
+                               int64_t head_dim);
+typedef int (*hyk_rms_norm_pipeline_fn)(void *x, void *gamma, float eps, void *y);
+int32_t hyk_rms_norm_run(hyk_rms_norm_pipeline_fn pipeline, const float *x, const float *gamma,
+                         float *y, int64_t groups, int64_t group_size, float eps);
+/* rope and swiglu pipelines: (x, table, y) and (gate, up, y). */
+int32_t hyk_rope_run(hyk_gemv_pipeline_fn pipeline, const float *x, float *y, int64_t heads,
+                     int64_t head_dim, int64_t pos, double freq_base);
+int32_t hyk_swiglu_run(hyk_gemv_pipeline_fn pipeline, const float *gate, const float *up,
+                       float *y, int64_t n);
+typedef int (*hyk_quantize_pipeline_fn)(void *x, void *gamma, float eps, void *q,
+                                        void *steps);
+int32_t hyk_quantize_run(hyk_quantize_pipeline_fn pipeline, const float *x, int8_t *q,
+                         float *steps, int64_t rows, int64_t k);
+int32_t hyk_rms_norm_quantize_run(hyk_quantize_pipeline_fn pipeline, const float *x,
+                                  const float *gamma, int8_t *q, float *steps, int64_t rows,
+                                  int64_t k, float eps);
+
 /* ---- Thread pool -------------------------------------------------------------
  * By default the kernels' parallel loops run on Halide's own thread pool.
  * hyk_set_parallel routes them to a caller's pool instead: parallel_for(pool,

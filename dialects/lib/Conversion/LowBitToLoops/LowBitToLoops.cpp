@@ -439,7 +439,7 @@ private:
     int64_t k = xType.getShape().back();
     bool rank2 = xType.getRank() == 2;
     if (hasQuantizeKernels()) {
-      callPointwise(e, "quantize",
+      callPointwise(e, op, "quantize",
                     {e.pointer(op.getX()), e.pointer(op.getQ()), e.pointer(op.getSteps()),
                      i64(e, rank2 ? xType.getDimSize(0) : 1), i64(e, k)});
       return success();
@@ -463,7 +463,7 @@ private:
     bool rank2 = xType.getRank() == 2;
     int64_t k = xType.getShape().back();
     if (hasQuantizeKernels()) {
-      callPointwise(e, "rms_norm_quantize",
+      callPointwise(e, op, "rms_norm_quantize",
                     {e.pointer(x), e.pointer(gamma), e.pointer(op.getQ()),
                      e.pointer(op.getSteps()), i64(e, rank2 ? xType.getDimSize(0) : 1),
                      i64(e, k), e.f32(op.getEps().convertToFloat())});
@@ -603,17 +603,33 @@ private:
   }
 
   /// Declares (once) and calls the pointwise kernel hyk_<op>_<isa>
-  /// (schedules/pointwise, hyk/kernels.h). Its failures are argument errors
-  /// that the op verifiers and the callers' checks exclude, so the status is
-  /// not checked.
-  void callPointwise(Emitter &e, StringRef op, ArrayRef<Value> args) {
+  /// (schedules/pointwise, hyk/kernels.h), or with a tuned schedule on `op`
+  /// (lowbit-select-kernels) the generated pipeline through hyk_<op>_run.
+  /// Its failures are argument errors that the op verifiers and the callers'
+  /// checks exclude, so the status is not checked.
+  void callPointwise(Emitter &e, Operation *op, StringRef name, ArrayRef<Value> args) {
+    SmallVector<Value> operands(args.begin(), args.end());
+    std::string callee = ("hyk_" + name + "_" + isa).str();
+    if (Value pipeline = tunedPipeline(e, op)) {
+      operands.insert(operands.begin(), pipeline);
+      callee = ("hyk_" + name + "_run").str();
+    }
     SmallVector<Type> types;
-    for (Value a : args)
+    for (Value a : operands)
       types.push_back(a.getType());
-    func::FuncOp callee =
-        kernelDecl(("hyk_" + op + "_" + isa).str(),
-                   FunctionType::get(e.b.getContext(), types, {e.b.getI32Type()}));
-    func::CallOp::create(e.b, e.loc, callee, args);
+    func::FuncOp decl =
+        kernelDecl(callee, FunctionType::get(e.b.getContext(), types, {e.b.getI32Type()}));
+    func::CallOp::create(e.b, e.loc, decl, operands);
+  }
+
+  /// The address of the pipeline generated for `op`'s tuned schedule (named
+  /// by kernelVariantName of its hyc.kernel), or null for the default.
+  Value tunedPipeline(Emitter &e, Operation *op) {
+    auto kernel = op->getAttrOfType<StringAttr>("hyc.kernel");
+    auto schedule = op->getAttrOfType<StringAttr>("hyc.schedule");
+    if (!kernel || !schedule || schedule.getValue() == "default")
+      return Value();
+    return pipelineAddress(e, kernelVariantName(kernel.getValue(), isa, schedule.getValue()));
   }
   Value i64(Emitter &e, int64_t v) {
     return arith::ConstantIntOp::create(e.b, e.loc, e.b.getI64Type(), v);
@@ -627,7 +643,7 @@ private:
     int64_t groups = xType.getShape().back() / g;
     // The Halide kernel: every group of every row in one call.
     int64_t rows = rank2 ? xType.getDimSize(0) : 1;
-    callPointwise(e, "rms_norm",
+    callPointwise(e, op, "rms_norm",
                   {e.pointer(op.getX()), e.pointer(gamma), e.pointer(op.getOut()),
                    i64(e, rows * groups), i64(e, g), e.f32(op.getEps().convertToFloat())});
     return success();
@@ -640,12 +656,11 @@ private:
       return op.emitOpError("head_dim ")
              << d << " is larger than the rope kernels support (" << kRopeMaxHeadDim << ")";
     Value pos = arith::ExtSIOp::create(e.b, e.loc, e.b.getI64Type(), op.getPos());
-    callPointwise(e, "rope",
+    callPointwise(e, op, "rope",
                   {e.pointer(op.getX()), e.pointer(op.getOut()), i64(e, heads), i64(e, d), pos,
                    e.f64(op.getFreqBase().convertToDouble())});
     return success();
   }
-  static constexpr int64_t kRopeMaxHeadDim = 2048;
 
   LogicalResult lowerKvStore(Emitter &e, KvStoreOp op) {
     Value pos = e.toIndex(op.getPos());
@@ -695,10 +710,6 @@ private:
     return success();
   }
 
-  /// Head sizes the attention kernels take (hyk/kernels.h's
-  /// HYK_ATTENTION_HEAD_DIM_MULTIPLE); other head sizes get the loops below.
-  static constexpr int64_t kAttentionHeadDimMultiple = 16;
-
   LogicalResult lowerAttention(Emitter &e, AttentionOp op) {
     int64_t h = op.getNumHeads(), kv = op.getNumKvHeads(), d = op.getHeadDim();
     auto qType = cast<MemRefType>(op.getQ().getType());
@@ -713,14 +724,21 @@ private:
       Type ptr = LLVM::LLVMPointerType::get(ctx);
       Type i64 = IntegerType::get(ctx, 64), i32 = IntegerType::get(ctx, 32);
       const char *suffix = cacheElem.isF16() ? "_f16" : cacheElem.isInteger(8) ? "_q8_0" : "";
+      // A tuned schedule: the generated pipeline through hyk_attention_run*.
+      Value pipeline = tunedPipeline(e, op);
+      SmallVector<Type> params = {ptr, ptr, ptr, ptr, i64, i64, i64, i64, i64};
+      if (pipeline)
+        params.insert(params.begin(), ptr);
       func::FuncOp callee = kernelDecl(
-          "hyk_attention_" + isa + suffix,
-          FunctionType::get(ctx, {ptr, ptr, ptr, ptr, i64, i64, i64, i64, i64}, {i32}));
+          (pipeline ? "hyk_attention_run" : "hyk_attention_" + isa) + suffix,
+          FunctionType::get(ctx, params, {i32}));
       auto c64 = [&](int64_t v) { return arith::ConstantIntOp::create(e.b, e.loc, i64, v); };
       Value pos = arith::ExtSIOp::create(e.b, e.loc, i64, op.getPos());
-      Value args[] = {e.pointer(op.getQ()), e.pointer(op.getKCache()),
-                      e.pointer(op.getVCache()), e.pointer(op.getOut()),
-                      c64(rows), pos, c64(h), c64(kv), c64(d)};
+      SmallVector<Value> args = {e.pointer(op.getQ()),     e.pointer(op.getKCache()),
+                                 e.pointer(op.getVCache()), e.pointer(op.getOut()),
+                                 c64(rows), pos, c64(h), c64(kv), c64(d)};
+      if (pipeline)
+        args.insert(args.begin(), pipeline);
       func::CallOp::create(e.b, e.loc, callee, args);
       return success();
     }
@@ -789,7 +807,7 @@ private:
   }
 
   LogicalResult lowerSwiglu(Emitter &e, SwigluOp op) {
-    callPointwise(e, "swiglu",
+    callPointwise(e, op, "swiglu",
                   {e.pointer(op.getGate()), e.pointer(op.getUp()), e.pointer(op.getOut()),
                    i64(e, length(op.getOut()))});
     return success();

@@ -37,6 +37,17 @@ ScaleLayout requiredScaleLayout(WeightFormat format);
 /// schedules/include/hyk/kernels.h, HYK_Q2_0C_R8_ROWS): lowbit-pack-weights
 /// repacks to it and convert-lowbit-to-loops picks the _r8_ entry points.
 constexpr int64_t kQ2_0CKernelTileRows = 8;
+/// Head sizes the attention kernels take (hyk/kernels.h's
+/// HYK_ATTENTION_HEAD_DIM_MULTIPLE); other head sizes are lowered to loops.
+constexpr int64_t kAttentionHeadDimMultiple = 16;
+/// The rope kernels' largest head_dim (their angle table holds 1024 pairs).
+constexpr int64_t kRopeMaxHeadDim = 2048;
+/// The shape under which an attention or pointwise op's kernel is tuned and
+/// looked up in the tuning database (lowbit-select-kernels documents N and
+/// K per kernel); kvHeads is 0 but for attention, rows the op's activation
+/// rows (1 in the decode step). False for any other op.
+bool kernelShape(mlir::Operation *op, int64_t &n, int64_t &k, int64_t &kvHeads,
+                 int64_t &rows);
 } // namespace hyc::lowbit
 
 #endif // HYC_DIALECT_LOWBIT_LOWBIT_H
