@@ -48,7 +48,8 @@ def main():
                   f"({e.get('target')}): no measured default", file=sys.stderr)
             continue
         scale = e.get("uses", 1) if args.per_step else 1
-        labels.append(f"{e['kernel']}\n{e['n']}x{e['k']}\n{e['target']}")
+        labels.append(f"{e['kernel']}\n{e['n']}x{e['k']}" +
+                      (f" m={e['m']}" if e.get("m", 1) > 1 else "") + f"\n{e['target']}")
         tuned.append(e["time_us"] * scale)
         default.append(base["default"] * scale)
         adams.append(base.get("adams2019", float("nan")) * scale)
@@ -62,12 +63,17 @@ def main():
     ax.bar([x - width for x in xs], default, width, label="default schedule", color="#999999")
     ax.bar(list(xs), adams, width, label="Adams2019 autoschedule", color="#e08a3c")
     ax.bar([x + width for x in xs], tuned, width, label="tuned (hyc tune)", color="#2b7bba")
+    # Log scale: the kernels span ~0.1 us (a pointwise op) to ~100 ms (a
+    # prefill chunk's GEMMs per step).
+    ax.set_yscale("log")
+    floor = min(v for v in default + tuned if v > 0)
     for x, a in zip(xs, adams):
         if a != a:  # NaN: no Adams2019 time (failed, or not reached in the budget)
-            ax.text(x, 0, "n/a", ha="center", va="bottom", fontsize=7, color="#e08a3c")
+            ax.text(x, floor, "n/a", ha="center", va="bottom", fontsize=7, color="#e08a3c")
     ax.set_xticks(list(xs))
     ax.set_xticklabels(labels, fontsize=8)
-    ax.set_ylabel("time per decode step (us)" if args.per_step else "median time per call (us)")
+    ax.set_ylabel("time x uses per decode step\n(m > 1: per prefill chunk), us" if args.per_step
+                  else "median time per call (us)")
     title = "hyc tune: kernel times"
     s = db.get("summary") or {}
     tuner = db.get("tuner") or {}
