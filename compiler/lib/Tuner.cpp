@@ -334,6 +334,7 @@ private:
   double candidateSeconds = 0;
   int candidateRuns = 0;
   bool tty = false, statusShown = false;
+  double nextLogStatus = 0; ///< elapsed seconds before which a log gets no status line
   std::string status;
 
   bool native() const { return opt.runner.empty(); }
@@ -780,6 +781,13 @@ void Tuner::event(const std::string &line) {
 void Tuner::showStatus(const std::string &what) {
   status = what;
   double elapsed = secondsSince(start), budget = opt.budgetSeconds;
+  // Not a terminal (a log, CI): one status line per 5 s at most, not one per
+  // candidate (each names every pair's best so far).
+  if (!tty) {
+    if (elapsed < nextLogStatus)
+      return;
+    nextLogStatus = elapsed + 5.0;
+  }
   double frac = std::clamp(elapsed / budget, 0.0, 1.0);
   const int width = 24;
   int filled = static_cast<int>(frac * width);

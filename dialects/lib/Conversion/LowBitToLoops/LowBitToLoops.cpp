@@ -565,7 +565,10 @@ private:
     return success();
   }
 
-  /// The address of a generated Halide pipeline (`buffers` halide_buffer_t*).
+  /// The address of a generated Halide pipeline. Only its address is taken
+  /// (the runners call it), so the declaration's `buffers` pointer
+  /// parameters need not match the pipeline's own (attention's and the
+  /// norms' also take scalars).
   Value pipelineAddress(Emitter &e, const std::string &symbol, int buffers = 3) {
     MLIRContext *ctx = module.getContext();
     Type ptr = LLVM::LLVMPointerType::get(ctx);
