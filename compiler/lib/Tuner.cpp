@@ -67,6 +67,9 @@
 #ifndef HYC_OP_HARNESS
 #error "HYC_OP_HARNESS must name schedules/tuner/OpHarness.c"
 #endif
+#ifndef HYC_HARNESS_COMMON
+#error "HYC_HARNESS_COMMON must name schedules/tuner/HarnessCommon.h"
+#endif
 #ifndef HYC_KERNELS_INCLUDE_DIR
 #error "HYC_KERNELS_INCLUDE_DIR must name schedules/include"
 #endif
@@ -1068,7 +1071,7 @@ int Tuner::run(std::string &error) {
     std::string ignored;
     for (const std::string &file :
          {generatorPath, opt.target.kernelArchive, std::string(HYC_TUNE_HARNESS),
-          std::string(HYC_OP_HARNESS),
+          std::string(HYC_OP_HARNESS), std::string(HYC_HARNESS_COMMON),
           std::string(HYC_RUNTIME_POOL_SOURCE), std::string(HYC_RUNTIME_STATUS_SOURCE)}) {
       uint64_t h = 0;
       hashFile(file, h, bytes, ignored);

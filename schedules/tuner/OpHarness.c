@@ -44,25 +44,15 @@
 #include <string.h>
 #include <time.h>
 
+#include "HarnessCommon.h"
 #include "hyk/block_reference.h"
 #include "hyk/kernels.h"
-#ifdef HYK_TUNE_RUNTIME_POOL
-#include "hy_internal.h"
-#endif
 
 #ifndef HYK_TUNE_DEFAULT
 #error "define HYK_TUNE_DEFAULT (the prebuilt default kernel)"
 #endif
 
-extern int halide_set_num_threads(int n);
 
-static uint64_t g_rng = 0x9e3779b97f4a7c15ull;
-static uint64_t next_u64(void) { /* xorshift64* */
-  g_rng ^= g_rng >> 12;
-  g_rng ^= g_rng << 25;
-  g_rng ^= g_rng >> 27;
-  return g_rng * 0x2545f4914f6cdd1dull;
-}
 static float uniform(void) { /* [-1, 1) */
   return (float)((double)(next_u64() >> 11) / 9007199254740992.0 * 2.0 - 1.0);
 }
@@ -73,18 +63,7 @@ static __attribute__((unused)) uint16_t random_half(int lo, int hi) {
                     ((r >> 20) & 1) << 15);
 }
 
-static double now_us(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1e6 + ts.tv_nsec * 1e-3;
-}
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
 
-#define GUARD 64
-#define SENTINEL 0xA5
 
 /* An output of `bytes` between two GUARD-byte sentinel runs. */
 static uint8_t *guarded(int64_t bytes) {
@@ -455,15 +434,8 @@ int main(int argc, char **argv) {
     printf("hyk-tune ERROR bad arguments\n");
     return 2;
   }
-  halide_set_num_threads(threads);
-#ifdef HYK_TUNE_RUNTIME_POOL
-  hy_pool_t *runtime_pool = NULL;
-  if (hy_pool_create(threads, &runtime_pool) != HY_OK) {
-    printf("hyk-tune ERROR cannot start the runtime's thread pool (%d threads)\n", threads);
+  if (start_threads(threads) != 0)
     return 2;
-  }
-  hyk_set_parallel(hy_pool_parallel_for, runtime_pool);
-#endif
   if (!setup(pool_bytes)) {
     printf("hyk-tune ERROR out of memory\n");
     return 2;

@@ -52,11 +52,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "HarnessCommon.h"
 #include "hyk/block_reference.h"
 #include "hyk/kernels.h"
-#ifdef HYK_TUNE_RUNTIME_POOL
-#include "hy_internal.h"
-#endif
 
 #if defined(HYK_TUNE_FORMAT_Q2_0C_A8)
 #define HYK_TUNE_FORMAT_Q2_0C 1
@@ -96,7 +94,6 @@
 #error "define HYK_TUNE_DEFAULT (the prebuilt default kernel)"
 #endif
 
-extern int halide_set_num_threads(int n);
 
 /* The candidate, generated with -f hyk_tune_candidate, and the default, both
  * called as (w, x, y, n, k, m): y (m x n) = x (m x k) W^T, m = 1 but for a
@@ -140,13 +137,6 @@ static int32_t call_candidate(const uint8_t *w, const float *x, float *y, int64_
 }
 #endif
 
-static uint64_t g_rng = 0x9e3779b97f4a7c15ull;
-static uint64_t next_u64(void) { /* xorshift64* */
-  g_rng ^= g_rng >> 12;
-  g_rng ^= g_rng << 25;
-  g_rng ^= g_rng >> 27;
-  return g_rng * 0x2545f4914f6cdd1dull;
-}
 
 /* One row's weight i as double (hyk/block_reference.h). */
 static double weight(const uint8_t *row, int64_t i) {
@@ -219,19 +209,8 @@ static const uint8_t *map_pool(const char *path, int64_t want, int64_t *bytes) {
   return p == MAP_FAILED ? NULL : (const uint8_t *)p;
 }
 
-static double now_us(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1e6 + ts.tv_nsec * 1e-3;
-}
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
 
-#define GUARD 64
-#define SENTINEL 0xA5
 
 #if defined(HYK_TUNE_INT8_X) || defined(HYK_TUNE_INT8_X_Q8_0)
 /* kernels.h's int8 rounding of the 32 activations x[e[0..31]] into xr:
@@ -266,16 +245,8 @@ int main(int argc, char **argv) {
     printf("hyk-tune ERROR bad arguments\n");
     return 2;
   }
-  if (threads > 0)
-    halide_set_num_threads(threads);
-#ifdef HYK_TUNE_RUNTIME_POOL
-  hy_pool_t *runtime_pool = NULL;
-  if (hy_pool_create(threads, &runtime_pool) != HY_OK) {
-    printf("hyk-tune ERROR cannot start the runtime's thread pool (%d threads)\n", threads);
+  if (start_threads(threads) != 0)
     return 2;
-  }
-  hyk_set_parallel(hy_pool_parallel_for, runtime_pool);
-#endif
 
   const int64_t row_bytes = k / BLOCK_WEIGHTS * BLOCK_BYTES;
   const int64_t w_bytes = n * row_bytes;
