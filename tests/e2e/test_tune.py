@@ -127,6 +127,7 @@ def main():
             (["--model", model, "-o", out, "--budget"], "needs a value"),
             (["--model", model, "-o", out, "--threads", "0"], "--threads"),
             (["--model", model, "-o", out, "--adams-beam-size", "-1"], "--adams-beam-size"),
+            (["--model", model, "-o", out, "--kv-cache", "q4"], "unknown --kv-cache 'q4'"),
             (["--model", model, "-o", out, "--target", "riscv-64"], "unknown target"),
             (["--model", model, "-o", out, "--target", "aarch64-sme2"], "not supported"),
             (["--model", model, "-o", out, "--target", "aarch64-neon"], "--runner"),
