@@ -45,6 +45,10 @@ public:
   // Cache positions per partial sum of the V pass (the split-KV grain).
   GeneratorParam<int> kv_split{"kv_split", Decode ? 256 : 1 << 20};
   GeneratorParam<bool> parallel{"parallel", true};
+  // The softmax's row maximum and sum as vector reductions (vw partial
+  // lanes) rather than a scalar chain per head and query (measured 5-7%
+  // faster at positions 1024-2000, hot and from memory, on the Zen 4 VM).
+  GeneratorParam<bool> vector_sums{"vector_sums", true};
   // Cache positions scored together with a group of four query heads (each
   // K vector loaded once for 4 x positions accumulators); 0: 4 where the ISA
   // has AVX-512's 32 vector registers, else 1.
@@ -217,6 +221,13 @@ public:
     if (parallel)
       prob.parallel(hm);
     ssum.compute_root();
+    if (vector_sums) {
+      // The maximum and the sum as vector reductions (vw partial lanes, then
+      // a horizontal step) instead of one scalar chain per head.
+      RVar ro("ro"), rl("rl");
+      smax.update().split(rt_, ro, rl, vw, TailStrategy::GuardWithIf).atomic().vectorize(rl);
+      ssum.update().split(rt_, ro, rl, vw, TailStrategy::GuardWithIf).atomic().vectorize(rl);
+    }
     // V pass: each task sums up to kv_split rows of V for one head and
     // query, vectorized over D; the blocks are merged per output head.
     part.compute_root().vectorize(i, vw);
