@@ -532,17 +532,16 @@ bool Tuner::harnessObject(const PairState &p, std::string &object, std::string &
                    (llvm::StringRef(format).starts_with("gemm_") ? format : "gemv_" + format) +
                    "_" + opt.target.kernelIsa);
     argv.push_back(HYC_TUNE_HARNESS);
-  } else if (llvm::StringRef(format).starts_with("attention_")) {
-    // attention_{decode,prefill}_{f32,f16,q8_0}: one harness, the cache type
-    // a macro; the default is hyk_attention_<isa>[_f16|_q8_0].
-    llvm::StringRef cache = llvm::StringRef(format).rsplit('_').second;
-    if (llvm::StringRef(format).ends_with("_q8_0"))
-      cache = "q8_0";
+  } else if (llvm::StringRef(p.generator).starts_with("attention_")) {
+    // attention_{decode,prefill}_{f32,f16,q8_0}: the generator's name, then
+    // the cache type (kernelGenerator), which the harness takes as a macro;
+    // the default is hyk_attention_<isa>[_f16|_q8_0].
+    const std::string cache = format.substr(p.generator.size() + 1);
     const char *bits = cache == "f32" ? "32" : cache == "f16" ? "16" : "8";
     argv.push_back("-DHYK_TUNE_OP_ATTENTION");
     argv.push_back(std::string("-DHYK_TUNE_CACHE_BITS=") + bits);
     argv.push_back("-DHYK_TUNE_DEFAULT=hyk_attention_" + opt.target.kernelIsa +
-                   (cache == "f32" ? "" : "_" + cache.str()));
+                   (cache == "f32" ? "" : "_" + cache));
     argv.push_back(HYC_OP_HARNESS);
   } else {
     argv.push_back("-DHYK_TUNE_OP_" + upper);
@@ -591,9 +590,12 @@ std::optional<Measurement> Tuner::measure(PairState &p, Kind kind, const TunePoi
       gen.push_back("autoscheduler.beam_size=" + std::to_string(opt.adamsBeamSize));
     gen.push_back("estimate_n=" + std::to_string(p.pair.n));
     gen.push_back("estimate_k=" + std::to_string(p.pair.k));
-    if (p.pair.m > 1 && !(p.pair.isOp() && !p.pair.kvHeads))
+    // Rows per call: the GEMMs' and attention's (the pointwise generators
+    // take them in estimate_n).
+    const bool attention = p.pair.kvHeads > 0;
+    if (p.pair.m > 1 && (!p.pair.isOp() || attention))
       gen.push_back("estimate_m=" + std::to_string(p.pair.m));
-    if (p.pair.kvHeads) {
+    if (attention) {
       gen.push_back("estimate_kv_heads=" + std::to_string(p.pair.kvHeads));
       gen.push_back("estimate_pos=" + std::to_string(p.pair.pos));
     }
