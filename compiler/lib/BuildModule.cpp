@@ -487,14 +487,14 @@ bool hyc::parseKvCache(const std::string &text, KvCache &kv, std::string &error)
 
 void hyc::addModelDescriptor(ModuleOp module, const std::string &name,
                              const ImportedModel &model, const MemoryPlan &plan,
-                             uint64_t weightsHash) {
+                             uint64_t weightsHash, int64_t cpuFeatures) {
   const HyConfig &c = model.config;
   // Field order of hy_model_desc_t in runtime/include/hy/hy_abi.h.
   SmallVector<int64_t, 16> fields = {
       kAbiVersion,     c.nVocab,          c.nEmbd,    c.nLayer,
       c.nHead,         c.nHeadKv,         c.headDim,  c.nFF,
       plan.context,    model.blobBytes,   plan.arenaBytes, plan.kvBytes,
-      c.bosId,         c.eosId,           static_cast<int64_t>(weightsHash), 0};
+      c.bosId,         c.eosId,           static_cast<int64_t>(weightsHash), cpuFeatures};
   OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
   auto i64 = b.getI64Type();
   auto type = LLVM::LLVMArrayType::get(i64, fields.size());

@@ -21,6 +21,12 @@ hy_status_t hy_set_error(hy_status_t status, const char *fmt, ...)
 /** The weights fingerprint the compiler stores in hy_model_desc_t. */
 uint64_t hy_weights_hash(const uint8_t *data, size_t size);
 
+/* ---- CPU features (cpu.c) -------------------------------------------------- */
+
+/* HY_OK if this CPU has every HY_CPU_* feature in `needed`; otherwise
+ * HY_ERR_UNSUPPORTED with a message naming the missing ones (cpu.c). */
+hy_status_t hy_check_cpu_features(int64_t needed);
+
 /* ---- thread pool (pool.c) -------------------------------------------------- */
 
 typedef struct hy_pool hy_pool_t;

@@ -171,7 +171,9 @@ static hy_status_t check_desc(const hy_model_desc_t *d) {
                         "n_ctx %lld, bos %lld, eos %lld)",
                         (long long)d->n_vocab, (long long)d->n_ctx,
                         (long long)d->bos_id, (long long)d->eos_id);
-  return HY_OK;
+  /* Before anything runs the library's code: a library compiled for a CPU
+   * this one is not would die of an illegal instruction. */
+  return hy_check_cpu_features(d->cpu_features);
 }
 
 static int file_exists(const char *path) { return access(path, F_OK) == 0; }

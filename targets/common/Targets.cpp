@@ -1,6 +1,8 @@
 //===- Targets.cpp - --target names to LLVM triples, CPUs and kernels ----===//
 #include "targets/common/Targets.h"
 
+#include "hy/hy_abi.h"
+
 #include "llvm/TargetParser/Host.h"
 #include "llvm/ADT/StringMap.h"
 
@@ -50,12 +52,20 @@ bool hyc::resolveTarget(const std::string &requested, TargetInfo &out,
     out.cpu = "haswell";
     out.features = "+avx2,+fma,+f16c";
     out.kernelIsa = "avx2";
+    out.cpuFeatures = HY_CPU_AVX2 | HY_CPU_FMA | HY_CPU_F16C;
     return true;
   }
   if (name == "x86-64-avx512") {
     out.cpu = "skylake-avx512";
     out.features = "+avx512f,+avx512bw,+avx512vl,+avx512dq,+avx512vnni,+fma,+f16c";
     out.kernelIsa = "avx512";
+    // The Zen 4-class set the avx512 kernels are generated for (as `host`
+    // asks of the CPU above).
+    out.cpuFeatures = HY_CPU_AVX2 | HY_CPU_FMA | HY_CPU_F16C | HY_CPU_AVX512F |
+                      HY_CPU_AVX512CD | HY_CPU_AVX512BW | HY_CPU_AVX512DQ | HY_CPU_AVX512VL |
+                      HY_CPU_AVX512VNNI | HY_CPU_AVX512BF16 | HY_CPU_AVX512VBMI |
+                      HY_CPU_AVX512VBMI2 | HY_CPU_AVX512BITALG | HY_CPU_AVX512VPOPCNTDQ |
+                      HY_CPU_AVX512IFMA;
     // Int8 activations by default where VNNI makes them pay (3x fewer dot
     // products than the 24-bit form, which is compute-bound on decode).
     out.activations = "int8";
@@ -69,6 +79,7 @@ bool hyc::resolveTarget(const std::string &requested, TargetInfo &out,
     out.cpu = "cortex-a76";
     out.features = "+neon,+dotprod";
     out.kernelIsa = "neon";
+    out.cpuFeatures = HY_CPU_ASIMDDP;
     out.kernelArchive = std::string(HYC_KERNEL_LIB_DIR) + "/libhyk_arm64.a";
     // Debian's cross gcc driver (gcc-aarch64-linux-gnu) knows the aarch64
     // sysroot's crt files and libc.
@@ -86,6 +97,7 @@ bool hyc::resolveTarget(const std::string &requested, TargetInfo &out,
     // streaming mode, and the glue must not be vectorized with it.
     out.features = "+v8.7a,+neon,+dotprod,+i8mm,+bf16,+sme2";
     out.kernelIsa = "sme2";
+    out.cpuFeatures = HY_CPU_ASIMDDP | HY_CPU_I8MM | HY_CPU_BF16 | HY_CPU_SME2;
     out.kernelArchive = std::string(HYC_KERNEL_LIB_DIR) + "/libhyk_sme2.a";
     out.linker = "aarch64-linux-gnu-gcc";
     return true;
@@ -98,6 +110,9 @@ bool hyc::resolveTarget(const std::string &requested, TargetInfo &out,
     out.os = "macos";
     out.linker.clear();
     out.kernelIsa = name == "aarch64-neon-macos" ? "neon" : "sme2";
+    out.cpuFeatures = out.kernelIsa == "neon"
+                          ? HY_CPU_ASIMDDP
+                          : HY_CPU_ASIMDDP | HY_CPU_I8MM | HY_CPU_BF16 | HY_CPU_SME2;
     if (out.kernelIsa == "neon") {
       // M1 and later: NEON with the dot product extension.
       out.triple = "arm64-apple-macosx14.0.0";

@@ -2,6 +2,7 @@
 #ifndef HYC_TARGETS_COMMON_TARGETS_H
 #define HYC_TARGETS_COMMON_TARGETS_H
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,10 @@ struct TargetInfo {
   /// (float32 math). resolveTarget sets the target's default;
   /// setActivations applies `hyc compile --activations`.
   std::string activations;
+  /// CPU features the output's code needs (HY_CPU_* bits of hy/hy_abi.h),
+  /// recorded in hy_model_desc_t.cpu_features: the runtime refuses to open
+  /// the model on a CPU that lacks one.
+  int64_t cpuFeatures = 0;
 };
 
 /// Resolves a --target name (host, x86-64-avx2, x86-64-avx512, aarch64-neon,

@@ -19,6 +19,9 @@ import time
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from host_cpu import SKIP, missing_avx512  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
@@ -26,7 +29,7 @@ from reference import Reference  # noqa: E402
 
 DESC_FIELDS = ["abi_version", "n_vocab", "n_embd", "n_layer", "n_head", "n_head_kv",
                "head_dim", "n_ff", "n_ctx", "weights_bytes", "arena_bytes", "kv_bytes",
-               "bos_id", "eos_id", "weights_hash", "reserved"]
+               "bos_id", "eos_id", "weights_hash", "cpu_features"]
 
 
 def ptr(a):
@@ -113,6 +116,11 @@ def main():
                     help="hy_gguf.py write --linear-type (tq2_0: ggml's ternary format, "
                          "compiled to its float GEMV kernel, one call per prompt row)")
     args = ap.parse_args()
+    if args.activations == "int8" and missing_avx512():
+        # --target host: int8 activations exist for x86-64-avx512 only.
+        print(f"SKIPPED: --activations int8 needs the x86-64-avx512 kernels; this CPU lacks "
+              f"{' '.join(missing_avx512())}")
+        sys.exit(SKIP)
     failures = 0
     with tempfile.TemporaryDirectory(prefix="hyc-entry-") as tmp:
         model = os.path.join(tmp, f"{args.config}.gguf")

@@ -18,6 +18,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+from host_cpu import SKIP, missing_avx512  # noqa: E402
+
+
 def run(cmd):
     print("+", " ".join(cmd), flush=True)
     subprocess.run(cmd, check=True)
@@ -116,6 +120,21 @@ def main():
         if args.embed_weights and os.path.exists(os.path.join(out, "tiny.weights")):
             raise SystemExit("FAILED: tiny.weights written although --embed-weights was given")
         prompt = "506,72,101,108"
+        lacking = missing_avx512() if args.target == "x86-64-avx512" else []
+        if lacking:
+            # The runtime must refuse the library, naming what is missing,
+            # rather than let it die of an illegal instruction.
+            cmd = [args.hyc, "run", out, "--tokens", prompt, "-n", "1"]
+            print("+", " ".join(cmd), flush=True)
+            r = subprocess.run(cmd, capture_output=True, text=True)
+            print(r.stdout + r.stderr, end="")
+            if r.returncode <= 0 or "needs CPU features this CPU lacks" not in r.stderr:
+                raise SystemExit(f"FAILED: hyc run of an {args.target} library on a CPU "
+                                 f"without {' '.join(lacking)} exited {r.returncode} "
+                                 "without the runtime's CPU-feature error")
+            print(f"SKIPPED: this CPU lacks {' '.join(lacking)}: compiled and checked the "
+                  "library, could not run it (the runtime refused it, as it should)")
+            sys.exit(SKIP)
         run([args.hyc, "run", out, "--tokens", prompt, "-n", str(args.steps),
              "--dump-logits", os.path.join(tmp, "lib")])
         run([py, os.path.join(HERE, "compare_logits.py"), "--model", model,

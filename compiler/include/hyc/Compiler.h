@@ -51,9 +51,10 @@ constexpr int64_t kAbiVersion = 1;
 
 /// Adds the exported constant `hy_<name>_desc` (an hy_model_desc_t); call it
 /// once `plan` is complete (its arenaBytes comes from lowerToLLVMDialect).
+/// `cpuFeatures`: the HY_CPU_* bits the code needs (TargetInfo::cpuFeatures).
 void addModelDescriptor(mlir::ModuleOp module, const std::string &name,
                         const ImportedModel &model, const MemoryPlan &plan,
-                        uint64_t weightsHash);
+                        uint64_t weightsHash, int64_t cpuFeatures);
 
 /// Registers every dialect and translation the pipeline needs.
 void registerCompilerDialects(mlir::MLIRContext &ctx);

@@ -270,7 +270,7 @@ int hyc::driver::compileMain(const std::vector<std::string> &args) {
     repackedBytes += r.bytes;
   progress.end(std::to_string(imported->blobBytes) + " bytes, " +
                std::to_string(repackedBytes) + " repacked for the kernels");
-  addModelDescriptor(*module, name, *imported, plan, hash);
+  addModelDescriptor(*module, name, *imported, plan, hash, targetInfo.cpuFeatures);
 
   progress.begin("LLVM " + targetInfo.cpu + " object");
   std::string object, llvmIR;

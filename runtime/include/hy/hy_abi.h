@@ -35,8 +35,34 @@ typedef struct hy_model_desc_t {
   int64_t bos_id;        /**< -1 when the model has none */
   int64_t eos_id;        /**< -1 when the model has none */
   int64_t weights_hash;  /**< FNV-1a 64 of the weights blob (as int64) */
-  int64_t reserved;
+  /** CPU features the library's code needs (HY_CPU_* bits; 0 in libraries
+   *  from compilers before the field was named: nothing is checked). The
+   *  runtime refuses to open a model whose features this CPU lacks
+   *  (HY_ERR_UNSUPPORTED) rather than let it die of an illegal instruction. */
+  int64_t cpu_features;
 } hy_model_desc_t;
+
+/** hy_model_desc_t.cpu_features bits. x86-64: */
+#define HY_CPU_AVX2 (1ll << 0)
+#define HY_CPU_FMA (1ll << 1)
+#define HY_CPU_F16C (1ll << 2)
+#define HY_CPU_AVX512F (1ll << 3)
+#define HY_CPU_AVX512CD (1ll << 4)
+#define HY_CPU_AVX512BW (1ll << 5)
+#define HY_CPU_AVX512DQ (1ll << 6)
+#define HY_CPU_AVX512VL (1ll << 7)
+#define HY_CPU_AVX512VNNI (1ll << 8)
+#define HY_CPU_AVX512BF16 (1ll << 9)
+#define HY_CPU_AVX512VBMI (1ll << 10)
+#define HY_CPU_AVX512VBMI2 (1ll << 11)
+#define HY_CPU_AVX512BITALG (1ll << 12)
+#define HY_CPU_AVX512VPOPCNTDQ (1ll << 13)
+#define HY_CPU_AVX512IFMA (1ll << 14)
+/** AArch64: */
+#define HY_CPU_ASIMDDP (1ll << 32)
+#define HY_CPU_I8MM (1ll << 33)
+#define HY_CPU_BF16 (1ll << 34)
+#define HY_CPU_SME2 (1ll << 35)
 
 /** Status codes returned by a library's decode entry point. */
 enum {

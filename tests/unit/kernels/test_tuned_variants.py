@@ -29,6 +29,8 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+from host_cpu import missing_avx512  # noqa: E402
 
 # Generators whose spaces have SearchSpace::fixedShape (compiler/lib/
 # TunerSpaces.cpp; `hyc tune --list-spaces` does not print it), and the shapes
@@ -90,6 +92,13 @@ def run_op_variant(args, tmp, gen, isa, target, params, cache, idx):
         return 1
     failures = 0
     what = f"{gen}" + (f" {cache[0]} cache" if gen.startswith("attention") else "")
+    lacking = missing_avx512() if isa == "avx512" else []
+    if lacking:
+        # Generated and linked, as TunedGemvTest.c does with its variants;
+        # running it would die of an illegal instruction.
+        print(f"[SKIPPED] {what} [{params or 'default'}] ({isa}): this CPU lacks "
+              f"{' '.join(lacking)}")
+        return 0
     for n, k, m, kv, pos in OP_SHAPES[gen.split("_avx")[0]]:
         if gen.startswith("attention") and cache[0] == "q8_0" and k % 32:
             continue

@@ -183,6 +183,26 @@ TEST(Model, WrongAbiVersion) {
   EXPECT_EQ(openFake(d, &m.m, "", false, 0, &desc), HY_ERR_ABI_MISMATCH);
 }
 
+// A library that needs CPU features this CPU lacks is refused before any of
+// its code runs, naming them: an AArch64 bit on x86 and an x86 bit on AArch64
+// are never present.
+TEST(Model, MissingCpuFeatures) {
+  TempDir d;
+  ModelPtr m;
+  hy_model_desc_t desc = fake_static_desc;
+#if defined(__x86_64__)
+  desc.cpu_features = HY_CPU_AVX2 | HY_CPU_SME2 | HY_CPU_I8MM;
+  const char *names = "i8mm sme2";
+#else
+  desc.cpu_features = HY_CPU_ASIMDDP | HY_CPU_AVX512VNNI;
+  const char *names = "avx512vnni";
+#endif
+  EXPECT_EQ(openFake(d, &m.m, "", false, 0, &desc), HY_ERR_UNSUPPORTED);
+  EXPECT_EQ(m.m, nullptr);
+  EXPECT_NE(std::strstr(hy_last_error(), names), nullptr) << hy_last_error();
+  EXPECT_NE(std::strstr(hy_last_error(), "--target host"), nullptr) << hy_last_error();
+}
+
 TEST(Model, BadDescription) {
   TempDir d;
   ModelPtr m;
