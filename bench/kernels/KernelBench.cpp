@@ -170,8 +170,8 @@ void fillQ2_0C(uint8_t *w, size_t bytes, int64_t k, int interleave, uint32_t see
 
 // Decode over activations quantized beforehand (the compiled model's path):
 // rotating weight copies as runGemv, in the given layout.
-void runGemvQ(benchmark::State &state, GemvQFn fn, int interleave) {
-  if (!hasAvx512())
+void runGemvQ(benchmark::State &state, GemvQFn fn, int interleave, bool avx512 = true) {
+  if (avx512 && !hasAvx512())
     return state.SkipWithError("no AVX-512");
   const int64_t n = state.range(0), k = state.range(1);
   const size_t matrix = static_cast<size_t>(n * (k / 512) * 130);
@@ -190,8 +190,8 @@ void runGemvQ(benchmark::State &state, GemvQFn fn, int interleave) {
   std::free(w);
 }
 
-void runGemmQ(benchmark::State &state, GemmQFn fn, int interleave) {
-  if (!hasAvx512())
+void runGemmQ(benchmark::State &state, GemmQFn fn, int interleave, bool avx512 = true) {
+  if (avx512 && !hasAvx512())
     return state.SkipWithError("no AVX-512");
   const int64_t n = state.range(0), k = state.range(1), m = state.range(2);
   const size_t matrix = static_cast<size_t>(n * (k / 512) * 130);
@@ -226,6 +226,20 @@ void BM_GemmQ2_0C_r8_a8q_avx512(benchmark::State &s) {
   runGemmQ(s, hyk_gemm_q2_0c_r8_a8q_avx512, HYK_Q2_0C_R8_ROWS);
 }
 
+// The same on AVX2 (x86-64-avx2 --activations int8: vpmaddubsw + vpmaddwd).
+void BM_GemvQ2_0C_a8q_avx2(benchmark::State &s) {
+  runGemvQ(s, hyk_gemv_q2_0c_a8q_avx2, 1, false);
+}
+void BM_GemvQ2_0C_r8_a8q_avx2(benchmark::State &s) {
+  runGemvQ(s, hyk_gemv_q2_0c_r8_a8q_avx2, HYK_Q2_0C_R8_ROWS, false);
+}
+void BM_GemmQ2_0C_a8q_avx2(benchmark::State &s) {
+  runGemmQ(s, hyk_gemm_q2_0c_a8q_avx2, 1, false);
+}
+void BM_GemmQ2_0C_r8_a8q_avx2(benchmark::State &s) {
+  runGemmQ(s, hyk_gemm_q2_0c_r8_a8q_avx2, HYK_Q2_0C_R8_ROWS, false);
+}
+
 // The tied Q8_0 lm_head with int8 activations (the x86-64-avx512 default).
 void BM_GemvQ8_0_a8_avx512(benchmark::State &s) {
   if (!hasAvx512())
@@ -249,6 +263,8 @@ BENCHMARK(BM_GemvQ2_0C_avx512)->Apply(decodeShapes);
 BENCHMARK(BM_GemvQ2_0C_a8_avx512)->Apply(decodeShapes);
 BENCHMARK(BM_GemvQ2_0C_a8q_avx512)->Apply(decodeShapes);
 BENCHMARK(BM_GemvQ2_0C_r8_a8q_avx512)->Apply(decodeShapes);
+BENCHMARK(BM_GemvQ2_0C_a8q_avx2)->Apply(decodeShapes);
+BENCHMARK(BM_GemvQ2_0C_r8_a8q_avx2)->Apply(decodeShapes);
 BENCHMARK(BM_GemvQ8_0_avx512)->Args({120818, 2048})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_GemvQ8_0_a8_avx512)->Args({120818, 2048})->Unit(benchmark::kMillisecond)->UseRealTime();
 // Prefill chunks of 32 tokens over the same shapes.
@@ -260,6 +276,8 @@ BENCHMARK(BM_GemmQ2_0C_avx512)->Apply(prefillShapes);
 BENCHMARK(BM_GemmQ2_0C_a8_avx512)->Apply(prefillShapes);
 BENCHMARK(BM_GemmQ2_0C_a8q_avx512)->Apply(prefillShapes);
 BENCHMARK(BM_GemmQ2_0C_r8_a8q_avx512)->Apply(prefillShapes);
+BENCHMARK(BM_GemmQ2_0C_a8q_avx2)->Apply(prefillShapes);
+BENCHMARK(BM_GemmQ2_0C_r8_a8q_avx2)->Apply(prefillShapes);
 
 } // namespace
 

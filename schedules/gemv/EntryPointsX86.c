@@ -16,6 +16,12 @@
 #include "PointwiseShim.h"
 #include "rms_norm_avx2.h"
 #include "quantize_avx512.h"
+#include "quantize_avx2.h"
+#include "rms_norm_quantize_avx2.h"
+#include "gemv_q2_0c_a8q_avx2.h"
+#include "gemm_q2_0c_a8q_avx2.h"
+#include "gemv_q2_0c_r8_a8q_avx2.h"
+#include "gemm_q2_0c_r8_a8q_avx2.h"
 #include "rms_norm_quantize_avx512.h"
 #include "rms_norm_avx512.h"
 #include "rope_avx2.h"
@@ -90,31 +96,32 @@ int32_t hyk_gemm_q2_0c_a8_avx512(const uint8_t *w, const float *x, float *y,
                       HYK_ERR_K_NOT_BLOCKED);
 }
 
-int32_t hyk_gemv_q2_0c_a8q_avx512(const uint8_t *w, const int8_t *xq,
-                                  const float *xs, float *y, int64_t n,
-                                  int64_t k) {
-  return hyk_run_q2_0c_quantized(gemv_q2_0c_a8q_avx512, w, xq, xs, y, n, k, 1, 1, 1);
-}
+/* Q2_0C x pre-quantized int8 activations, plain rows and Q2_0C/r8, decode
+ * and prefill, for one ISA (the same generators; vpdpbusd on avx512,
+ * vpmaddubsw + vpmaddwd on avx2). */
+#define HYK_A8Q_ENTRY_POINTS(isa)                                                    \
+  int32_t hyk_gemv_q2_0c_a8q_##isa(const uint8_t *w, const int8_t *xq, const float *xs, \
+                                   float *y, int64_t n, int64_t k) {                 \
+    return hyk_run_q2_0c_quantized(gemv_q2_0c_a8q_##isa, w, xq, xs, y, n, k, 1, 1, 1); \
+  }                                                                                  \
+  int32_t hyk_gemm_q2_0c_a8q_##isa(const uint8_t *w, const int8_t *xq, const float *xs, \
+                                   float *y, int64_t n, int64_t k, int64_t m) {      \
+    return hyk_run_q2_0c_quantized(gemm_q2_0c_a8q_##isa, w, xq, xs, y, n, k, m, 2, 1); \
+  }                                                                                  \
+  int32_t hyk_gemv_q2_0c_r8_a8q_##isa(const uint8_t *w, const int8_t *xq,            \
+                                      const float *xs, float *y, int64_t n, int64_t k) { \
+    return hyk_run_q2_0c_quantized(gemv_q2_0c_r8_a8q_##isa, w, xq, xs, y, n, k, 1, 1,   \
+                                   HYK_Q2_0C_R8_ROWS);                               \
+  }                                                                                  \
+  int32_t hyk_gemm_q2_0c_r8_a8q_##isa(const uint8_t *w, const int8_t *xq,            \
+                                      const float *xs, float *y, int64_t n, int64_t k, \
+                                      int64_t m) {                                   \
+    return hyk_run_q2_0c_quantized(gemm_q2_0c_r8_a8q_##isa, w, xq, xs, y, n, k, m, 2,   \
+                                   HYK_Q2_0C_R8_ROWS);                               \
+  }
 
-int32_t hyk_gemm_q2_0c_a8q_avx512(const uint8_t *w, const int8_t *xq,
-                                  const float *xs, float *y, int64_t n,
-                                  int64_t k, int64_t m) {
-  return hyk_run_q2_0c_quantized(gemm_q2_0c_a8q_avx512, w, xq, xs, y, n, k, m, 2, 1);
-}
-
-int32_t hyk_gemv_q2_0c_r8_a8q_avx512(const uint8_t *w, const int8_t *xq,
-                                     const float *xs, float *y, int64_t n,
-                                     int64_t k) {
-  return hyk_run_q2_0c_quantized(gemv_q2_0c_r8_a8q_avx512, w, xq, xs, y, n, k, 1, 1,
-                                 HYK_Q2_0C_R8_ROWS);
-}
-
-int32_t hyk_gemm_q2_0c_r8_a8q_avx512(const uint8_t *w, const int8_t *xq,
-                                     const float *xs, float *y, int64_t n,
-                                     int64_t k, int64_t m) {
-  return hyk_run_q2_0c_quantized(gemm_q2_0c_r8_a8q_avx512, w, xq, xs, y, n, k, m, 2,
-                                 HYK_Q2_0C_R8_ROWS);
-}
+HYK_A8Q_ENTRY_POINTS(avx2)
+HYK_A8Q_ENTRY_POINTS(avx512)
 
 int32_t hyk_gemv_q8_0_a8_avx512(const uint8_t *w, const float *x, float *y,
                                 int64_t n, int64_t k) {
@@ -134,15 +141,18 @@ HYK_ATTENTION_ENTRY_POINTS(avx512)
 HYK_POINTWISE_ENTRY_POINTS(avx2)
 HYK_POINTWISE_ENTRY_POINTS(avx512)
 
-/* The int8-activation rounding (AVX-512 only, as the int8 kernels). */
-int32_t hyk_quantize_avx512(const float *x, int8_t *q, float *steps, int64_t rows,
-                            int64_t k) {
-  return hyk_run_quantize(quantize_avx512, x, NULL, q, steps, rows, k, 0.0f);
-}
+/* The int8-activation rounding, as the a8q kernels expect it. */
+#define HYK_QUANTIZE_ENTRY_POINTS(isa)                                               \
+  int32_t hyk_quantize_##isa(const float *x, int8_t *q, float *steps, int64_t rows,  \
+                             int64_t k) {                                            \
+    return hyk_run_quantize(quantize_##isa, x, NULL, q, steps, rows, k, 0.0f);       \
+  }                                                                                  \
+  int32_t hyk_rms_norm_quantize_##isa(const float *x, const float *gamma, int8_t *q, \
+                                      float *steps, int64_t rows, int64_t k, float eps) { \
+    if (gamma == NULL)                                                               \
+      return HYK_ERR_NULL_POINTER;                                                   \
+    return hyk_run_quantize(rms_norm_quantize_##isa, x, gamma, q, steps, rows, k, eps); \
+  }
 
-int32_t hyk_rms_norm_quantize_avx512(const float *x, const float *gamma, int8_t *q,
-                                     float *steps, int64_t rows, int64_t k, float eps) {
-  if (gamma == NULL)
-    return HYK_ERR_NULL_POINTER;
-  return hyk_run_quantize(rms_norm_quantize_avx512, x, gamma, q, steps, rows, k, eps);
-}
+HYK_QUANTIZE_ENTRY_POINTS(avx2)
+HYK_QUANTIZE_ENTRY_POINTS(avx512)

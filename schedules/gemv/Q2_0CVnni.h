@@ -83,6 +83,29 @@ public:
     }
     decode = method;
   }
+  /// The int8 dot product the products are built on (set before define()):
+  /// kDotVnni, `vpdpbusd` (AVX-512 VNNI: 4 unsigned x signed byte products
+  /// summed into an int32 lane, codes as placed by `decode`), or kDotMaddubs
+  /// for AVX2, which has no 4-way byte dot product: `vpmaddubsw` sums 2
+  /// byte products into an int16 lane, the four planes and both chunks of a
+  /// block are added in int16 (|sum| <= 16 x 3 x 127, no saturation), and
+  /// `vpmaddwd` against ones widens pairs of int16 lanes into the same 16
+  /// lanes x 32 elements grouping as kDotVnni (so the activation layout,
+  /// steps and lane sums are shared). Codes are c itself (0..3, shift and
+  /// mask; `decode` is then unused), decoded into a small buffer per block
+  /// so that Halide sees unsigned bytes (an inline c & 3 would be narrowed
+  /// to int8 and miss vpmaddubsw's unsigned x signed form).
+  static constexpr int kDotVnni = 0;
+  static constexpr int kDotMaddubs = 1;
+  void setDot(int method) { dot = method == kDotMaddubs ? kDotMaddubs : kDotVnni; }
+  /// The dot product a Halide target gets: VNNI where it has it, else maddubs.
+  static int dotFor(const Halide::Target &t) {
+    return t.has_feature(Halide::Target::AVX512_Zen4) ||
+                   t.has_feature(Halide::Target::AVX512_SapphireRapids) ||
+                   t.has_feature(Halide::Target::AVXVNNI)
+               ? kDotVnni
+               : kDotMaddubs;
+  }
   /// Blocks per weight row, from w's first extent (either layout).
   template <typename W>
   Halide::Expr blocksPerRow(const W &w) const {
@@ -134,7 +157,7 @@ public:
     amax(lane, b, m) = max(amax(lane, b, m), abs(x(ge, m)));
     inv(lane, b, m) = select(amax(lane, b, m) > 0.0f, qmax / amax(lane, b, m), 0.0f);
     step(lane, b, m) = amax(lane, b, m) * (1.0f / qmax);
-    step2(lane, b, m) = step(lane, b, m) * (2.0f / 64.0f);
+    step2(lane, b, m) = step(lane, b, m) * (2.0f / codeScale());
 
     // Element 512 b + 4 j + s lies in lane (j % 64) / 4.
     Expr jl = (j % kDotBytes) / kDotGroup;
@@ -154,7 +177,7 @@ public:
     nd = 1;
     prequantized = true;
     step(lane, b, m) = xstep(b * kDotLanes + lane, m);
-    step2(lane, b, m) = step(lane, b, m) * (2.0f / 64.0f);
+    step2(lane, b, m) = step(lane, b, m) * (2.0f / codeScale());
     q(j, s, b, m) = cast<int32_t>(xq(b * kBlockWeights + 4 * j + s, m));
     defineProducts(w);
   }
@@ -188,7 +211,20 @@ private:
       scale(b, n) = blockScale(w, slot * 2, tile);
       byte = w(nblocks * (2 * r) + slot * kCodeBytes + j, tile);
     }
-    if (decode == kDecodeShift) {
+    if (dot == kDotMaddubs) {
+      // c itself; pairs jp of a chunk's bytes 2 jp, 2 jp + 1 (lane jp / 2),
+      // summed over both chunks and all planes in int16, then widened.
+      code(j, s, b, n) = (byte >> cast<uint8_t>(2 * s)) & cast<uint8_t>(3);
+      rm = RDom(0, 2, 0, kChunks, 0, 4, "rm");
+      Expr jj = rm.y * kDotBytes + 2 * jp + rm.x;
+      pm(jp, part, b, n, m) = cast<int16_t>(0);
+      pm(jp, part, b, n, m) =
+          saturating_add(pm(jp, part, b, n, m), cast<int16_t>(code(jj, rm.z, b, n)) *
+                                                    cast<int16_t>(xs(jj, rm.z, part, b, m)));
+      rr = RDom(0, 2, "rr");
+      ip(lane, part, b, n, m) = 0;
+      ip(lane, part, b, n, m) += cast<int32_t>(pm(2 * lane + rr, part, b, n, m));
+    } else if (decode == kDecodeShift) {
       // Each plane moved to the top two bits (64 c), one accumulator per
       // block: S' = sum over both chunks and all 4 planes.
       code(j, s, b, n) = (byte << cast<uint8_t>(6 - 2 * s)) & cast<uint8_t>(0xC0);
@@ -313,6 +349,51 @@ public:
         .unroll(part)
         .unroll(n)
         .unroll(m);
+    if (dot == kDotMaddubs) {
+      // Per block and row: the 4 x 128 codes (4 x 4 vectors of 32 bytes),
+      // then per row and token 2 int16 accumulators of 16 pairs, each fed by
+      // 8 vpmaddubsw (planes x chunks), then 2 vpmaddwd into the 16 lanes.
+      code.compute_at(lanesum, rb)
+          .bound(j, 0, kCodeBytes)
+          .bound(s, 0, 4)
+          .bound_extent(n, rows)
+          .reorder(j, s, n, b)
+          .vectorize(j, kDotBytes / 2)
+          .unroll(j)
+          .unroll(s)
+          .unroll(n);
+      pm.compute_at(lanesum, rb)
+          .bound(jp, 0, kDotBytes / 2)
+          .bound(part, 0, nd)
+          .reorder_storage(jp, part, n, m, b)
+          .reorder(jp, part, n, m, b)
+          .vectorize(jp, 16)
+          .unroll(jp)
+          .unroll(part)
+          .unroll(n)
+          .unroll(m);
+      pm.update()
+          .atomic(true) // saturating_add: no overflow happens (bound above)
+          .split(jp, jpo, jpi, 16)
+          .reorder(rm.x, jpi, part, rm.y, rm.z, jpo, m, n)
+          .vectorize(rm.x)
+          .vectorize(jpi)
+          .unroll(part)
+          .unroll(rm.z)
+          .unroll(rm.y)
+          .unroll(jpo)
+          .unroll(m)
+          .unroll(n);
+      ip.update()
+          .reorder(rr.x, lane, part, m, n, b)
+          .atomic()
+          .vectorize(rr.x)
+          .vectorize(lane)
+          .unroll(part)
+          .unroll(m)
+          .unroll(n);
+      return;
+    }
     if (decode == kDecodeMask) {
       // The plane accumulators: innermost one vpdpbusd, unrolled over
       // digits, planes, tokens, rows and both chunks.
@@ -357,12 +438,16 @@ private:
   int nd = 0;
   int interleave = 0;
   int decode = kDecodeShift;
+  int dot = kDotVnni;
+  /// Codes as the dot product sees them: 64 c (kDotVnni), c (kDotMaddubs).
+  float codeScale() const { return dot == kDotMaddubs ? 1.0f : 64.0f; }
   bool prequantized = false;
   Halide::Var j{"j"}, s{"s"}, part{"part"}, b{"b"}, lane{"lane"};
   Halide::Func amax{"amax"}, inv{"inv"}, step{"step"}, step2{"step2"}, q{"q"},
       xs{"xs"}, qlane{"qlane"}, qstep{"qstep"}, scale{"scale"}, code{"code"},
-      ip{"ip"}, ipp{"ipp"}, lanesum{"lanesum"};
-  Halide::RDom rg, rq, rd, rb, rl;
+      ip{"ip"}, ipp{"ipp"}, pm{"pm"}, lanesum{"lanesum"};
+  Halide::Var jp{"jp"}, jpo{"jpo"}, jpi{"jpi"};
+  Halide::RDom rg, rq, rd, rb, rl, rm, rr;
 };
 
 } // namespace hyk

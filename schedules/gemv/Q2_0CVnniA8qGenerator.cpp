@@ -60,6 +60,7 @@ public:
     s2(g, t) = xs(g);
     alg.setRowInterleave(interleave);
     alg.setDecode(decode);
+    alg.setDot(Q2_0CVnni::dotFor(get_target()));
     alg.defineQuantized(w, q2, s2);
     y(n) = alg.total(n, 0);
     Expr nblocks = alg.blocksPerRow(w);
@@ -122,6 +123,7 @@ public:
     s2(g, t) = xs(g, t);
     alg.setRowInterleave(interleave);
     alg.setDecode(decode);
+    alg.setDot(Q2_0CVnni::dotFor(get_target()));
     alg.defineQuantized(w, q2, s2);
     y(n, t) = alg.total(n, t);
 

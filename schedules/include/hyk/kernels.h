@@ -138,6 +138,17 @@ int32_t hyk_quantize_avx512(const float *x, int8_t *q, float *steps, int64_t row
                             int64_t k);
 int32_t hyk_rms_norm_quantize_avx512(const float *x, const float *gamma, int8_t *q,
                                      float *steps, int64_t rows, int64_t k, float eps);
+/* The same five kernels for AVX2 (x86-64-avx2 with --activations int8):
+ * the same contracts and results (the products on vpmaddubsw + vpmaddwd
+ * instead of vpdpbusd; the float sums in the same order). The r8 forms
+ * follow below with their layout. */
+int32_t hyk_gemv_q2_0c_a8q_avx2(const uint8_t *w, const int8_t *xq, const float *xs,
+                                float *y, int64_t n, int64_t k);
+int32_t hyk_gemm_q2_0c_a8q_avx2(const uint8_t *w, const int8_t *xq, const float *xs,
+                                float *y, int64_t n, int64_t k, int64_t m);
+int32_t hyk_quantize_avx2(const float *x, int8_t *q, float *steps, int64_t rows, int64_t k);
+int32_t hyk_rms_norm_quantize_avx2(const float *x, const float *gamma, int8_t *q,
+                                   float *steps, int64_t rows, int64_t k, float eps);
 
 /* ---- Q2_0C/r8: Q2_0C rows interleaved in tiles of 8 -------------------------
  * The same bytes as Q2_0C, regrouped for kernels that compute 8 rows at once
@@ -162,6 +173,10 @@ int32_t hyk_gemv_q2_0c_r8_a8q_avx512(const uint8_t *w, const int8_t *xq,
 int32_t hyk_gemm_q2_0c_r8_a8q_avx512(const uint8_t *w, const int8_t *xq,
                                      const float *xs, float *y, int64_t n,
                                      int64_t k, int64_t m);
+int32_t hyk_gemv_q2_0c_r8_a8q_avx2(const uint8_t *w, const int8_t *xq, const float *xs,
+                                   float *y, int64_t n, int64_t k);
+int32_t hyk_gemm_q2_0c_r8_a8q_avx2(const uint8_t *w, const int8_t *xq, const float *xs,
+                                   float *y, int64_t n, int64_t k, int64_t m);
 /* ---- Q8_0 weight format -----------------------------------------------------
  * A row of K weights (K a multiple of 32) is K/32 consecutive 34-byte blocks
  * { fp16 d (little-endian); int8 qs[32]; }; weight i is qs[i] * d. */

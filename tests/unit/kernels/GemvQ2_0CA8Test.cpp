@@ -663,4 +663,126 @@ TEST(Q2_0CR8Errors, RejectsRowsThatDoNotFillTiles) {
     EXPECT_TRUE(std::isnan(out.at(i))) << "y touched on an argument error";
 }
 
+// ---- AVX2 (hyk_*_q2_0c[_r8]_a8q_avx2: vpmaddubsw + vpmaddwd) -----------------
+
+namespace avx2 {
+
+// The activations as the kernels see them: q * step of its group, in double.
+std::vector<double> Dequantized(const int8_t *q, const float *steps, int64_t k) {
+  std::vector<double> a(static_cast<size_t>(k));
+  for (int64_t b = 0; b < k / kBlockWeights; ++b)
+    for (int l = 0; l < 16; ++l)
+      for (int i = 0; i < 32; ++i) {
+        const int64_t e = GroupElement(b, l, i);
+        a[static_cast<size_t>(e)] =
+            static_cast<double>(q[e]) * static_cast<double>(steps[b * 16 + l]);
+      }
+  return a;
+}
+
+// GEMV per token and GEMM over all tokens against the double reference of
+// the quantized activations (the bound of the _a8 kernels above: the same
+// integer part, exact, and the same float32 terms), outputs between guards;
+// where n fills tiles of 8, the Q2_0C/r8 forms equal the plain-row ones bit
+// for bit. Tokens of very different magnitudes, full-range q (+-127).
+class A8qAvx2Test : public testing::TestWithParam<GemmShape> {};
+
+TEST_P(A8qAvx2Test, MatchesQuantizedReference) {
+  if (!hyk_test::CpuHasAvx2())
+    GTEST_SKIP() << "CPU lacks AVX2";
+  const GemmShape s = GetParam();
+  std::mt19937 rng(static_cast<uint32_t>(s.n * 101 + s.k * 5 + s.m * 7 + 3));
+  const size_t bytes = static_cast<size_t>(s.n * (s.k / kBlockWeights) * kBlockBytes);
+  GuardedBuffer w(bytes), wr(bytes);
+  GuardedBuffer qb(static_cast<size_t>(s.m * s.k));
+  GuardedBuffer sb(static_cast<size_t>(s.m * (s.k / 32)) * sizeof(float));
+  ASSERT_TRUE(w.ok() && wr.ok() && qb.ok() && sb.ok()) << "guarded allocation failed";
+  int8_t *q = reinterpret_cast<int8_t *>(qb.data());
+  float *steps = reinterpret_cast<float *>(sb.data());
+  FillWeights(w.data(), s.n * (s.k / kBlockWeights), rng);
+  std::vector<float> x(static_cast<size_t>(s.k));
+  for (int64_t t = 0; t < s.m; ++t) {
+    FillActivations(x.data(), s.k, rng);
+    const float gain = std::ldexp(1.0f, static_cast<int>(t % 7) * 3 - 9);
+    for (float &v : x)
+      v *= gain;
+    QuantizeRow(x.data(), s.k, q + t * s.k, steps + t * (s.k / 32));
+  }
+  const bool tiles = s.n % HYK_Q2_0C_R8_ROWS == 0;
+  if (tiles) {
+    const std::vector<uint8_t> packed = InterleaveRows(w.data(), s.n, s.k);
+    std::memcpy(wr.data(), packed.data(), bytes);
+  }
+  int failures = 0;
+  double worst = 0;
+  GuardedOutput gemm(s.n * s.m), gemm_r8(s.n * s.m);
+  ASSERT_EQ(hyk_gemm_q2_0c_a8q_avx2(w.data(), q, steps, gemm.y(), s.n, s.k, s.m), HYK_OK);
+  EXPECT_TRUE(gemm.GuardsIntact()) << "bytes around the GEMM's y were modified";
+  if (tiles) {
+    ASSERT_EQ(hyk_gemm_q2_0c_r8_a8q_avx2(wr.data(), q, steps, gemm_r8.y(), s.n, s.k, s.m),
+              HYK_OK);
+    EXPECT_TRUE(gemm_r8.GuardsIntact()) << "bytes around the r8 GEMM's y were modified";
+  }
+  std::vector<double> ref, mag;
+  for (int64_t t = 0; t < s.m; ++t) {
+    const int8_t *qt = q + t * s.k;
+    const float *st = steps + t * (s.k / 32);
+    Reference(w.data(), Dequantized(qt, st, s.k), s.n, s.k, &ref, &mag);
+    GuardedOutput gemv(s.n), gemv_r8(s.n);
+    ASSERT_EQ(hyk_gemv_q2_0c_a8q_avx2(w.data(), qt, st, gemv.y(), s.n, s.k), HYK_OK);
+    EXPECT_TRUE(gemv.GuardsIntact()) << "bytes around the GEMV's y were modified";
+    const std::string tok = " token " + std::to_string(t);
+    failures += CheckRows(gemv, 0, ref, mag, s.k, "gemv" + tok, &worst);
+    failures += CheckRows(gemm, t * s.n, ref, mag, s.k, "gemm" + tok, &worst);
+    if (!tiles)
+      continue;
+    ASSERT_EQ(hyk_gemv_q2_0c_r8_a8q_avx2(wr.data(), qt, st, gemv_r8.y(), s.n, s.k), HYK_OK);
+    EXPECT_TRUE(gemv_r8.GuardsIntact()) << "bytes around the r8 GEMV's y were modified";
+    for (int64_t i = 0; i < s.n; ++i) {
+      ASSERT_EQ(gemv_r8.at(i), gemv.at(i)) << "r8 gemv" << tok << " row " << i;
+      ASSERT_EQ(gemm_r8.at(t * s.n + i), gemm.at(t * s.n + i)) << "r8 gemm" << tok << " row " << i;
+    }
+  }
+  EXPECT_EQ(failures, 0) << failures << " outputs out of bounds";
+  RecordProperty("worst_err_over_bound", std::to_string(worst));
+}
+
+// Odd shapes (partial tasks and tiles, 1..5 blocks), tile-filling ones, the
+// decode shapes (m 1) and prefill chunks.
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, A8qAvx2Test,
+    testing::Values(GemmShape{1, 512, 1}, GemmShape{3, 1024, 2}, GemmShape{17, 2560, 5},
+                    GemmShape{65, 512, 33}, GemmShape{257, 1536, 3}, GemmShape{8, 512, 1},
+                    GemmShape{264, 2560, 7}, GemmShape{520, 1024, 2}, GemmShape{3072, 2048, 1},
+                    GemmShape{2048, 2048, 32}, GemmShape{12288, 2048, 1},
+                    GemmShape{2048, 6144, 3}),
+    [](const testing::TestParamInfo<GemmShape> &info) {
+      return hyk_test::ShapeName(info.param);
+    });
+
+TEST(A8qAvx2Errors, RejectsBadArguments) {
+  if (!hyk_test::CpuHasAvx2())
+    GTEST_SKIP() << "CPU lacks AVX2";
+  const int64_t n = 8, k = 512, m = 2;
+  std::vector<uint8_t> w(static_cast<size_t>(n * kBlockBytes));
+  std::vector<int8_t> q(static_cast<size_t>(k * m));
+  std::vector<float> st(static_cast<size_t>(k / 32 * m));
+  GuardedOutput out(n * m);
+  EXPECT_EQ(hyk_gemv_q2_0c_a8q_avx2(w.data(), q.data(), st.data(), out.y(), n, 768),
+            HYK_ERR_K_NOT_BLOCKED);
+  EXPECT_EQ(hyk_gemv_q2_0c_a8q_avx2(w.data(), nullptr, st.data(), out.y(), n, k),
+            HYK_ERR_NULL_POINTER);
+  EXPECT_EQ(hyk_gemm_q2_0c_a8q_avx2(w.data(), q.data(), st.data(), out.y(), n, k, 0),
+            HYK_ERR_BAD_SHAPE);
+  EXPECT_EQ(hyk_gemv_q2_0c_r8_a8q_avx2(w.data(), q.data(), st.data(), out.y(), 7, k),
+            HYK_ERR_N_NOT_INTERLEAVED);
+  EXPECT_EQ(hyk_gemm_q2_0c_r8_a8q_avx2(w.data(), q.data(), nullptr, out.y(), n, k, m),
+            HYK_ERR_NULL_POINTER);
+  for (int64_t i = 0; i < n * m; ++i)
+    EXPECT_TRUE(std::isnan(out.at(i))) << "y[" << i << "] was written";
+  EXPECT_TRUE(out.GuardsIntact());
+}
+
+} // namespace avx2
+
 } // namespace

@@ -200,7 +200,7 @@ TEST_P(PointwiseTest, ArgumentErrorsLeaveYUntouched) {
     ASSERT_TRUE(std::isnan(out.at(i))) << isa.name << ": y written by an erroneous call";
 }
 
-// ---- The int8-activation rounding (AVX-512) -----------------------------------
+// ---- The int8-activation rounding (AVX2, AVX-512) -----------------------------------
 
 // hyk/kernels.h's quantization, element by element: element e of a row is in
 // group 16 (e / 512) + (e % 256) / 16.
@@ -220,9 +220,30 @@ void ReferenceQuantize(const float *x, int64_t k, std::vector<int8_t> &q,
   }
 }
 
-TEST(QuantizeTest, MatchesReferenceBitForBit) {
-  if (!hyk_test::CpuHasAvx512Zen4())
-    GTEST_SKIP() << "CPU lacks the Zen 4-class AVX-512";
+// The rounding kernels of each ISA that has the int8-activation kernels.
+struct QuantIsa {
+  const char *name;
+  bool (*available)();
+  decltype(&hyk_quantize_avx2) quantize;
+  decltype(&hyk_rms_norm_quantize_avx2) rms_norm_quantize;
+  decltype(&hyk_rms_norm_avx2) rms_norm;
+};
+
+void PrintTo(const QuantIsa &isa, std::ostream *os) { *os << isa.name; }
+
+const QuantIsa kQuantIsas[] = {
+    {"avx2", hyk_test::CpuHasAvx2, hyk_quantize_avx2, hyk_rms_norm_quantize_avx2,
+     hyk_rms_norm_avx2},
+    {"avx512", hyk_test::CpuHasAvx512Zen4, hyk_quantize_avx512, hyk_rms_norm_quantize_avx512,
+     hyk_rms_norm_avx512},
+};
+
+class QuantizeTest : public ::testing::TestWithParam<QuantIsa> {};
+
+TEST_P(QuantizeTest, MatchesReferenceBitForBit) {
+  const QuantIsa &isa = GetParam();
+  if (!isa.available())
+    GTEST_SKIP() << "CPU lacks " << isa.name;
   for (int64_t k : {512, 2048, 6144})
     for (int64_t rows : {1, 3}) {
       std::vector<float> x = Random(rows * k, 17 + k + rows, 3.0f);
@@ -231,7 +252,7 @@ TEST(QuantizeTest, MatchesReferenceBitForBit) {
       x[5] = 1e4f; // an outlier
       GuardedOutput steps(rows * k / 32);
       std::vector<int8_t> q(rows * k + 128, 0x5A);
-      ASSERT_EQ(hyk_quantize_avx512(x.data(), q.data() + 64, steps.y(), rows, k), HYK_OK);
+      ASSERT_EQ(isa.quantize(x.data(), q.data() + 64, steps.y(), rows, k), HYK_OK);
       EXPECT_TRUE(steps.GuardsIntact());
       for (int i = 0; i < 64; ++i)
         ASSERT_TRUE(q[i] == 0x5A && q[64 + rows * k + i] == 0x5A) << "q's guards were hit";
@@ -249,17 +270,18 @@ TEST(QuantizeTest, MatchesReferenceBitForBit) {
 
 // rms_norm_quantize = quantize(rms_norm(x)) exactly (the same sum order),
 // and rms_norm within its bound of the float64 norm.
-TEST(QuantizeTest, RmsNormQuantizeIsQuantizeOfRmsNorm) {
-  if (!hyk_test::CpuHasAvx512Zen4())
-    GTEST_SKIP() << "CPU lacks the Zen 4-class AVX-512";
+TEST_P(QuantizeTest, RmsNormQuantizeIsQuantizeOfRmsNorm) {
+  const QuantIsa &isa = GetParam();
+  if (!isa.available())
+    GTEST_SKIP() << "CPU lacks " << isa.name;
   for (int64_t k : {512, 2048}) {
     const int64_t rows = 2;
     std::vector<float> x = Random(rows * k, 23 + k), gamma = Random(k, 29 + k, 2.0f);
     std::vector<float> normed(rows * k), steps(rows * k / 32), steps2(rows * k / 32);
     std::vector<int8_t> q(rows * k), q2(rows * k);
-    ASSERT_EQ(hyk_rms_norm_avx512(x.data(), gamma.data(), normed.data(), rows, k, 1e-6f), HYK_OK);
-    ASSERT_EQ(hyk_quantize_avx512(normed.data(), q.data(), steps.data(), rows, k), HYK_OK);
-    ASSERT_EQ(hyk_rms_norm_quantize_avx512(x.data(), gamma.data(), q2.data(), steps2.data(),
+    ASSERT_EQ(isa.rms_norm(x.data(), gamma.data(), normed.data(), rows, k, 1e-6f), HYK_OK);
+    ASSERT_EQ(isa.quantize(normed.data(), q.data(), steps.data(), rows, k), HYK_OK);
+    ASSERT_EQ(isa.rms_norm_quantize(x.data(), gamma.data(), q2.data(), steps2.data(),
                                            rows, k, 1e-6f),
               HYK_OK);
     EXPECT_EQ(q, q2) << "k " << k;
@@ -267,21 +289,27 @@ TEST(QuantizeTest, RmsNormQuantizeIsQuantizeOfRmsNorm) {
   }
 }
 
-TEST(QuantizeTest, ArgumentErrors) {
-  if (!hyk_test::CpuHasAvx512Zen4())
-    GTEST_SKIP() << "CPU lacks the Zen 4-class AVX-512";
+TEST_P(QuantizeTest, ArgumentErrors) {
+  const QuantIsa &isa = GetParam();
+  if (!isa.available())
+    GTEST_SKIP() << "CPU lacks " << isa.name;
   std::vector<float> x(1024, 1.0f), steps(32, -1.0f);
   std::vector<int8_t> q(1024, 7);
-  EXPECT_EQ(hyk_quantize_avx512(x.data(), q.data(), steps.data(), 1, 1000), HYK_ERR_K_NOT_BLOCKED);
-  EXPECT_EQ(hyk_quantize_avx512(nullptr, q.data(), steps.data(), 1, 512), HYK_ERR_NULL_POINTER);
-  EXPECT_EQ(hyk_quantize_avx512(x.data(), q.data(), steps.data(), 0, 512), HYK_ERR_BAD_SHAPE);
-  EXPECT_EQ(hyk_rms_norm_quantize_avx512(x.data(), nullptr, q.data(), steps.data(), 1, 512, 1e-5f),
+  EXPECT_EQ(isa.quantize(x.data(), q.data(), steps.data(), 1, 1000), HYK_ERR_K_NOT_BLOCKED);
+  EXPECT_EQ(isa.quantize(nullptr, q.data(), steps.data(), 1, 512), HYK_ERR_NULL_POINTER);
+  EXPECT_EQ(isa.quantize(x.data(), q.data(), steps.data(), 0, 512), HYK_ERR_BAD_SHAPE);
+  EXPECT_EQ(isa.rms_norm_quantize(x.data(), nullptr, q.data(), steps.data(), 1, 512, 1e-5f),
             HYK_ERR_NULL_POINTER);
-  EXPECT_EQ(hyk_rms_norm_quantize_avx512(x.data(), x.data(), q.data(), steps.data(), 1, 512, -1.0f),
+  EXPECT_EQ(isa.rms_norm_quantize(x.data(), x.data(), q.data(), steps.data(), 1, 512, -1.0f),
             HYK_ERR_BAD_SHAPE);
   EXPECT_EQ(q, std::vector<int8_t>(1024, 7)) << "q written by an erroneous call";
   EXPECT_EQ(steps, std::vector<float>(32, -1.0f)) << "steps written by an erroneous call";
 }
+
+INSTANTIATE_TEST_SUITE_P(Isas, QuantizeTest, ::testing::ValuesIn(kQuantIsas),
+                         [](const ::testing::TestParamInfo<QuantIsa> &info) {
+                           return std::string(info.param.name);
+                         });
 
 INSTANTIATE_TEST_SUITE_P(Isas, PointwiseTest, ::testing::ValuesIn(kIsas),
                          [](const ::testing::TestParamInfo<Isa> &info) {
