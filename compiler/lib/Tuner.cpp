@@ -531,6 +531,8 @@ bool Tuner::harnessObject(const PairState &p, std::string &object, std::string &
     argv.push_back("-DHYK_TUNE_DEFAULT=hyk_" +
                    (llvm::StringRef(format).starts_with("gemm_") ? format : "gemv_" + format) +
                    "_" + opt.target.kernelIsa);
+    // The pre-quantized families' rounding kernel (used by those only).
+    argv.push_back("-DHYK_TUNE_QUANTIZE=hyk_quantize_" + opt.target.kernelIsa);
     argv.push_back(HYC_TUNE_HARNESS);
   } else if (llvm::StringRef(p.generator).starts_with("attention_")) {
     // attention_{decode,prefill}_{f32,f16,q8_0}: the generator's name, then

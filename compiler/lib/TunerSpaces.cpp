@@ -90,6 +90,15 @@ std::vector<SearchSpace> buildSpaces() {
                 knob("unroll", {1, 2, 3, 4}, 1), flag("parallel", true),
                 knob("prefetch", {0, 1, 2, 3, 4, 6, 8, 16}, 0), knob("decode", {0, 1}, 1)},
                /*fixedShape=*/true});
+  // The same on AVX2 (vpmaddubsw + vpmaddwd, Q2_0CVnni.h kDotMaddubs):
+  // `decode` does not apply (codes are always shifted and masked to 0..3).
+  // unroll: rows sharing each activation load, 2 int16 accumulators each of
+  // 16 ymm registers.
+  s.push_back({"gemv_q2_0c_a8q_vnni", "avx2",
+               {knob("rows_per_task", {32, 64, 128, 256, 512}, 256),
+                knob("unroll", {1, 2, 3, 4}, 1), flag("parallel", true),
+                knob("prefetch", {0, 1, 2, 3, 4, 6, 8, 16}, 0)},
+               /*fixedShape=*/true});
   // The prefill GEMM over pre-quantized int8 activations (family
   // gemm_q2_0c_a8, Q2_0CVnniA8qGenerator.cpp; M = the prefill chunk):
   // register tiles of `rows` weight rows x `tokens` activation rows (each
@@ -101,6 +110,11 @@ std::vector<SearchSpace> buildSpaces() {
                {knob("rows", {1, 2, 3, 4}, 2), knob("tokens", {1, 2, 4}, 2),
                 knob("rows_per_task", {8, 16, 32, 64, 128}, 32), flag("parallel", true),
                 knob("prefetch", {0, 1, 2, 4}, 0), knob("decode", {0, 1}, 1)},
+               /*fixedShape=*/true});
+  s.push_back({"gemm_q2_0c_a8q_vnni", "avx2",
+               {knob("rows", {1, 2, 3, 4}, 2), knob("tokens", {1, 2, 4}, 2),
+                knob("rows_per_task", {8, 16, 32, 64, 128}, 32), flag("parallel", true),
+                knob("prefetch", {0, 1, 2, 4}, 0)},
                /*fixedShape=*/true});
   // The Q8_0 lm_head with int8 activations (Q8_0VnniGemvGenerator.cpp): one
   // 8-lane vpdpbusd per 34-byte block, memory-bound; each row is a single
@@ -142,9 +156,10 @@ std::vector<SearchSpace> buildSpaces() {
       s.push_back({op, isa, {knob("vectors", {1, 2, 4, 8}, 2)}});
   }
   // The int8 rounding of the activations, plain and fused into the norm
-  // (AVX-512 only, where the int8 kernels are): the same knob.
-  for (const char *op : {"quantize", "rms_norm_quantize"})
-    s.push_back({op, "avx512", {knob("vectors", {1, 2, 4, 8}, 2)}});
+  // (x86, where the int8 kernels are): the same knob.
+  for (const char *isa : {"avx2", "avx512"})
+    for (const char *op : {"quantize", "rms_norm_quantize"})
+      s.push_back({op, isa, {knob("vectors", {1, 2, 4, 8}, 2)}});
   // ggml's Q2_K and TQ2_0 (K2GemvGenerator.cpp, float activations; every
   // ISA): the parallel grain, and one thread for the smallest shapes.
   for (const char *isa : {"avx2", "avx512", "neon"})

@@ -10,11 +10,13 @@
  *                       the kernel family's format (_a8: x rounded to int8
  *                       per group of 32 as hyk/kernels.h documents, the
  *                       reference rounds x the same way; _a8q: the same
- *                       rounding done once by hyk_quantize_avx512 before
+ *                       rounding done once by HYK_TUNE_QUANTIZE before
  *                       the calls, which take the int8 q and steps, as the
  *                       compiled code's lowbit.qmatmul does; _gemm_q2_0c_a8q:
  *                       the prefill GEMM over M such rows of x at once)
  *   HYK_TUNE_DEFAULT    the prebuilt default kernel, e.g. hyk_gemv_q2_0c_avx512
+ *   HYK_TUNE_QUANTIZE   (the _a8q formats) the ISA's rounding kernel, e.g.
+ *                       hyk_quantize_avx2
  *   HYK_TUNE_RUNTIME_POOL  (optional) run the kernels' parallel loops on the hy
  *                       runtime's thread pool (runtime/src/pool.c, linked in),
  *                       through hyk_set_parallel as a compiled model does,
@@ -99,6 +101,9 @@
  * called as (w, x, y, n, k, m): y (m x n) = x (m x k) W^T, m = 1 but for a
  * GEMM. Over pre-quantized activations they read the q and steps of x that
  * main() computes once. */
+#if defined(HYK_TUNE_PREQUANTIZED) && !defined(HYK_TUNE_QUANTIZE)
+#error "the _a8q formats need HYK_TUNE_QUANTIZE (the ISA's hyk_quantize_<isa>)"
+#endif
 #ifdef HYK_TUNE_PREQUANTIZED
 extern int hyk_tune_candidate(void *w, void *xq, void *xstep, void *y);
 static int8_t *g_xq;
@@ -309,7 +314,7 @@ int main(int argc, char **argv) {
 #ifdef HYK_TUNE_PREQUANTIZED
   g_xq = malloc((size_t)(k * m));
   g_xs = malloc((size_t)(k / 32 * m) * sizeof(float));
-  int32_t sq = g_xq && g_xs ? hyk_quantize_avx512(x, g_xq, g_xs, m, k) : HYK_ERR_NO_MEMORY;
+  int32_t sq = g_xq && g_xs ? HYK_TUNE_QUANTIZE(x, g_xq, g_xs, m, k) : HYK_ERR_NO_MEMORY;
   if (sq != HYK_OK) {
     printf("hyk-tune ERROR quantizing x: status %d (%s)\n", sq, hyk_status_message(sq));
     return 3;

@@ -32,6 +32,7 @@ pass --max-abs 1e-2 --min-cos 0.9999995 (tests/e2e/CMakeLists.txt). Tiny: 7.2e-5
 """
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -39,7 +40,8 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from reference import (ACTIVATIONS, KV_CACHES, Reference, read_manifest_activations,  # noqa: E402
+from reference import (ACTIVATIONS, KV_CACHES, Reference, manifest_lm_head_int8,
+                       read_manifest_activations,  # noqa: E402
                        read_manifest_kv_cache)
 
 
@@ -81,7 +83,11 @@ def main():
     kv = args.kv_cache or (read_manifest_kv_cache(args.library) if args.library else "f32")
 
     t0 = time.perf_counter()
-    ref = Reference(args.model, activations=act, kv_cache=kv)
+    lm_head_int8 = None
+    if args.library:
+        with open(os.path.join(args.library, "manifest.json")) as f:
+            lm_head_int8 = manifest_lm_head_int8(json.load(f))
+    ref = Reference(args.model, activations=act, kv_cache=kv, lm_head_int8=lm_head_int8)
     print(f"compare_logits: reference with {act} activations, {kv} KV cache")
     try:
         tokens, cand = load_candidate(args.candidate, ref.vocab, args.logits_from)

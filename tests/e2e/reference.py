@@ -89,6 +89,13 @@ def read_manifest_activations(libdir):
     return _read_manifest(libdir, "activations", ACTIVATIONS, "f32")
 
 
+def manifest_lm_head_int8(manifest):
+    """Whether a library (its parsed manifest.json) runs the Q8_0 lm_head on int8
+    activations: its kernel gemv_q8_0_a8 exists on x86-64-avx512 only, elsewhere the
+    lm_head keeps float activations under --activations int8."""
+    return any(k.get("kernel") == "gemv_q8_0_a8" for k in manifest.get("kernels", []))
+
+
 def q8_0_round_trip(x):
     """x as a Q8_0 KV cache stores and reads it back (the library's kv_store, in float32):
     per 32 consecutive elements d = max|x| / 127, q = round(x / d) (x times 1/d, halves away
@@ -110,8 +117,12 @@ def read_manifest_kv_cache(libdir):
 
 
 class Reference:
-    def __init__(self, gguf_path, dtype=np.float64, activations="f32", kv_cache="f32"):
+    def __init__(self, gguf_path, dtype=np.float64, activations="f32", kv_cache="f32",
+                 lm_head_int8=None):
+        """lm_head_int8: round the Q8_0 lm_head's input too (default: with int8
+        activations; manifest_lm_head_int8 tells what a library does)."""
         self.dtype = np.dtype(dtype)
+        self.lm_head_int8 = activations == "int8" if lm_head_int8 is None else lm_head_int8
         if activations not in ACTIVATIONS:
             raise ValueError(f"activations must be one of {ACTIVATIONS}, not {activations!r}")
         if kv_cache not in KV_CACHES:
@@ -240,7 +251,7 @@ class Reference:
             x = x + self._lin(lw, "ffn_down", g / (1 + np.exp(-g)) * u)
         self.n_past = pos + 1
         h = self._rmsnorm(x) * self.output_norm
-        if self.activations == "int8" and self.E_q8_0:
+        if self.lm_head_int8 and self.E_q8_0:
             h = quantize_activations_q8_0(h).astype(self.dtype)
         return self._mv(self.E, h).astype(np.float32)
 

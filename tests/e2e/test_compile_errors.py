@@ -90,9 +90,9 @@ def main():
             ("bad kv cache", good, ["unknown --kv-cache 'q4'", "f16, f32 or q8_0"], ("--kv-cache", "q4")),
             ("bad weight layout", good, ["--weight-layout must be 'target'", "got 'r4'"],
              ("--weight-layout", "r4")),
-            ("int8 on avx2", good, ["--activations int8 needs", "x86-64-avx512 only",
-                                    "'x86-64-avx2'"],
-             ("--target", "x86-64-avx2", "--activations", "int8")),
+            ("int8 on neon", good, ["--activations int8 needs",
+                                    "x86-64-avx2 and x86-64-avx512 only", "'aarch64-neon'"],
+             ("--target", "aarch64-neon", "--activations", "int8")),
         ]
         for name, model, needles, extra in cases:
             out = os.path.join(tmp, "outdir", "lib")

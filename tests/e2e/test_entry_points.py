@@ -19,13 +19,11 @@ import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from host_cpu import SKIP, missing_avx512  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
-from reference import Reference  # noqa: E402
+from reference import Reference, manifest_lm_head_int8  # noqa: E402
 
 DESC_FIELDS = ["abi_version", "n_vocab", "n_embd", "n_layer", "n_head", "n_head_kv",
                "head_dim", "n_ff", "n_ctx", "weights_bytes", "arena_bytes", "kv_bytes",
@@ -116,11 +114,6 @@ def main():
                     help="hy_gguf.py write --linear-type (tq2_0: ggml's ternary format, "
                          "compiled to its float GEMV kernel, one call per prompt row)")
     args = ap.parse_args()
-    if args.activations == "int8" and missing_avx512():
-        # --target host: int8 activations exist for x86-64-avx512 only.
-        print(f"SKIPPED: --activations int8 needs the x86-64-avx512 kernels; this CPU lacks "
-              f"{' '.join(missing_avx512())}")
-        sys.exit(SKIP)
     failures = 0
     with tempfile.TemporaryDirectory(prefix="hyc-entry-") as tmp:
         model = os.path.join(tmp, f"{args.config}.gguf")
@@ -206,7 +199,8 @@ def main():
                 print(f"FAIL: manifest.json says {key} {manifest.get(key)!r}, "
                       f"compiled with {want!r}")
                 failures += 1
-        ref = Reference(model, activations=args.activations, kv_cache=args.kv_cache)
+        ref = Reference(model, activations=args.activations, kv_cache=args.kv_cache,
+                        lm_head_int8=manifest_lm_head_int8(manifest))
         for pos, tok in enumerate(prompt):
             r = ref.decode(tok, pos)
         rc = prefill(ptr(weights), ptr(arena), ptr(kv), ptr(tokens), len(prompt), 0, ptr(logits))

@@ -41,8 +41,8 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 # q+k+v (512 + 2 x 128 rows), o, gate+up (2 x 1024), down.
 TINY_SHAPES = [(768, 512), (512, 512), (2048, 512), (512, 1024)]
 # Its prefill chunk's GEMMs (unfused: q and o, k and v, gate and up, down) and
-# their uses per chunk; tuned on x86-64-avx512 (gemm_q2_0c_a8), whose GEMM has a
-# search space.
+# their uses per chunk; tuned on x86 (gemm_q2_0c_a8, int8 activations by default
+# on x86-64-avx2 and x86-64-avx512), whose GEMM has a search space.
 TINY_GEMM_USES = {(512, 512): 4, (128, 512): 4, (1024, 512): 4, (512, 1024): 2}
 
 
@@ -50,28 +50,31 @@ TINY_GEMM_USES = {(512, 512): 4, (128, 512): 4, (1024, 512): 4, (512, 1024): 2}
 # keys them): attention over 8 query heads of 64 (2 KV heads) in the decode step and
 # the prefill chunk; the pre-norms (1 x 512; 32 x 512 in the chunk without int8
 # activations) and the q / k norms (8 and 2 heads of 64); rope on 8 and 2 heads;
-# swiglu over 1024. On x86-64-avx512 the pre-norms are fused into the int8 rounding
+# swiglu over 1024. On x86 (int8 activations) the pre-norms are fused into the int8 rounding
 # (rms_norm_quantize, 1 and 32 rows) and the o / down inputs rounded (quantize);
 # the final norm (before the Q8_0 lm_head) stays rms_norm 1 x 512.
 TINY_OPS = {("attention_decode_f16", 8, 64), ("attention_prefill_f16", 8, 64),
             ("rms_norm", 1, 512), ("rms_norm", 8, 64), ("rms_norm", 2, 64),
             ("rope", 8, 64), ("rope", 2, 64), ("swiglu", 1, 1024)}
-TINY_OPS_AVX512 = {("rms_norm_quantize", 1, 512), ("rms_norm_quantize", 32, 512),
+TINY_OPS_INT8 = {("rms_norm_quantize", 1, 512), ("rms_norm_quantize", 32, 512),
                    ("quantize", 1, 512), ("quantize", 1, 1024), ("quantize", 32, 512),
                    ("quantize", 32, 1024)}
 
 
+INT8_TARGETS = ("x86-64-avx2", "x86-64-avx512")
+
+
 def tiny_ops(target):
-    if target != "x86-64-avx512":
+    if target not in INT8_TARGETS:
         return TINY_OPS | {("rms_norm", 32, 512)}
-    return TINY_OPS | TINY_OPS_AVX512
+    return TINY_OPS | TINY_OPS_INT8
 
 
 def tiny_pairs(target):
     """The tiny model's (kernel, n, k) pairs: hyc tune tunes the kernels hyc compile
-    uses, which on x86-64-avx512 are the int8-activation family by default (and its
-    prefill GEMM), and the attention and pointwise kernels."""
-    if target != "x86-64-avx512":
+    uses, which on x86 are the int8-activation family by default (and its prefill
+    GEMM), and the attention and pointwise kernels."""
+    if target not in INT8_TARGETS:
         return {("gemv_q2_0c", n, k) for n, k in TINY_SHAPES} | tiny_ops(target)
     return ({("gemv_q2_0c_a8", n, k) for n, k in TINY_SHAPES}
             | {("gemm_q2_0c_a8", n, k) for n, k in TINY_GEMM_USES} | tiny_ops(target))

@@ -111,10 +111,22 @@ struct SelectKernels
   /// Targets whose kernel library has a prefill GEMM for `format`
   /// (schedules/: gemm_q2_0c_vnni for AVX-512 VNNI, the smmla GEMM with its
   /// dotprod fallback for NEON, the SMOPA GEMM of schedules/sme2 for SME2).
+  /// On x86-64-avx2 only the int8-activation GEMM exists (over activations
+  /// quantized beforehand, vpmaddubsw), so int8 activations are required.
   bool hasGemm(WeightFormat format) const {
     return format == WeightFormat::Q2_0C &&
            (target == "x86-64-avx512" || target == "aarch64-neon" ||
-            target == "aarch64-sme2");
+            target == "aarch64-sme2" || (target == "x86-64-avx2" && activations == "int8"));
+  }
+
+  /// Whether `format`'s matmuls have an int8-activation family on this
+  /// target: Q2_0C on both x86 ISAs (over activations quantized beforehand;
+  /// lowbit-quantize-activations), the Q8_0 lm_head's float-input form on
+  /// x86-64-avx512 only (elsewhere it keeps float activations).
+  bool hasInt8Family(WeightFormat format) const {
+    if (format == WeightFormat::Q2_0C)
+      return target == "x86-64-avx512" || target == "x86-64-avx2" || target.empty();
+    return format == WeightFormat::Q8_0 && (target == "x86-64-avx512" || target.empty());
   }
 
   /// Targets whose kernel library has the Q2_K / TQ2_0 GEMVs
@@ -152,8 +164,7 @@ struct SelectKernels
       // The family's name: format, plus "_a8" for int8 activations (which
       // the Q2_0C and Q8_0 kernels offer).
       std::string family = stringifyWeightFormat(w.getFormat()).str();
-      if (activations == "int8" &&
-          (w.getFormat() == WeightFormat::Q2_0C || w.getFormat() == WeightFormat::Q8_0))
+      if (activations == "int8" && hasInt8Family(w.getFormat()))
         family += "_a8";
       std::string kernel = "gemv_" + family;
       // Several activation rows (prefill) on a target with a GEMM kernel for
@@ -189,7 +200,9 @@ struct SelectKernels
 
   /// The quantize / rms_norm_quantize kernels are AVX-512's (the int8
   /// activations' target).
-  bool hasQuantizeKernels() const { return target == "x86-64-avx512"; }
+  bool hasQuantizeKernels() const {
+    return target == "x86-64-avx512" || target == "x86-64-avx2";
+  }
 
   /// Records `kernel` and the database's schedule for (kernel, n, k, kvHeads)
   /// ("default" when it has none) on `op`.

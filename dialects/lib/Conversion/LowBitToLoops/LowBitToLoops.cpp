@@ -429,10 +429,10 @@ private:
     });
   }
 
-  /// The int8 rounding kernels exist where the int8 kernels do (avx512);
-  /// on other ISAs (reachable only through hyc-opt: int8 activations are
-  /// avx512's) the ops become the loops of quantizeRow.
-  bool hasQuantizeKernels() const { return isa == "avx512"; }
+  /// The int8 rounding kernels exist where the int8 kernels do (avx2,
+  /// avx512); on other ISAs (reachable only through hyc-opt: int8
+  /// activations are x86's) the ops become the loops of quantizeRow.
+  bool hasQuantizeKernels() const { return isa == "avx512" || isa == "avx2"; }
 
   LogicalResult lowerQuantize(Emitter &e, QuantizeOp op) {
     auto xType = cast<MemRefType>(op.getX().getType());
@@ -499,9 +499,10 @@ private:
       return op.emitOpError("needs hyc.kernel gemv_q2_0c_a8 or gemm_q2_0c_a8 (from "
                             "lowbit-select-kernels), got ")
              << kernel;
-    if (isa != "avx512")
+    if (isa != "avx512" && isa != "avx2")
       return op.emitOpError("kernel ")
-             << kernel << " (int8 activations) exists only for kernel ISA avx512, not " << isa;
+             << kernel << " (int8 activations) exists only for kernel ISAs avx2 and avx512, not "
+             << isa;
     auto schedule = op->getAttrOfType<StringAttr>("hyc.schedule");
     bool tuned = schedule && schedule.getValue() != "default";
     MLIRContext *ctx = op.getContext();
@@ -540,7 +541,7 @@ private:
         args.insert(args.begin(), pipeline);
       }
       func::FuncOp gemm = kernelDecl(tuned ? std::string("hyk_gemm_run_q2_0c_a8q")
-                                           : "hyk_gemm_q2_0c_" + layout + "a8q_avx512",
+                                           : "hyk_gemm_q2_0c_" + layout + "a8q_" + isa,
                                      FunctionType::get(ctx, params, {i32}));
       func::CallOp::create(e.b, e.loc, gemm, args);
       return success();
@@ -549,7 +550,7 @@ private:
     if (tuned)
       params.insert(params.begin(), ptr);
     func::FuncOp gemv = kernelDecl(tuned ? std::string("hyk_gemv_run_q2_0c_a8q")
-                                         : "hyk_gemv_q2_0c_" + layout + "a8q_avx512",
+                                         : "hyk_gemv_q2_0c_" + layout + "a8q_" + isa,
                                    FunctionType::get(ctx, params, {i32}));
     e.loop(m, [&](Value row) {
       Value r = arith::IndexCastOp::create(e.b, e.loc, i64, row);
