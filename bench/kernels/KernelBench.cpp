@@ -246,6 +246,8 @@ void BM_GemvQ8_0_a8_avx512(benchmark::State &s) {
     return s.SkipWithError("no AVX-512");
   runGemv<32, 34>(s, hyk_gemv_q8_0_a8_avx512);
 }
+void BM_GemvQ8_0_avx2(benchmark::State &s) { runGemv<32, 34>(s, hyk_gemv_q8_0_avx2); }
+void BM_GemvQ8_0_a8_avx2(benchmark::State &s) { runGemv<32, 34>(s, hyk_gemv_q8_0_a8_avx2); }
 void BM_GemvQ8_0_avx512(benchmark::State &s) {
   if (!hasAvx512())
     return s.SkipWithError("no AVX-512");
@@ -267,6 +269,8 @@ BENCHMARK(BM_GemvQ2_0C_a8q_avx2)->Apply(decodeShapes);
 BENCHMARK(BM_GemvQ2_0C_r8_a8q_avx2)->Apply(decodeShapes);
 BENCHMARK(BM_GemvQ8_0_avx512)->Args({120818, 2048})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_GemvQ8_0_a8_avx512)->Args({120818, 2048})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_GemvQ8_0_avx2)->Args({120818, 2048})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_GemvQ8_0_a8_avx2)->Args({120818, 2048})->Unit(benchmark::kMillisecond)->UseRealTime();
 // Prefill chunks of 32 tokens over the same shapes.
 void prefillShapes(benchmark::internal::Benchmark *b) {
   b->Args({3072, 2048, 32})->Args({2048, 2048, 32})->Args({12288, 2048, 32})->Args({2048, 6144, 32});

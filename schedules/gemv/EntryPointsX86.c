@@ -12,6 +12,7 @@
 #include "gemv_q2_0c_a8_avx512.h"
 #include "gemm_q2_0c_a8_avx512.h"
 #include "gemv_q8_0_a8_avx512.h"
+#include "gemv_q8_0_a8_avx2.h"
 #include "gemv_q2_0c_a8q_avx512.h"
 #include "PointwiseShim.h"
 #include "rms_norm_avx2.h"
@@ -123,11 +124,14 @@ int32_t hyk_gemm_q2_0c_a8_avx512(const uint8_t *w, const float *x, float *y,
 HYK_A8Q_ENTRY_POINTS(avx2)
 HYK_A8Q_ENTRY_POINTS(avx512)
 
-int32_t hyk_gemv_q8_0_a8_avx512(const uint8_t *w, const float *x, float *y,
-                                int64_t n, int64_t k) {
-  return hyk_run_gemv(gemv_q8_0_a8_avx512, w, x, y, n, k, HYK_Q8_0_BLOCK_WEIGHTS,
-                      HYK_Q8_0_BLOCK_BYTES, HYK_ERR_K_NOT_BLOCKED_Q8_0);
-}
+#define HYK_Q8_0_A8_ENTRY_POINT(isa)                                                  \
+  int32_t hyk_gemv_q8_0_a8_##isa(const uint8_t *w, const float *x, float *y, int64_t n,   \
+                                 int64_t k) {                                          \
+    return hyk_run_gemv(gemv_q8_0_a8_##isa, w, x, y, n, k, HYK_Q8_0_BLOCK_WEIGHTS,      \
+                        HYK_Q8_0_BLOCK_BYTES, HYK_ERR_K_NOT_BLOCKED_Q8_0);              \
+  }
+HYK_Q8_0_A8_ENTRY_POINT(avx2)
+HYK_Q8_0_A8_ENTRY_POINT(avx512)
 
 /* ggml's 2-bit formats, one entry point per format and ISA (GemvShim.h). */
 HYK_K2_ENTRY_POINT(q2_k, Q2_K, avx2)

@@ -19,6 +19,14 @@
 // The subtraction is exact in int32; per block one vpdpbusd (8 lanes), one
 // subtract, one convert and one FMA with the broadcast d_b s_b remain.
 //
+// On AVX2 (no vpdpbusd; chosen from the Halide target) the products run on
+// vpmaddubsw, whose int16 pair sums would saturate with qs + 128 (up to
+// 2 x 255 x 127): the unsigned operand is |qs| instead (at most 128) and
+// the signed one q with qs's sign (select against -q, computed once per
+// call), so a pair sums to at most 2 x 128 x 127 < 2^15 and no correction
+// term is needed; vpmaddwd against ones then widens the pairs into the same
+// 8 lanes of 4.
+//
 //===----------------------------------------------------------------------===//
 
 #include "GemvCommon.h"
@@ -57,6 +65,9 @@ public:
 
   void generate() {
     Expr nblocks = w.dim(0).extent() / kBlockBytes;
+    const Target t = get_target();
+    maddubs = !(t.has_feature(Target::AVX512_Zen4) ||
+                t.has_feature(Target::AVX512_SapphireRapids) || t.has_feature(Target::AVXVNNI));
 
     // Activation side (O(K), once per call).
     ra = RDom(0, kBlockWeights, "ra");
@@ -73,14 +84,29 @@ public:
     // last row.
     Expr row = clamp(n, 0, w.dim(1).extent() - 1);
     scale(b, n) = hyk::blockScale(w, b * kBlockBytes, row) * step(b);
-    code(j, b, n) = w(b * kBlockBytes + 2 + j, row) ^ cast<uint8_t>(0x80);
-    rd = RDom(0, kDotGroup, "rd");
-    ip(l, b, n) = 0;
-    ip(l, b, n) += cast<int32_t>(code(l * kDotGroup + rd, b, n)) *
-                   cast<int32_t>(q(b * kBlockWeights + l * kDotGroup + rd));
     rb = RDom(0, nblocks, "rb");
     lanesum(l, n) = 0.0f;
-    lanesum(l, n) += cast<float>(ip(l, rb, n) - 128 * qlane(l, rb)) * scale(rb, n);
+    if (maddubs) {
+      Expr qs = cast<int8_t>(w(b * kBlockBytes + 2 + j, row));
+      code(j, b, n) = abs(qs); // uint8, at most 128
+      nq(i) = cast<int8_t>(-q(i));
+      sq(j, b, n) = select(qs < 0, nq(b * kBlockWeights + j), q(b * kBlockWeights + j));
+      rp = RDom(0, 2, "rp");
+      pm(jp, b, n) = cast<int16_t>(0);
+      pm(jp, b, n) = saturating_add(pm(jp, b, n), cast<int16_t>(code(2 * jp + rp, b, n)) *
+                                                      cast<int16_t>(sq(2 * jp + rp, b, n)));
+      rd = RDom(0, 2, "rd");
+      ip(l, b, n) = 0;
+      ip(l, b, n) += cast<int32_t>(pm(2 * l + rd, b, n));
+      lanesum(l, n) += cast<float>(ip(l, rb, n)) * scale(rb, n);
+    } else {
+      code(j, b, n) = w(b * kBlockBytes + 2 + j, row) ^ cast<uint8_t>(0x80);
+      rd = RDom(0, kDotGroup, "rd");
+      ip(l, b, n) = 0;
+      ip(l, b, n) += cast<int32_t>(code(l * kDotGroup + rd, b, n)) *
+                     cast<int32_t>(q(b * kBlockWeights + l * kDotGroup + rd));
+      lanesum(l, n) += cast<float>(ip(l, rb, n) - 128 * qlane(l, rb)) * scale(rb, n);
+    }
     rl = RDom(0, kLanes, "rl");
     total(n) = 0.0f;
     total(n) += lanesum(rl, n);
@@ -101,8 +127,12 @@ public:
     inv.compute_root().vectorize(b, vw);
     step.compute_root().vectorize(b, vw);
     q.compute_root().vectorize(i, vw);
-    qlane.compute_root().bound(l, 0, kLanes).vectorize(l);
-    qlane.update().reorder(rq, l, b).vectorize(l);
+    if (maddubs) {
+      nq.compute_root().vectorize(i, vw * 4);
+    } else {
+      qlane.compute_root().bound(l, 0, kLanes).vectorize(l);
+      qlane.update().reorder(rq, l, b).vectorize(l);
+    }
 
     y.split(n, nt, ni, rpt, TailStrategy::GuardWithIf)
         .split(ni, nio, nii, ur, TailStrategy::GuardWithIf);
@@ -115,15 +145,32 @@ public:
     if (prefetch > 0)
       lanesum.update().prefetch(w, rb, rb, prefetch);
     ip.compute_at(lanesum, rb).bound(l, 0, kLanes).vectorize(l).unroll(n);
+    if (maddubs) {
+      // Per block and row: |qs| and the signed q (32 bytes each), one
+      // vpmaddubsw into 16 int16 pairs, one vpmaddwd into the 8 lanes.
+      code.compute_at(lanesum, rb).bound(j, 0, kBlockWeights).vectorize(j).unroll(n);
+      sq.compute_at(lanesum, rb).bound(j, 0, kBlockWeights).vectorize(j).unroll(n);
+      pm.compute_at(lanesum, rb).bound(jp, 0, kBlockWeights / 2).vectorize(jp).unroll(n);
+      pm.update()
+          .atomic(true) // saturating_add: no pair reaches 2^15 (above)
+          .reorder(rp, jp, n)
+          .vectorize(rp)
+          .vectorize(jp)
+          .unroll(n);
+      ip.update().reorder(rd, l, n).atomic().vectorize(rd).vectorize(l).unroll(n);
+      return;
+    }
     // Innermost: one 8-lane vpdpbusd per block and row.
     ip.update().reorder(rd, l, n).atomic().vectorize(rd).vectorize(l).unroll(n);
   }
 
 private:
-  Var i{"i"}, j{"j"}, l{"l"}, b{"b"}, n{"n"}, nt{"nt"}, ni{"ni"}, nio{"nio"}, nii{"nii"};
-  Func amax{"amax"}, inv{"inv"}, step{"step"}, q{"q"}, qlane{"qlane"}, scale{"scale"},
-      code{"code"}, ip{"ip"}, lanesum{"lanesum"}, total{"total"};
-  RDom ra, rq, rd, rb, rl;
+  Var i{"i"}, j{"j"}, jp{"jp"}, l{"l"}, b{"b"}, n{"n"}, nt{"nt"}, ni{"ni"}, nio{"nio"},
+      nii{"nii"};
+  Func amax{"amax"}, inv{"inv"}, step{"step"}, q{"q"}, nq{"nq"}, qlane{"qlane"}, scale{"scale"},
+      code{"code"}, sq{"sq"}, pm{"pm"}, ip{"ip"}, lanesum{"lanesum"}, total{"total"};
+  RDom ra, rq, rd, rb, rl, rp;
+  bool maddubs = false; // AVX2: vpmaddubsw + vpmaddwd instead of vpdpbusd
 };
 
 } // namespace

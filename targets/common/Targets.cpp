@@ -184,8 +184,8 @@ std::string hyc::kernelGenerator(const std::string &family, const std::string &i
   if ((isa == "avx512" || isa == "avx2") &&
       (family == "gemv_q2_0c_a8" || family == "gemm_q2_0c_a8"))
     return family + "q_vnni";
-  if (isa == "avx512" && (family == "gemv_q2_0c" || family == "gemm_q2_0c" ||
-                          family == "gemv_q8_0_a8"))
+  if ((isa == "avx512" && (family == "gemv_q2_0c" || family == "gemm_q2_0c")) ||
+      ((isa == "avx512" || isa == "avx2") && family == "gemv_q8_0_a8"))
     return family + "_vnni";
   return family;
 }

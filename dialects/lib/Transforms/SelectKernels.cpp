@@ -120,13 +120,12 @@ struct SelectKernels
   }
 
   /// Whether `format`'s matmuls have an int8-activation family on this
-  /// target: Q2_0C on both x86 ISAs (over activations quantized beforehand;
-  /// lowbit-quantize-activations), the Q8_0 lm_head's float-input form on
-  /// x86-64-avx512 only (elsewhere it keeps float activations).
+  /// target: Q2_0C (over activations quantized beforehand;
+  /// lowbit-quantize-activations) and the Q8_0 lm_head (float input,
+  /// rounded inside the kernel), on both x86 ISAs.
   bool hasInt8Family(WeightFormat format) const {
-    if (format == WeightFormat::Q2_0C)
-      return target == "x86-64-avx512" || target == "x86-64-avx2" || target.empty();
-    return format == WeightFormat::Q8_0 && (target == "x86-64-avx512" || target.empty());
+    return (format == WeightFormat::Q2_0C || format == WeightFormat::Q8_0) &&
+           (target == "x86-64-avx512" || target == "x86-64-avx2" || target.empty());
   }
 
   /// Targets whose kernel library has the Q2_K / TQ2_0 GEMVs

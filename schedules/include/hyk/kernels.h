@@ -196,6 +196,9 @@ int32_t hyk_gemv_q8_0_avx512(const uint8_t *w, const float *x, float *y,
  * float32 summation order. */
 int32_t hyk_gemv_q8_0_a8_avx512(const uint8_t *w, const float *x, float *y,
                                 int64_t n, int64_t k);
+/* The same rounding and contract on AVX2 (vpmaddubsw). */
+int32_t hyk_gemv_q8_0_a8_avx2(const uint8_t *w, const float *x, float *y, int64_t n,
+                              int64_t k);
 /* ---- ggml's Q2_K and TQ2_0 ----------------------------------------------------
  * Rows of K weights (K a multiple of 256) in blocks of 256. The 64 code bytes
  * of a block hold the 2-bit code c of element 128 h + 32 j + l (h < 2, j < 4,

@@ -73,16 +73,14 @@ struct Problem {
   }
 };
 
-class GemvQ8_0A8Test : public ::testing::TestWithParam<std::tuple<int64_t, int64_t>> {};
+using Q8_0A8Fn = decltype(&hyk_gemv_q8_0_a8_avx512);
 
-TEST_P(GemvQ8_0A8Test, MatchesInt8Reference) {
-  if (!hyk_test::CpuHasAvx512Zen4())
-    GTEST_SKIP() << kNoCpu;
-  const int64_t n = std::get<0>(GetParam()), k = std::get<1>(GetParam());
+// The kernel's rows against the double reference of the rounded x.
+void CheckAgainstReference(Q8_0A8Fn fn, int64_t n, int64_t k) {
   Problem p(n, k, static_cast<uint32_t>(n * 131 + k));
   ASSERT_TRUE(p.w.ok() && p.x.ok());
   hyk_test::GuardedOutput out(n);
-  ASSERT_EQ(hyk_gemv_q8_0_a8_avx512(p.w.data(), p.xs(), out.y(), n, k), HYK_OK);
+  ASSERT_EQ(fn(p.w.data(), p.xs(), out.y(), n, k), HYK_OK);
   ASSERT_TRUE(out.GuardsIntact());
   const std::vector<double> xr = RoundActivations(p.xs(), k);
   const double rel = (k / 32 + 10) * std::ldexp(1.0, -24);
@@ -97,7 +95,69 @@ TEST_P(GemvQ8_0A8Test, MatchesInt8Reference) {
   }
 }
 
+class GemvQ8_0A8Test : public ::testing::TestWithParam<std::tuple<int64_t, int64_t>> {};
+
+TEST_P(GemvQ8_0A8Test, MatchesInt8Reference) {
+  if (!hyk_test::CpuHasAvx512Zen4())
+    GTEST_SKIP() << kNoCpu;
+  CheckAgainstReference(hyk_gemv_q8_0_a8_avx512, std::get<0>(GetParam()),
+                        std::get<1>(GetParam()));
+}
+
+// The AVX2 form (vpmaddubsw of |qs| and q signed like qs).
+class GemvQ8_0A8Avx2Test : public ::testing::TestWithParam<std::tuple<int64_t, int64_t>> {};
+
+TEST_P(GemvQ8_0A8Avx2Test, MatchesInt8Reference) {
+  if (!hyk_test::CpuHasAvx2())
+    GTEST_SKIP() << "CPU lacks AVX2";
+  CheckAgainstReference(hyk_gemv_q8_0_a8_avx2, std::get<0>(GetParam()),
+                        std::get<1>(GetParam()));
+}
+
+// The largest int16 pair sums vpmaddubsw can see (|qs| = 128 or 127 against
+// q = +-127, same and opposite signs) come out exact: no saturation.
+TEST(GemvQ8_0A8Avx2, ExtremeCodesDoNotSaturate) {
+  if (!hyk_test::CpuHasAvx2())
+    GTEST_SKIP() << "CPU lacks AVX2";
+  const int64_t n = 4, k = 64;
+  hyk_test::GuardedBuffer w(static_cast<size_t>(n * 2 * 34)), xb(k * sizeof(float));
+  ASSERT_TRUE(w.ok() && xb.ok());
+  float *x = reinterpret_cast<float *>(xb.data());
+  for (int64_t i = 0; i < k; ++i)
+    x[i] = i % 3 == 2 ? -1.0f : 1.0f; // q = +-127, s = 1/127
+  const int8_t codes[4] = {-128, 127, -127, -128};
+  const uint16_t one = 0x3C00;
+  for (int64_t r = 0; r < n; ++r)
+    for (int b = 0; b < 2; ++b) {
+      uint8_t *blk = w.data() + (r * 2 + b) * 34;
+      std::memcpy(blk, &one, 2);
+      for (int j = 0; j < 32; ++j) // row 3 alternates -128 / 127
+        blk[2 + j] = static_cast<uint8_t>(r == 3 && j % 2 ? int8_t{127} : codes[r]);
+    }
+  hyk_test::GuardedOutput out(n);
+  ASSERT_EQ(hyk_gemv_q8_0_a8_avx2(w.data(), x, out.y(), n, k), HYK_OK);
+  EXPECT_TRUE(out.GuardsIntact());
+  const float s = 1.0f * (1.0f / 127);
+  for (int64_t r = 0; r < n; ++r) {
+    double want = 0;
+    for (int64_t i = 0; i < k; ++i) {
+      const int c = r == 3 && (i % 32) % 2 ? 127 : codes[r];
+      want += c * (x[i] > 0 ? 127.0 : -127.0) * static_cast<double>(s);
+    }
+    EXPECT_NEAR(out.at(r), want, 1e-5 * std::fabs(want) + 1e-6) << "row " << r;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Shapes, GemvQ8_0A8Test,
+                         ::testing::Combine(::testing::Values<int64_t>(1, 5, 17, 63, 1000,
+                                                                       4099),
+                                            ::testing::Values<int64_t>(32, 96, 2048)),
+                         [](const auto &info) {
+                           return "n" + std::to_string(std::get<0>(info.param)) + "_k" +
+                                  std::to_string(std::get<1>(info.param));
+                         });
+
+INSTANTIATE_TEST_SUITE_P(Shapes, GemvQ8_0A8Avx2Test,
                          ::testing::Combine(::testing::Values<int64_t>(1, 5, 17, 63, 1000,
                                                                        4099),
                                             ::testing::Values<int64_t>(32, 96, 2048)),

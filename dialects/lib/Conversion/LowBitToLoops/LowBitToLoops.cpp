@@ -278,9 +278,14 @@ private:
       // A prefill matmul (several activation rows) that lowbit-select-kernels
       // gave a GEMM kernel: one call for all rows.
       auto kernel = op->getAttrOfType<StringAttr>("hyc.kernel");
-      if (kernel && kernel.getValue().ends_with("_a8") && isa != "avx512")
+      // Float-input int8-activation kernels (the _a8 GEMVs round their own
+      // input): all of them on avx512, the Q8_0 one on avx2 too.
+      if (kernel && kernel.getValue().ends_with("_a8") && isa != "avx512" &&
+          !(isa == "avx2" && kernel.getValue() == "gemv_q8_0_a8"))
         return op.emitOpError("kernel ")
-               << kernel << " (int8 activations) exists only for kernel ISA avx512, not " << isa;
+               << kernel << " (int8 activations, float input) exists only for kernel ISA "
+               << (kernel.getValue() == "gemv_q8_0_a8" ? "avx2 and avx512" : "avx512")
+               << ", not " << isa;
       if (tuned && kernel && kernel.getValue().ends_with("q2_0c_a8"))
         return op.emitOpError("a tuned ")
                << kernel.getValue()
