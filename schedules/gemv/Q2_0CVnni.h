@@ -98,6 +98,11 @@ public:
   static constexpr int kDotVnni = 0;
   static constexpr int kDotMaddubs = 1;
   void setDot(int method) { dot = method == kDotMaddubs ? kDotMaddubs : kDotVnni; }
+  /// For an autoscheduler (set before define()): kDotMaddubs's int16 sums as
+  /// plain adds, which it may reorder (saturating_add, which the manual
+  /// schedule needs for Halide to emit vpmaddubsw, is not associative to
+  /// Halide; the sums never reach 2^15, so both give the same values).
+  void setAutoscheduled(bool on) { autoscheduled = on; }
   /// The dot product a Halide target gets: VNNI where it has it, else maddubs.
   static int dotFor(const Halide::Target &t) {
     return t.has_feature(Halide::Target::AVX512_Zen4) ||
@@ -218,9 +223,9 @@ private:
       rm = RDom(0, 2, 0, kChunks, 0, 4, "rm");
       Expr jj = rm.y * kDotBytes + 2 * jp + rm.x;
       pm(jp, part, b, n, m) = cast<int16_t>(0);
-      pm(jp, part, b, n, m) =
-          saturating_add(pm(jp, part, b, n, m), cast<int16_t>(code(jj, rm.z, b, n)) *
-                                                    cast<int16_t>(xs(jj, rm.z, part, b, m)));
+      Expr product = cast<int16_t>(code(jj, rm.z, b, n)) * cast<int16_t>(xs(jj, rm.z, part, b, m));
+      pm(jp, part, b, n, m) = autoscheduled ? pm(jp, part, b, n, m) + product
+                                            : saturating_add(pm(jp, part, b, n, m), product);
       rr = RDom(0, 2, "rr");
       ip(lane, part, b, n, m) = 0;
       ip(lane, part, b, n, m) += cast<int32_t>(pm(2 * lane + rr, part, b, n, m));
@@ -439,6 +444,7 @@ private:
   int interleave = 0;
   int decode = kDecodeShift;
   int dot = kDotVnni;
+  bool autoscheduled = false;
   /// Codes as the dot product sees them: 64 c (kDotVnni), c (kDotMaddubs).
   float codeScale() const { return dot == kDotMaddubs ? 1.0f : 64.0f; }
   bool prequantized = false;

@@ -61,6 +61,7 @@ public:
     alg.setRowInterleave(interleave);
     alg.setDecode(decode);
     alg.setDot(Q2_0CVnni::dotFor(get_target()));
+    alg.setAutoscheduled(using_autoscheduler());
     alg.defineQuantized(w, q2, s2);
     y(n) = alg.total(n, 0);
     Expr nblocks = alg.blocksPerRow(w);
@@ -124,6 +125,7 @@ public:
     alg.setRowInterleave(interleave);
     alg.setDecode(decode);
     alg.setDot(Q2_0CVnni::dotFor(get_target()));
+    alg.setAutoscheduled(using_autoscheduler());
     alg.defineQuantized(w, q2, s2);
     y(n, t) = alg.total(n, t);
 

@@ -93,8 +93,11 @@ public:
       sq(j, b, n) = select(qs < 0, nq(b * kBlockWeights + j), q(b * kBlockWeights + j));
       rp = RDom(0, 2, "rp");
       pm(jp, b, n) = cast<int16_t>(0);
-      pm(jp, b, n) = saturating_add(pm(jp, b, n), cast<int16_t>(code(2 * jp + rp, b, n)) *
-                                                      cast<int16_t>(sq(2 * jp + rp, b, n)));
+      Expr product = cast<int16_t>(code(2 * jp + rp, b, n)) * cast<int16_t>(sq(2 * jp + rp, b, n));
+      // saturating_add lets Halide emit vpmaddubsw; an autoscheduler needs
+      // an associative add (no pair reaches 2^15: the same values).
+      pm(jp, b, n) = using_autoscheduler() ? pm(jp, b, n) + product
+                                           : saturating_add(pm(jp, b, n), product);
       rd = RDom(0, 2, "rd");
       ip(l, b, n) = 0;
       ip(l, b, n) += cast<int32_t>(pm(2 * l + rd, b, n));
