@@ -148,23 +148,15 @@ TEST(GemvQ8_0A8Avx2, ExtremeCodesDoNotSaturate) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Shapes, GemvQ8_0A8Test,
-                         ::testing::Combine(::testing::Values<int64_t>(1, 5, 17, 63, 1000,
-                                                                       4099),
-                                            ::testing::Values<int64_t>(32, 96, 2048)),
-                         [](const auto &info) {
-                           return "n" + std::to_string(std::get<0>(info.param)) + "_k" +
-                                  std::to_string(std::get<1>(info.param));
-                         });
-
-INSTANTIATE_TEST_SUITE_P(Shapes, GemvQ8_0A8Avx2Test,
-                         ::testing::Combine(::testing::Values<int64_t>(1, 5, 17, 63, 1000,
-                                                                       4099),
-                                            ::testing::Values<int64_t>(32, 96, 2048)),
-                         [](const auto &info) {
-                           return "n" + std::to_string(std::get<0>(info.param)) + "_k" +
-                                  std::to_string(std::get<1>(info.param));
-                         });
+// Rows off every task and unroll size; K of 1, 3 and 64 blocks.
+const auto kQ8_0Shapes = ::testing::Combine(::testing::Values<int64_t>(1, 5, 17, 63, 1000, 4099),
+                                            ::testing::Values<int64_t>(32, 96, 2048));
+std::string Q8_0ShapeName(const ::testing::TestParamInfo<std::tuple<int64_t, int64_t>> &info) {
+  return "n" + std::to_string(std::get<0>(info.param)) + "_k" +
+         std::to_string(std::get<1>(info.param));
+}
+INSTANTIATE_TEST_SUITE_P(Shapes, GemvQ8_0A8Test, kQ8_0Shapes, Q8_0ShapeName);
+INSTANTIATE_TEST_SUITE_P(Shapes, GemvQ8_0A8Avx2Test, kQ8_0Shapes, Q8_0ShapeName);
 
 // The kernel really rounds x to int8: against float math its error has the
 // size int8 rounding predicts (far above the float summation error a 24-bit
