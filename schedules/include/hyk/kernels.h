@@ -138,10 +138,11 @@ int32_t hyk_quantize_avx512(const float *x, int8_t *q, float *steps, int64_t row
                             int64_t k);
 int32_t hyk_rms_norm_quantize_avx512(const float *x, const float *gamma, int8_t *q,
                                      float *steps, int64_t rows, int64_t k, float eps);
-/* The same five kernels for AVX2 (x86-64-avx2 with --activations int8):
- * the same contracts and results (the products on vpmaddubsw + vpmaddwd
- * instead of vpdpbusd; the float sums in the same order). The r8 forms
- * follow below with their layout. */
+/* The same kernels for AVX2 (x86-64-avx2 with --activations int8): the
+ * same contracts, rounding and accuracy bound (the integer products on
+ * vpmaddubsw + vpmaddwd instead of vpdpbusd, exact either way; tested
+ * against the double reference, not against the avx512 kernels). The r8
+ * forms follow below with their layout. */
 int32_t hyk_gemv_q2_0c_a8q_avx2(const uint8_t *w, const int8_t *xq, const float *xs,
                                 float *y, int64_t n, int64_t k);
 int32_t hyk_gemm_q2_0c_a8q_avx2(const uint8_t *w, const int8_t *xq, const float *xs,
