@@ -57,6 +57,15 @@ void setGemvEstimates(W &w, X &x, Y &y, int n, int k, int blockWeights,
   y.set_estimates({{0, std::max(1, n)}});
 }
 
+/// Whether Halide target `t` has a 4-way byte dot product (vpdpbusd: AVX-512
+/// VNNI or AVX-VNNI). The x86 int8 generators build on it where it exists,
+/// else on vpmaddubsw + vpmaddwd (AVX2).
+inline bool hasByteDot4(const Halide::Target &t) {
+  return t.has_feature(Halide::Target::AVX512_Zen4) ||
+         t.has_feature(Halide::Target::AVX512_SapphireRapids) ||
+         t.has_feature(Halide::Target::AVXVNNI);
+}
+
 /// Rows per parallel task, at least `unroll` and a multiple of it.
 inline int rowsPerTask(int rowsPerTaskParam, int unroll) {
   return ((std::max(unroll, rowsPerTaskParam) + unroll - 1) / unroll) * unroll;

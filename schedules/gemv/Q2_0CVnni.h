@@ -105,11 +105,7 @@ public:
   void setAutoscheduled(bool on) { autoscheduled = on; }
   /// The dot product a Halide target gets: VNNI where it has it, else maddubs.
   static int dotFor(const Halide::Target &t) {
-    return t.has_feature(Halide::Target::AVX512_Zen4) ||
-                   t.has_feature(Halide::Target::AVX512_SapphireRapids) ||
-                   t.has_feature(Halide::Target::AVXVNNI)
-               ? kDotVnni
-               : kDotMaddubs;
+    return hasByteDot4(t) ? kDotVnni : kDotMaddubs;
   }
   /// Blocks per weight row, from w's first extent (either layout).
   template <typename W>

@@ -65,9 +65,7 @@ public:
 
   void generate() {
     Expr nblocks = w.dim(0).extent() / kBlockBytes;
-    const Target t = get_target();
-    maddubs = !(t.has_feature(Target::AVX512_Zen4) ||
-                t.has_feature(Target::AVX512_SapphireRapids) || t.has_feature(Target::AVXVNNI));
+    maddubs = !hyk::hasByteDot4(get_target());
 
     // Activation side (O(K), once per call).
     ra = RDom(0, kBlockWeights, "ra");

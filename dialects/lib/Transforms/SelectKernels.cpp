@@ -197,8 +197,8 @@ struct SelectKernels
     });
   }
 
-  /// The quantize / rms_norm_quantize kernels are AVX-512's (the int8
-  /// activations' target).
+  /// The quantize / rms_norm_quantize kernels are x86's (avx2 and avx512,
+  /// the int8 activations' targets).
   bool hasQuantizeKernels() const {
     return target == "x86-64-avx512" || target == "x86-64-avx2";
   }
