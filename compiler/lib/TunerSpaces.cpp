@@ -143,7 +143,8 @@ std::vector<SearchSpace> buildSpaces() {
   // positions: cache positions scored per step with a group of four query
   // heads (0 = the ISA's default: 4 on AVX-512, else 1); parallel=false: one
   // thread (the fork-join costs more than a short cache's work);
-  // vector_sums: the softmax's maximum and sum as vector reductions.
+  // vector_sums: the softmax's maximum and sum as vector reductions;
+  // v_vectors (prefill): D vectors per register tile of the V pass.
   for (const char *isa : {"avx2", "avx512", "neon"}) {
     s.push_back({"attention_decode", isa,
                  {knob("kv_split", {32, 64, 128, 256, 512, 1024, 2048}, 256),
@@ -152,7 +153,7 @@ std::vector<SearchSpace> buildSpaces() {
     s.push_back({"attention_prefill", isa,
                  {knob("kv_split", {64, 256, 1024, 1 << 20}, 1 << 20),
                   knob("positions", {0, 1, 2, 4, 8}, 0), flag("parallel", true),
-                  flag("vector_sums", true)}});
+                  flag("vector_sums", true), knob("v_vectors", {1, 2, 4}, 2)}});
     // The ops between the matmuls (PointwiseGenerators.cpp): vectors = native
     // vectors per loop step (the unroll of the vectorized loops).
     for (const char *op : {"rms_norm", "rope", "swiglu"})

@@ -53,6 +53,9 @@ public:
   // K vector loaded once for 4 x positions accumulators); 0: 4 where the ISA
   // has AVX-512's 32 vector registers, else 1.
   GeneratorParam<int> positions{"positions", 0};
+  // Prefill's V pass: D vectors per tile of the group's query heads (the
+  // tile's group x v_vectors sums stay in registers). Decode ignores it.
+  GeneratorParam<int> v_vectors{"v_vectors", 2};
   // Problem size for Halide's autoschedulers (hyc tune's Adams2019
   // baseline): query heads, head_dim, queries, KV heads and pos0.
   GeneratorParam<int> estimate_n{"estimate_n", 16};
@@ -78,6 +81,8 @@ public:
       throw std::invalid_argument("attention: positions must be 0 (the ISA's default) .. 16");
     if (kv_split < 1)
       throw std::invalid_argument("attention: kv_split must be at least 1");
+    if (v_vectors < 1 || v_vectors > 8)
+      throw std::invalid_argument("attention: v_vectors must be 1 .. 8");
     const bool q8 = k.type() == UInt(8) && v.type() == UInt(8);
     if (k.type() != v.type() ||
         !(q8 || (k.type().is_float() && (k.type().bits() == 16 || k.type().bits() == 32))))
@@ -140,11 +145,14 @@ public:
     // Clamped as well: bounds inference does not use the predicate, and the
     // cache buffer ends at row npos - 1.
     Expr tc = min(tb, npos - 1);
-    part(i, c, h, m) = 0.0f;
-    part(i, c, h, m) += prob(tc, h, m) * element(v, q8, i, h / group, tc);
+    // Indexed like the scores by KV head j and place g in its group, so a V
+    // row is visibly shared by the group's query heads.
+    vsum(i, c, g, j, m) = 0.0f;
+    vsum(i, c, g, j, m) += prob(tc, j * group + g, m) * element(v, q8, i, j, tc);
+    part(i, c, g, j, m) = vsum(i, c, g, j, m);
     RDom rc(0, nblocks, "rc");
     acc(i, h, m) = 0.0f;
-    acc(i, h, m) += part(i, rc, h, m);
+    acc(i, h, m) += part(i, rc, h % group, h / group, m);
     out(i, h, m) = acc(i, h, m) / ssum(h, m);
     if (this->using_autoscheduler()) {
       const int dd = estimate_k, hh = estimate_n, kvh = estimate_kv_heads;
@@ -190,10 +198,10 @@ public:
     // at once, so each K vector is loaded (and widened from float16) once
     // for four scores; with AVX-512's 32 registers also four positions
     // (16 accumulators), else one (AVX2 and NEON have fewer or narrower).
+    const int stepPositions = positions > 0 ? int(positions) : (vw >= 16 ? 4 : 1);
     Stage grouped = score.specialize(group == 4);
     grouped.split(h, ho, hi, 4)
-        .split(t, to, ti, positions > 0 ? int(positions) : (vw >= 16 ? 4 : 1),
-               TailStrategy::GuardWithIf)
+        .split(t, to, ti, stepPositions, TailStrategy::GuardWithIf)
         .reorder(ti, hi, to, ho, m)
         .fuse(ho, m, hm);
     if (parallel)
@@ -206,9 +214,25 @@ public:
         .fuse(ho, m, hm);
     if (parallel)
       score.parallel(hm);
-    lanes.compute_at(score, to).bound(u, 0, 16).vectorize(u).unroll(t);
+    // Storage of a constant size (a step's positions, up to 16 heads per
+    // group, more fails the pipeline's bounds check; a step's heads are one
+    // group, so one KV head, of one query): on the stack, not a heap
+    // allocation per step.
+    lanes.compute_at(score, to)
+        .bound(u, 0, 16)
+        .bound_storage(t, std::max(stepPositions, 4))
+        .bound_storage(g, 16)
+        .bound_storage(j, 1)
+        .bound_storage(m, 1)
+        .vectorize(u)
+        .unroll(t);
     lanes.update().reorder(u, t, g, ri_).vectorize(u).unroll(t);
-    dot.compute_at(score, to).unroll(t);
+    dot.compute_at(score, to)
+        .bound_storage(t, std::max(stepPositions, 4))
+        .bound_storage(g, 16)
+        .bound_storage(j, 1)
+        .bound_storage(m, 1)
+        .unroll(t);
     dot.update().reorder(ru_, t, g).atomic().vectorize(ru_).unroll(t);
     // With four heads per group those loops have 4 iterations: unrolled.
     lanes.specialize(group == 4).unroll(g);
@@ -230,10 +254,38 @@ public:
     }
     // V pass: each task sums up to kv_split rows of V for one head and
     // query, vectorized over D; the blocks are merged per output head.
-    part.compute_root().vectorize(i, vw);
-    part.update().reorder(i, rb_, c, h, m).vectorize(i, vw).fuse(c, h, chm).fuse(chm, m, chm);
-    if (parallel)
-      part.update().parallel(chm);
+    if (!Decode) {
+      // Prefill: tiles of `v_vectors` D vectors x the group's heads, whose
+      // sums over the cache positions stay in registers (a small buffer per
+      // tile); each V vector, dequantized once, feeds `group` FMAs (before:
+      // one head at a time, its D sums stored to memory at every position;
+      // measured ~2x faster for the whole op at 256-512 positions, AVX2 Q8_0).
+      const int vi = v_vectors;
+      Var io("io"), ii("ii"), jm("jm");
+      part.compute_root()
+          .split(i, io, ii, vw * vi, TailStrategy::GuardWithIf)
+          .reorder(ii, g, io, c, m, j)
+          .vectorize(ii, vw)
+          .fuse(m, j, jm);
+      if (parallel)
+        part.parallel(jm);
+      // Storage of a constant size (up to 16 heads per group; a larger
+      // group fails the pipeline's bounds check), so it lives on the stack
+      // and, with the group's loop unrolled, in registers.
+      vsum.compute_at(part, io)
+          .bound_storage(g, 16)
+          .bound_storage(i, vw * vi)
+          .vectorize(i, vw)
+          .unroll(i);
+      vsum.update().reorder(i, g, rb_).vectorize(i, vw).unroll(i);
+      vsum.specialize(group == 4).unroll(g);
+      vsum.update().specialize(group == 4).unroll(g);
+    } else {
+      vsum.compute_root().vectorize(i, vw);
+      vsum.update().reorder(i, rb_, c, g, j, m).vectorize(i, vw).fuse(c, g, chm).fuse(chm, j, chm).fuse(chm, m, chm);
+      if (parallel)
+        vsum.update().parallel(chm);
+    }
     acc.compute_at(out, h).vectorize(i, vw);
     acc.update().reorder(i, rc_).vectorize(i, vw);
     out.vectorize(i, vw);
@@ -243,7 +295,7 @@ public:
 
 private:
   Var t{"t"}, h{"h"}, m{"m"}, i{"i"}, c{"c"}, u{"u"}, g{"g"}, j{"j"};
-  Func lanes{"lanes"}, dot{"dot"}, score{"score"}, smax{"smax"}, prob{"prob"}, ssum{"ssum"}, part{"part"},
+  Func vsum{"vsum"}, lanes{"lanes"}, dot{"dot"}, score{"score"}, smax{"smax"}, prob{"prob"}, ssum{"ssum"}, part{"part"},
       acc{"acc"};
   Expr nblocks;
   RDom ri_, ru_, rt_, rb_, rc_;
