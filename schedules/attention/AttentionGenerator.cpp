@@ -218,21 +218,15 @@ public:
     // group, more fails the pipeline's bounds check; a step's heads are one
     // group, so one KV head, of one query): on the stack, not a heap
     // allocation per step.
-    lanes.compute_at(score, to)
-        .bound(u, 0, 16)
-        .bound_storage(t, std::max(stepPositions, 4))
-        .bound_storage(g, 16)
-        .bound_storage(j, 1)
-        .bound_storage(m, 1)
-        .vectorize(u)
-        .unroll(t);
+    for (Func *f : {&lanes, &dot})
+      f->compute_at(score, to)
+          .bound_storage(t, std::max(stepPositions, 4))
+          .bound_storage(g, 16)
+          .bound_storage(j, 1)
+          .bound_storage(m, 1)
+          .unroll(t);
+    lanes.bound(u, 0, 16).vectorize(u);
     lanes.update().reorder(u, t, g, ri_).vectorize(u).unroll(t);
-    dot.compute_at(score, to)
-        .bound_storage(t, std::max(stepPositions, 4))
-        .bound_storage(g, 16)
-        .bound_storage(j, 1)
-        .bound_storage(m, 1)
-        .unroll(t);
     dot.update().reorder(ru_, t, g).atomic().vectorize(ru_).unroll(t);
     // With four heads per group those loops have 4 iterations: unrolled.
     lanes.specialize(group == 4).unroll(g);
@@ -252,8 +246,7 @@ public:
       smax.update().split(rt_, ro, rl, vw, TailStrategy::GuardWithIf).atomic().vectorize(rl);
       ssum.update().split(rt_, ro, rl, vw, TailStrategy::GuardWithIf).atomic().vectorize(rl);
     }
-    // V pass: each task sums up to kv_split rows of V for one head and
-    // query, vectorized over D; the blocks are merged per output head.
+    // V pass, then the blocks merged per output head (acc below).
     if (!Decode) {
       // Prefill: tiles of `v_vectors` D vectors x the group's heads, whose
       // sums over the cache positions stay in registers (a small buffer per
@@ -281,6 +274,8 @@ public:
       vsum.specialize(group == 4).unroll(g);
       vsum.update().specialize(group == 4).unroll(g);
     } else {
+      // Decode: each task sums up to kv_split rows of V for one head,
+      // vectorized over D.
       vsum.compute_root().vectorize(i, vw);
       vsum.update().reorder(i, rb_, c, g, j, m).vectorize(i, vw).fuse(c, g, chm).fuse(chm, j, chm).fuse(chm, m, chm);
       if (parallel)
