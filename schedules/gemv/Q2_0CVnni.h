@@ -321,12 +321,9 @@ public:
     // On AVX2 the codes of a task's rows are decoded once for all its
     // token tiles (a task's rows x K bytes: 64-192 KB at 32 rows, in L2),
     // rather than once per register tile.
-    if (dot == kDotMaddubs) {
-      LoopLevel task(y, nt);
-      scheduleTile(LoopLevel(y, mo), R, T, w, prefetchBlocks, &task);
-    } else {
-      scheduleTile(LoopLevel(y, mo), R, T, w, prefetchBlocks);
-    }
+    LoopLevel task(y, nt);
+    scheduleTile(LoopLevel(y, mo), R, T, w, prefetchBlocks,
+                 dot == kDotMaddubs ? &task : nullptr);
   }
 
   /// The weight side for one register tile of `rows` x `tokens` outputs,
