@@ -111,10 +111,10 @@ std::vector<SearchSpace> buildSpaces() {
                 knob("rows_per_task", {8, 16, 32, 64, 128}, 32), flag("parallel", true),
                 knob("prefetch", {0, 1, 2, 4}, 0), knob("decode", {0, 1}, 1)},
                /*fixedShape=*/true});
-  // On AVX2 the default tile is 3 x 2 (the generator's rows = 0); the codes
+  // On AVX2 the default tile is 4 x 2 (the generator's rows = 0); the codes
   // of each task's rows are decoded once for all its token tiles.
   s.push_back({"gemm_q2_0c_a8q_vnni", "avx2",
-               {knob("rows", {1, 2, 3, 4}, 3), knob("tokens", {1, 2, 3, 4}, 2),
+               {knob("rows", {1, 2, 3, 4}, 4), knob("tokens", {1, 2, 3, 4}, 2),
                 knob("rows_per_task", {8, 16, 32, 64, 128}, 32), flag("parallel", true),
                 knob("prefetch", {0, 1, 2, 4}, 0)},
                /*fixedShape=*/true});

@@ -253,12 +253,28 @@ private:
                                 ipp(lane, part, 2, b, n, m) * 4 + ipp(lane, part, 3, b, n, m);
     }
 
-    rb = RDom(0, nblocks, "rb");
-    Expr sb = I8DotActivations::combine(nd, [&](int d) { return ip(lane, d, rb, n, m); });
+    // kDotMaddubs accumulates in 8 float lanes (one ymm) per output: lane
+    // l + 8 h of a block (h, its half) adds into lane l. A tile keeps one
+    // float accumulator per output rather than two, and each half's int16
+    // sums are widened and scaled right after they are complete (on Zen 3
+    // 1.0-1.2x faster GEMM than 16 lanes, bench/RESULTS.md).
+    const int halves = kDotLanes / accLanes();
+    Expr ln = lane;
+    if (halves > 1) {
+      rb = RDom(0, halves, 0, nblocks, "rb");
+      rbHalf = rb.x;
+      rbBlock = rb.y;
+      ln = lane + accLanes() * rbHalf;
+    } else {
+      rb = RDom(0, nblocks, "rb");
+      rbHalf = rbBlock = rb.x;
+    }
+    Expr sb = I8DotActivations::combine(nd, [&](int d) { return ip(ln, d, rbBlock, n, m); });
     lanesum(lane, n, m) = 0.0f;
-    lanesum(lane, n, m) += scale(rb, n) * (step2(lane, rb, m) * sb - qstep(lane, rb, m));
+    lanesum(lane, n, m) +=
+        scale(rbBlock, n) * (step2(ln, rbBlock, m) * sb - qstep(ln, rbBlock, m));
 
-    rl = RDom(0, kDotLanes, "rl");
+    rl = RDom(0, accLanes(), "rl");
     total(n, m) = 0.0f;
     total(n, m) += lanesum(rl, n, m);
   }
@@ -334,22 +350,29 @@ public:
     total.compute_at(tile).bound_extent(n, rows).bound_extent(m, tokens).unroll(n).unroll(m);
     total.update().reorder(rl, n, m).atomic().vectorize(rl).unroll(n).unroll(m);
     lanesum.compute_at(tile)
-        .bound(lane, 0, kDotLanes)
+        .bound(lane, 0, accLanes())
         .bound_extent(n, rows)
         .bound_extent(m, tokens)
         .vectorize(lane)
         .unroll(n)
         .unroll(m);
-    lanesum.update().reorder(lane, n, m, rb).vectorize(lane).unroll(n).unroll(m);
+    if (dot == kDotMaddubs) // a loop over the block's halves inside the block loop
+      lanesum.update().reorder(lane, n, m, rbHalf, rbBlock).unroll(rbHalf);
+    else
+      lanesum.update().reorder(lane, n, m, rbBlock);
+    lanesum.update().vectorize(lane).unroll(n).unroll(m);
     // Software prefetch of the weight rows `prefetchBlocks` blocks ahead:
     // the tile reads `rows` interleaved streams, which the hardware
     // prefetchers follow poorly (measured: ~10 GB/s from DRAM on 2 cores
     // without, against a 48 GB/s read loop).
     if (prefetchBlocks > 0)
-      lanesum.update().prefetch(w, rb, rb, prefetchBlocks);
-    ip.compute_at(lanesum, rb)
-        .bound(lane, 0, kDotLanes)
-        .bound(part, 0, nd)
+      lanesum.update().prefetch(w, rbBlock, rbBlock, prefetchBlocks);
+    // Per block (kDotVnni: its 16 lanes) or per half block (kDotMaddubs:
+    // 8 lanes).
+    ip.compute_at(lanesum, rbHalf);
+    if (dot == kDotVnni)
+      ip.bound(lane, 0, kDotLanes);
+    ip.bound(part, 0, nd)
         .reorder_storage(lane, part, n, m, b)
         .reorder(lane, part, n, m, b)
         .vectorize(lane)
@@ -357,19 +380,23 @@ public:
         .unroll(n)
         .unroll(m);
     if (dot == kDotMaddubs) {
-      // Per block and row: the 4 x 128 codes (4 x 4 vectors of 32 bytes),
-      // then per row and token 2 int16 accumulators of 16 pairs, each fed by
-      // 8 vpmaddubsw (planes x chunks), then 2 vpmaddwd into the 16 lanes.
+      // Per block and row: the 4 x 128 codes (4 x 4 vectors of 32 bytes);
+      // per half block, row and token an int16 accumulator of 16 pairs fed
+      // by 8 vpmaddubsw (planes x chunks), then a vpmaddwd into 8 lanes.
+      // The task's codes are decoded row by row (each row one contiguous
+      // run of the weights, which the hardware prefetchers follow; block by
+      // block across the rows, the loads, mostly from DRAM, stalled: 11% of
+      // the GEMM's time on Zen 3).
       if (codesAt)
         code.compute_at(*codesAt)
             .bound(j, 0, kCodeBytes)
             .bound(s, 0, 4)
-            .reorder(j, s, n, b)
+            .reorder(j, s, b, n)
             .vectorize(j, kDotBytes / 2)
             .unroll(j)
             .unroll(s);
       else
-        code.compute_at(lanesum, rb)
+        code.compute_at(lanesum, rbBlock)
             .bound(j, 0, kCodeBytes)
             .bound(s, 0, 4)
             .bound_extent(n, rows)
@@ -378,8 +405,7 @@ public:
             .unroll(j)
             .unroll(s)
             .unroll(n);
-      pm.compute_at(lanesum, rb)
-          .bound(jp, 0, kDotBytes / 2)
+      pm.compute_at(lanesum, rbHalf) // the half's 16 pairs
           .bound(part, 0, nd)
           .reorder_storage(jp, part, n, m, b)
           .reorder(jp, part, n, m, b)
@@ -392,8 +418,7 @@ public:
       pu.atomic(true) // saturating_add: no overflow happens (bound above)
           .split(jp, jpo, jpi, 16);
       if (codesAt) {
-        // GEMM: a loop over the 4 planes of each half (jpo) of the block,
-        // whose body is rows x tokens int16 accumulators fed by the rows'
+        // GEMM: per half block, a loop over the 4 planes whose body is rows x tokens int16 accumulators fed by the rows'
         // code vectors and the tokens' activation vectors of both chunks
         // (rows + tokens loads per rows x tokens vpmaddubsw). Fully unrolled,
         // LLVM interleaves all of a block's products and spills AVX2's 16
@@ -422,7 +447,7 @@ public:
     if (decode == kDecodeMask) {
       // The plane accumulators: innermost one vpdpbusd, unrolled over
       // digits, planes, tokens, rows and both chunks.
-      ipp.compute_at(lanesum, rb)
+      ipp.compute_at(lanesum, rbBlock)
           .bound(lane, 0, kDotLanes)
           .bound(part, 0, nd)
           .bound(s, 0, 4)
@@ -467,6 +492,9 @@ private:
   bool autoscheduled = false;
   /// Codes as the dot product sees them: 64 c (kDotVnni), c (kDotMaddubs).
   float codeScale() const { return dot == kDotMaddubs ? 1.0f : 64.0f; }
+  /// Float lanes of lanesum: 16 (one zmm) for kDotVnni, 8 (one ymm) for
+  /// kDotMaddubs.
+  int accLanes() const { return dot == kDotMaddubs ? 8 : kDotLanes; }
   bool prequantized = false;
   Halide::Var j{"j"}, s{"s"}, part{"part"}, b{"b"}, lane{"lane"};
   Halide::Func amax{"amax"}, inv{"inv"}, step{"step"}, step2{"step2"}, q{"q"},
@@ -474,6 +502,9 @@ private:
       ip{"ip"}, ipp{"ipp"}, pm{"pm"}, lanesum{"lanesum"};
   Halide::Var jp{"jp"}, jpo{"jpo"}, jpi{"jpi"};
   Halide::RDom rg, rq, rd, rb, rl, rm, rr;
+  /// rb's loops: over the blocks, and the halves of a block (kDotMaddubs;
+  /// for kDotVnni both are the block loop).
+  Halide::RVar rbBlock, rbHalf;
 };
 
 } // namespace hyk

@@ -98,8 +98,9 @@ private:
 class Q2_0CVnniA8qGemm : public Generator<Q2_0CVnniA8qGemm> {
 public:
   // Register tile: rows of W x tokens of X. rows 0 = the target's default:
-  // 2 with VNNI, 3 on AVX2 (6 int16 accumulators + 5 operand vectors of 16
-  // ymm registers; 2 x 2 measured ~1.1x slower on Zen 3).
+  // 2 with VNNI, 4 on AVX2 (per half block 8 int16 and 8 float
+  // accumulators; on Zen 3 4 x 2 measured 1.0-1.1x 3 x 2 and 2 x 2 ~1.1x
+  // slower, bench/RESULTS.md).
   GeneratorParam<int> rows{"rows", 0};
   GeneratorParam<int> tokens{"tokens", 2};
   GeneratorParam<int> rows_per_task{"rows_per_task", 32};
@@ -170,7 +171,7 @@ public:
     }
     const int vw = get_target().natural_vector_size<float>();
     const int r = rows > 0 ? int(rows)
-                           : Q2_0CVnni::dotFor(get_target()) == Q2_0CVnni::kDotVnni ? 2 : 3;
+                           : Q2_0CVnni::dotFor(get_target()) == Q2_0CVnni::kDotVnni ? 2 : 4;
     alg.scheduleGemm(y, n, t, w, vw, r, tokens, rows_per_task, parallel, prefetch);
   }
 
