@@ -418,11 +418,12 @@ public:
       pu.atomic(true) // saturating_add: no overflow happens (bound above)
           .split(jp, jpo, jpi, 16);
       if (codesAt) {
-        // GEMM: per half block, a loop over the 4 planes whose body is rows x tokens int16 accumulators fed by the rows'
-        // code vectors and the tokens' activation vectors of both chunks
-        // (rows + tokens loads per rows x tokens vpmaddubsw). Fully unrolled,
-        // LLVM interleaves all of a block's products and spills AVX2's 16
-        // ymm registers on every block (measured 1.2x slower at 3 x 2).
+        // GEMM: per half block, a loop over the 4 planes whose body is rows
+        // x tokens int16 accumulators fed by the rows' code vectors and the
+        // tokens' activation vectors of both chunks (rows + tokens loads per
+        // rows x tokens vpmaddubsw). Fully unrolled, LLVM interleaves all of
+        // a block's products and spills AVX2's 16 ymm registers on every
+        // block (measured 1.2x slower at 3 x 2).
         pu.reorder(rm.x, jpi, part, m, n, rm.y, rm.z, jpo);
       } else {
         pu.reorder(rm.x, jpi, part, rm.y, rm.z, jpo, m, n).unroll(rm.z);
