@@ -219,8 +219,9 @@ def main():
         d2 = json.load(open(db))
         c.check(r.returncode == 0 and "resuming:" in r.stderr
                 and d2["tuner"]["from_journal"] >= 8,
-                f"second run resumes: from_journal {d2['tuner']['from_journal']}, "
-                f"measured {d2['tuner']['measured']}")
+                f"second run resumes: exit {r.returncode}, from_journal "
+                f"{d2['tuner']['from_journal']}, measured {d2['tuner']['measured']}"
+                + ("" if r.returncode == 0 else f"; stderr ends: {r.stderr[-600:]!r}"))
         lines2 = open(journal).read().splitlines()
         measured_keys = [json.loads(x)["key"] for x in lines2]
         c.check(len(measured_keys) == len(set(measured_keys)),
