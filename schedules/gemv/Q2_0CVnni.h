@@ -415,8 +415,7 @@ public:
           .unroll(n)
           .unroll(m);
       Halide::Stage pu = pm.update();
-      pu.atomic(true) // saturating_add: no overflow happens (bound above)
-          .split(jp, jpo, jpi, 16);
+      pu.atomic(true); // saturating_add: no overflow happens (bound above)
       if (codesAt) {
         // GEMM: per half block, a loop over the 4 planes whose body is rows
         // x tokens int16 accumulators fed by the rows' code vectors and the
@@ -424,15 +423,14 @@ public:
         // rows x tokens vpmaddubsw). Fully unrolled, LLVM interleaves all of
         // a block's products and spills AVX2's 16 ymm registers on every
         // block (measured 1.2x slower at 3 x 2).
-        pu.reorder(rm.x, jpi, part, m, n, rm.y, rm.z, jpo);
+        pu.reorder(rm.x, jp, part, m, n, rm.y, rm.z);
       } else {
-        pu.reorder(rm.x, jpi, part, rm.y, rm.z, jpo, m, n).unroll(rm.z);
+        pu.reorder(rm.x, jp, part, rm.y, rm.z, m, n).unroll(rm.z);
       }
       pu.vectorize(rm.x)
-          .vectorize(jpi)
+          .vectorize(jp, 16)
           .unroll(part)
           .unroll(rm.y)
-          .unroll(jpo)
           .unroll(m)
           .unroll(n);
       ip.update()
@@ -501,7 +499,7 @@ private:
   Halide::Func amax{"amax"}, inv{"inv"}, step{"step"}, step2{"step2"}, q{"q"},
       xs{"xs"}, qlane{"qlane"}, qstep{"qstep"}, scale{"scale"}, code{"code"},
       ip{"ip"}, ipp{"ipp"}, pm{"pm"}, lanesum{"lanesum"};
-  Halide::Var jp{"jp"}, jpo{"jpo"}, jpi{"jpi"};
+  Halide::Var jp{"jp"};
   Halide::RDom rg, rq, rd, rb, rl, rm, rr;
   /// rb's loops: over the blocks, and the halves of a block (kDotMaddubs;
   /// for kDotVnni both are the block loop).
