@@ -410,7 +410,6 @@ public:
           .reorder_storage(jp, part, n, m, b)
           .reorder(jp, part, n, m, b)
           .vectorize(jp, 16)
-          .unroll(jp)
           .unroll(part)
           .unroll(n)
           .unroll(m);
