@@ -217,11 +217,12 @@ def main():
                             "--adams-beam-size", "1"],
                            capture_output=True, text=True)
         d2 = json.load(open(db))
-        c.check(r.returncode == 0 and "resuming:" in r.stderr
-                and d2["tuner"]["from_journal"] >= 8,
+        resumed = (r.returncode == 0 and "resuming:" in r.stderr
+                   and d2["tuner"]["from_journal"] >= 8)
+        c.check(resumed,
                 f"second run resumes: exit {r.returncode}, from_journal "
                 f"{d2['tuner']['from_journal']}, measured {d2['tuner']['measured']}"
-                + ("" if r.returncode == 0 else f"; stderr ends: {r.stderr[-600:]!r}"))
+                + ("" if resumed else f"; stderr ends: {r.stderr[-600:]!r}"))
         lines2 = open(journal).read().splitlines()
         measured_keys = [json.loads(x)["key"] for x in lines2]
         c.check(len(measured_keys) == len(set(measured_keys)),
