@@ -88,7 +88,8 @@ public:
   /// summed into an int32 lane, codes as placed by `decode`), or kDotMaddubs
   /// for AVX2, which has no 4-way byte dot product: `vpmaddubsw` sums 2
   /// byte products into an int16 lane, the four planes and both chunks of a
-  /// block are added in int16 (|sum| <= 16 x 3 x 127, no saturation), and
+  /// block are added in int16 with plain (wrapping) adds (|sum| <= 16 x 3 x
+  /// 127, so nothing wraps or saturates), and
   /// `vpmaddwd` against ones widens pairs of int16 lanes into the same 16
   /// lanes x 32 elements grouping as kDotVnni (so the activation layout,
   /// steps and lane sums are shared). Codes are c itself (0..3, shift and
@@ -98,10 +99,10 @@ public:
   static constexpr int kDotVnni = 0;
   static constexpr int kDotMaddubs = 1;
   void setDot(int method) { dot = method == kDotMaddubs ? kDotMaddubs : kDotVnni; }
-  /// For an autoscheduler (set before define()): kDotMaddubs's int16 sums as
-  /// plain adds, which it may reorder (saturating_add, which the manual
-  /// schedule needs for Halide to emit vpmaddubsw, is not associative to
-  /// Halide; the sums never reach 2^15, so both give the same values).
+  /// For an autoscheduler (set before define()): kDotMaddubs's byte-pair
+  /// sums as plain adds, which it may reorder (saturating_add, which the
+  /// manual schedule needs for Halide to emit vpmaddubsw, is not associative
+  /// to Halide; the sums never reach 2^15, so both give the same values).
   void setAutoscheduled(bool on) { autoscheduled = on; }
   /// The dot product a Halide target gets: VNNI where it has it, else maddubs.
   static int dotFor(const Halide::Target &t) {
@@ -216,12 +217,23 @@ private:
       // c itself; pairs jp of a chunk's bytes 2 jp, 2 jp + 1 (lane jp / 2),
       // summed over both chunks and all planes in int16, then widened.
       code(j, s, b, n) = (byte >> cast<uint8_t>(2 * s)) & cast<uint8_t>(3);
-      rm = RDom(0, 2, 0, kChunks, 0, 4, "rm");
-      Expr jj = rm.y * kDotBytes + 2 * jp + rm.x;
+      // pp: one vpmaddubsw, the pair sums of chunk ch and plane s
+      // (saturating_add, the form Halide maps to it), added into pm with
+      // plain int16 adds. On Zen 3 vpaddw issues on all four vector pipes
+      // and vpaddsw shares vpmaddubsw's two: 8 vpmaddubsw + 8 vpaddsw take
+      // 5.4 cycles, + 8 vpaddw 3.8 like vpmaddubsw alone (when pm's update
+      // was itself the saturating pair reduction, every add was a vpaddsw;
+      // the GEMM is 1.11x faster without, bench/RESULTS.md).
+      rp = RDom(0, 2, "rp");
+      Expr jj = ch * kDotBytes + 2 * jp + rp.x;
+      pp(jp, part, ch, s, b, n, m) = cast<int16_t>(0);
+      Expr product = cast<int16_t>(code(jj, s, b, n)) * cast<int16_t>(xs(jj, s, part, b, m));
+      pp(jp, part, ch, s, b, n, m) = autoscheduled ? pp(jp, part, ch, s, b, n, m) + product
+                                                   : saturating_add(pp(jp, part, ch, s, b, n, m),
+                                                                    product);
+      rm = RDom(0, kChunks, 0, 4, "rm");
       pm(jp, part, b, n, m) = cast<int16_t>(0);
-      Expr product = cast<int16_t>(code(jj, rm.z, b, n)) * cast<int16_t>(xs(jj, rm.z, part, b, m));
-      pm(jp, part, b, n, m) = autoscheduled ? pm(jp, part, b, n, m) + product
-                                            : saturating_add(pm(jp, part, b, n, m), product);
+      pm(jp, part, b, n, m) += pp(jp, part, rm.x, rm.y, b, n, m);
       rr = RDom(0, 2, "rr");
       ip(lane, part, b, n, m) = 0;
       ip(lane, part, b, n, m) += cast<int32_t>(pm(2 * lane + rr, part, b, n, m));
@@ -413,8 +425,10 @@ public:
           .unroll(part)
           .unroll(n)
           .unroll(m);
+      // One vpmaddubsw, computed where pm adds it.
+      pp.compute_at(pm, part).bound_extent(jp, 16).vectorize(jp);
+      pp.update().atomic(true).vectorize(rp.x).vectorize(jp);
       Halide::Stage pu = pm.update();
-      pu.atomic(true); // saturating_add: no overflow happens (bound above)
       if (codesAt) {
         // GEMM: per half block, a loop over the 4 planes whose body is rows
         // x tokens int16 accumulators fed by the rows' code vectors and the
@@ -422,14 +436,13 @@ public:
         // rows x tokens vpmaddubsw). Fully unrolled, LLVM interleaves all of
         // a block's products and spills AVX2's 16 ymm registers on every
         // block (measured 1.2x slower at 3 x 2).
-        pu.reorder(rm.x, jp, part, m, n, rm.y, rm.z);
+        pu.reorder(jp, part, m, n, rm.x, rm.y);
       } else {
-        pu.reorder(rm.x, jp, part, rm.y, rm.z, m, n).unroll(rm.z);
+        pu.reorder(jp, part, rm.x, rm.y, m, n).unroll(rm.y);
       }
-      pu.vectorize(rm.x)
-          .vectorize(jp, 16)
+      pu.vectorize(jp, 16)
           .unroll(part)
-          .unroll(rm.y)
+          .unroll(rm.x)
           .unroll(m)
           .unroll(n);
       ip.update()
@@ -497,9 +510,9 @@ private:
   Halide::Var j{"j"}, s{"s"}, part{"part"}, b{"b"}, lane{"lane"};
   Halide::Func amax{"amax"}, inv{"inv"}, step{"step"}, step2{"step2"}, q{"q"},
       xs{"xs"}, qlane{"qlane"}, qstep{"qstep"}, scale{"scale"}, code{"code"},
-      ip{"ip"}, ipp{"ipp"}, pm{"pm"}, lanesum{"lanesum"};
-  Halide::Var jp{"jp"};
-  Halide::RDom rg, rq, rd, rb, rl, rm, rr;
+      ip{"ip"}, ipp{"ipp"}, pp{"pp"}, pm{"pm"}, lanesum{"lanesum"};
+  Halide::Var jp{"jp"}, ch{"ch"};
+  Halide::RDom rg, rq, rd, rb, rl, rm, rp, rr;
   /// rb's loops: over the blocks, and the halves of a block (kDotMaddubs;
   /// for kDotVnni both are the block loop).
   Halide::RVar rbBlock, rbHalf;
