@@ -223,7 +223,7 @@ private:
       // and vpaddsw shares vpmaddubsw's two: 8 vpmaddubsw + 8 vpaddsw take
       // 5.4 cycles, + 8 vpaddw 3.8 like vpmaddubsw alone (when pm's update
       // was itself the saturating pair reduction, every add was a vpaddsw;
-      // the GEMM is 1.11x faster without, bench/RESULTS.md).
+      // the GEMM kernel is 1.05-1.13x faster without, bench/RESULTS.md).
       rp = RDom(0, 2, "rp");
       Expr jj = ch * kDotBytes + 2 * jp + rp.x;
       pp(jp, part, ch, s, b, n, m) = cast<int16_t>(0);
