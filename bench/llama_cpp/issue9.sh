@@ -4,7 +4,8 @@
 # -fa 1 -ctk q8_0 -ctv q8_0) on the full-size synthetic model, 2 threads, a
 # 2048-token context, 5 runs each. Needs what `make bench` (compare.py) leaves:
 # BUILD/bin/hyc, BUILD/bench/hy-full.gguf, its Q2_K copy hy-full-q2_k.gguf and
-# llama-bench under .venv/opt/llama.cpp/. Writes OUT/ (default /tmp/hyc-issue9).
+# llama-bench under .venv/opt/llama.cpp/. Writes OUT/ (default /tmp/hyc-issue9), ending
+# with OUT/verdict.txt: issue9_verdict.py's PASS/FAIL per bar and hyc configuration.
 #
 #   bash bench/llama_cpp/issue9.sh [BUILD] [OUT]
 set -euo pipefail
@@ -28,3 +29,4 @@ done
 "$LLAMA_BENCH" -m "$BUILD/bench/hy-full-q2_k.gguf" -p 512 -n 128 -t 2 -r 5 \
     -fa 1 -ctk q8_0 -ctv q8_0 | tee "$OUT/llama-q8.txt"
 date -u +"end %Y-%m-%d %H:%M:%S UTC" | tee -a "$OUT/times"
+python3 "$ROOT/bench/llama_cpp/issue9_verdict.py" "$OUT" | tee "$OUT/verdict.txt"

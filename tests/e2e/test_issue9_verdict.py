@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""bench/llama_cpp/issue9_verdict.py on made-up inputs: each bar's PASS/FAIL follows the
+figures, the ratios are taken against llama.cpp's faster configuration, and bad inputs
+(a missing file, another JSON schema, no 2-thread results, no 2-thread llama-bench row,
+a JSON file that is not JSON) exit 1 with one "issue9_verdict: error:" line naming the
+file.
+
+Usage: test_issue9_verdict.py
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SCRIPT = os.path.join(HERE, "..", "..", "bench", "llama_cpp", "issue9_verdict.py")
+
+failures = []
+
+
+def check(cond, what):
+    print(("ok    " if cond else "FAIL  ") + what)
+    if not cond:
+        failures.append(what)
+
+
+def hyc_doc(pp, tg, fraction, rss_bytes, threads=2, schema="hyc-bench/1"):
+    return {"schema": schema, "results": [{
+        "threads": threads,
+        "pp": {"tokens_per_s": {"median": pp}},
+        "tg": {"tokens_per_s": {"median": tg}, "roofline": {"fraction": fraction}},
+        "rss": {"peak_bytes": rss_bytes}}]}
+
+
+def llama_md(pp, tg, threads=2):
+    head = ("| model | size | params | backend | threads | test | t/s |\n"
+            "| --- | ---: | ---: | --- | ---: | ---: | ---: |\n")
+    row = "| hunyuan Q2_K | 734.26 MiB | 1.79 B | CPU | {t} | {test} | {v:.2f} ± 1.00 |\n"
+    return (head + row.format(t=threads, test="pp512", v=pp)
+            + row.format(t=threads, test="tg128", v=tg) + "\nbuild: test\n")
+
+
+def write_case(d, f16, q8, llama, llama_q8):
+    for name, doc in (("hyc-f16.json", f16), ("hyc-q8.json", q8)):
+        with open(os.path.join(d, name), "w") as f:
+            f.write(doc if isinstance(doc, str) else json.dumps(doc))
+    for name, text in (("llama.txt", llama), ("llama-q8.txt", llama_q8)):
+        with open(os.path.join(d, name), "w") as f:
+            f.write(text)
+
+
+def run(d):
+    p = subprocess.run([sys.executable, SCRIPT, d], capture_output=True, text=True)
+    return p.returncode, p.stdout, p.stderr
+
+
+def section(out, cache):
+    """The lines of hyc configuration `cache`'s block."""
+    lines = out.splitlines()
+    start = next(i for i, l in enumerate(lines) if l.strip().startswith(f"hyc {cache} "))
+    block = [lines[start]]
+    for l in lines[start + 1:]:
+        if l.startswith("  hyc "):
+            break
+        block.append(l)
+    return block
+
+
+def main():
+    with tempfile.TemporaryDirectory() as d:
+        # f16: every bar met (llama's faster config is f16 for prefill, q8_0 for decode:
+        # 90/60 = 1.5x, 36/24 = 1.5x exactly). q8_0: decode 35.9 just under 1.5x of 24,
+        # roofline 79%, prefill 89 under 1.5x of 60, RSS 700.1 MB.
+        write_case(d, hyc_doc(90.0, 36.0, 0.80, 700_000_000),
+                   hyc_doc(89.0, 35.9, 0.79, 700_100_000),
+                   llama_md(60.0, 20.0), llama_md(40.0, 24.0))
+        rc, out, err = run(d)
+        check(rc == 0 and err == "", f"complete inputs: exit 0, no stderr (rc {rc}, {err!r})")
+        f16, q8 = section(out, "f16"), section(out, "q8_0")
+        check(sum(l.strip().startswith("PASS") for l in f16) == 4,
+              "f16: the four bars PASS at exactly 1.5x / 80% / 700.0 MB")
+        check(any("all four bars met" in l for l in f16), "f16: summary says all met")
+        check(sum(l.strip().startswith("FAIL") for l in q8) == 4,
+              "q8_0: the four bars FAIL just past each limit")
+        check(any("not all bars met" in l for l in q8), "q8_0: summary says not all met")
+        check(any("decode >= 1.5x" in l and "1.50x" in l for l in f16),
+              "decode ratio taken against llama.cpp's faster decode (q8_0 config: 24.0)")
+        check(any("vs llama.cpp f16" in l and "prefill 1.50x" in l and "decode 1.80x" in l
+                  for l in f16), "ratios printed against each llama.cpp configuration")
+
+        good = (hyc_doc(90.0, 36.0, 0.80, 1), hyc_doc(90.0, 36.0, 0.80, 1),
+                llama_md(60.0, 20.0), llama_md(40.0, 24.0))
+        bad_cases = [
+            ("another schema", (hyc_doc(1, 1, 1, 1, schema="other/2"),) + good[1:],
+             "hyc-f16.json", "schema"),
+            ("no 2-thread hyc results", (good[0], hyc_doc(1, 1, 1, 1, threads=1)) + good[2:],
+             "hyc-q8.json", "no results at 2 threads"),
+            ("not JSON", ("{not json",) + good[1:], "hyc-f16.json", ""),
+            ("no 2-thread llama rows", good[:2] + (llama_md(60.0, 20.0, threads=1), good[3]),
+             "llama.txt", "no pp512 row"),
+            ("hyc field missing", ({"schema": "hyc-bench/1", "results": [{"threads": 2}]},)
+             + good[1:], "hyc-f16.json", "missing field"),
+        ]
+        for what, files, name, needle in bad_cases:
+            write_case(d, *files)
+            rc, out, err = run(d)
+            lines = err.strip().splitlines()
+            check(rc == 1 and out == "" and len(lines) == 1
+                  and lines[0].startswith("issue9_verdict: error:") and name in lines[0]
+                  and needle in lines[0],
+                  f"{what}: exit 1, one error line naming {name} (rc {rc}, {err.strip()!r})")
+        write_case(d, *good)
+        os.remove(os.path.join(d, "llama-q8.txt"))
+        rc, out, err = run(d)
+        check(rc == 1 and out == "" and "llama-q8.txt" in err,
+              f"missing file: exit 1 naming it ({err.strip()!r})")
+        p = subprocess.run([sys.executable, SCRIPT], capture_output=True, text=True)
+        check(p.returncode == 2 and "usage" in p.stderr, "no argument: usage, exit 2")
+
+    if failures:
+        print(f"{len(failures)} check(s) failed")
+        return 1
+    print("all checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
