@@ -32,17 +32,24 @@ class InputError(Exception):
 
 
 def parse_llama(text, where):
-    """{'pp512': (mean, sd), 'tg128': (mean, sd)} of llama-bench's markdown rows at THREADS."""
-    out = {}
+    """{'pp512': (mean, sd), 'tg128': (mean, sd)} of llama-bench's markdown rows at THREADS
+    (columns found by the header's names: threads, test, t/s)."""
+    out, cols = {}, None
     for line in text.splitlines():
+        if not line.strip().startswith("|"):
+            continue
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) < 3 or cells[-2] not in ("pp512", "tg128"):
+        if cols is None:
+            if {"threads", "test", "t/s"} <= set(cells):
+                cols = {name: cells.index(name) for name in ("threads", "test", "t/s")}
             continue
-        m = re.fullmatch(r"([0-9.]+) ± ([0-9.]+)", cells[-1])
-        threads = [c for c in cells if c.isdigit()]
-        if not m or str(THREADS) not in threads:
+        if len(cells) <= max(cols.values()) or cells[cols["test"]] not in ("pp512", "tg128"):
             continue
-        out[cells[-2]] = (float(m.group(1)), float(m.group(2)))
+        m = re.fullmatch(r"([0-9.]+) ± ([0-9.]+)", cells[cols["t/s"]])
+        if m and cells[cols["threads"]] == str(THREADS):
+            out[cells[cols["test"]]] = (float(m.group(1)), float(m.group(2)))
+    if cols is None:
+        raise InputError(f"{where}: no llama-bench table (a header with threads, test, t/s)")
     for test in ("pp512", "tg128"):
         if test not in out:
             raise InputError(f"{where}: no {test} row at {THREADS} threads")

@@ -2,7 +2,7 @@
 """bench/llama_cpp/issue9_verdict.py on made-up inputs: each bar's PASS/FAIL follows the
 figures, the ratios are taken against llama.cpp's faster configuration, and bad inputs
 (a missing file, another JSON schema, no 2-thread results, no 2-thread llama-bench row,
-a JSON file that is not JSON) exit 1 with one "issue9_verdict: error:" line naming the
+no llama-bench table, a JSON file that is not JSON, a missing field) exit 1 with one "issue9_verdict: error:" line naming the
 file.
 
 Usage: test_issue9_verdict.py
@@ -99,6 +99,8 @@ def main():
             ("not JSON", ("{not json",) + good[1:], "hyc-f16.json", ""),
             ("no 2-thread llama rows", good[:2] + (llama_md(60.0, 20.0, threads=1), good[3]),
              "llama.txt", "no pp512 row"),
+            ("no llama-bench table", good[:3] + ("error: model not found\n",),
+             "llama-q8.txt", "no llama-bench table"),
             ("hyc field missing", ({"schema": "hyc-bench/1", "results": [{"threads": 2}]},)
              + good[1:], "hyc-f16.json", "missing field"),
         ]
