@@ -137,20 +137,36 @@ def main():
         tuning = []
         if args.tune_budget > 0:
             db = os.path.join(tmp, "tuning-neon.json")
-            proc, secs = run([args.hyc, "tune", "--model", model, "--target", "aarch64-neon",
-                              "--runner", f"{args.qemu} -cpu max", "--no-adams",
-                              "--budget", str(args.tune_budget), "-o", db])
-            print(proc.stdout[-2000:])
-            ok = c.check(proc.returncode == 0 and secs <= args.tune_budget * 60 + 8,
-                         f"hyc tune --target aarch64-neon under qemu ({secs:.1f} s)")
+
+            def candidates():
+                # The journal's correct measurements of non-default schedules.
+                if not os.path.exists(db + ".journal"):
+                    return []
+                recs = [json.loads(x) for x in open(db + ".journal")]
+                return [r for r in recs if r["ok"] and not r["schedule"].startswith("@")]
+
+            # On a loaded machine (ctest -j2 next to the full-size qemu runs)
+            # one budget can go entirely to the defaults' measurements, leaving
+            # no candidate. A second run resumes from the journal, so it goes
+            # straight to the search: at most 3 runs, each within its budget.
+            for attempt in range(1, 4):
+                proc, secs = run([args.hyc, "tune", "--model", model, "--target", "aarch64-neon",
+                                  "--runner", f"{args.qemu} -cpu max", "--no-adams",
+                                  "--budget", str(args.tune_budget), "-o", db])
+                print(proc.stdout[-2000:])
+                ok = c.check(proc.returncode == 0 and secs <= args.tune_budget * 60 + 8,
+                             f"hyc tune --target aarch64-neon under qemu, run {attempt} "
+                             f"({secs:.1f} s)")
+                if not ok or candidates():
+                    break
+                print(f"note: run {attempt} measured no non-default candidate; resuming")
             d = json.load(open(db)) if ok else {"entries": []}
             entries = d["entries"]
             if ok and not any(e["schedule"] for e in entries):
                 # Under qemu the ranking is noise: should the default have won
                 # everywhere, take the journal's fastest correct non-default
                 # candidate, so a tuned neon variant is still compiled and run.
-                recs = [json.loads(x) for x in open(db + ".journal")]
-                recs = [r for r in recs if r["ok"] and not r["schedule"].startswith("@")]
+                recs = candidates()
                 if recs:
                     r = min(recs, key=lambda r: r["cand_us"] / r["default_us"])
                     e = next(e for e in entries if (e["n"], e["k"]) == (r["n"], r["k"]))
