@@ -6,21 +6,31 @@
 # BUILD/bin/hyc, BUILD/bench/hy-full.gguf, its Q2_K copy hy-full-q2_k.gguf and
 # llama-bench under .venv/opt/llama.cpp/. Writes OUT/ (default /tmp/hyc-issue9), ending
 # with OUT/verdict.txt: issue9_verdict.py's PASS/FAIL per bar and hyc configuration.
+# With TUNING_DB (a `hyc tune` database), both hyc libraries are compiled with
+# --tuning-db TUNING_DB (the tuned build a user would ship); without it, with
+# the default schedules. OUT/tuning names which.
 #
-#   bash bench/llama_cpp/issue9.sh [BUILD] [OUT]
+#   bash bench/llama_cpp/issue9.sh [BUILD] [OUT] [TUNING_DB]
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${1:-$ROOT/build}
 OUT=${2:-/tmp/hyc-issue9}
+TUNING_DB=${3:-}
 LLAMA_BENCH=$(ls "$ROOT"/.venv/opt/llama.cpp/*/build/bin/llama-bench | tail -1)
 MODEL=$BUILD/bench/hy-full.gguf
 for f in "$BUILD/bin/hyc" "$MODEL" "$BUILD/bench/hy-full-q2_k.gguf" "$LLAMA_BENCH"; do
   [ -e "$f" ] || { echo "issue9.sh: missing $f (run make bench first)" >&2; exit 1; }
 done
+TUNE=()
+if [ -n "$TUNING_DB" ]; then
+  [ -f "$TUNING_DB" ] || { echo "issue9.sh: no tuning database $TUNING_DB" >&2; exit 1; }
+  TUNE=(--tuning-db "$TUNING_DB")
+fi
 mkdir -p "$OUT"
 date -u +"start %Y-%m-%d %H:%M:%S UTC" | tee "$OUT/times"
-"$BUILD/bin/hyc" compile "$MODEL" --context 2048 -o "$OUT/hy-f16"
-"$BUILD/bin/hyc" compile "$MODEL" --context 2048 --kv-cache q8_0 -o "$OUT/hy-q8"
+echo "${TUNING_DB:-default schedules}" > "$OUT/tuning"
+"$BUILD/bin/hyc" compile "$MODEL" --context 2048 "${TUNE[@]}" -o "$OUT/hy-f16"
+"$BUILD/bin/hyc" compile "$MODEL" --context 2048 --kv-cache q8_0 "${TUNE[@]}" -o "$OUT/hy-q8"
 for kv in f16 q8; do
   "$BUILD/bin/hyc" bench "$OUT/hy-$kv" --threads 2 --runs 5 --pp 512 --tg 128 --ttft none \
       --context 2048 --json "$OUT/hyc-$kv.json" 2>&1 | tee "$OUT/hyc-$kv.txt" | tail -8

@@ -144,6 +144,10 @@ def main(argv):
         print(f"issue9_verdict: error: {e}", file=sys.stderr)
         return 1
     print(report(hyc, llama))
+    tuning = os.path.join(argv[1], "tuning") # issue9.sh's note of the schedules used
+    if os.path.exists(tuning):
+        with open(tuning) as f:
+            print(f"hyc schedules: {f.read().strip()}")
     return 0
 
 

@@ -198,11 +198,21 @@ def main():
             want_default = sum(e["uses"] * e["baselines"]["default"] for e in mine)
             with_adams = [e for e in mine if "adams2019" in e["baselines"]]
             want_adams = sum(e["uses"] * e["baselines"]["adams2019"] for e in with_adams)
+            if with_adams:
+                adams_ok = (s is not None and s["adams2019_pairs"] == len(with_adams)
+                            and abs(s["adams2019_us"] - want_adams) < 1e-6 * want_adams + 1e-3
+                            and s.get("adams2019_over_tuned", 0) > 0)
+            else:
+                # On a loaded machine (ctest -j2) Adams2019 may not finish any
+                # pair within its 40% share: then every entry must say so and
+                # the summary must have no Adams2019 figures.
+                adams_ok = (s is not None and s["adams2019_pairs"] == 0
+                            and s["adams2019_us"] is None
+                            and all("budget" in e.get("adams2019_error", "") for e in mine))
+                print(f"note: {what}: Adams2019 finished no pair within its budget share")
             c.check(s is not None and s["pairs"] == len(mine)
                     and abs(s["default_us"] - want_default) < 1e-6 * want_default + 1e-3
-                    and s["tuned_us"] > 0 and s["adams2019_pairs"] == len(with_adams) >= 1
-                    and abs(s["adams2019_us"] - want_adams) < 1e-6 * want_adams + 1e-3
-                    and s.get("adams2019_over_tuned", 0) > 0,
+                    and s["tuned_us"] > 0 and adams_ok,
                     f"{what} summary: {s}")
         c.check(sum(e["candidates"] for e in entries) >= 4, "searched beyond the baselines")
         c.check(d["tuner"]["timing_meaningful"] is True and not d["tuner"]["interrupted"],
