@@ -6,8 +6,11 @@ OUT/llama.txt, OUT/llama-q8.txt (llama-bench's markdown tables), then prints, fo
 hyc configuration at 2 threads, its figures, the ratios against both llama.cpp
 configurations and the four bars of issue 9, each PASS or FAIL:
   - decode (tg128) >= 1.5x llama.cpp's Q2_K, against llama.cpp's faster configuration;
-  - decode >= 80% of the roofline (hyc bench's own fraction: median tg over the best
-    bandwidth pass);
+  - decode >= 80% of the roofline, the roofline taken at the highest 2-thread read
+    bandwidth measured anywhere in the run (both hyc bench invocations probe it, and
+    this VM's bandwidth swings between minutes: a probe that caught a slow minute would
+    make its own fraction look better than the decode was); hyc bench's own fraction is
+    printed next to it;
   - prefill (pp512) >= 1.5x llama.cpp's Q2_K, against its faster configuration;
   - peak RSS <= 700 MB (10^6 bytes, as hyc bench prints it).
 hyc figures are medians of the runs, llama.cpp's are llama-bench's means. Exit status 0
@@ -69,6 +72,8 @@ def parse_hyc(doc, where):
             "pp512": r["pp"]["tokens_per_s"]["median"],
             "tg128": r["tg"]["tokens_per_s"]["median"],
             "roofline": r["tg"]["roofline"]["fraction"],
+            "bandwidth_gbps": r["tg"]["roofline"]["bandwidth_gbps"],
+            "bytes_per_token": r["tg"]["roofline"]["bytes_per_token"],
             "rss_mb": r["rss"]["peak_bytes"] / 1e6,
         }
     except (KeyError, TypeError) as e:
@@ -80,16 +85,20 @@ def verdicts(hyc, llama):
     [(bar, value as printed, ok)])."""
     best_pp = max(v["pp512"][0] for v in llama.values())
     best_tg = max(v["tg128"][0] for v in llama.values())
+    best_bw = max(h["bandwidth_gbps"] for h in hyc.values())
     out = {}
     for name, h in hyc.items():
         ratios = {ln: (h["pp512"] / v["pp512"][0], h["tg128"] / v["tg128"][0])
                   for ln, v in llama.items()}
         decode, prefill = h["tg128"] / best_tg, h["pp512"] / best_pp
+        roof = h["tg128"] * h["bytes_per_token"] / (best_bw * 1e9)
         checks = [
             ("decode >= 1.5x llama.cpp (its faster config)", f"{decode:.2f}x",
              decode >= BARS["decode_ratio"]),
-            ("decode >= 80% of the roofline", f"{h['roofline']:.0%}",
-             h["roofline"] >= BARS["roofline"]),
+            ("decode >= 80% of the roofline",
+             f"{roof:.0%} at the run's best {best_bw:.1f} GB/s (its own probe: "
+             f"{h['roofline']:.0%} at {h['bandwidth_gbps']:.1f} GB/s)",
+             roof >= BARS["roofline"]),
             ("prefill >= 1.5x llama.cpp (its faster config)", f"{prefill:.2f}x",
              prefill >= BARS["prefill_ratio"]),
             ("peak RSS <= 700 MB", f"{h['rss_mb']:.1f} MB", h["rss_mb"] <= BARS["rss_mb"]),
@@ -124,7 +133,7 @@ def report(hyc, llama):
                      f"   tg128 {v['tg128'][0]:6.2f} ± {v['tg128'][1]:.2f}")
     for name, (h, ratios, checks) in verdicts(hyc, llama).items():
         lines.append(f"  hyc {name:<5} pp512 {h['pp512']:7.2f}   tg128 {h['tg128']:6.2f}   "
-                     f"roofline {h['roofline']:.0%}   peak RSS {h['rss_mb']:.1f} MB")
+                     f"roofline {h['roofline']:.0%} (own probe)   peak RSS {h['rss_mb']:.1f} MB")
         for ln, (rp, rt) in ratios.items():
             lines.append(f"    vs llama.cpp {ln:<11} prefill {rp:.2f}x   decode {rt:.2f}x")
         for label, shown, ok in checks:

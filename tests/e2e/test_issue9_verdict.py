@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """bench/llama_cpp/issue9_verdict.py on made-up inputs: each bar's PASS/FAIL follows the
-figures, the ratios are taken against llama.cpp's faster configuration, and bad inputs
+figures, the ratios are taken against llama.cpp's faster configuration, the roofline at
+the run's highest bandwidth probe (not each configuration's own), and bad inputs
 (a missing file, another JSON schema, no 2-thread results, no 2-thread llama-bench row,
 no llama-bench table, a JSON file that is not JSON, a missing field) exit 1 with one "issue9_verdict: error:" line naming the
 file.
@@ -25,11 +26,17 @@ def check(cond, what):
         failures.append(what)
 
 
-def hyc_doc(pp, tg, fraction, rss_bytes, threads=2, schema="hyc-bench/1"):
+BYTES = 1_000_000_000 # made-up bytes per token: tg tokens/s is then GB/s
+
+
+def hyc_doc(pp, tg, bw_gbps, rss_bytes, threads=2, schema="hyc-bench/1"):
+    """A hyc bench result whose own roofline fraction is tg x BYTES / its bandwidth."""
     return {"schema": schema, "results": [{
         "threads": threads,
         "pp": {"tokens_per_s": {"median": pp}},
-        "tg": {"tokens_per_s": {"median": tg}, "roofline": {"fraction": fraction}},
+        "tg": {"tokens_per_s": {"median": tg},
+               "roofline": {"fraction": tg * BYTES / (bw_gbps * 1e9),
+                            "bandwidth_gbps": bw_gbps, "bytes_per_token": BYTES}},
         "rss": {"peak_bytes": rss_bytes}}]}
 
 
@@ -70,10 +77,10 @@ def section(out, cache):
 def main():
     with tempfile.TemporaryDirectory() as d:
         # f16: every bar met (llama's faster config is f16 for prefill, q8_0 for decode:
-        # 90/60 = 1.5x, 36/24 = 1.5x exactly). q8_0: decode 35.9 just under 1.5x of 24,
-        # roofline 79%, prefill 89 under 1.5x of 60, RSS 700.1 MB.
-        write_case(d, hyc_doc(90.0, 36.0, 0.80, 700_000_000),
-                   hyc_doc(89.0, 35.9, 0.79, 700_100_000),
+        # 90/60 = 1.5x, 36/24 = 1.5x exactly; 36 GB/s of 45 = 80%). q8_0: decode 35.9 just
+        # under 1.5x of 24, roofline 79.8%, prefill 89 under 1.5x of 60, RSS 700.1 MB.
+        write_case(d, hyc_doc(90.0, 36.0, 45.0, 700_000_000),
+                   hyc_doc(89.0, 35.9, 45.0, 700_100_000),
                    llama_md(60.0, 20.0), llama_md(40.0, 24.0))
         rc, out, err = run(d)
         check(rc == 0 and err == "", f"complete inputs: exit 0, no stderr (rc {rc}, {err!r})")
@@ -89,7 +96,20 @@ def main():
         check(any("vs llama.cpp f16" in l and "prefill 1.50x" in l and "decode 1.80x" in l
                   for l in f16), "ratios printed against each llama.cpp configuration")
 
-        good = (hyc_doc(90.0, 36.0, 0.80, 1), hyc_doc(90.0, 36.0, 0.80, 1),
+        # A probe that caught a slow minute: q8_0's own probe read 40 GB/s (34/40 = 85%),
+        # f16's 45 in the same run, so the roofline bar is 34/45 = 76%: FAIL.
+        write_case(d, hyc_doc(90.0, 30.0, 45.0, 1), hyc_doc(90.0, 34.0, 40.0, 1),
+                   llama_md(60.0, 20.0), llama_md(40.0, 20.0))
+        rc, out, err = run(d)
+        q8 = section(out, "q8_0")
+        check(rc == 0 and any(l.strip().startswith("FAIL  decode >= 80% of the roofline")
+                              and "76% at the run's best 45.0 GB/s" in l
+                              and "own probe: 85% at 40.0 GB/s" in l for l in q8),
+              "roofline judged at the run's best bandwidth, not the lower own probe")
+        check(any(l.strip().startswith("PASS  decode >= 1.5x") for l in q8),
+              "the other bars of that block unaffected (decode 34/20 PASS)")
+
+        good = (hyc_doc(90.0, 36.0, 45.0, 1), hyc_doc(90.0, 36.0, 45.0, 1),
                 llama_md(60.0, 20.0), llama_md(40.0, 24.0))
         bad_cases = [
             ("another schema", (hyc_doc(1, 1, 1, 1, schema="other/2"),) + good[1:],
