@@ -18,11 +18,13 @@
 // the next synthetic id rather than the argmax, so the work per step does not
 // depend on the (random) weights. llama.cpp's llama-bench does the same.
 //
-// The machine's sustained read bandwidth is measured first (a STREAM-like sum
-// over a buffer far larger than the caches, 1 thread and every --threads
-// count, best of several passes, also in its own process), and decode is
-// reported against the roofline bandwidth / bytes read per token (formula in
-// bytesPerToken() and bench/README.md).
+// The machine's sustained read bandwidth is measured before and after the
+// model runs (a STREAM-like sum over a buffer far larger than the caches, 1
+// thread and every --threads count, several passes each time, in its own
+// process), and decode is reported against the roofline: the best pass of
+// both probes / bytes read per token (formula in bytesPerToken() and
+// bench/README.md). Two probes because a VM's bandwidth swings between
+// minutes: one probe that caught a slow minute would inflate the fraction.
 //===----------------------------------------------------------------------===//
 #include "Driver.h"
 
@@ -658,22 +660,34 @@ int hyc::driver::benchMain(const std::vector<std::string> &args) {
     std::fprintf(stderr, " %lld", t);
   std::fprintf(stderr, ", %lld runs each\n", o.runs);
 
-  // Bandwidth first, in its own process (its buffer is nobody's RSS).
-  std::map<long long, std::vector<double>> bandwidth;
-  if (o.bandwidth) {
+  // Bandwidth before and after the model runs, each time in its own process
+  // (its buffer is nobody's RSS); `bandwidth` pools both probes' passes.
+  std::map<long long, std::vector<double>> bandwidth, bwBefore, bwAfter;
+  auto probeBandwidth = [&](const char *when,
+                            std::map<long long, std::vector<double>> &into) -> bool {
     ChildResult r;
     std::string error;
     if (!runRunner({"bandwidth", std::to_string(o.bandwidthMiB), joinList(o.threads)}, r,
-                   error))
-      return fail(kCmd, error);
+                   error)) {
+      fail(kCmd, error);
+      return false;
+    }
     std::string why = childFailure(r);
-    if (!why.empty())
-      return fail(kCmd, "bandwidth measurement: " + why);
+    if (!why.empty()) {
+      fail(kCmd, std::string("bandwidth measurement ") + when + ": " + why);
+      return false;
+    }
     for (auto &[key, vals] : parseLines(r.output))
       if (key == "bw" && !vals.empty())
-        for (size_t i = 1; i < vals.size(); ++i)
-          bandwidth[std::atoll(vals[0].c_str())].push_back(std::atof(vals[i].c_str()));
-  }
+        for (size_t i = 1; i < vals.size(); ++i) {
+          double v = std::atof(vals[i].c_str());
+          into[std::atoll(vals[0].c_str())].push_back(v);
+          bandwidth[std::atoll(vals[0].c_str())].push_back(v);
+        }
+    return true;
+  };
+  if (o.bandwidth && !probeBandwidth("before the model runs", bwBefore))
+    return 1;
 
   struct ConfigResult {
     long long threads;
@@ -730,6 +744,8 @@ int hyc::driver::benchMain(const std::vector<std::string> &args) {
                             "incomplete results");
     results.push_back(std::move(c));
   }
+  if (o.bandwidth && !probeBandwidth("after the model runs", bwAfter))
+    return 1;
 
   // ---- JSON ----
   llvm::json::Object root;
@@ -799,13 +815,16 @@ int hyc::driver::benchMain(const std::vector<std::string> &args) {
       llvm::json::Object b = statsJson(samples);
       b["threads"] = t;
       b["best_gbps"] = s.max;
+      b["best_before_gbps"] = stats(bwBefore[t]).max;
+      b["best_after_gbps"] = stats(bwAfter[t]).max;
       b["buffer_bytes"] = static_cast<int64_t>(o.bandwidthMiB) << 20;
       bws.push_back(std::move(b));
     }
     root["bandwidth"] = llvm::json::Object{
         {"unit", "GB/s (1e9 bytes/s)"},
         {"method", "sum of 64-bit lanes over the buffer (each thread its own slice), 10 passes "
-                   "after one warm-up pass; best pass"},
+                   "after one warm-up pass, before and again after the model runs; samples "
+                   "holds both probes' passes, best_gbps the best of them"},
         {"results", std::move(bws)}};
   }
   root["bytes_per_token"] = llvm::json::Object{
@@ -867,8 +886,9 @@ int hyc::driver::benchMain(const std::vector<std::string> &args) {
   std::fprintf(so, "hyc bench %s: %s, %lld runs (median [min-max])\n", o.dir.c_str(),
               man->getString("name").value_or("?").str().c_str(), o.runs);
   for (auto &[t, samples] : bandwidth)
-    std::fprintf(so, "  read bandwidth %-10s %8.1f GB/s (best of %zu)\n", threadsLabel(t).c_str(),
-                stats(samples).max, samples.size());
+    std::fprintf(so, "  read bandwidth %-10s %8.1f GB/s (best of %zu; before %.1f, after %.1f)\n",
+                threadsLabel(t).c_str(), stats(samples).max, samples.size(),
+                stats(bwBefore[t]).max, stats(bwAfter[t]).max);
   std::fprintf(so, "  bytes per decode step: %.1f MB (linear %.1f + lm_head %.1f + norms %.2f + "
               "KV %.2f)\n",
               tb.total / 1e6, tb.linear / 1e6, tb.lmHead / 1e6, tb.norms / 1e6, tb.kvMean / 1e6);
