@@ -93,13 +93,13 @@ def verdicts(hyc, llama):
         decode, prefill = h["tg128"] / best_tg, h["pp512"] / best_pp
         roof = h["tg128"] * h["bytes_per_token"] / (best_bw * 1e9)
         checks = [
-            ("decode >= 1.5x llama.cpp (its faster config)", f"{decode:.2f}x",
+            ("decode >= 1.5x llama.cpp (its faster config)", f"{decode:.3f}x",
              decode >= BARS["decode_ratio"]),
             ("decode >= 80% of the roofline",
              f"{roof:.0%} at the run's best {best_bw:.1f} GB/s (its own probe: "
              f"{h['roofline']:.0%} at {h['bandwidth_gbps']:.1f} GB/s)",
              roof >= BARS["roofline"]),
-            ("prefill >= 1.5x llama.cpp (its faster config)", f"{prefill:.2f}x",
+            ("prefill >= 1.5x llama.cpp (its faster config)", f"{prefill:.3f}x",
              prefill >= BARS["prefill_ratio"]),
             ("peak RSS <= 700 MB", f"{h['rss_mb']:.1f} MB", h["rss_mb"] <= BARS["rss_mb"]),
         ]

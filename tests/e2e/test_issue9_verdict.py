@@ -91,8 +91,11 @@ def main():
         check(sum(l.strip().startswith("FAIL") for l in q8) == 4,
               "q8_0: the four bars FAIL just past each limit")
         check(any("not all bars met" in l for l in q8), "q8_0: summary says not all met")
-        check(any("decode >= 1.5x" in l and "1.50x" in l for l in f16),
-              "decode ratio taken against llama.cpp's faster decode (q8_0 config: 24.0)")
+        check(any("decode >= 1.5x" in l and "1.500x" in l for l in f16),
+              "decode ratio taken against llama.cpp's faster decode (q8_0 config: 24.0), "
+              "printed to 3 decimals (a 1.4986x FAIL must not read 1.50x)")
+        check(any("FAIL  decode >= 1.5x" in l and "1.496x" in l for l in q8),
+              "q8_0 decode 35.9 / 24.0 printed as 1.496x")
         check(any("vs llama.cpp f16" in l and "prefill 1.50x" in l and "decode 1.80x" in l
                   for l in f16), "ratios printed against each llama.cpp configuration")
 
