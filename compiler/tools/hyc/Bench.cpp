@@ -661,8 +661,8 @@ int hyc::driver::benchMain(const std::vector<std::string> &args) {
   std::fprintf(stderr, ", %lld runs each\n", o.runs);
 
   // Bandwidth before and after the model runs, each time in its own process
-  // (its buffer is nobody's RSS); `bandwidth` pools both probes' passes.
-  std::map<long long, std::vector<double>> bandwidth, bwBefore, bwAfter;
+  // (its buffer is nobody's RSS).
+  std::map<long long, std::vector<double>> bwBefore, bwAfter;
   auto probeBandwidth = [&](const char *when,
                             std::map<long long, std::vector<double>> &into) -> bool {
     ChildResult r;
@@ -679,11 +679,8 @@ int hyc::driver::benchMain(const std::vector<std::string> &args) {
     }
     for (auto &[key, vals] : parseLines(r.output))
       if (key == "bw" && !vals.empty())
-        for (size_t i = 1; i < vals.size(); ++i) {
-          double v = std::atof(vals[i].c_str());
-          into[std::atoll(vals[0].c_str())].push_back(v);
-          bandwidth[std::atoll(vals[0].c_str())].push_back(v);
-        }
+        for (size_t i = 1; i < vals.size(); ++i)
+          into[std::atoll(vals[0].c_str())].push_back(std::atof(vals[i].c_str()));
     return true;
   };
   if (o.bandwidth && !probeBandwidth("before the model runs", bwBefore))
@@ -746,6 +743,10 @@ int hyc::driver::benchMain(const std::vector<std::string> &args) {
   }
   if (o.bandwidth && !probeBandwidth("after the model runs", bwAfter))
     return 1;
+  // Both probes' passes per thread count: the roofline takes the best.
+  std::map<long long, std::vector<double>> bandwidth = bwBefore;
+  for (auto &[t, samples] : bwAfter)
+    bandwidth[t].insert(bandwidth[t].end(), samples.begin(), samples.end());
 
   // ---- JSON ----
   llvm::json::Object root;
