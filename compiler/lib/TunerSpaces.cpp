@@ -144,12 +144,15 @@ std::vector<SearchSpace> buildSpaces() {
   // heads (0 = the ISA's default: 4 on AVX-512, else 1); parallel=false: one
   // thread (the fork-join costs more than a short cache's work);
   // vector_sums: the softmax's maximum and sum as vector reductions;
+  // row_order (decode): walk the cache a row (all KV heads) at a time, in
+  // tasks of score_chunk positions (scores) and kv_split positions (V pass);
   // v_vectors (prefill): D vectors per register tile of the V pass.
   for (const char *isa : {"avx2", "avx512", "neon"}) {
     s.push_back({"attention_decode", isa,
                  {knob("kv_split", {32, 64, 128, 256, 512, 1024, 2048}, 256),
                   knob("positions", {0, 1, 2, 4, 8}, 0), flag("parallel", true),
-                  flag("vector_sums", true)}});
+                  flag("vector_sums", true), flag("row_order", true),
+                  knob("score_chunk", {16, 32, 64, 128, 256}, 64)}});
     s.push_back({"attention_prefill", isa,
                  {knob("kv_split", {64, 256, 1024, 1 << 20}, 1 << 20),
                   knob("positions", {0, 1, 2, 4, 8}, 0), flag("parallel", true),

@@ -49,6 +49,15 @@ public:
   // lanes) rather than a scalar chain per head and query (measured 5-7%
   // faster at positions 1024-2000, hot and from memory, on the Zen 4 VM).
   GeneratorParam<bool> vector_sums{"vector_sums", true};
+  // Decode: walk the cache one row (every KV head of a position) at a time,
+  // in parallel tasks of `score_chunk` positions for the scores and of
+  // `kv_split` positions for the V pass (each V vector loaded once for the
+  // group's query heads). false: one head at a time over all positions (a
+  // 256-byte read every KV-heads x 256 bytes, which left decode attention
+  // bound by memory latency: at 1400 positions 3x slower, AVX2 f16 cache,
+  // bench/RESULTS.md).
+  GeneratorParam<bool> row_order{"row_order", true};
+  GeneratorParam<int> score_chunk{"score_chunk", 64};
   // Cache positions scored together with a group of four query heads (each
   // K vector loaded once for 4 x positions accumulators); 0: 4 where the ISA
   // has AVX-512's 32 vector registers, else 1.
@@ -81,6 +90,8 @@ public:
       throw std::invalid_argument("attention: positions must be 0 (the ISA's default) .. 16");
     if (kv_split < 1)
       throw std::invalid_argument("attention: kv_split must be at least 1");
+    if (score_chunk < 1)
+      throw std::invalid_argument("attention: score_chunk must be at least 1");
     if (v_vectors < 1 || v_vectors > 8)
       throw std::invalid_argument("attention: v_vectors must be 1 .. 8");
     const bool q8 = k.type() == UInt(8) && v.type() == UInt(8);
@@ -199,27 +210,34 @@ public:
     // for four scores; with AVX-512's 32 registers also four positions
     // (16 accumulators), else one (AVX2 and NEON have fewer or narrower).
     const int stepPositions = positions > 0 ? int(positions) : (vw >= 16 ? 4 : 1);
-    Stage grouped = score.specialize(group == 4);
-    grouped.split(h, ho, hi, 4)
-        .split(t, to, ti, stepPositions, TailStrategy::GuardWithIf)
-        .reorder(ti, hi, to, ho, m)
-        .fuse(ho, m, hm);
-    if (parallel)
-      grouped.parallel(hm);
+    // The loop nest of one specialization: a group of `heads` query heads
+    // (one KV head) and `step` positions per innermost step. Decode with
+    // row_order: positions outermost in parallel chunks of score_chunk, the
+    // KV heads inside a position (each cache row read front to back); else
+    // the heads outermost in parallel, each walking all positions.
+    auto nest = [&](Stage s, Expr heads, int step, TailStrategy headTail) {
+      s.split(h, ho, hi, heads, headTail).split(t, to, ti, step, TailStrategy::GuardWithIf);
+      if (Decode && row_order) {
+        Var tc("tc");
+        s.split(to, tc, to, std::max(1, int(score_chunk) / step), TailStrategy::GuardWithIf)
+            .reorder(ti, hi, ho, to, tc, m)
+            .fuse(tc, m, hm);
+      } else {
+        s.reorder(ti, hi, to, ho, m).fuse(ho, m, hm);
+      }
+      if (parallel)
+        s.parallel(hm);
+    };
+    nest(score.specialize(group == 4), 4, stepPositions, TailStrategy::Auto);
     // Other groupings: the same loop nest over a group of any size, four
     // positions at a time, the group's heads not unrolled.
-    score.split(h, ho, hi, group, TailStrategy::GuardWithIf)
-        .split(t, to, ti, 4, TailStrategy::GuardWithIf)
-        .reorder(ti, hi, to, ho, m)
-        .fuse(ho, m, hm);
-    if (parallel)
-      score.parallel(hm);
+    nest(score, group, 4, TailStrategy::GuardWithIf);
     // Storage of a constant size (a step's positions, up to 16 heads per
     // group, more fails the pipeline's bounds check; a step's heads are one
     // group, so one KV head, of one query): on the stack, not a heap
     // allocation per step.
     for (Func *f : {&lanes, &dot})
-      f->compute_at(score, to)
+      f->compute_at(score, Decode && row_order ? ho : to)
           .bound_storage(t, std::max(stepPositions, 4))
           .bound_storage(g, 16)
           .bound_storage(j, 1)
@@ -278,12 +296,21 @@ public:
       vsum.specialize(group == 4).unroll(g);
       vsum.update().specialize(group == 4).unroll(g);
     } else {
-      // Decode: each task sums up to kv_split rows of V for one head,
-      // vectorized over D.
+      // Decode: with row_order each task sums up to kv_split rows of V for
+      // every head, a row at a time (each V vector, widened once, feeds the
+      // group's query heads); else each task is one head's kv_split rows.
+      // Vectorized over D either way.
       vsum.compute_root().vectorize(i, vw);
-      vsum.update().reorder(i, rb_, c, g, j, m).vectorize(i, vw).fuse(c, g, chm).fuse(chm, j, chm).fuse(chm, m, chm);
-      if (parallel)
-        vsum.update().parallel(chm);
+      if (row_order) {
+        vsum.update().reorder(g, i, j, rb_, c, m).vectorize(i, vw).fuse(c, m, chm);
+        if (parallel)
+          vsum.update().parallel(chm);
+        vsum.update().specialize(group == 4).unroll(g);
+      } else {
+        vsum.update().reorder(i, rb_, c, g, j, m).vectorize(i, vw).fuse(c, g, chm).fuse(chm, j, chm).fuse(chm, m, chm);
+        if (parallel)
+          vsum.update().parallel(chm);
+      }
     }
     acc.compute_at(out, h).vectorize(i, vw);
     acc.update().reorder(i, rc_).vectorize(i, vw);
