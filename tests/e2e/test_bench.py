@@ -12,6 +12,9 @@ Checks, on the tiny model compiled by hyc (2 layers, hidden 512, vocab 512, f16 
     each, the best of all 20 is the bandwidth); the roofline equals bandwidth / bytes per token and
     the bytes per token match the formula recomputed here from the model's shape;
   - --json - puts the JSON on stdout (summary moves to stderr);
+  - --depth D: pp and tg after D tokens of context: the settings and the summary's labels say
+    so ("tg4 @ d40"), the KV bytes per token are those of positions D..D+tg-1, and a depth
+    that leaves no room for the tests in the context is refused like an oversized test;
   - errors: a missing directory, a damaged weights file (the measuring child's error reaches
     the user), unknown options, bad numbers, a missing value, --context mismatch, tests that do
     not fit the context, nothing to measure, an unwritable --json path, a missing
@@ -56,14 +59,14 @@ def check_stats(s, runs, label):
     return ok
 
 
-def expected_bytes(cfg, weights_bytes, kv_bytes, n_ctx, tg):
+def expected_bytes(cfg, weights_bytes, kv_bytes, n_ctx, tg, depth=0):
     L, E, H, KV, D = (cfg["block_count"], cfg["embedding_length"], cfg["head_count"],
                       cfg["head_count_kv"], cfg["head_dim"])
     F = cfg["feed_forward_length"]
     linear = L * (E * H * D + 2 * E * KV * D + H * D * E + 3 * E * F) * 130 / 512
     norms = ((2 * L + 1) * E + 2 * L * D) * 4
     lm_head = weights_bytes - linear - norms
-    kv = kv_bytes / n_ctx * (tg + 1) / 2
+    kv = kv_bytes / n_ctx * (depth + (tg + 1) / 2)
     return linear, lm_head, linear + lm_head + norms + kv
 
 
@@ -179,6 +182,23 @@ def main():
             except json.JSONDecodeError:
                 check(False, "--json - stdout is not JSON")
 
+        # --depth: pp and tg on a context already holding 40 tokens.
+        r = run([hyc, "bench", lib, "--threads", "1", "--runs", 2, "--pp", 8, "--tg", 4,
+                 "--depth", 40, "--ttft", "none", "--bandwidth-mib", 8, "--json", "-"])
+        if check(r.returncode == 0, f"--depth 40: {r.stderr}"):
+            j = json.loads(r.stdout)
+            check(j["settings"]["depth"] == 40, "--depth in the settings")
+            check("pp8 @ d40" in r.stderr and "tg4 @ d40" in r.stderr,
+                  "--depth labels in the summary")
+            check("after 40 tokens of context" in r.stderr, "--depth announced")
+            c = j["results"][0]
+            check_stats(c["pp"]["tokens_per_s"], 2, "--depth pp")
+            check_stats(c["tg"]["tokens_per_s"], 2, "--depth tg")
+            _, _, total40 = expected_bytes(cfg, lib_j["weights_bytes"], lib_j["kv_bytes"],
+                                           n_ctx, 4, depth=40)
+            check(abs(j["bytes_per_token"]["total"] - total40) < 1,
+                  f"--depth 40 bytes per token {j['bytes_per_token']['total']} != {total40}")
+
         # Errors.
         broken = os.path.join(tmp, "broken")
         shutil.copytree(lib, broken)
@@ -199,6 +219,9 @@ def main():
             ([lib, "--runs"], "needs a value"),
             ([lib, "--context", str(n_ctx + 1)], "--context"),
             ([lib, "--pp", str(n_ctx + 1)], "positions"),
+            ([lib, "--depth", str(n_ctx - 4)], "--pp with --depth"),
+            ([lib, "--pp", "0", "--depth", str(n_ctx - 1)], "--tg with --depth"),
+            ([lib, "--depth", "x"], "--depth"),
             ([lib, "--pp", "0", "--tg", "0", "--ttft", "none"], "nothing to measure"),
             ([lib, "--json", os.path.join(tmp, "no", "such", "dir.json")], "cannot write"),
             ([], "no model directory"),

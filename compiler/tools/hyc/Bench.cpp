@@ -1,6 +1,6 @@
 //===- Bench.cpp - `hyc bench`: prefill, decode, TTFT, RSS and roofline ---===//
 //
-//   hyc bench DIR [--threads 1,2] [--runs 5] [--pp 512] [--tg 128]
+//   hyc bench DIR [--threads 1,2] [--runs 5] [--pp 512] [--tg 128] [--depth 0]
 //             [--ttft 256,1024|none] [--context N] [--json FILE]
 //             [--bandwidth-mib 1024] [--no-bandwidth] [--seed S]
 //
@@ -9,6 +9,10 @@
 //   pp<N>   prompt processing: hy_prefill of N tokens on an empty context
 //   tg<N>   token generation: N single-token hy_decode calls from position 0
 //           (logits of every step computed, as in a generation loop)
+//   --depth D: pp and tg run on a context already holding D tokens (an
+//           untimed hy_prefill before each run; llama-bench's -d), so they
+//           measure a long conversation's later turns: attention over D+
+//           cached positions
 //   ttft<N> time to first token: hy_prefill of N tokens + argmax of the logits
 // Each thread count runs in its own process of hyc-bench-runner
 // (BenchRunner.cpp: the runtime and nothing of the compiler), so its peak RSS
@@ -72,6 +76,8 @@ const char *kBenchUsage =
     "  --pp N              prompt-processing test: prefill N tokens (default 512; 0: skip)\n"
     "  --tg N              token-generation test: N decode steps from position 0\n"
     "                      (default 128; 0: skip)\n"
+    "  --depth D           run pp and tg on a context already holding D tokens (an untimed\n"
+    "                      prefill before each run, as llama-bench -d; default 0)\n"
     "  --ttft LIST         time-to-first-token prompt lengths (default 256,1024; none: skip)\n"
     "  --context N         require the library's context to be N positions\n"
     "                      (hyc compile --context N); default: whatever it was compiled with\n"
@@ -298,11 +304,12 @@ struct TokenBytes {
 ///             reads whole once per step (the embedding lookup's one row is
 ///             part of it); its format is told by its bytes per weight
 ///   kv      = (pos + 1) * kv_bytes / n_ctx   (every cached K and V row of
-///             every layer up to pos), averaged over the tg positions 0..tg-1
+///             every layer up to pos), averaged over the tg positions
+///             depth..depth+tg-1
 /// This holds while the blob is exactly the model's tensors (64-byte aligned),
 /// as hyc lays it out today; a blob with repacked copies would overstate it.
 TokenBytes bytesPerToken(const hy_model_desc_t &d, const llvm::json::Array *kernels,
-                         long long tgSteps) {
+                         long long tgSteps, long long depth) {
   TokenBytes b;
   double E = d.n_embd, L = d.n_layer, H = d.n_head, KV = d.n_head_kv,
          D = d.head_dim, F = d.n_ff, V = d.n_vocab;
@@ -360,7 +367,7 @@ TokenBytes bytesPerToken(const hy_model_desc_t &d, const llvm::json::Array *kern
   b.method = "linear from the model shape and the kernels' format; lm_head = the rest of "
              "the weights blob (tied embedding)";
   b.kvPerPosition = d.n_ctx > 0 ? static_cast<double>(d.kv_bytes) / d.n_ctx : 0;
-  double meanPositions = tgSteps > 0 ? (tgSteps + 1) / 2.0 : 1.0;
+  double meanPositions = static_cast<double>(depth) + (tgSteps > 0 ? (tgSteps + 1) / 2.0 : 1.0);
   b.kvMean = b.kvPerPosition * meanPositions;
   b.total = b.linear + b.lmHead + b.norms + b.kvMean;
   return b;
@@ -373,7 +380,7 @@ TokenBytes bytesPerToken(const hy_model_desc_t &d, const llvm::json::Array *kern
 struct Options {
   std::string dir, jsonPath;
   std::vector<long long> threads = {1, 2}, ttft = {256, 1024};
-  long long runs = 5, pp = 512, tg = 128, context = 0, bandwidthMiB = 1024;
+  long long runs = 5, pp = 512, tg = 128, depth = 0, context = 0, bandwidthMiB = 1024;
   long long seed = 1234;
   bool bandwidth = true, noMmap = false;
   std::vector<std::string> argv;
@@ -522,7 +529,7 @@ int hyc::driver::benchMain(const std::vector<std::string> &args) {
       return true;
     };
     static const std::set<std::string> kValued = {
-        "--threads", "--runs", "--pp", "--tg", "--ttft", "--context",
+        "--threads", "--runs", "--pp", "--tg", "--depth", "--ttft", "--context",
         "--json", "--bandwidth-mib", "--seed"};
     if (kValued.count(a)) {
       if (!value())
@@ -536,6 +543,8 @@ int hyc::driver::benchMain(const std::vector<std::string> &args) {
         ok = parseNonNegative(a, v, 1 << 20, o.pp, error);
       else if (a == "--tg")
         ok = parseNonNegative(a, v, 1 << 20, o.tg, error);
+      else if (a == "--depth")
+        ok = parseNonNegative(a, v, 1 << 20, o.depth, error);
       else if (a == "--ttft") {
         if (v == "none")
           o.ttft.clear();
@@ -609,13 +618,22 @@ int hyc::driver::benchMain(const std::vector<std::string> &args) {
                           " (recompile with hyc compile --context " +
                           std::to_string(o.context) + ")");
   {
-    long long longest = std::max(o.pp, o.tg);
-    std::string which = o.pp >= o.tg ? "--pp" : "--tg";
-    for (long long n : o.ttft)
+    // pp and tg start after --depth cached tokens; a TTFT prompt starts empty.
+    long long longest = 0;
+    std::string which;
+    auto need = [&](long long n, const std::string &what) {
       if (n > longest) {
         longest = n;
-        which = "--ttft";
+        which = what;
       }
+    };
+    const std::string plusDepth = o.depth ? " with --depth " + std::to_string(o.depth) : "";
+    if (o.pp)
+      need(o.depth + o.pp, "--pp" + plusDepth);
+    if (o.tg)
+      need(o.depth + o.tg, "--tg" + plusDepth);
+    for (long long n : o.ttft)
+      need(n, "--ttft");
     if (longest > desc.n_ctx)
       return fail(kCmd, which + " needs " + std::to_string(longest) +
                             " positions but the library holds " + std::to_string(desc.n_ctx) +
@@ -647,7 +665,7 @@ int hyc::driver::benchMain(const std::vector<std::string> &args) {
   const llvm::json::Object *man = manifest.getAsObject();
   if (!man)
     return fail(kCmd, o.dir + "/manifest.json is not a JSON object");
-  TokenBytes tb = bytesPerToken(desc, man->getArray("kernels"), o.tg);
+  TokenBytes tb = bytesPerToken(desc, man->getArray("kernels"), o.tg, o.depth);
 
   std::string started = utcNow();
   llvm::json::Object machine = describeMachine();
@@ -658,7 +676,10 @@ int hyc::driver::benchMain(const std::vector<std::string> &args) {
                static_cast<long long>(desc.n_ctx));
   for (long long t : o.threads)
     std::fprintf(stderr, " %lld", t);
-  std::fprintf(stderr, ", %lld runs each\n", o.runs);
+  std::fprintf(stderr, ", %lld runs each", o.runs);
+  if (o.depth)
+    std::fprintf(stderr, ", pp and tg after %lld tokens of context", o.depth);
+  std::fprintf(stderr, "\n");
 
   // Bandwidth before and after the model runs, each time in its own process
   // (its buffer is nobody's RSS).
@@ -705,7 +726,7 @@ int hyc::driver::benchMain(const std::vector<std::string> &args) {
     std::string error;
     if (!runRunner({"model", o.dir, std::to_string(t), std::to_string(o.runs),
                     std::to_string(o.pp), std::to_string(o.tg), joinList(o.ttft),
-                    std::to_string(o.seed), o.noMmap ? "0" : "1"},
+                    std::to_string(o.seed), o.noMmap ? "0" : "1", std::to_string(o.depth)},
                    r, error))
       return fail(kCmd, error);
     c.wall = now() - t0;
@@ -794,13 +815,16 @@ int hyc::driver::benchMain(const std::vector<std::string> &args) {
         {"no_mmap", o.noMmap},
         {"pp", o.pp},
         {"tg", o.tg},
+        {"depth", o.depth},
         {"ttft", std::move(ttft)},
         {"seed", o.seed},
         {"tokens", "synthetic: uniform pseudo-random ids in [0, n_vocab) from splitmix64(seed); "
                    "the same ids for every run"},
-        {"pp_method", "hy_prefill of pp tokens on an empty context (logits of the last only)"},
-        {"tg_method", "tg hy_decode calls from position 0, logits every step, the next "
-                      "synthetic id fed (not the argmax)"},
+        {"pp_method", "hy_prefill of pp tokens on a context holding `depth` tokens (an "
+                      "untimed prefill; none for depth 0), logits of the last only"},
+        {"tg_method", "tg hy_decode calls from position `depth` (after an untimed prefill of "
+                      "depth tokens), logits every step, the next synthetic id fed (not the "
+                      "argmax)"},
         {"ttft_method", "hy_prefill of N tokens on an empty context + argmax of the logits"},
         {"warmup", "untimed: an 8-token prefill and one decode step per process"},
         {"rss_method", "each thread count in its own process of hyc-bench-runner (the runtime, "
@@ -840,7 +864,7 @@ int hyc::driver::benchMain(const std::vector<std::string> &args) {
       {"method", tb.method},
       {"formula", "n_layer*(q+k+v+o+gate+up+down params)*bytes/weight + f32 norms + "
                   "lm_head (weights_bytes - linear - norms: the tied embedding, read whole) + "
-                  "kv_bytes/n_ctx*(tg+1)/2"}};
+                  "kv_bytes/n_ctx*(depth+(tg+1)/2)"}};
 
   llvm::json::Array configs;
   for (const ConfigResult &c : results) {
@@ -895,13 +919,23 @@ int hyc::driver::benchMain(const std::vector<std::string> &args) {
               tb.total / 1e6, tb.linear / 1e6, tb.lmHead / 1e6, tb.norms / 1e6, tb.kvMean / 1e6);
   for (const ConfigResult &c : results) {
     std::fprintf(so, "  %s:\n", threadsLabel(c.threads).c_str());
+    // llama-bench's labels: "tg128", or "tg128 @ d1024" after --depth 1024.
+    auto label = [&](const char *test, long long n) {
+      std::string l = test + std::to_string(n);
+      if (o.depth)
+        l += " @ d" + std::to_string(o.depth);
+      return l;
+    };
+    const int width = o.depth ? 16 : 8;
     if (o.pp) {
       Stats s = stats(c.pp);
-      std::fprintf(so, "    pp%-6lld %9.2f tokens/s [%.2f-%.2f]\n", o.pp, s.median, s.min, s.max);
+      std::fprintf(so, "    %-*s %9.2f tokens/s [%.2f-%.2f]\n", width, label("pp", o.pp).c_str(),
+                   s.median, s.min, s.max);
     }
     if (o.tg) {
       Stats s = stats(c.tg);
-      std::fprintf(so, "    tg%-6lld %9.2f tokens/s [%.2f-%.2f]", o.tg, s.median, s.min, s.max);
+      std::fprintf(so, "    %-*s %9.2f tokens/s [%.2f-%.2f]", width, label("tg", o.tg).c_str(),
+                   s.median, s.min, s.max);
       auto bw = bandwidth.find(c.threads);
       if (bw != bandwidth.end() && tb.total > 0) {
         double roof = stats(bw->second).max * 1e9 / tb.total;

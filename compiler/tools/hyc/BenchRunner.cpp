@@ -11,7 +11,9 @@
 //       "bw T gbps..." per thread count (1 and every listed count)
 //   hyc-bench-runner probe DIR
 //       "desc FIELDS..." (hy_model_desc_t), "info has_prefill has_parallel"
-//   hyc-bench-runner model DIR THREADS RUNS PP TG TTFT,...|none SEED MMAP
+//   hyc-bench-runner model DIR THREADS RUNS PP TG TTFT,...|none SEED MMAP [DEPTH]
+//       (DEPTH: pp and tg runs start after an untimed prefill of that many
+//       tokens; default 0)
 //       "rss_start", "info", "rss_open", "pp S"/"tg S"/"ttft N S" per run,
 //       "repeated 1" per repeated run, "rss_hwm"  (MMAP: 1 map, 0 --no-mmap)
 //===----------------------------------------------------------------------===//
@@ -49,7 +51,7 @@ double now() {
 struct Options {
   std::string dir;
   std::vector<long long> threads, ttft;
-  long long runs = 0, pp = 0, tg = 0, bandwidthMiB = 0, seed = 0;
+  long long runs = 0, pp = 0, tg = 0, depth = 0, bandwidthMiB = 0, seed = 0;
   bool noMmap = false;
 };
 
@@ -219,7 +221,9 @@ int modelChild(FILE *out, const Options &o, long long threads) {
     return failOut(hy_last_error());
   std::fprintf(out, "rss_open %lld\n", static_cast<long long>(procStatusBytes("VmRSS")));
 
-  long long longest = std::max(o.pp, o.tg);
+  // ids[0, depth) fill the context before pp and tg; they then read ids from
+  // ids[depth] on (TTFT prompts from ids[0]).
+  long long longest = o.depth + std::max(o.pp, o.tg);
   for (long long n : o.ttft)
     longest = std::max(longest, n);
   std::vector<int32_t> ids(static_cast<size_t>(std::max<long long>(longest, 16)));
@@ -259,11 +263,19 @@ int modelChild(FILE *out, const Options &o, long long threads) {
   };
   if (o.pp > 0)
     announce("pp" + std::to_string(o.pp));
-  for (long long r = 1, redo = 0; o.pp > 0 && r <= o.runs; ++r) {
+  // A context holding the first `depth` ids (untimed), or an empty one.
+  auto resetToDepth = [&]() {
     hy_context_reset(ctx);
+    return o.depth == 0 ||
+           hy_prefill(ctx, ids.data(), static_cast<size_t>(o.depth), nullptr, 0) == HY_OK;
+  };
+  const int32_t *after = ids.data() + o.depth;
+  for (long long r = 1, redo = 0; o.pp > 0 && r <= o.runs; ++r) {
+    if (!resetToDepth())
+      return failOut(hy_last_error());
     int c0 = gContinued.load();
     double t0 = now();
-    if (hy_prefill(ctx, ids.data(), static_cast<size_t>(o.pp), nullptr, 0) != HY_OK)
+    if (hy_prefill(ctx, after, static_cast<size_t>(o.pp), nullptr, 0) != HY_OK)
       return failOut(hy_last_error());
     double dt = now() - t0;
     if (interrupted(c0) && redo++ < 3) {
@@ -276,11 +288,12 @@ int modelChild(FILE *out, const Options &o, long long threads) {
   if (o.tg > 0)
     announce("tg" + std::to_string(o.tg));
   for (long long r = 1, redo = 0; o.tg > 0 && r <= o.runs; ++r) {
-    hy_context_reset(ctx);
+    if (!resetToDepth())
+      return failOut(hy_last_error());
     int c0 = gContinued.load();
     double t0 = now();
     for (long long i = 0; i < o.tg; ++i)
-      if (hy_decode(ctx, ids[static_cast<size_t>(i)], logits.data(), logits.size()) != HY_OK)
+      if (hy_decode(ctx, after[i], logits.data(), logits.size()) != HY_OK)
         return failOut(hy_last_error());
     double dt = now() - t0;
     if (interrupted(c0) && redo++ < 3) {
@@ -375,11 +388,12 @@ int main(int argc, char **argv) {
   }
   if (mode == "model") {
     long long threads = 0, mmapOn = 0;
-    if (argc != 10 || !parseInt(argv[3], 1, 1024, threads) ||
+    if ((argc != 10 && argc != 11) || !parseInt(argv[3], 1, 1024, threads) ||
         !parseInt(argv[4], 1, 1000, o.runs) || !parseInt(argv[5], 0, 1 << 20, o.pp) ||
         !parseInt(argv[6], 0, 1 << 20, o.tg) || !parseIntList(argv[7], 1, 1 << 20, o.ttft) ||
-        !parseInt(argv[8], 0, LLONG_MAX, o.seed) || !parseInt(argv[9], 0, 1, mmapOn))
-      return usage("model expects DIR THREADS RUNS PP TG TTFT,...|none SEED MMAP");
+        !parseInt(argv[8], 0, LLONG_MAX, o.seed) || !parseInt(argv[9], 0, 1, mmapOn) ||
+        (argc == 11 && !parseInt(argv[10], 0, 1 << 20, o.depth)))
+      return usage("model expects DIR THREADS RUNS PP TG TTFT,...|none SEED MMAP [DEPTH]");
     o.dir = argv[2];
     o.noMmap = mmapOn == 0;
     return modelChild(stdout, o, threads);
