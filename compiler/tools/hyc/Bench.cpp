@@ -917,16 +917,16 @@ int hyc::driver::benchMain(const std::vector<std::string> &args) {
   std::fprintf(so, "  bytes per decode step: %.1f MB (linear %.1f + lm_head %.1f + norms %.2f + "
               "KV %.2f)\n",
               tb.total / 1e6, tb.linear / 1e6, tb.lmHead / 1e6, tb.norms / 1e6, tb.kvMean / 1e6);
+  // llama-bench's labels: "tg128", or "tg128 @ d1024" after --depth 1024.
+  auto label = [&](const char *test, long long n) {
+    std::string l = test + std::to_string(n);
+    if (o.depth)
+      l += " @ d" + std::to_string(o.depth);
+    return l;
+  };
+  const int width = o.depth ? 16 : 8;
   for (const ConfigResult &c : results) {
     std::fprintf(so, "  %s:\n", threadsLabel(c.threads).c_str());
-    // llama-bench's labels: "tg128", or "tg128 @ d1024" after --depth 1024.
-    auto label = [&](const char *test, long long n) {
-      std::string l = test + std::to_string(n);
-      if (o.depth)
-        l += " @ d" + std::to_string(o.depth);
-      return l;
-    };
-    const int width = o.depth ? 16 : 8;
     if (o.pp) {
       Stats s = stats(c.pp);
       std::fprintf(so, "    %-*s %9.2f tokens/s [%.2f-%.2f]\n", width, label("pp", o.pp).c_str(),
