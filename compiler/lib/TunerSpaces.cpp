@@ -120,12 +120,15 @@ std::vector<SearchSpace> buildSpaces() {
                /*fixedShape=*/true});
   // The Q8_0 lm_head with int8 activations (Q8_0VnniGemvGenerator.cpp): one
   // 8-lane vpdpbusd per 34-byte block, memory-bound; each row is a single
-  // contiguous 2176-byte run at K = 2048, so the grain and a short software
-  // prefetch are what can matter.
+  // contiguous 2176-byte run at K = 2048, so the grain and the software
+  // prefetch distance (in blocks, reaching into the next rows: 64 = one row
+  // ahead, the AVX2 default) are what can matter.
   for (const char *isa : {"avx2", "avx512"})
     s.push_back({"gemv_q8_0_a8_vnni", isa,
                  {knob("rows_per_task", kRowsPerTask, 64), knob("unroll", {1, 2, 4}, 1),
-                  flag("parallel", true), knob("prefetch", {0, 1, 2, 4, 8, 16}, 0)}});
+                  flag("parallel", true),
+                  knob("prefetch", {0, 8, 16, 32, 64, 96},
+                       std::string(isa) == "avx2" ? 64 : 0)}});
   // NEON int8 dot-product GEMVs (Q*DotGemvGenerator.cpp). unroll: rows whose
   // sdot chains share the activation digits (4 rows x 3 digits = 12
   // accumulators of 32 vector registers); unroll_block unrolls a block's 8

@@ -378,7 +378,8 @@ public:
     // prefetchers follow poorly (measured: ~10 GB/s from DRAM on 2 cores
     // without, against a 48 GB/s read loop).
     if (prefetchBlocks > 0)
-      lanesum.update().prefetch(w, rbBlock, rbBlock, prefetchBlocks);
+      lanesum.update().prefetch(w, rbBlock, rbBlock, prefetchBlocks,
+                                Halide::PrefetchBoundStrategy::NonFaulting);
     // Per block (kDotVnni: its 16 lanes) or per half block (kDotMaddubs:
     // 8 lanes).
     ip.compute_at(lanesum, rbHalf);

@@ -51,8 +51,14 @@ public:
   // Rows reduced together, sharing the activation loads.
   GeneratorParam<int> unroll{"unroll", 1};
   GeneratorParam<bool> parallel{"parallel", true};
-  // Software prefetch distance in blocks of a weight row (0: none).
-  GeneratorParam<int> prefetch{"prefetch", 0};
+  // Software prefetch distance in blocks (0: none; -1: the target's
+  // default). The prefetches are not clipped to the row, so near a row's
+  // end they reach into the next rows, which the task reads next. On AVX2
+  // the default is 64 blocks (one 2176-byte row of the lm_head ahead): a
+  // core alone keeps too few reads in flight to stream faster than it
+  // computes (Zen 3, 120818 x 2048, 2 threads: 20.6-23.9 -> 26.3-30.2 GB/s,
+  // bench/RESULTS.md); AVX-512 keeps 0 (not measured there).
+  GeneratorParam<int> prefetch{"prefetch", -1};
   // Problem size for Halide's autoschedulers (hyc tune's Adams2019
   // baseline; GemvCommon.h). Not schedule knobs.
   GeneratorParam<int> estimate_n{"estimate_n", 2048};
@@ -143,8 +149,9 @@ public:
     total.update().reorder(rl, n).atomic().vectorize(rl).unroll(n);
     lanesum.compute_at(y, nio).bound(l, 0, kLanes).bound_extent(n, ur).vectorize(l).unroll(n);
     lanesum.update().reorder(l, n, rb).vectorize(l).unroll(n);
-    if (prefetch > 0)
-      lanesum.update().prefetch(w, rb, rb, prefetch);
+    const int pf = prefetch >= 0 ? int(prefetch) : maddubs ? 64 : 0;
+    if (pf > 0)
+      lanesum.update().prefetch(w, rb, rb, pf, PrefetchBoundStrategy::NonFaulting);
     ip.compute_at(lanesum, rb).bound(l, 0, kLanes).vectorize(l).unroll(n);
     if (maddubs) {
       // Per block and row: |qs| and the signed q (32 bytes each), one
