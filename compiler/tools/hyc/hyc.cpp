@@ -17,7 +17,7 @@ static const char *kUsage =
     "          [--activations int8|f32] [--kv-cache f16|f32|q8_0] [--weight-layout target|source]\n"
     "      compile a model into a native library directory (ONNX: see README, \"ONNX input\";\n"
     "      --tokenizer takes the tokenizer from a GGUF's tokenizer.* metadata; --activations:\n"
-    "      int8 rounds the 2-bit matmuls' inputs to int8 per 32 (default on x86-64-avx512),\n"
+    "      int8 rounds the 2-bit matmuls' inputs to int8 per 32 (default on x86-64),\n"
     "      f32 keeps float32 math (default elsewhere); --kv-cache: the KV cache's element\n"
     "      type, f16 (default: half the memory), f32, or q8_0 (ggml's Q8_0 blocks: 34 bytes\n"
     "      per 32, about half of f16); --weight-layout: source (default)\n"
