@@ -27,27 +27,30 @@ def median(xs):
     return xs[n // 2] if n % 2 else 0.5 * (xs[n // 2 - 1] + xs[n // 2])
 
 
-def llama_stats(compare, threads, n_prompt, n_gen):
-    """(median, min, max) tokens/s of llama-bench's test, or None."""
+def llama_stats(compare, threads, n_prompt, n_gen, depth=0):
+    """(median, min, max) tokens/s of llama-bench's test (after `depth` tokens of
+    context, llama-bench -d), or None."""
     if not compare:
         return None
     for row in compare["llama_cpp"]["runs"]:
         if row["threads"] != threads:
             continue
         for res in row["results"]:
-            if res.get("n_prompt") == n_prompt and res.get("n_gen") == n_gen:
+            if (res.get("n_prompt") == n_prompt and res.get("n_gen") == n_gen
+                    and res.get("n_depth", 0) == depth):
                 ts = res.get("samples_ts") or [res["avg_ts"]]
                 return median(ts), min(ts), max(ts)
     return None
 
 
 def llama_rss(compare, threads):
+    """The largest peak RSS of the thread count's llama-bench processes (two with
+    compare.py --depth), or None."""
     if not compare:
         return None
-    for row in compare["llama_cpp"]["runs"]:
-        if row["threads"] == threads:
-            return row.get("peak_rss_bytes")
-    return None
+    rss = [row.get("peak_rss_bytes") or 0 for row in compare["llama_cpp"]["runs"]
+           if row["threads"] == threads]
+    return max(rss) if rss and max(rss) else None
 
 
 def bars(ax, groups, series, ylabel, title):
@@ -94,6 +97,8 @@ def main():
         print(f"plot_bench: error: {args.bench_json} is not hyc bench JSON", file=sys.stderr)
         return 1
     s = hb["settings"]
+    depth = s.get("depth", 0)
+    at_depth = f" @ d{depth}" if depth else ""
     results = hb["results"]
     groups = [f"{c['threads']} thread{'s' if c['threads'] != 1 else ''}" for c in results]
     threads = [c["threads"] for c in results]
@@ -107,18 +112,18 @@ def main():
     if s["pp"]:
         bars(ax_pp, groups, [
             ("hyc", HYC_COLOR, [hyc_triplet(c["pp"]["tokens_per_s"]) for c in results]),
-            ("llama.cpp Q2_K", LLAMA_COLOR, [llama_stats(compare, t, s["pp"], 0)
+            ("llama.cpp Q2_K", LLAMA_COLOR, [llama_stats(compare, t, s["pp"], 0, depth)
                                              for t in threads])],
-            "tokens/s", f"prompt processing pp{s['pp']}")
+            "tokens/s", f"prompt processing pp{s['pp']}{at_depth}")
     if s["tg"]:
         roof = [c["tg"].get("roofline") for c in results]
         bars(ax_tg, groups, [
             ("hyc", HYC_COLOR, [hyc_triplet(c["tg"]["tokens_per_s"]) for c in results]),
-            ("llama.cpp Q2_K", LLAMA_COLOR, [llama_stats(compare, t, 0, s["tg"])
+            ("llama.cpp Q2_K", LLAMA_COLOR, [llama_stats(compare, t, 0, s["tg"], depth)
                                              for t in threads]),
             ("bandwidth roofline", ROOF_COLOR,
              [(r["tokens_per_s"], None, None) if r else None for r in roof])],
-            "tokens/s", f"token generation tg{s['tg']}")
+            "tokens/s", f"token generation tg{s['tg']}{at_depth}")
     ttft_series = []
     for n in s["ttft"]:
         hv = []

@@ -13,13 +13,17 @@
      exactly what is missing.
   5. llama-bench (pp512, tg128, pp256 and pp1024 for the time to first token; 1 and 2
      threads, 5 repetitions; one process per thread count so each gets its own peak RSS)
-     and `hyc bench` (the same tests, plus read bandwidth and the decode roofline).
+     and `hyc bench` (the same tests, plus read bandwidth and the decode roofline). With
+     --depth D, pp and tg run on a context already holding D tokens on both sides
+     (llama-bench -d D, hyc bench --depth D) and the TTFT prompts still start empty (a
+     second llama-bench call without -d).
   6. WORKDIR/compare.json (everything, with the machine), WORKDIR/compare.md (the
      side-by-side table and the command behind every figure, for bench/RESULTS.md) and
      WORKDIR/compare.png (bench/plot_bench.py).
 
 Usage:
   compare.py --hyc build/bin/hyc [--workdir build/bench] [--threads 1,2] [--runs 5]
+             [--pp 512] [--tg 128] [--depth 0] [--ttft 256,1024|none] [--context 2048]
              [--jobs 1] [--model FILE.gguf] [--build-only]
   compare.py --report WORKDIR/compare.json     (the markdown of an earlier run again)
 `make bench` runs it with the Makefile's build directory.
@@ -183,11 +187,15 @@ def run_with_rusage(cmd):
     return rc, b"".join(chunks).decode(errors="replace"), usage.ru_maxrss * 1024
 
 
-def llama_bench_runs(exe, model, threads, runs, prompts, gen):
+def llama_bench_runs(exe, model, threads, runs, prompts, gen, depth=0):
+    """One llama-bench process per thread count: its pp tests for `prompts`, tg`gen`
+    (0: none), all on a context already holding `depth` tokens (-d)."""
     rows = []
     for t in threads:
-        cmd = [exe, "-m", model, "-p", ",".join(map(str, prompts)), "-n", str(gen),
+        cmd = [exe, "-m", model, "-p", ",".join(map(str, prompts)) or "0", "-n", str(gen),
                "-t", str(t), "-r", str(runs), "-o", "json", "--progress"]
+        if depth:
+            cmd += ["-d", str(depth)]
         t0 = time.time()
         rc, out, rss = run_with_rusage(cmd)
         if rc != 0:
@@ -199,9 +207,11 @@ def llama_bench_runs(exe, model, threads, runs, prompts, gen):
             die("llama-bench printed no JSON")
         for res in results:
             kind = f"pp{res['n_prompt']}" if res.get("n_gen", 0) == 0 else f"tg{res['n_gen']}"
+            kind += at_depth(res.get("n_depth", 0))
             log(f"llama.cpp {t} thread(s) {kind}: {res['avg_ts']:.2f} ± {res['stddev_ts']:.2f} "
                 f"tokens/s")
-        rows.append({"threads": t, "command": " ".join(shlex.quote(str(c)) for c in cmd),
+        rows.append({"threads": t, "depth": depth,
+                     "command": " ".join(shlex.quote(str(c)) for c in cmd),
                      "results": results, "peak_rss_bytes": rss,
                      "wall_seconds": time.time() - t0})
     return rows
@@ -246,6 +256,9 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--pp", type=int, default=512)
     ap.add_argument("--tg", type=int, default=128)
+    ap.add_argument("--depth", type=int, default=0,
+                    help="pp and tg on a context already holding DEPTH tokens (llama-bench "
+                    "-d, hyc bench --depth); TTFT prompts still start empty")
     ap.add_argument("--ttft", default="256,1024")
     ap.add_argument("--context", type=int, default=2048)
     ap.add_argument("--jobs", type=int, default=1, help="llama.cpp build jobs (default 1)")
@@ -257,8 +270,18 @@ def main():
         print(markdown(json.load(open(args.report))))
         return 0
 
-    threads = [int(t) for t in args.threads.split(",")]
-    ttft = [int(n) for n in args.ttft.split(",")] if args.ttft != "none" else []
+    try:
+        threads = [int(t) for t in args.threads.split(",")]
+        ttft = [int(n) for n in args.ttft.split(",")] if args.ttft != "none" else []
+    except ValueError:
+        die(f"--threads and --ttft take comma-separated integers (got '{args.threads}', "
+            f"'{args.ttft}')")
+    if args.depth < 0 or args.pp < 0 or args.tg < 0:
+        die("--depth, --pp and --tg must not be negative")
+    for what, n in (("--pp", args.pp), ("--tg", args.tg)):
+        if n and args.depth + n > args.context:
+            die(f"{what} {n} with --depth {args.depth} needs {args.depth + n} positions; "
+                f"the context is {args.context} (--context)")
     hyc = os.path.abspath(args.hyc)
     if not os.access(hyc, os.X_OK):
         die(f"{hyc} is not an executable (build hyc first)")
@@ -305,13 +328,23 @@ def main():
     if r.returncode != 0:
         die("hyc compile failed")
 
-    prompts = [args.pp] + [n for n in ttft if n != args.pp]
-    llama = llama_bench_runs(exe, q2k, threads, args.runs, prompts, args.tg)
+    if args.depth:
+        # llama-bench's -d applies to every test of a call: the TTFT prompts (empty
+        # context, as hyc bench runs them) get a call of their own.
+        llama = llama_bench_runs(exe, q2k, threads, args.runs, [args.pp] if args.pp else [],
+                                 args.tg, args.depth)
+        if ttft:
+            llama += llama_bench_runs(exe, q2k, threads, args.runs, ttft, 0)
+    else:
+        prompts = [args.pp] + [n for n in ttft if n != args.pp]
+        llama = llama_bench_runs(exe, q2k, threads, args.runs, prompts, args.tg)
 
     hyc_json = os.path.join(work, "hyc-bench.json")
     bench_cmd = [hyc, "bench", libdir, "--threads", args.threads, "--runs", str(args.runs),
                  "--pp", str(args.pp), "--tg", str(args.tg), "--ttft", args.ttft,
                  "--context", str(args.context), "--json", hyc_json]
+    if args.depth:
+        bench_cmd += ["--depth", str(args.depth)]
     r = run(bench_cmd)
     if r.returncode != 0:
         die("hyc bench failed")
@@ -354,12 +387,18 @@ def main():
 # The table
 # ---------------------------------------------------------------------------------------
 
-def llama_figure(llama, threads, n_prompt, n_gen):
+def at_depth(depth):
+    """llama-bench's label suffix: " @ d1024" for a test after 1024 tokens of context."""
+    return f" @ d{depth}" if depth else ""
+
+
+def llama_figure(llama, threads, n_prompt, n_gen, depth=0):
     for row in llama:
         if row["threads"] != threads:
             continue
         for res in row["results"]:
-            if res.get("n_prompt") == n_prompt and res.get("n_gen") == n_gen:
+            if (res.get("n_prompt") == n_prompt and res.get("n_gen") == n_gen
+                    and res.get("n_depth", 0) == depth):
                 ts = res.get("samples_ts") or []
                 return {"avg": res["avg_ts"], "stddev": res["stddev_ts"],
                         "median": median(ts) if ts else res["avg_ts"],
@@ -427,17 +466,18 @@ def markdown(c):
     lines.append("| test | threads | hyc | llama.cpp Q2_K | hyc speed-up |")
     lines.append("|---|---|---|---|---|")
     s = hb["settings"]
+    depth = s.get("depth", 0)
     for t in s["threads"]:
         h = hyc_config(hb, t)
         rows = []
         if s["pp"]:
-            l = llama_figure(c["llama_cpp"]["runs"], t, s["pp"], 0)
+            l = llama_figure(c["llama_cpp"]["runs"], t, s["pp"], 0, depth)
             hp = h["pp"]["tokens_per_s"]
-            rows.append((f"pp{s['pp']} (tokens/s)", hp, l))
+            rows.append((f"pp{s['pp']}{at_depth(depth)} (tokens/s)", hp, l))
         if s["tg"]:
-            l = llama_figure(c["llama_cpp"]["runs"], t, 0, s["tg"])
+            l = llama_figure(c["llama_cpp"]["runs"], t, 0, s["tg"], depth)
             ht = h["tg"]["tokens_per_s"]
-            rows.append((f"tg{s['tg']} (tokens/s)", ht, l))
+            rows.append((f"tg{s['tg']}{at_depth(depth)} (tokens/s)", ht, l))
         for r_name, hv, l in rows:
             ratio = f"{hv['median'] / l['median']:.2f}x" if l else "—"
             lv = fmt_range(l["median"], l["min"], l["max"]) if l else "—"
@@ -452,10 +492,10 @@ def markdown(c):
             lv = f"{lsec:.3f}" if l else "—"
             lines.append(f"| TTFT {n} tokens (s) | {t} | "
                          f"{fmt_range(hs['median'], hs['min'], hs['max'], 3)} | {lv} | {ratio} |")
-        lr = next((r for r in c["llama_cpp"]["runs"] if r["threads"] == t), None)
+        lrss = [r["peak_rss_bytes"] for r in c["llama_cpp"]["runs"] if r["threads"] == t]
         lines.append(f"| peak RSS (MB) | {t} | {h['rss']['peak_bytes'] / 1e6:.0f} "
                      f"({h['rss']['peak_model_bytes'] / 1e6:.0f} above hyc's own) | "
-                     f"{lr['peak_rss_bytes'] / 1e6:.0f} | — |" if lr else "")
+                     f"{max(lrss) / 1e6:.0f} | — |" if lrss else "")
         if "roofline" in h.get("tg", {}):
             rf = h["tg"]["roofline"]
             lines.append(f"| tg roofline (tokens/s) | {t} | {rf['tokens_per_s']:.1f} "
@@ -474,8 +514,14 @@ def markdown(c):
                  f"{bpt['kv_mean_over_tg'] / 1e6:.2f} (mean over the tg positions).")
     lines.append("- TTFT for llama.cpp is its pp<N> time (N / tokens/s); hyc's includes the "
                  "argmax of the first token's logits.")
+    if depth:
+        lines.append(f"- \"@ d{depth}\": pp and tg on a context already holding {depth} "
+                     f"tokens on both sides (llama-bench -d {depth}, hyc bench --depth "
+                     f"{depth}: an untimed prefill first); the TTFT prompts start empty (a "
+                     f"llama-bench call of their own).")
     lines.append("- llama.cpp's peak RSS: wait4 of each llama-bench process (its context holds "
-                 "pp+tg positions per test); hyc's: the forked measuring child, which shares "
+                 "depth+pp+tg positions per test; the larger where a thread count has two "
+                 "processes); hyc's: the forked measuring child, which shares "
                  "hyc's own LLVM/MLIR pages (the figure above them is the runtime's).")
     lines.append("")
     lines.append("Commands:")
