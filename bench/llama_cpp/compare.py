@@ -247,7 +247,7 @@ def inspect_arch(hyc, model):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--hyc", required=True, help="the hyc binary")
+    ap.add_argument("--hyc", help="the hyc binary (required unless --report)")
     ap.add_argument("--workdir", default=os.path.join(ROOT, "build", "bench"),
                     help="models, libraries and results (default build/bench)")
     ap.add_argument("--model", help="a hunyuan-dense GGUF with Q2_0C linear layers "
@@ -270,6 +270,8 @@ def main():
         print(markdown(json.load(open(args.report))))
         return 0
 
+    if not args.hyc:
+        ap.error("--hyc is required (unless --report)")
     try:
         threads = [int(t) for t in args.threads.split(",")]
         ttft = [int(n) for n in args.ttft.split(",")] if args.ttft != "none" else []
