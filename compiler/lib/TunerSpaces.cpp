@@ -73,12 +73,15 @@ std::vector<SearchSpace> buildSpaces() {
   // float form, so decode is bound by the weight stream rather than by
   // vpdpbusd. The grain matters most (larger tasks: longer sequential runs
   // for the hardware prefetchers; 32 rows still split the 2048-row
-  // projections into 64 tasks). The prefetch distance counts blocks within a
-  // row, and Halide drops a prefetch that would leave the row: at K = 2048
-  // (4 blocks) only distances 1..3 prefetch anything, at K = 6144 up to 11;
-  // hence mostly short distances (16 for longer rows). The default is none:
-  // measured from DRAM, prefetches within a row only slowed the hardware
-  // prefetchers' contiguous run over the task (2048x6144: 0.74x with 8).
+  // projections into 64 tasks). The prefetch distance counts blocks of the
+  // weight stream: since 2026-12-07 (Q2_0CVnni.h, NonFaulting) a prefetch
+  // past a row's end reaches into the next rows instead of being dropped, so
+  // long distances (32, 64: 4-8 KB ahead) are candidates. The default is
+  // none: prefetches confined to a row only slowed the hardware prefetchers'
+  // contiguous run over the task (2048x6144: 0.74x with 8); the unconfined
+  // ones measured shape-dependent on the AVX2 Zen 3 (2 threads, from DRAM:
+  // 2048x6144 1.1-1.4x with 64, 3072x2048 0.85-0.95x; bench/RESULTS.md), so
+  // they are left to hyc tune per shape.
   // decode: how the 2-bit codes become vpdpbusd operands (Q2_0CVnni.h):
   // 1 (default) masks planes 1..3 in place into one accumulator per plane,
   // 0 shifts every plane to the top bits into one accumulator per block.
@@ -88,7 +91,7 @@ std::vector<SearchSpace> buildSpaces() {
   s.push_back({"gemv_q2_0c_a8q_vnni", "avx512",
                {knob("rows_per_task", {32, 64, 128, 256, 512}, 256),
                 knob("unroll", {1, 2, 3, 4}, 1), flag("parallel", true),
-                knob("prefetch", {0, 1, 2, 3, 4, 6, 8, 16}, 0), knob("decode", {0, 1}, 1)},
+                knob("prefetch", {0, 1, 2, 4, 8, 16, 32, 64}, 0), knob("decode", {0, 1}, 1)},
                /*fixedShape=*/true});
   // The same on AVX2 (vpmaddubsw + vpmaddwd, Q2_0CVnni.h kDotMaddubs):
   // `decode` does not apply (codes are always shifted and masked to 0..3).
@@ -97,7 +100,7 @@ std::vector<SearchSpace> buildSpaces() {
   s.push_back({"gemv_q2_0c_a8q_vnni", "avx2",
                {knob("rows_per_task", {32, 64, 128, 256, 512}, 256),
                 knob("unroll", {1, 2, 3, 4}, 1), flag("parallel", true),
-                knob("prefetch", {0, 1, 2, 3, 4, 6, 8, 16}, 0)},
+                knob("prefetch", {0, 1, 2, 4, 8, 16, 32, 64}, 0)},
                /*fixedShape=*/true});
   // The prefill GEMM over pre-quantized int8 activations (family
   // gemm_q2_0c_a8, Q2_0CVnniA8qGenerator.cpp; M = the prefill chunk):
