@@ -2,7 +2,11 @@
 # bench/llama_cpp/issue9.sh - the decode/prefill/RSS comparison of issue 9 in one
 # run: hyc (f16 and q8_0 KV cache) and llama.cpp (its default f16 cache, and
 # -fa 1 -ctk q8_0 -ctv q8_0) on the full-size synthetic model, 2 threads, a
-# 2048-token context, 5 runs each. Needs what `make bench` (compare.py) leaves:
+# 2048-token context. The four configurations run in ROUNDS interleaved rounds
+# (default 5; one run of each per round, hyc and llama.cpp side by side, the
+# order reversed every other round), so that this VM's slow minutes fall on
+# both sides of each ratio; OUT/round-N holds round N's outputs. Needs what
+# `make bench` (compare.py) leaves:
 # BUILD/bin/hyc, BUILD/bench/hy-full.gguf, its Q2_K copy hy-full-q2_k.gguf and
 # llama-bench under .venv/opt/llama.cpp/. Writes OUT/ (default /tmp/hyc-issue9), ending
 # with OUT/verdict.txt: issue9_verdict.py's PASS/FAIL per bar and hyc configuration.
@@ -10,12 +14,16 @@
 # --tuning-db TUNING_DB (the tuned build a user would ship); without it, with
 # the default schedules. OUT/tuning names which.
 #
-#   bash bench/llama_cpp/issue9.sh [BUILD] [OUT] [TUNING_DB]
+#   [ROUNDS=N] bash bench/llama_cpp/issue9.sh [BUILD] [OUT] [TUNING_DB]
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${1:-$ROOT/build}
 OUT=${2:-/tmp/hyc-issue9}
 TUNING_DB=${3:-}
+ROUNDS=${ROUNDS:-5}
+case "$ROUNDS" in
+  ''|*[!0-9]*|0) echo "issue9.sh: ROUNDS must be a positive integer, got '$ROUNDS'" >&2; exit 1 ;;
+esac
 LLAMA_BENCH=$(ls "$ROOT"/.venv/opt/llama.cpp/*/build/bin/llama-bench | tail -1)
 MODEL=$BUILD/bench/hy-full.gguf
 for f in "$BUILD/bin/hyc" "$MODEL" "$BUILD/bench/hy-full-q2_k.gguf" "$LLAMA_BENCH"; do
@@ -31,12 +39,27 @@ date -u +"start %Y-%m-%d %H:%M:%S UTC" | tee "$OUT/times"
 echo "${TUNING_DB:-default schedules}" > "$OUT/tuning"
 "$BUILD/bin/hyc" compile "$MODEL" --context 2048 "${TUNE[@]}" -o "$OUT/hy-f16"
 "$BUILD/bin/hyc" compile "$MODEL" --context 2048 --kv-cache q8_0 "${TUNE[@]}" -o "$OUT/hy-q8"
-for kv in f16 q8; do
-  "$BUILD/bin/hyc" bench "$OUT/hy-$kv" --threads 2 --runs 5 --pp 512 --tg 128 --ttft none \
-      --context 2048 --json "$OUT/hyc-$kv.json" 2>&1 | tee "$OUT/hyc-$kv.txt" | tail -8
+hyc_run() { # KV ROUND_DIR
+  "$BUILD/bin/hyc" bench "$OUT/hy-$1" --threads 2 --runs 1 --pp 512 --tg 128 --ttft none \
+      --context 2048 --json "$2/hyc-$1.json" > "$2/hyc-$1.txt" 2>&1 ||
+    { cat "$2/hyc-$1.txt" >&2; exit 1; }
+  grep -E "^ +(pp512|tg128|peak RSS)" "$2/hyc-$1.txt" | sed "s/^ */  hyc $1  /"
+}
+llama_run() { # f16|q8 ROUND_DIR
+  local extra=() file=llama.txt
+  if [ "$1" = q8 ]; then extra=(-fa 1 -ctk q8_0 -ctv q8_0); file=llama-q8.txt; fi
+  "$LLAMA_BENCH" -m "$BUILD/bench/hy-full-q2_k.gguf" -p 512 -n 128 -t 2 -r 1 "${extra[@]}" \
+      > "$2/$file" 2>&1 || { cat "$2/$file" >&2; exit 1; }
+  grep -E "(pp512|tg128)" "$2/$file" | awk -F'|' -v k="$1" '{print "  llama " k " " $(NF-2) $(NF-1)}'
+}
+rm -rf "$OUT"/round-*
+for r in $(seq 1 "$ROUNDS"); do
+  d=$OUT/round-$r
+  mkdir -p "$d"
+  steps=("hyc_run f16" "llama_run f16" "hyc_run q8" "llama_run q8")
+  if [ $((r % 2)) = 0 ]; then steps=("llama_run q8" "hyc_run q8" "llama_run f16" "hyc_run f16"); fi
+  echo "round $r of $ROUNDS ($(date -u +%H:%M:%S) UTC)"
+  for step in "${steps[@]}"; do $step "$d"; done
 done
-"$LLAMA_BENCH" -m "$BUILD/bench/hy-full-q2_k.gguf" -p 512 -n 128 -t 2 -r 5 | tee "$OUT/llama.txt"
-"$LLAMA_BENCH" -m "$BUILD/bench/hy-full-q2_k.gguf" -p 512 -n 128 -t 2 -r 5 \
-    -fa 1 -ctk q8_0 -ctv q8_0 | tee "$OUT/llama-q8.txt"
 date -u +"end %Y-%m-%d %H:%M:%S UTC" | tee -a "$OUT/times"
 python3 "$ROOT/bench/llama_cpp/issue9_verdict.py" "$OUT" | tee "$OUT/verdict.txt"

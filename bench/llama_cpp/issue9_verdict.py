@@ -1,10 +1,14 @@
 #!/usr/bin/env python3
 """The issue-9 bars, checked on what bench/llama_cpp/issue9.sh leaves in OUT.
 
-Reads OUT/hyc-f16.json and OUT/hyc-q8.json (`hyc bench --json`, schema hyc-bench/1) and
-OUT/llama.txt, OUT/llama-q8.txt (llama-bench's markdown tables), then prints, for each
-hyc configuration at 2 threads, its figures, the ratios against both llama.cpp
-configurations and the four bars of issue 9, each PASS or FAIL:
+Reads, per round, hyc-f16.json and hyc-q8.json (`hyc bench --json`, schema hyc-bench/1)
+and llama.txt, llama-q8.txt (llama-bench's markdown tables): from OUT/round-1,
+OUT/round-2, ... when OUT has such directories (issue9.sh's interleaved rounds), else
+from OUT itself (one round: the layout of runs before the rounds). Then prints, for
+each hyc configuration at 2 threads, its figures, the ratios against both llama.cpp
+configurations and the four bars of issue 9, each PASS or FAIL. A ratio is the median
+over the rounds of the ratio within each round (both sides measured minutes apart, so
+a slow stretch of this VM hits both), with the ratio of the medians printed next to it:
   - decode (tg128) >= 1.5x llama.cpp's Q2_K, against llama.cpp's faster configuration;
   - decode >= 80% of the roofline, the roofline taken at the highest 2-thread read
     bandwidth measured anywhere in the run (both hyc bench invocations probe it, and
@@ -13,7 +17,8 @@ configurations and the four bars of issue 9, each PASS or FAIL:
     printed next to it;
   - prefill (pp512) >= 1.5x llama.cpp's Q2_K, against its faster configuration;
   - peak RSS <= 700 MB (10^6 bytes, as hyc bench prints it).
-hyc figures are medians of the runs, llama.cpp's are llama-bench's means. Exit status 0
+hyc figures are medians over the rounds (of each call's medians), its peak RSS the
+largest; llama.cpp's are means over the rounds (of llama-bench's means). Exit status 0
 when every figure was found (whatever the verdict), 1 with an "issue9_verdict: error:"
 line naming the missing or malformed input otherwise.
 
@@ -22,6 +27,7 @@ Usage: issue9_verdict.py OUT
 import json
 import os
 import re
+import statistics
 import sys
 
 THREADS = 2
@@ -80,44 +86,86 @@ def parse_hyc(doc, where):
         raise InputError(f"{where}: missing field {e}") from None
 
 
-def verdicts(hyc, llama):
-    """Per hyc configuration: (figures, ratios per llama configuration,
-    [(bar, value as printed, ok)])."""
+def median(values):
+    return statistics.median(values)
+
+
+def summarize(rounds):
+    """Figures over the rounds [(hyc, llama), ...] (each as parse_hyc / parse_llama
+    return them, keyed by configuration): hyc medians (peak RSS: the largest), llama.cpp
+    means with their spread (across the rounds, or llama-bench's own for one round)."""
+    hyc = {}
+    for name in rounds[0][0]:
+        per = [h[name] for h, _ in rounds]
+        hyc[name] = {
+            "pp512": median([r["pp512"] for r in per]),
+            "tg128": median([r["tg128"] for r in per]),
+            "roofline": median([r["roofline"] for r in per]),
+            "bandwidth_gbps": median([r["bandwidth_gbps"] for r in per]),
+            "bytes_per_token": per[0]["bytes_per_token"],
+            "rss_mb": max(r["rss_mb"] for r in per),
+        }
+    llama = {}
+    for name in rounds[0][1]:
+        per = [l[name] for _, l in rounds]
+        llama[name] = {}
+        for test in ("pp512", "tg128"):
+            values = [r[test][0] for r in per]
+            spread = statistics.stdev(values) if len(values) > 1 else per[0][test][1]
+            llama[name][test] = (statistics.mean(values), spread)
+    return hyc, llama
+
+
+def verdicts(rounds):
+    """Per hyc configuration: (figures, ratios per llama configuration as (prefill,
+    decode) medians of the per-round ratios, [(bar, value as printed, ok)])."""
+    hyc, llama = summarize(rounds)
+    best_bw = max(h[name]["bandwidth_gbps"] for h, _ in rounds for name in h)
     best_pp = max(v["pp512"][0] for v in llama.values())
     best_tg = max(v["tg128"][0] for v in llama.values())
-    best_bw = max(h["bandwidth_gbps"] for h in hyc.values())
     out = {}
     for name, h in hyc.items():
-        ratios = {ln: (h["pp512"] / v["pp512"][0], h["tg128"] / v["tg128"][0])
-                  for ln, v in llama.items()}
-        decode, prefill = h["tg128"] / best_tg, h["pp512"] / best_pp
+        ratios = {ln: (median([hr[name]["pp512"] / lr[ln]["pp512"][0] for hr, lr in rounds]),
+                       median([hr[name]["tg128"] / lr[ln]["tg128"][0] for hr, lr in rounds]))
+                  for ln in llama}
+        # Against llama.cpp's faster configuration within each round.
+        decode = median([hr[name]["tg128"] / max(v["tg128"][0] for v in lr.values())
+                         for hr, lr in rounds])
+        prefill = median([hr[name]["pp512"] / max(v["pp512"][0] for v in lr.values())
+                          for hr, lr in rounds])
         roof = h["tg128"] * h["bytes_per_token"] / (best_bw * 1e9)
+        of_medians = ""
+        if len(rounds) > 1:
+            of_medians = " (ratio of the medians: {:.3f}x)"
+        own = "its own probe" if len(rounds) == 1 else "its own probes, median"
         checks = [
-            ("decode >= 1.5x llama.cpp (its faster config)", f"{decode:.3f}x",
+            ("decode >= 1.5x llama.cpp (its faster config)",
+             f"{decode:.3f}x" + of_medians.format(h["tg128"] / best_tg),
              decode >= BARS["decode_ratio"]),
             ("decode >= 80% of the roofline",
-             f"{roof:.0%} at the run's best {best_bw:.1f} GB/s (its own probe: "
+             f"{roof:.0%} at the run's best {best_bw:.1f} GB/s ({own}: "
              f"{h['roofline']:.0%} at {h['bandwidth_gbps']:.1f} GB/s)",
              roof >= BARS["roofline"]),
-            ("prefill >= 1.5x llama.cpp (its faster config)", f"{prefill:.3f}x",
+            ("prefill >= 1.5x llama.cpp (its faster config)",
+             f"{prefill:.3f}x" + of_medians.format(h["pp512"] / best_pp),
              prefill >= BARS["prefill_ratio"]),
             ("peak RSS <= 700 MB", f"{h['rss_mb']:.1f} MB", h["rss_mb"] <= BARS["rss_mb"]),
         ]
         out[name] = (h, ratios, checks)
-    return out
+    return llama, out
 
 
-def load(out_dir):
+def load_round(d):
     hyc, llama = {}, {}
     for name, fname in HYC:
-        path = os.path.join(out_dir, fname)
+        path = os.path.join(d, fname)
         try:
             with open(path) as f:
                 hyc[name] = parse_hyc(json.load(f), path)
         except (OSError, ValueError) as e:
             raise InputError(f"{path}: {e}") from None
     for name, fname in LLAMA:
-        path = os.path.join(out_dir, fname)
+        path = os.path.join(d, fname)
         try:
             with open(path) as f:
                 llama[name] = parse_llama(f.read(), path)
@@ -126,12 +174,42 @@ def load(out_dir):
     return hyc, llama
 
 
-def report(hyc, llama):
-    lines = [f"issue 9 at {THREADS} threads (hyc: medians; llama.cpp: means)"]
+def round_dirs(out_dir):
+    """OUT/round-N in N's order, or [OUT] when there are none."""
+    found = []
+    for entry in os.listdir(out_dir):
+        m = re.fullmatch(r"round-([0-9]+)", entry)
+        if m and os.path.isdir(os.path.join(out_dir, entry)):
+            found.append((int(m.group(1)), os.path.join(out_dir, entry)))
+    return [d for _, d in sorted(found)] or [out_dir]
+
+
+def load(out_dir):
+    try:
+        dirs = round_dirs(out_dir)
+    except OSError as e:
+        raise InputError(f"{out_dir}: {e}") from None
+    return [load_round(d) for d in dirs]
+
+
+def report(rounds):
+    llama, results = verdicts(rounds)
+    if len(rounds) == 1:
+        lines = [f"issue 9 at {THREADS} threads (hyc: medians; llama.cpp: means)"]
+    else:
+        lines = [f"issue 9 at {THREADS} threads, {len(rounds)} interleaved rounds (hyc: medians; "
+                 f"llama.cpp: means ± sd over the rounds; ratios: medians of the per-round "
+                 f"ratios)"]
+        for i, (hr, lr) in enumerate(rounds, 1):
+            cells = [f"hyc {n} {v['pp512']:.1f}/{v['tg128']:.1f}" for n, v in hr.items()]
+            cells += [f"llama {n} {v['pp512'][0]:.1f}/{v['tg128'][0]:.1f}" for n, v in lr.items()]
+            best = max(v["bandwidth_gbps"] for v in hr.values())
+            lines.append(f"  round {i} (pp512/tg128): " + ", ".join(cells)
+                         + f"; probe {best:.1f} GB/s")
     for ln, v in llama.items():
         lines.append(f"  llama.cpp {ln:<11} pp512 {v['pp512'][0]:7.2f} ± {v['pp512'][1]:.2f}"
                      f"   tg128 {v['tg128'][0]:6.2f} ± {v['tg128'][1]:.2f}")
-    for name, (h, ratios, checks) in verdicts(hyc, llama).items():
+    for name, (h, ratios, checks) in results.items():
         lines.append(f"  hyc {name:<5} pp512 {h['pp512']:7.2f}   tg128 {h['tg128']:6.2f}   "
                      f"roofline {h['roofline']:.0%} (own probe)   peak RSS {h['rss_mb']:.1f} MB")
         for ln, (rp, rt) in ratios.items():
@@ -148,11 +226,11 @@ def main(argv):
         print("usage: issue9_verdict.py OUT", file=sys.stderr)
         return 2
     try:
-        hyc, llama = load(argv[1])
+        rounds = load(argv[1])
     except InputError as e:
         print(f"issue9_verdict: error: {e}", file=sys.stderr)
         return 1
-    print(report(hyc, llama))
+    print(report(rounds))
     tuning = os.path.join(argv[1], "tuning") # issue9.sh's note of the schedules used
     if os.path.exists(tuning):
         with open(tuning) as f:

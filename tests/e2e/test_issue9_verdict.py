@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """bench/llama_cpp/issue9_verdict.py on made-up inputs: each bar's PASS/FAIL follows the
 figures, the ratios are taken against llama.cpp's faster configuration, the roofline at
-the run's highest bandwidth probe (not each configuration's own), and bad inputs
+the run's highest bandwidth probe (not each configuration's own), issue9.sh's
+interleaved rounds (OUT/round-N) judged by the median of the per-round ratios, and bad inputs
 (a missing file, another JSON schema, no 2-thread results, no 2-thread llama-bench row,
 no llama-bench table, a JSON file that is not JSON, a missing field) exit 1 with one "issue9_verdict: error:" line naming the
 file.
@@ -140,6 +141,46 @@ def main():
         rc, out, err = run(d)
         check(rc == 1 and out == "" and "llama-q8.txt" in err,
               f"missing file: exit 1 naming it ({err.strip()!r})")
+    with tempfile.TemporaryDirectory() as d:
+        # Three rounds (OUT/round-N, issue9.sh's layout). Decode ratios per round against
+        # llama.cpp's faster config: 36/24, 18/12 (a slow stretch on both sides), 30/30:
+        # median 1.5 PASS, while the ratio of the medians, 30 / mean(24, 12, 30) = 1.364x,
+        # would fail. Prefill 90/60, 45/30, 90/60 = 1.5 each. Peak RSS: the largest
+        # (round 2's 700.1 MB) FAILs. Roofline: median tg 30 at the best probe of all
+        # rounds (45 GB/s): 67%.
+        figures = [  # hyc pp, tg, bw, rss; llama f16 pp, tg; llama q8 pp, tg
+            (90.0, 36.0, 45.0, 690_000_000, 60.0, 20.0, 40.0, 24.0),
+            (45.0, 18.0, 30.0, 700_100_000, 30.0, 10.0, 20.0, 12.0),
+            (90.0, 30.0, 40.0, 690_000_000, 60.0, 20.0, 40.0, 30.0),
+        ]
+        for i, (pp, tg, bw, rss, lpp, ltg, qpp, qtg) in enumerate(figures, 1):
+            r = os.path.join(d, f"round-{i}")
+            os.mkdir(r)
+            write_case(r, hyc_doc(pp, tg, bw, rss), hyc_doc(pp, tg, bw, rss),
+                       llama_md(lpp, ltg), llama_md(qpp, qtg))
+        # Stray single-run files in OUT itself are not read when rounds exist.
+        write_case(d, "{not json", "{not json", "", "")
+        rc, out, err = run(d)
+        check(rc == 0 and err == "", f"rounds: exit 0, no stderr (rc {rc}, {err!r})")
+        f16 = section(out, "f16")
+        check("3 interleaved rounds" in out.splitlines()[0], "rounds: header names 3 rounds")
+        check(sum(l.startswith("  round ") for l in out.splitlines()) == 3,
+              "rounds: one line per round")
+        check(any(l.strip().startswith("PASS  decode >= 1.5x") and "1.500x" in l
+                  and "ratio of the medians: 1.364x" in l for l in f16),
+              "rounds: decode judged by the median of the per-round ratios (1.500x), "
+              "the ratio of the medians (1.364x) printed beside it")
+        check(any(l.strip().startswith("PASS  prefill >= 1.5x") and "1.500x" in l for l in f16),
+              "rounds: prefill 1.500x PASS")
+        check(any(l.strip().startswith("FAIL  peak RSS") and "700.1 MB" in l for l in f16),
+              "rounds: peak RSS is the largest of the rounds (700.1 MB) and FAILs")
+        check(any(l.strip().startswith("FAIL  decode >= 80% of the roofline")
+                  and "67% at the run's best 45.0 GB/s" in l for l in f16),
+              "rounds: roofline of the median tg at the best probe of all rounds")
+        os.remove(os.path.join(d, "round-2", "llama-q8.txt"))
+        rc, out, err = run(d)
+        check(rc == 1 and out == "" and os.path.join("round-2", "llama-q8.txt") in err,
+              f"rounds: a round's missing file exits 1 naming it ({err.strip()!r})")
         p = subprocess.run([sys.executable, SCRIPT], capture_output=True, text=True)
         check(p.returncode == 2 and "usage" in p.stderr, "no argument: usage, exit 2")
 
