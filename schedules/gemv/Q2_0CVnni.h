@@ -292,8 +292,11 @@ private:
   }
 
 public:
-  /// Activation side: everything O(K M), once per call.
-  void scheduleActivations(int vw) {
+  /// Activation side: everything O(K M), once per call; with
+  /// `parallelTokens` (prefill) the per-token loops run in parallel, as
+  /// the products do (one thread alone left the others waiting: ~1.3% of
+  /// an AVX2 pp512, bench/RESULTS.md).
+  void scheduleActivations(int vw, bool parallelTokens = false) {
     if (!prequantized) {
       amax.compute_root();
       amax.update().reorder(rg, lane, b, m);
@@ -301,7 +304,12 @@ public:
     }
     step.compute_root().vectorize(lane, kDotLanes);
     step2.compute_root().vectorize(lane, kDotLanes);
-    q.compute_root().bound(s, 0, 4).bound(j, 0, kCodeBytes).vectorize(j, vw);
+    // Prequantized, q is a widening of the caller's int8 values: read in
+    // place rather than copied into an int32 buffer first.
+    if (prequantized)
+      q.compute_inline();
+    else
+      q.compute_root().bound(s, 0, 4).bound(j, 0, kCodeBytes).vectorize(j, vw);
     xs.compute_root()
         .bound(j, 0, kCodeBytes)
         .bound(s, 0, 4)
@@ -312,6 +320,13 @@ public:
     qlane.compute_root().bound(lane, 0, kDotLanes).vectorize(lane);
     qlane.update().reorder(rq.x, lane, rq.y, rq.z, b, m).vectorize(lane);
     qstep.compute_root().bound(lane, 0, kDotLanes).vectorize(lane);
+    if (parallelTokens) {
+      if (!prequantized)
+        q.parallel(m);
+      xs.parallel(m);
+      qlane.update().parallel(m);
+      qstep.parallel(m);
+    }
   }
 
   /// The decode schedule of y(n) (one token): tasks of `rowsPerTask` rows
@@ -339,7 +354,7 @@ public:
     using namespace Halide;
     Var nt("nt"), nr("nr"), no("no"), ni("ni"), mo("mo"), mi("mi");
     const int R = std::max(1, rows), T = std::max(1, tokens);
-    scheduleActivations(vw);
+    scheduleActivations(vw, parallel);
     y.split(n, nt, nr, rowsPerTask(rowsPerTaskParam, R), TailStrategy::GuardWithIf)
         .split(nr, no, ni, R, TailStrategy::GuardWithIf)
         .split(t, mo, mi, T, TailStrategy::GuardWithIf)
