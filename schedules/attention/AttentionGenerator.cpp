@@ -65,6 +65,16 @@ public:
   // Prefill's V pass: D vectors per tile of the group's query heads (the
   // tile's group x v_vectors sums stay in registers). Decode ignores it.
   GeneratorParam<int> v_vectors{"v_vectors", 2};
+  // Prefill scores with the positions as the vector lanes: the K rows the
+  // call reads, as float32 with positions innermost (a transpose, once per
+  // call), then per step one K vector of vw positions and one broadcast
+  // query element per head feed vw scores, with no horizontal sum per
+  // score. 1 on, 0 off (D as the lanes, as decode), -1 the target's
+  // default: on for x86 with 8-float vectors (AVX2), where each D-lane
+  // score ended in a horizontal sum over two vectors and the K vectors were
+  // dequantized again for every query (AVX-512 scores four positions at
+  // once instead; NEON not measured).
+  GeneratorParam<int> position_lanes{"position_lanes", -1};
   // Problem size for Halide's autoschedulers (hyc tune's Adams2019
   // baseline): query heads, head_dim, queries, KV heads and pos0.
   GeneratorParam<int> estimate_n{"estimate_n", 16};
@@ -127,6 +137,17 @@ public:
     // for every g). lanes(u, .) sums the elements u, u + 16, u + 32, ... of
     // the product (16 vector lanes, whatever the ISA's width), dot sums the
     // 16 lanes.
+    const int vwTarget = this->get_target().template natural_vector_size<float>();
+    const bool avx2 = this->get_target().arch == Target::X86 && vwTarget == 8;
+    byPositions = !Decode && (position_lanes > 0 || (position_lanes < 0 && avx2));
+    // byPositions: kf the cache's K rows as float32, kt the same with the
+    // positions innermost (rows past the last clamped to it: a tile of
+    // positions may reach past npos).
+    kf(i, j, t) = element(k, q8, i, j, clamp(t, 0, npos - 1));
+    kt(t, i, j) = kf(i, j, t);
+    RDom rdd(0, d, "rdd");
+    dott(t, g, j, m) = 0.0f;
+    dott(t, g, j, m) += kt(t, rdd, j) * q(rdd, j * group + g, m);
     RDom ri(0, d / 16, "ri");
     lanes(u, t, g, j, m) = 0.0f;
     lanes(u, t, g, j, m) +=
@@ -136,7 +157,10 @@ public:
     dot(t, g, j, m) += lanes(ru, t, g, j, m);
     Expr scale = 1.0f / sqrt(cast<float>(d));
     const float ninf = -std::numeric_limits<float>::infinity();
-    score(t, h, m) = select(t <= pos0 + m, dot(t, h % group, h / group, m) * scale, ninf);
+    if (byPositions) // the mask added, so that bounds inference does not trim dott's tiles by it
+      score(t, h, m) = dott(t, h % group, h / group, m) * scale + select(t <= pos0 + m, 0.0f, ninf);
+    else
+      score(t, h, m) = select(t <= pos0 + m, dot(t, h % group, h / group, m) * scale, ninf);
     RDom rt(0, npos, "rt");
     smax(h, m) = ninf;
     smax(h, m) = max(smax(h, m), score(rt, h, m));
@@ -181,6 +205,7 @@ public:
     rt_ = rt;
     rb_ = rb;
     rc_ = rc;
+    rdd_ = rdd;
   }
 
   /// Element i of head j of cache row t as float32: widened from float16 or
@@ -201,9 +226,67 @@ public:
     if (this->using_autoscheduler())
       return; // the autoscheduler (hyc tune's Adams2019 baseline) decides all
     const int vw = this->get_target().template natural_vector_size<float>();
+    if (byPositions)
+      scheduleScoresByPositions(vw);
+    else
+      scheduleScoresByD(vw);
+    scheduleRest(vw);
+  }
+
+  /// Prefill scores, positions as lanes: per task (a query and a KV head's
+  /// group of query heads), tiles of 2 vw positions x the group's heads whose
+  /// sums over D stay in registers (2 x 4 vectors for groups of 4).
+  void scheduleScoresByPositions(int vw) {
+    Var hm("hm"), to("to"), ti("ti"), ho("ho"), hi("hi"), kto("kto"), kti("kti"), tvo("tvo"),
+        tvi("tvi");
+    RVar rdd = rdd_;
+    const int tile = 2 * vw;
+    // The transpose in tiles of vw x vw: kf's tile (vw dense rows of D
+    // elements, dequantized) on the stack, read back across.
+    Var io("io"), ii("ii");
+    kt.compute_root()
+        .split(t, kto, kti, vw, TailStrategy::RoundUp)
+        .split(i, io, ii, vw, TailStrategy::RoundUp)
+        .reorder(kti, ii, io, kto, j)
+        .vectorize(kti)
+        .unroll(ii);
+    kf.compute_at(kt, io).vectorize(i, vw).unroll(t);
+    if (parallel)
+      kt.parallel(kto, 8, TailStrategy::GuardWithIf);
+    score.compute_root();
+    auto nest = [&](Stage s, Expr heads, TailStrategy headTail) {
+      s.split(h, ho, hi, heads, headTail)
+          .split(t, to, ti, tile, TailStrategy::RoundUp)
+          .reorder(ti, hi, to, ho, m)
+          .fuse(ho, m, hm)
+          .vectorize(ti, vw, TailStrategy::RoundUp);
+      if (parallel)
+        s.parallel(hm);
+    };
+    nest(score.specialize(group == 4), 4, TailStrategy::Auto);
+    nest(score, group, TailStrategy::GuardWithIf);
+    score.specialize(group == 4).unroll(hi);
+    dott.compute_at(score, to)
+        .bound_storage(t, tile)
+        .bound_storage(g, 16)
+        .bound_storage(j, 1)
+        .bound_storage(m, 1)
+        .vectorize(t, vw)
+        .unroll(t);
+    dott.update()
+        .split(t, tvo, tvi, vw, TailStrategy::RoundUp)
+        .reorder(tvi, tvo, g, rdd)
+        .vectorize(tvi)
+        .unroll(tvo);
+    dott.specialize(group == 4).unroll(g);
+    dott.update().specialize(group == 4).unroll(g);
+  }
+
+  /// Scores with D as the lanes (decode, and prefill where vectors are wide).
+  void scheduleScoresByD(int vw) {
     // Scores per (head, query): T dot products of D, as 16-lane vector FMAs
     // and one horizontal sum per score.
-    Var hm("hm"), chm("chm"), to("to"), ti("ti"), ho("ho"), hi("hi");
+    Var hm("hm"), to("to"), ti("ti"), ho("ho"), hi("hi");
     score.compute_root();
     // Four query heads per KV head (HY-1.8B's grouping): the group's heads
     // at once, so each K vector is loaded (and widened from float16) once
@@ -251,6 +334,11 @@ public:
     lanes.update().specialize(group == 4).unroll(g);
     dot.specialize(group == 4).unroll(g);
     dot.update().specialize(group == 4).unroll(g);
+  }
+
+  /// The softmax and the V pass.
+  void scheduleRest(int vw) {
+    Var hm("hm"), chm("chm");
     // The row maximum, then exp and the row sum (O(T H M), cheap).
     smax.compute_root();
     prob.compute_root().fuse(h, m, hm).vectorize(t, vw, TailStrategy::GuardWithIf);
@@ -321,6 +409,9 @@ public:
 
 private:
   Var t{"t"}, h{"h"}, m{"m"}, i{"i"}, c{"c"}, u{"u"}, g{"g"}, j{"j"};
+  Func kf{"kf"}, kt{"kt"}, dott{"dott"};
+  bool byPositions = false;
+  RDom rdd_;
   Func vsum{"vsum"}, lanes{"lanes"}, dot{"dot"}, score{"score"}, smax{"smax"}, prob{"prob"}, ssum{"ssum"}, part{"part"},
       acc{"acc"};
   Expr nblocks;
