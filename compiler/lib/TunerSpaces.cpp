@@ -152,7 +152,10 @@ std::vector<SearchSpace> buildSpaces() {
   // vector_sums: the softmax's maximum and sum as vector reductions;
   // row_order (decode): walk the cache a row (all KV heads) at a time, in
   // tasks of score_chunk positions (scores) and kv_split positions (V pass);
-  // v_vectors (prefill): D vectors per register tile of the V pass.
+  // v_vectors (prefill): D vectors per register tile of the V pass;
+  // position_lanes (prefill): scores with the cache positions as the vector
+  // lanes over a transposed float32 K (1), D as the lanes (0), or the ISA's
+  // default (-1: on for AVX2).
   for (const char *isa : {"avx2", "avx512", "neon"}) {
     s.push_back({"attention_decode", isa,
                  {knob("kv_split", {32, 64, 128, 256, 512, 1024, 2048}, 256),
@@ -162,7 +165,8 @@ std::vector<SearchSpace> buildSpaces() {
     s.push_back({"attention_prefill", isa,
                  {knob("kv_split", {64, 256, 1024, 1 << 20}, 1 << 20),
                   knob("positions", {0, 1, 2, 4, 8}, 0), flag("parallel", true),
-                  flag("vector_sums", true), knob("v_vectors", {1, 2, 4}, 2)}});
+                  flag("vector_sums", true), knob("v_vectors", {1, 2, 4}, 2),
+                  knob("position_lanes", {-1, 0, 1}, -1)}});
     // The ops between the matmuls (PointwiseGenerators.cpp): vectors = native
     // vectors per loop step (the unroll of the vectorized loops).
     for (const char *op : {"rms_norm", "rope", "swiglu"})
