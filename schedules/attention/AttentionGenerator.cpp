@@ -134,15 +134,15 @@ public:
 
     // Scores: the dot product over D, indexed by KV head j and the query
     // head's place g in its group (so the K row of (t, j) is visibly the same
-    // for every g). lanes(u, .) sums the elements u, u + 16, u + 32, ... of
-    // the product (16 vector lanes, whatever the ISA's width), dot sums the
-    // 16 lanes.
+    // for every g). With position_lanes (byPositions): kf the cache's K rows
+    // as float32, kt the same with the positions innermost (rows past the
+    // last clamped to it: a tile of positions may reach past npos), dott the
+    // dot products summed over D in that order. Else lanes(u, .) sums the
+    // elements u, u + 16, u + 32, ... of the product (16 vector lanes,
+    // whatever the ISA's width) and dot sums the 16 lanes.
     const int vwTarget = this->get_target().template natural_vector_size<float>();
     const bool avx2 = this->get_target().arch == Target::X86 && vwTarget == 8;
     byPositions = !Decode && (position_lanes > 0 || (position_lanes < 0 && avx2));
-    // byPositions: kf the cache's K rows as float32, kt the same with the
-    // positions innermost (rows past the last clamped to it: a tile of
-    // positions may reach past npos).
     kf(i, j, t) = element(k, q8, i, j, clamp(t, 0, npos - 1));
     kt(t, i, j) = kf(i, j, t);
     RDom rdd(0, d, "rdd");
@@ -233,9 +233,10 @@ public:
     scheduleRest(vw);
   }
 
-  /// Prefill scores, positions as lanes: per task (a query and a KV head's
-  /// group of query heads), tiles of 2 vw positions x the group's heads whose
-  /// sums over D stay in registers (2 x 4 vectors for groups of 4).
+  /// Prefill scores, positions as lanes: kt once per call (parallel over
+  /// positions); per task (a query and a KV head's group of query heads),
+  /// tiles of 2 vw positions x the group's heads whose sums over D stay in
+  /// registers (2 x 4 vectors for groups of 4).
   void scheduleScoresByPositions(int vw) {
     Var hm("hm"), to("to"), ti("ti"), ho("ho"), hi("hi"), kto("kto"), kti("kti"), tvo("tvo"),
         tvi("tvi");
