@@ -86,10 +86,6 @@ def parse_hyc(doc, where):
         raise InputError(f"{where}: missing field {e}") from None
 
 
-def median(values):
-    return statistics.median(values)
-
-
 def summarize(rounds):
     """Figures over the rounds [(hyc, llama), ...] (each as parse_hyc / parse_llama
     return them, keyed by configuration): hyc medians (peak RSS: the largest), llama.cpp
@@ -98,10 +94,10 @@ def summarize(rounds):
     for name in rounds[0][0]:
         per = [h[name] for h, _ in rounds]
         hyc[name] = {
-            "pp512": median([r["pp512"] for r in per]),
-            "tg128": median([r["tg128"] for r in per]),
-            "roofline": median([r["roofline"] for r in per]),
-            "bandwidth_gbps": median([r["bandwidth_gbps"] for r in per]),
+            "pp512": statistics.median([r["pp512"] for r in per]),
+            "tg128": statistics.median([r["tg128"] for r in per]),
+            "roofline": statistics.median([r["roofline"] for r in per]),
+            "bandwidth_gbps": statistics.median([r["bandwidth_gbps"] for r in per]),
             "bytes_per_token": per[0]["bytes_per_token"],
             "rss_mb": max(r["rss_mb"] for r in per),
         }
@@ -125,29 +121,29 @@ def verdicts(rounds):
     best_tg = max(v["tg128"][0] for v in llama.values())
     out = {}
     for name, h in hyc.items():
-        ratios = {ln: (median([hr[name]["pp512"] / lr[ln]["pp512"][0] for hr, lr in rounds]),
-                       median([hr[name]["tg128"] / lr[ln]["tg128"][0] for hr, lr in rounds]))
+        def per_round(test, against):
+            """The median over the rounds of hyc's figure / against(that round's llama)."""
+            return statistics.median([hr[name][test] / against(lr, test) for hr, lr in rounds])
+        ratios = {ln: (per_round("pp512", lambda lr, t, ln=ln: lr[ln][t][0]),
+                       per_round("tg128", lambda lr, t, ln=ln: lr[ln][t][0]))
                   for ln in llama}
         # Against llama.cpp's faster configuration within each round.
-        decode = median([hr[name]["tg128"] / max(v["tg128"][0] for v in lr.values())
-                         for hr, lr in rounds])
-        prefill = median([hr[name]["pp512"] / max(v["pp512"][0] for v in lr.values())
-                          for hr, lr in rounds])
+        fastest = lambda lr, t: max(v[t][0] for v in lr.values())
+        decode, prefill = per_round("tg128", fastest), per_round("pp512", fastest)
         roof = h["tg128"] * h["bytes_per_token"] / (best_bw * 1e9)
-        of_medians = ""
-        if len(rounds) > 1:
-            of_medians = " (ratio of the medians: {:.3f}x)"
+        def shown(ratio, of_medians):
+            if len(rounds) == 1:
+                return f"{ratio:.3f}x"
+            return f"{ratio:.3f}x (ratio of the medians: {of_medians:.3f}x)"
         own = "its own probe" if len(rounds) == 1 else "its own probes, median"
         checks = [
-            ("decode >= 1.5x llama.cpp (its faster config)",
-             f"{decode:.3f}x" + of_medians.format(h["tg128"] / best_tg),
+            ("decode >= 1.5x llama.cpp (its faster config)", shown(decode, h["tg128"] / best_tg),
              decode >= BARS["decode_ratio"]),
             ("decode >= 80% of the roofline",
              f"{roof:.0%} at the run's best {best_bw:.1f} GB/s ({own}: "
              f"{h['roofline']:.0%} at {h['bandwidth_gbps']:.1f} GB/s)",
              roof >= BARS["roofline"]),
-            ("prefill >= 1.5x llama.cpp (its faster config)",
-             f"{prefill:.3f}x" + of_medians.format(h["pp512"] / best_pp),
+            ("prefill >= 1.5x llama.cpp (its faster config)", shown(prefill, h["pp512"] / best_pp),
              prefill >= BARS["prefill_ratio"]),
             ("peak RSS <= 700 MB", f"{h['rss_mb']:.1f} MB", h["rss_mb"] <= BARS["rss_mb"]),
         ]
