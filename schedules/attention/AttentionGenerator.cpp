@@ -143,11 +143,13 @@ public:
     const int vwTarget = this->get_target().template natural_vector_size<float>();
     const bool avx2 = this->get_target().arch == Target::X86 && vwTarget == 8;
     byPositions = !Decode && (position_lanes > 0 || (position_lanes < 0 && avx2));
-    kf(i, j, t) = element(k, q8, i, j, clamp(t, 0, npos - 1));
-    kt(t, i, j) = kf(i, j, t);
-    RDom rdd(0, d, "rdd");
-    dott(t, g, j, m) = 0.0f;
-    dott(t, g, j, m) += kt(t, rdd, j) * q(rdd, j * group + g, m);
+    if (byPositions) {
+      kf(i, j, t) = element(k, q8, i, j, clamp(t, 0, npos - 1));
+      kt(t, i, j) = kf(i, j, t);
+      rdd_ = RDom(0, d, "rdd");
+      dott(t, g, j, m) = 0.0f;
+      dott(t, g, j, m) += kt(t, rdd_, j) * q(rdd_, j * group + g, m);
+    }
     RDom ri(0, d / 16, "ri");
     lanes(u, t, g, j, m) = 0.0f;
     lanes(u, t, g, j, m) +=
@@ -205,7 +207,6 @@ public:
     rt_ = rt;
     rb_ = rb;
     rc_ = rc;
-    rdd_ = rdd;
   }
 
   /// Element i of head j of cache row t as float32: widened from float16 or
