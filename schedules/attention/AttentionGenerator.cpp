@@ -113,6 +113,8 @@ public:
     // of 32 for a Q8_0 cache (whole blocks per head).
     const int dm = q8 ? 32 : 16;
     Expr d = (q.dim(0).extent() / dm) * dm;
+    dm_ = dm;
+    d_ = d;
     q.dim(0).set_min(0).set_extent(d);
     Expr heads = q.dim(1).extent(), tokens = q.dim(2).extent();
     q.dim(1).set_min(0);
@@ -361,15 +363,27 @@ public:
       // tile); each V vector, dequantized once, feeds `group` FMAs (before:
       // one head at a time, its D sums stored to memory at every position;
       // measured ~2x faster for the whole op at 256-512 positions, AVX2 Q8_0).
+      // D is a multiple of dm_ (16, 32 for Q8_0), not always of the tile's
+      // vw * v_vectors (AVX-512's 32 floats at v_vectors 2, say, against D
+      // 48): the tile's vsum rounds its region up to whole tiles and would
+      // read V past D, so where the tile does not divide dm_ the tile is
+      // specialized on D being a multiple of it, with tiles of dm_ floats
+      // (which divide every D) otherwise.
       const int vi = v_vectors;
+      const int viAny = std::max(1, std::min(vi, dm_ / vw));
       Var io("io"), ii("ii"), jm("jm");
-      part.compute_root()
-          .split(i, io, ii, vw * vi, TailStrategy::GuardWithIf)
-          .reorder(ii, g, io, c, m, j)
-          .vectorize(ii, vw)
-          .fuse(m, j, jm);
-      if (parallel)
-        part.parallel(jm);
+      auto tiles = [&](Stage s, int vectors) {
+        s.split(i, io, ii, vw * vectors, TailStrategy::GuardWithIf)
+            .reorder(ii, g, io, c, m, j)
+            .vectorize(ii, vw)
+            .fuse(m, j, jm);
+        if (parallel)
+          s.parallel(jm);
+      };
+      part.compute_root();
+      if (dm_ % (vw * vi) != 0)
+        tiles(part.specialize(d_ % (vw * vi) == 0), vi);
+      tiles(part, dm_ % (vw * vi) != 0 ? viAny : vi);
       // Storage of a constant size (up to 16 heads per group; a larger
       // group fails the pipeline's bounds check), so it lives on the stack
       // and, with the group's loop unrolled, in registers. RoundUp (D is a
@@ -413,6 +427,8 @@ private:
   Var t{"t"}, h{"h"}, m{"m"}, i{"i"}, c{"c"}, u{"u"}, g{"g"}, j{"j"};
   Func kf{"kf"}, kt{"kt"}, dott{"dott"};
   bool byPositions = false;
+  int dm_ = 16;  // D's granularity: 16, 32 for a Q8_0 cache
+  Expr d_;       // D (head_dim)
   RDom rdd_;
   Func vsum{"vsum"}, lanes{"lanes"}, dot{"dot"}, score{"score"}, smax{"smax"}, prob{"prob"}, ssum{"ssum"}, part{"part"},
       acc{"acc"};
