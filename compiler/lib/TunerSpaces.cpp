@@ -88,10 +88,13 @@ std::vector<SearchSpace> buildSpaces() {
   // Mask measured 1.03-1.08x shift single-threaded from DRAM (fewer
   // instructions, four short vpdpbusd chains instead of one of 8), but needs
   // 4 accumulators per output, which spills with large GEMM tiles.
+  // streams: a task read as 1-8 runs of rows in lockstep (a register tile
+  // is one row of each run; unroll and prefetch then do not apply).
   s.push_back({"gemv_q2_0c_a8q_vnni", "avx512",
                {knob("rows_per_task", {32, 64, 128, 256, 512}, 256),
                 knob("unroll", {1, 2, 3, 4}, 1), flag("parallel", true),
-                knob("prefetch", {0, 1, 2, 4, 8, 16, 32, 64}, 0), knob("decode", {0, 1}, 1)},
+                knob("prefetch", {0, 1, 2, 4, 8, 16, 32, 64}, 0), knob("decode", {0, 1}, 1),
+                knob("streams", {1, 2, 4, 8}, 1)},
                /*fixedShape=*/true});
   // The same on AVX2 (vpmaddubsw + vpmaddwd, Q2_0CVnni.h kDotMaddubs):
   // `decode` does not apply (codes are always shifted and masked to 0..3).
@@ -125,13 +128,16 @@ std::vector<SearchSpace> buildSpaces() {
   // 8-lane vpdpbusd per 34-byte block, memory-bound; each row is a single
   // contiguous 2176-byte run at K = 2048, so the grain and the software
   // prefetch distance (in blocks, reaching into the next rows: 64 = one row
-  // ahead, the AVX2 default) are what can matter.
+  // ahead, the AVX2 default) are what can matter; streams reads a task as
+  // 1-8 runs of rows in lockstep (more sequential streams in flight per
+  // core, no software prefetch then).
   for (const char *isa : {"avx2", "avx512"})
     s.push_back({"gemv_q8_0_a8_vnni", isa,
                  {knob("rows_per_task", kRowsPerTask, 64), knob("unroll", {1, 2, 4}, 1),
                   flag("parallel", true),
                   knob("prefetch", {0, 8, 16, 32, 64, 96},
-                       std::string(isa) == "avx2" ? 64 : 0)}});
+                       std::string(isa) == "avx2" ? 64 : 0),
+                  knob("streams", {1, 2, 4, 8}, 1)}});
   // NEON int8 dot-product GEMVs (Q*DotGemvGenerator.cpp). unroll: rows whose
   // sdot chains share the activation digits (4 rows x 3 digits = 12
   // accumulators of 32 vector registers); unroll_block unrolls a block's 8

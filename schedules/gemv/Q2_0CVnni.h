@@ -65,6 +65,24 @@ public:
   /// block-major, so a tile of R rows reads one contiguous stream). Set
   /// before define().
   void setRowInterleave(int rows) { interleave = rows > 1 ? rows : 0; }
+  /// Weight streams per task of `rowsPerTask` rows (plain rows only; the
+  /// decode GEMV's `streams` GeneratorParam): with S > 1, total(n) is the
+  /// task's rows in a permuted order, n = t rpt + r S + s reading row
+  /// t rpt + s (rpt / S) + r, so S consecutive n (one register tile) read
+  /// one row of each of the task's S runs: S sequential streams per core
+  /// instead of one. rowOrder(n) undoes it. Set before define().
+  void setStreams(int streamCount, int rowsPerTask) {
+    streams = streamCount > 1 ? streamCount : 1;
+    streamTask = rowsPerTask;
+  }
+  /// Where total() holds output row n: n itself, or its place in the
+  /// permuted order of setStreams.
+  Halide::Expr rowOrder(const Halide::Expr &row) const {
+    if (streams == 1)
+      return row;
+    const int S = streams, rpt = streamTask, R = rpt / S;
+    return (row / rpt) * rpt + (row % R) * S + (row % rpt) / R;
+  }
   /// How the 2-bit codes reach vpdpbusd (the `decode` GeneratorParam):
   /// kDecodeShift moves each plane to the top two bits (a byte shift, which
   /// x86 lacks: LLVM emits gf2p8affineqb or a word shift, then a mask) and
@@ -202,7 +220,12 @@ private:
     qlane(lane, b, m) += q(rq.y * kDotBytes + lane * kDotGroup + rq.x, rq.z, b, m);
     qstep(lane, b, m) = 3.0f * step(lane, b, m) * cast<float>(qlane(lane, b, m));
 
-    Expr row = clamp(n, 0, weightRows(w) - 1);
+    Expr rowOf = n;
+    if (streams > 1) {
+      const int S = streams, rpt = streamTask, R = rpt / S;
+      rowOf = (n / rpt) * rpt + (n % S) * R + (n % rpt) / S;
+    }
+    Expr row = clamp(rowOf, 0, weightRows(w) - 1);
     Expr byte;
     if (interleave == 0) {
       scale(b, n) = blockScale(w, b * kBlockBytes, row);
@@ -344,6 +367,24 @@ public:
     if (parallel)
       y.parallel(nt);
     scheduleTile(LoopLevel(y, nio), ur, 1, w, prefetchBlocks);
+  }
+
+  /// The decode schedule with streams (setStreams): y(n) gathers each
+  /// task's outputs from inOrder (= total in the permuted order), computed
+  /// per task in register tiles of `streams` rows, one from each run. No
+  /// software prefetch (the prefetch of a tile would cover every row
+  /// between its runs).
+  template <typename Y, typename W>
+  void scheduleGemvStreams(Y &y, Halide::Func inOrder, Halide::Var n, W &w, int vw,
+                           bool parallel) {
+    using namespace Halide;
+    Var nt("nt"), ni("ni"), nio("nio"), nii("nii");
+    scheduleActivations(vw);
+    y.split(n, nt, ni, streamTask, TailStrategy::GuardWithIf);
+    if (parallel)
+      y.parallel(nt);
+    inOrder.compute_at(y, nt).split(n, nio, nii, streams, TailStrategy::RoundUp);
+    scheduleTile(LoopLevel(inOrder, nio), streams, 1, w, 0);
   }
 
   /// The prefill schedule of y(n, t): tasks of `rowsPerTask` rows, register
@@ -517,6 +558,7 @@ public:
 private:
   int nd = 0;
   int interleave = 0;
+  int streams = 1, streamTask = 1; // setStreams
   int decode = kDecodeShift;
   int dot = kDotVnni;
   bool autoscheduled = false;

@@ -22,6 +22,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <stdexcept>
 
 namespace {
 
@@ -40,6 +41,12 @@ public:
   GeneratorParam<int> interleave{"interleave", 0};
   // Code decoding (Q2_0CVnni::setDecode): 0 shift, 1 mask.
   GeneratorParam<int> decode{"decode", 1};
+  // Weight streams per task (Q2_0CVnni::setStreams; plain rows only): 1
+  // reads a task's rows front to back in tiles of `unroll` adjacent rows;
+  // S > 1 reads them as S runs in lockstep, a tile being one row of each
+  // run (unroll is S then, no software prefetch): more sequential streams
+  // in flight per core for the hardware prefetchers.
+  GeneratorParam<int> streams{"streams", 1};
   // Shape estimates for autoschedulers, and the fixed-shape form (0 = any
   // shape; plain rows only), both as in gemv_q2_0c_a8_vnni
   // (Q2_0CVnniGemvGenerator.cpp): hyc tune generates its Adams2019 baseline
@@ -62,8 +69,19 @@ public:
     alg.setDecode(decode);
     alg.setDot(Q2_0CVnni::dotFor(get_target()));
     alg.setAutoscheduled(using_autoscheduler());
+    if (streams < 1 || streams > 8)
+      throw std::invalid_argument("gemv_q2_0c_a8q_vnni: streams must be 1 .. 8");
+    if (streams > 1 && interleave > 1)
+      throw std::invalid_argument("gemv_q2_0c_a8q_vnni: streams need plain rows (interleave 0)");
+    if (streams > 1)
+      alg.setStreams(streams, hyk::rowsPerTask(rows_per_task, streams));
     alg.defineQuantized(w, q2, s2);
-    y(n) = alg.total(n, 0);
+    if (streams > 1) {
+      inOrder(n) = alg.total(n, 0);
+      y(n) = inOrder(alg.rowOrder(n));
+    } else {
+      y(n) = alg.total(n, 0);
+    }
     Expr nblocks = alg.blocksPerRow(w);
     hyk::constrainGemvBuffers(w, xq, y, nblocks, Q2_0CVnni::kBlockWeights);
     y.dim(0).set_extent(alg.weightRows(w));
@@ -87,11 +105,15 @@ public:
       return;
     }
     const int vw = get_target().natural_vector_size<float>();
-    alg.scheduleGemv(y, n, w, vw, rows_per_task, unroll, parallel, prefetch);
+    if (streams > 1)
+      alg.scheduleGemvStreams(y, inOrder, n, w, vw, parallel);
+    else
+      alg.scheduleGemv(y, n, w, vw, rows_per_task, unroll, parallel, prefetch);
   }
 
 private:
   Var n{"n"}, k{"k"}, g{"g"}, t{"t"};
+  Func inOrder{"in_order"};
   Q2_0CVnni alg;
 };
 

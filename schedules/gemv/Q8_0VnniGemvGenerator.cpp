@@ -33,6 +33,7 @@
 #include "Halide.h"
 
 #include <algorithm>
+#include <stdexcept>
 
 namespace {
 
@@ -59,6 +60,16 @@ public:
   // computes (Zen 3, 120818 x 2048, 2 threads: 20.6-23.9 -> 26.3-30.2 GB/s,
   // bench/RESULTS.md); AVX-512 keeps 0 (not measured there).
   GeneratorParam<int> prefetch{"prefetch", -1};
+  // Weight streams per task (1: the task's rows front to back). With S > 1
+  // a task's rows_per_task rows are S runs of rows_per_task / S rows, read
+  // in lockstep (the unrolled group is one row of each run), so a core has
+  // S sequential streams in flight for the hardware prefetchers instead of
+  // one: on a core that computes while it streams, one stream keeps too
+  // few reads in flight (2-core Intel Xeon VM, a kernel of the same shape
+  // in C: 8.5 GB/s per core with one stream, 13.0 with four). unroll is S
+  // then; software prefetch is not used with S > 1 (the prefetch of a
+  // group would cover every row between its S runs).
+  GeneratorParam<int> streams{"streams", 1};
   // Problem size for Halide's autoschedulers (hyc tune's Adams2019
   // baseline; GemvCommon.h). Not schedule knobs.
   GeneratorParam<int> estimate_n{"estimate_n", 2048};
@@ -84,9 +95,21 @@ public:
     qlane(l, b) = 0;
     qlane(l, b) += cast<int32_t>(q(b * kBlockWeights + l * kDotGroup + rq));
 
-    // Weight side. Rows past N (from groups of `unroll` rows) re-read the
-    // last row.
-    Expr row = clamp(n, 0, w.dim(1).extent() - 1);
+    if (streams < 1 || streams > 8)
+      throw std::invalid_argument("gemv_q8_0_a8_vnni: streams must be 1 .. 8");
+    // Weight side over the row order `n` of the reduction: the rows
+    // themselves, or with streams S > 1 a permutation within each task of
+    // rpt rows (p = t rpt + r S + s reads row t rpt + s R + r, R = rpt / S:
+    // S consecutive p are one row of each of the task's S runs). Rows past
+    // N (from groups of `unroll` rows, or a task's tail) re-read the last.
+    Expr rowOf = n;
+    if (streams > 1) {
+      const int S = streams, rpt = hyk::rowsPerTask(rows_per_task, S), R = rpt / S;
+      rowOf = (n / rpt) * rpt + (n % S) * R + (n % rpt) / S;
+      Var o("o");
+      permuted(o) = (o / rpt) * rpt + (o % R) * S + (o % rpt) / R;
+    }
+    Expr row = clamp(rowOf, 0, w.dim(1).extent() - 1);
     scale(b, n) = hyk::blockScale(w, b * kBlockBytes, row) * step(b);
     rb = RDom(0, nblocks, "rb");
     lanesum(l, n) = 0.0f;
@@ -117,7 +140,12 @@ public:
     rl = RDom(0, kLanes, "rl");
     total(n) = 0.0f;
     total(n) += lanesum(rl, n);
-    y(n) = total(n);
+    if (streams > 1) {
+      inOrder(n) = total(n);
+      y(n) = inOrder(permuted(n));
+    } else {
+      y(n) = total(n);
+    }
 
     hyk::constrainGemvBuffers(w, x, y, nblocks, kBlockWeights);
     hyk::setGemvEstimates(w, x, y, estimate_n, estimate_k, kBlockWeights, kBlockBytes);
@@ -128,7 +156,7 @@ public:
       return; // the autoscheduler (hyc tune's Adams2019 baseline) decides all
     // Tuned for: 2-core Zen 4 class x86, the HY lm_head (120818 x 2048).
     const int vw = get_target().natural_vector_size<float>();
-    const int ur = std::max(1, (int)unroll);
+    const int ur = streams > 1 ? int(streams) : std::max(1, (int)unroll);
     const int rpt = hyk::rowsPerTask(rows_per_task, ur);
     amax.compute_root();
     inv.compute_root().vectorize(b, vw);
@@ -141,15 +169,26 @@ public:
       qlane.update().reorder(rq, l, b).vectorize(l);
     }
 
-    y.split(n, nt, ni, rpt, TailStrategy::GuardWithIf)
-        .split(ni, nio, nii, ur, TailStrategy::GuardWithIf);
-    if (parallel)
-      y.parallel(nt);
-    total.compute_at(y, nio).bound_extent(n, ur).unroll(n);
+    // With streams, y gathers each task's rows from inOrder, which is
+    // computed per task in the permuted row order (the old y schedule).
+    Func rows = y;
+    if (streams > 1) {
+      y.split(n, nt, ni, rpt, TailStrategy::GuardWithIf);
+      if (parallel)
+        y.parallel(nt);
+      inOrder.compute_at(y, nt).split(n, nio, nii, ur, TailStrategy::RoundUp);
+      rows = inOrder;
+    } else {
+      y.split(n, nt, ni, rpt, TailStrategy::GuardWithIf)
+          .split(ni, nio, nii, ur, TailStrategy::GuardWithIf);
+      if (parallel)
+        y.parallel(nt);
+    }
+    total.compute_at(rows, nio).bound_extent(n, ur).unroll(n);
     total.update().reorder(rl, n).atomic().vectorize(rl).unroll(n);
-    lanesum.compute_at(y, nio).bound(l, 0, kLanes).bound_extent(n, ur).vectorize(l).unroll(n);
+    lanesum.compute_at(rows, nio).bound(l, 0, kLanes).bound_extent(n, ur).vectorize(l).unroll(n);
     lanesum.update().reorder(l, n, rb).vectorize(l).unroll(n);
-    const int pf = prefetch >= 0 ? int(prefetch) : maddubs ? 64 : 0;
+    const int pf = streams > 1 ? 0 : prefetch >= 0 ? int(prefetch) : maddubs ? 64 : 0;
     if (pf > 0)
       lanesum.update().prefetch(w, rb, rb, pf, PrefetchBoundStrategy::NonFaulting);
     ip.compute_at(lanesum, rb).bound(l, 0, kLanes).vectorize(l).unroll(n);
@@ -176,7 +215,8 @@ private:
   Var i{"i"}, j{"j"}, jp{"jp"}, l{"l"}, b{"b"}, n{"n"}, nt{"nt"}, ni{"ni"}, nio{"nio"},
       nii{"nii"};
   Func amax{"amax"}, inv{"inv"}, step{"step"}, q{"q"}, nq{"nq"}, qlane{"qlane"}, scale{"scale"},
-      code{"code"}, sq{"sq"}, pm{"pm"}, ip{"ip"}, lanesum{"lanesum"}, total{"total"};
+      code{"code"}, sq{"sq"}, pm{"pm"}, ip{"ip"}, lanesum{"lanesum"}, total{"total"},
+      inOrder{"in_order"}, permuted{"permuted"};
   RDom ra, rq, rd, rb, rl, rp;
   bool maddubs = false; // AVX2: vpmaddubsw + vpmaddwd instead of vpdpbusd
 };

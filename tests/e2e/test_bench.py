@@ -94,8 +94,11 @@ def main():
         if not check(r.returncode == 0, f"bench exit {r.returncode}: {r.stderr}"):
             return 1
         check(r.stderr.count("pp32 run ") == 2 * runs, "a progress line per pp run")
-        check(r.stderr.count("read bandwidth, 2 threads") == 2,
-              "bandwidth progress lines, before and after the model runs")
+        # three read patterns (1, 4 and 8 runs per thread), before and after
+        check(r.stderr.count("read bandwidth, 2 threads") == 2 * 3,
+              "bandwidth progress lines, one per read pattern, before and after the model runs")
+        check(r.stderr.count("4 runs per thread + prefetch") == 2 * 2,
+              "the multi-run pattern is probed at 1 and 2 threads, before and after")
         check("read bandwidth 2 threads" in r.stdout and "before " in r.stdout
               and "after " in r.stdout, "summary names both probes")
         check("tg8" in r.stdout and "peak RSS" in r.stdout, "summary on stdout")

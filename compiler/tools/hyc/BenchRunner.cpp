@@ -74,29 +74,53 @@ uint64_t splitmix64(uint64_t &state) {
   return z ^ (z >> 31);
 }
 
-/// Sums `bytes` (a multiple of 64) from p; returned so the loads stay.
-uint64_t sumBytes(const uint8_t *p, size_t bytes) {
+/// How a thread reads its slice in the bandwidth test: in `streams` runs
+/// read in lockstep (one 64-byte line of each in turn), with a software
+/// prefetch `prefetch` bytes ahead in each run (0: none). One run is the
+/// simplest loop; several runs with a prefetch keep more reads in flight
+/// per core (on a 2-core Intel Xeon VM: 22.3 GB/s with one run, 26-32 GB/s
+/// with 4-8 runs and a prefetch), and the roofline is meant to be the
+/// most a reader can get.
+struct ReadPattern {
+  int streams;
+  int prefetch;
+};
+constexpr ReadPattern kReadPatterns[] = {{1, 0}, {4, 1024}, {8, 1024}};
+
+/// Sums `bytes` (a multiple of 64 * pattern.streams) from p; returned so the
+/// loads stay.
+uint64_t sumBytes(const uint8_t *p, size_t bytes, ReadPattern pattern) {
+  const size_t run = bytes / static_cast<size_t>(pattern.streams);
 #if defined(__x86_64__)
   // SSE2 is enough: two 16-byte loads per cycle are far above what DRAM
   // delivers to a core; four accumulators hide the add latency.
   __m128i a0 = _mm_setzero_si128(), a1 = a0, a2 = a0, a3 = a0;
-  for (size_t i = 0; i < bytes; i += 64) {
-    const __m128i *q = reinterpret_cast<const __m128i *>(p + i);
-    a0 = _mm_add_epi64(a0, _mm_load_si128(q));
-    a1 = _mm_add_epi64(a1, _mm_load_si128(q + 1));
-    a2 = _mm_add_epi64(a2, _mm_load_si128(q + 2));
-    a3 = _mm_add_epi64(a3, _mm_load_si128(q + 3));
-  }
-  __m128i s = _mm_add_epi64(_mm_add_epi64(a0, a1), _mm_add_epi64(a2, a3));
+  for (size_t i = 0; i < run; i += 64)
+    for (int s = 0; s < pattern.streams; ++s) {
+      const uint8_t *line = p + s * run + i;
+      if (pattern.prefetch)
+        _mm_prefetch(reinterpret_cast<const char *>(line) + pattern.prefetch, _MM_HINT_T0);
+      const __m128i *q = reinterpret_cast<const __m128i *>(line);
+      a0 = _mm_add_epi64(a0, _mm_load_si128(q));
+      a1 = _mm_add_epi64(a1, _mm_load_si128(q + 1));
+      a2 = _mm_add_epi64(a2, _mm_load_si128(q + 2));
+      a3 = _mm_add_epi64(a3, _mm_load_si128(q + 3));
+    }
+  __m128i sum = _mm_add_epi64(_mm_add_epi64(a0, a1), _mm_add_epi64(a2, a3));
   uint64_t out[2];
-  _mm_storeu_si128(reinterpret_cast<__m128i *>(out), s);
+  _mm_storeu_si128(reinterpret_cast<__m128i *>(out), sum);
   return out[0] + out[1];
 #else
-  const uint64_t *q = reinterpret_cast<const uint64_t *>(p);
   uint64_t a[8] = {0};
-  for (size_t i = 0; i < bytes / 8; i += 8)
-    for (int j = 0; j < 8; ++j)
-      a[j] += q[i + j];
+  for (size_t i = 0; i < run; i += 64)
+    for (int s = 0; s < pattern.streams; ++s) {
+      const uint8_t *line = p + s * run + i;
+      if (pattern.prefetch)
+        __builtin_prefetch(line + pattern.prefetch);
+      const uint64_t *q = reinterpret_cast<const uint64_t *>(line);
+      for (int j = 0; j < 8; ++j)
+        a[j] += q[j];
+    }
   return a[0] + a[1] + a[2] + a[3] + a[4] + a[5] + a[6] + a[7];
 #endif
 }
@@ -108,17 +132,19 @@ struct Bandwidth {
   std::vector<double> gbps;
 };
 
-Bandwidth measureBandwidth(uint8_t *buf, size_t bytes, int threads, int reps) {
+Bandwidth measureBandwidth(uint8_t *buf, size_t bytes, int threads, int reps,
+                           ReadPattern pattern) {
   Bandwidth r;
   r.threads = threads;
-  size_t slice = (bytes / threads) & ~size_t(63);
+  const size_t unit = 64 * static_cast<size_t>(pattern.streams);
+  size_t slice = bytes / threads / unit * unit;
   std::atomic<uint64_t> sink{0};
   for (int rep = 0; rep < reps; ++rep) {
     std::vector<std::thread> pool;
     double t0 = now();
     for (int t = 1; t < threads; ++t)
-      pool.emplace_back([&, t] { sink += sumBytes(buf + t * slice, slice); });
-    sink += sumBytes(buf, slice);
+      pool.emplace_back([&, t] { sink += sumBytes(buf + t * slice, slice, pattern); });
+    sink += sumBytes(buf, slice, pattern);
     for (std::thread &th : pool)
       th.join();
     double dt = now() - t0;
@@ -127,6 +153,12 @@ Bandwidth measureBandwidth(uint8_t *buf, size_t bytes, int threads, int reps) {
   if (sink.load() == 42) // keeps the sums observable
     std::fprintf(stderr, " ");
   return r;
+}
+
+double medianOf(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 int bandwidthChild(FILE *out, const Options &o) {
@@ -144,16 +176,28 @@ int bandwidthChild(FILE *out, const Options &o) {
   std::set<long long> counts(o.threads.begin(), o.threads.end());
   counts.insert(1);
   for (long long t : counts) {
-    std::fprintf(stderr, "hyc bench: read bandwidth, %lld thread%s, %lld MiB x 10 passes ...",
-                 t, t == 1 ? "" : "s", o.bandwidthMiB);
-    std::fflush(stderr);
-    measureBandwidth(buf, bytes, static_cast<int>(t), 1); // warm-up pass
-    Bandwidth bw = measureBandwidth(buf, bytes, static_cast<int>(t), 10);
-    std::vector<double> sorted = bw.gbps;
-    std::sort(sorted.begin(), sorted.end());
-    size_t n = sorted.size();
-    double median = n % 2 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
-    std::fprintf(stderr, " best %.1f GB/s (median %.1f)\n", sorted.back(), median);
+    // Every read pattern, 10 passes each; the pattern with the highest
+    // median is the thread count's result.
+    Bandwidth best;
+    double bestMedian = -1;
+    for (const ReadPattern &pattern : kReadPatterns) {
+      std::fprintf(stderr,
+                   "hyc bench: read bandwidth, %lld thread%s, %lld MiB x 10 passes, %d run%s "
+                   "per thread%s ...",
+                   t, t == 1 ? "" : "s", o.bandwidthMiB, pattern.streams,
+                   pattern.streams == 1 ? "" : "s", pattern.prefetch ? " + prefetch" : "");
+      std::fflush(stderr);
+      measureBandwidth(buf, bytes, static_cast<int>(t), 1, pattern); // warm-up pass
+      Bandwidth bw = measureBandwidth(buf, bytes, static_cast<int>(t), 10, pattern);
+      double median = medianOf(bw.gbps);
+      std::fprintf(stderr, " best %.1f GB/s (median %.1f)\n",
+                   *std::max_element(bw.gbps.begin(), bw.gbps.end()), median);
+      if (median > bestMedian) {
+        bestMedian = median;
+        best = bw;
+      }
+    }
+    Bandwidth bw = best;
     std::fprintf(out, "bw %lld", t);
     for (double g : bw.gbps)
       std::fprintf(out, " %.6f", g);

@@ -41,7 +41,8 @@ FIXED_SHAPES = [(255, 2560), (2048, 6144)]
 
 # Knob values the generators must refuse, with the message they print.
 INVALID_VALUES = [("decode", 2, "decode must be 0 (shift) or 1 (mask), got 2"),
-                  ("positions", 17, "positions must be 0 (the ISA's default) .. 16")]
+                  ("positions", 17, "positions must be 0 (the ISA's default) .. 16"),
+                  ("streams", 0, "streams must be 1 .. 8")]
 
 # The attention and pointwise spaces: their variants run in
 # schedules/tuner/OpHarness.c (the harness hyc tune times them with), which
