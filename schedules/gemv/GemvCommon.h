@@ -71,6 +71,20 @@ inline int rowsPerTask(int rowsPerTaskParam, int unroll) {
   return ((std::max(unroll, rowsPerTaskParam) + unroll - 1) / unroll) * unroll;
 }
 
+/// The row order of a GEMV whose tasks of `rpt` rows (a multiple of
+/// `streams`) are read as `streams` runs in lockstep (the `streams` knob):
+/// place p = t rpt + r S + s of the order reads row t rpt + s R + r, with
+/// S = streams and R = rpt / S, so S consecutive places are one row of each
+/// run. streamRow maps a place to its row, streamPlace a row to its place.
+inline Halide::Expr streamRow(const Halide::Expr &p, int streams, int rpt) {
+  const int R = rpt / streams;
+  return (p / rpt) * rpt + (p % streams) * R + (p % rpt) / streams;
+}
+inline Halide::Expr streamPlace(const Halide::Expr &row, int streams, int rpt) {
+  const int R = rpt / streams;
+  return (row / rpt) * rpt + (row % R) * streams + (row % rpt) / R;
+}
+
 } // namespace hyk
 
 #endif // HYK_SCHEDULES_GEMV_GEMVCOMMON_H

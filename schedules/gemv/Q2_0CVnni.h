@@ -78,10 +78,7 @@ public:
   /// Where total() holds output row n: n itself, or its place in the
   /// permuted order of setStreams.
   Halide::Expr rowOrder(const Halide::Expr &row) const {
-    if (streams == 1)
-      return row;
-    const int S = streams, rpt = streamTask, R = rpt / S;
-    return (row / rpt) * rpt + (row % R) * S + (row % rpt) / R;
+    return streams == 1 ? row : streamPlace(row, streams, streamTask);
   }
   /// How the 2-bit codes reach vpdpbusd (the `decode` GeneratorParam):
   /// kDecodeShift moves each plane to the top two bits (a byte shift, which
@@ -220,12 +217,8 @@ private:
     qlane(lane, b, m) += q(rq.y * kDotBytes + lane * kDotGroup + rq.x, rq.z, b, m);
     qstep(lane, b, m) = 3.0f * step(lane, b, m) * cast<float>(qlane(lane, b, m));
 
-    Expr rowOf = n;
-    if (streams > 1) {
-      const int S = streams, rpt = streamTask, R = rpt / S;
-      rowOf = (n / rpt) * rpt + (n % S) * R + (n % rpt) / S;
-    }
-    Expr row = clamp(rowOf, 0, weightRows(w) - 1);
+    Expr row = clamp(streams == 1 ? Expr(n) : streamRow(n, streams, streamTask), 0,
+                     weightRows(w) - 1);
     Expr byte;
     if (interleave == 0) {
       scale(b, n) = blockScale(w, b * kBlockBytes, row);

@@ -98,18 +98,13 @@ public:
     if (streams < 1 || streams > 8)
       throw std::invalid_argument("gemv_q8_0_a8_vnni: streams must be 1 .. 8");
     // Weight side over the row order `n` of the reduction: the rows
-    // themselves, or with streams S > 1 a permutation within each task of
-    // rpt rows (p = t rpt + r S + s reads row t rpt + s R + r, R = rpt / S:
-    // S consecutive p are one row of each of the task's S runs). Rows past
-    // N (from groups of `unroll` rows, or a task's tail) re-read the last.
-    Expr rowOf = n;
-    if (streams > 1) {
-      const int S = streams, rpt = hyk::rowsPerTask(rows_per_task, S), R = rpt / S;
-      rowOf = (n / rpt) * rpt + (n % S) * R + (n % rpt) / S;
-      Var o("o");
-      permuted(o) = (o / rpt) * rpt + (o % R) * S + (o % rpt) / R;
-    }
-    Expr row = clamp(rowOf, 0, w.dim(1).extent() - 1);
+    // themselves, or with streams S > 1 their order within each task with
+    // S consecutive places one row of each of the task's S runs
+    // (hyk::streamRow). Rows past N (from groups of `unroll` rows, or a
+    // task's tail) re-read the last.
+    const int rptStreams = hyk::rowsPerTask(rows_per_task, streams);
+    Expr row = clamp(streams == 1 ? Expr(n) : hyk::streamRow(n, streams, rptStreams), 0,
+                     w.dim(1).extent() - 1);
     scale(b, n) = hyk::blockScale(w, b * kBlockBytes, row) * step(b);
     rb = RDom(0, nblocks, "rb");
     lanesum(l, n) = 0.0f;
@@ -142,7 +137,7 @@ public:
     total(n) += lanesum(rl, n);
     if (streams > 1) {
       inOrder(n) = total(n);
-      y(n) = inOrder(permuted(n));
+      y(n) = inOrder(hyk::streamPlace(n, streams, rptStreams));
     } else {
       y(n) = total(n);
     }
@@ -216,7 +211,7 @@ private:
       nii{"nii"};
   Func amax{"amax"}, inv{"inv"}, step{"step"}, q{"q"}, nq{"nq"}, qlane{"qlane"}, scale{"scale"},
       code{"code"}, sq{"sq"}, pm{"pm"}, ip{"ip"}, lanesum{"lanesum"}, total{"total"},
-      inOrder{"in_order"}, permuted{"permuted"};
+      inOrder{"in_order"};
   RDom ra, rq, rd, rb, rl, rp;
   bool maddubs = false; // AVX2: vpmaddubsw + vpmaddwd instead of vpdpbusd
 };
