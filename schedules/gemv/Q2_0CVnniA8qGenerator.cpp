@@ -44,8 +44,9 @@ public:
   // Weight streams per task (Q2_0CVnni::setStreams; plain rows only): 1
   // reads a task's rows front to back in tiles of `unroll` adjacent rows;
   // S > 1 reads them as S runs in lockstep, a tile being one row of each
-  // run (unroll is S then, no software prefetch): more sequential streams
-  // in flight per core for the hardware prefetchers.
+  // run (unroll is S then; `prefetch` is issued per row, Q2_0CVnni.h):
+  // more sequential streams in flight per core for the hardware
+  // prefetchers.
   GeneratorParam<int> streams{"streams", 1};
   // Shape estimates for autoschedulers, and the fixed-shape form (0 = any
   // shape; plain rows only), both as in gemv_q2_0c_a8_vnni
@@ -106,7 +107,7 @@ public:
     }
     const int vw = get_target().natural_vector_size<float>();
     if (streams > 1)
-      alg.scheduleGemvStreams(y, inOrder, n, w, vw, parallel);
+      alg.scheduleGemvStreams(y, inOrder, n, w, vw, parallel, prefetch);
     else
       alg.scheduleGemv(y, n, w, vw, rows_per_task, unroll, parallel, prefetch);
   }

@@ -67,8 +67,9 @@ public:
   // one: on a core that computes while it streams, one stream keeps too
   // few reads in flight (2-core Intel Xeon VM, a kernel of the same shape
   // in C: 8.5 GB/s per core with one stream, 13.0 with four). unroll is S
-  // then; software prefetch is not used with S > 1 (the prefetch of a
-  // group would cover every row between its S runs).
+  // then, and `prefetch` is issued per row of the group (at the group's
+  // row loop: a prefetch at the block loop would cover every row between
+  // its S runs).
   GeneratorParam<int> streams{"streams", 1};
   // Problem size for Halide's autoschedulers (hyc tune's Adams2019
   // baseline; GemvCommon.h). Not schedule knobs.
@@ -183,8 +184,13 @@ public:
     total.update().reorder(rl, n).atomic().vectorize(rl).unroll(n);
     lanesum.compute_at(rows, nio).bound(l, 0, kLanes).bound_extent(n, ur).vectorize(l).unroll(n);
     lanesum.update().reorder(l, n, rb).vectorize(l).unroll(n);
-    const int pf = streams > 1 ? 0 : prefetch >= 0 ? int(prefetch) : maddubs ? 64 : 0;
-    if (pf > 0)
+    // The prefetch (its default: the target's, without streams) per row of
+    // the group with streams; a block is 34 bytes, so a prefetch of each
+    // block's first byte reaches every cache line.
+    const int pf = prefetch >= 0 ? int(prefetch) : maddubs && streams == 1 ? 64 : 0;
+    if (pf > 0 && streams > 1)
+      lanesum.update().prefetch(w, n, rb, pf, PrefetchBoundStrategy::NonFaulting);
+    else if (pf > 0)
       lanesum.update().prefetch(w, rb, rb, pf, PrefetchBoundStrategy::NonFaulting);
     ip.compute_at(lanesum, rb).bound(l, 0, kLanes).vectorize(l).unroll(n);
     if (maddubs) {
