@@ -12,12 +12,13 @@
 // threads). The weights are read once per token, but read within ~1 KB of
 // the prefetch, so L1 is where they should land.
 //
-// So when the target is x86-64 and `-e` asks for `object`, this driver asks
-// Halide for `assembly` instead, rewrites prefetchnta to prefetcht0 (same
-// operands, same length) and assembles the result with the system's C
-// compiler driver (`cc`, or $HYK_ASSEMBLER_CC): the object then holds the
-// code Halide would have emitted, but for the prefetch hint. Other targets
-// and other outputs go to Halide untouched. Every caller (the build's
+// So when the target is x86-64 Linux (ELF; "host" on such a machine) and
+// `-e` asks for `object`, this driver asks Halide for `assembly` instead,
+// rewrites prefetchnta to prefetcht0 (same operands, same length) and
+// assembles the result with the system's C compiler driver (`cc`, or
+// $HYK_ASSEMBLER_CC): the object then holds the code Halide would have
+// emitted, but for the prefetch hint. Other targets and other outputs go to
+// Halide untouched. Every caller (the build's
 // add_halide_library, `hyc compile` for tuned kernels, `hyc tune` for its
 // candidates) runs this executable, so all x86 kernels agree.
 //
@@ -114,7 +115,15 @@ int main(int argc, char **argv) {
     object |= e == "object";
     assembly |= e == "assembly";
   }
-  if (target.rfind("x86-64", 0) != 0 || !object)
+  // Rewrite only what the system's assembler can take: x86-64 ELF (the
+  // callers pass explicit targets; "host" resolves to this machine). A target
+  // string Halide cannot parse goes to Halide, which reports it.
+  bool x86Linux = false;
+  if (object && Halide::Target::validate_target_string(target)) {
+    Halide::Target t(target);
+    x86Linux = t.arch == Halide::Target::X86 && t.bits == 64 && t.os == Halide::Target::Linux;
+  }
+  if (!x86Linux)
     return runHalide(args);
 
   // Object -> assembly (once), then assemble the rewritten text ourselves.
