@@ -239,12 +239,15 @@ std::string blockFormat(const std::string &family) {
 }
 
 /// Bytes of this host's last-level (L3) cache as sysfs reports it for CPU 0
-/// ("491520K"), 0 when unknown.
+/// ("491520K"), 0 when unknown. Read as streams: sysfs files claim 4096
+/// bytes, and MemoryBuffer::getFile returned them zero-padded to that size,
+/// so "3\n" never equalled "3" and the pool fell to its 64 MiB floor (until
+/// 2026-12-07; on the Intel VM's 260 MB L3 every timing was an L3 timing).
 int64_t hostL3Bytes() {
   for (int i = 0; i < 8; ++i) {
     std::string dir = "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(i) + "/";
-    auto level = llvm::MemoryBuffer::getFile(dir + "level");
-    auto size = llvm::MemoryBuffer::getFile(dir + "size");
+    auto level = llvm::MemoryBuffer::getFileAsStream(dir + "level");
+    auto size = llvm::MemoryBuffer::getFileAsStream(dir + "size");
     if (!level || !size || (*level)->getBuffer().trim() != "3")
       continue;
     llvm::StringRef text = (*size)->getBuffer().trim();
@@ -342,6 +345,9 @@ private:
 
   bool native() const { return opt.runner.empty(); }
   int64_t poolBytes = weightPoolBytes();
+  /// Per pool file: the byte at which its next timing run starts (the
+  /// harness's pool_next), so the runs walk the pool in turn.
+  std::map<std::string, int64_t> poolNext;
   int reps(const PairState &p) const;
   std::string journalKey(const PairState &p, Kind kind, const std::string &text) const;
   void loadJournal();
@@ -646,7 +652,8 @@ std::optional<Measurement> Tuner::measure(PairState &p, Kind kind, const TunePoi
     std::vector<std::string> cmd = opt.runner;
     // Natively, every run of a format cycles through one shared pool of
     // weightPoolBytes() (the first run writes it; see TuneHarness.c), so each
-    // call streams its weights from memory; one pool per block format.
+    // call streams its weights from memory; one pool per block format. Each
+    // run starts where the previous run of its pool stopped (poolNext).
     std::string pool = "-";
     if (native() && !p.pair.isOp())
       pool = work + "/pool_" + blockFormat(p.pair.family) + ".bin";
@@ -657,6 +664,8 @@ std::optional<Measurement> Tuner::measure(PairState &p, Kind kind, const TunePoi
           std::to_string(opt.threads), std::to_string(opt.seed), pool,
           std::to_string(native() ? poolBytes : 0), std::to_string(p.pair.m)})
       cmd.push_back(a);
+    if (pool != "-")
+      cmd.push_back(std::to_string(poolNext[pool]));
     if (p.pair.isOp()) { // OpHarness.c: the KV heads and the position too
       cmd.push_back(std::to_string(p.pair.kvHeads));
       cmd.push_back(std::to_string(p.pair.pos));
@@ -676,6 +685,9 @@ std::optional<Measurement> Tuner::measure(PairState &p, Kind kind, const TunePoi
           m.candUs = v;
         if (name == "default_us" && !value.trim().getAsDouble(v))
           m.defaultUs = v;
+        long long next = 0;
+        if (name == "pool_next" && pool != "-" && !value.trim().getAsInteger(10, next))
+          poolNext[pool] = next;
       }
       m.ok = m.candUs > 0 && m.defaultUs > 0;
       if (!m.ok)

@@ -22,7 +22,7 @@
  *                       through hyk_set_parallel as a compiled model does,
  *                       instead of Halide's own pool
  *
- * Usage: harness N K REPS WARMUP THREADS SEED POOL POOL_BYTES M
+ * Usage: harness N K REPS WARMUP THREADS SEED POOL POOL_BYTES M [POOL_AT]
  *   M: activation rows (tokens) per call: 1 for a GEMV, the chunk for a GEMM.
  *   Random valid weights of the real shape (finite fp16 scales, random codes)
  *   and activations in [-1, 1]. First the default kernel is checked against a
@@ -38,9 +38,15 @@
  *   one tuning session (the first run writes it, under a temporary name then
  *   renamed; the others map it, which costs ~50 ms where copying W to fill
  *   twice a 480 MiB L3 cost ~0.6 s a run); "-" means no pool: one copy of W
- *   (under an emulator, where times mean nothing).
+ *   (under an emulator, where times mean nothing). The check and the first
+ *   call use the window at byte POOL_AT (default 0), the calls after it the
+ *   windows that follow, wrapping at the pool's end; the line printed ends
+ *   with pool_next, the byte at which the next run should start (hyc tune
+ *   passes it on, so a session's runs walk the pool instead of all rereading
+ *   its first windows).
  * Prints one line:
  *   hyk-tune ok cand_us=<median> default_us=<median> cand_min_us=<min> reps=<R>
+ *     copies=<windows> max_rel_err=<e> pool_next=<byte>
  * or "hyk-tune MISMATCH ..." / "hyk-tune ERROR ..." and exits non-zero. */
 #define _GNU_SOURCE
 #include <math.h>
@@ -231,8 +237,9 @@ static void round_group_int8(const float *x, const int64_t e[32], double *xr) {
 #endif
 
 int main(int argc, char **argv) {
-  if (argc != 10) {
-    fprintf(stderr, "usage: %s N K REPS WARMUP THREADS SEED POOL|- POOL_BYTES M\n", argv[0]);
+  if (argc != 10 && argc != 11) {
+    fprintf(stderr, "usage: %s N K REPS WARMUP THREADS SEED POOL|- POOL_BYTES M [POOL_AT]\n",
+            argv[0]);
     return 2;
   }
   const int64_t n = atoll(argv[1]), k = atoll(argv[2]);
@@ -241,6 +248,7 @@ int main(int argc, char **argv) {
   const char *pool_path = argv[7];
   const int64_t pool_want = atoll(argv[8]);
   const int64_t m = atoll(argv[9]);
+  const int64_t pool_at = argc > 10 ? atoll(argv[10]) : 0;
 #ifdef HYK_TUNE_GEMM
   const int m_ok = m >= 1 && m <= 4096;
 #else
@@ -268,6 +276,12 @@ int main(int argc, char **argv) {
     }
     copies = pool_bytes / w_bytes;
   }
+  /* The run's first window: the one at byte POOL_AT (where the previous
+   * run of this pool stopped), so that the runs of a session walk the whole
+   * pool in turn. Starting every run at window 0 (as before 2026-12-07) had
+   * each run read the windows the previous runs had just read, still in a
+   * large L3 (260 MB on the Intel VM: GEMVs timed at twice DRAM speed). */
+  int64_t copy = pool_at > 0 && copies > 1 ? (pool_at / w_bytes) % copies : 0;
   if (!w) {
     uint8_t *own = malloc((size_t)w_bytes);
     if (own)
@@ -326,8 +340,9 @@ int main(int argc, char **argv) {
   for (int64_t i = 0; i < ny; ++i)
     yc[i] = yd[i] = NAN;
 
-  int32_t sd = call_default(w, x, yd, n, k, m);
-  int32_t sc = call_candidate(w, x, yc, n, k, m);
+  const uint8_t *w0 = w + copy * w_bytes; /* the window the check reads */
+  int32_t sd = call_default(w0, x, yd, n, k, m);
+  int32_t sc = call_candidate(w0, x, yc, n, k, m);
   if (sd != HYK_OK || sc != HYK_OK) {
     printf("hyk-tune ERROR status default %d candidate %d (%s)\n", sd, sc,
            hyk_status_message(sc != HYK_OK ? sc : sd));
@@ -341,7 +356,7 @@ int main(int argc, char **argv) {
   double worst = 0;
   for (int64_t t = 0; t < m; ++t)
     for (int64_t row = 0; row < n; ++row) {
-      const uint8_t *wr = w + row * row_bytes;
+      const uint8_t *wr = w0 + row * row_bytes;
       const double *xt = xr + t * k;
       const int64_t at = t * n + row;
       double ref = 0, mag = 0;
@@ -367,7 +382,7 @@ int main(int argc, char **argv) {
     }
 
   double *tc = malloc(sizeof(double) * (size_t)reps), *td = malloc(sizeof(double) * (size_t)reps);
-  int64_t copy = 0;
+  copy = (copy + 1) % copies;
   for (int i = 0; i < warmup; ++i) {
     call_candidate(w + copy * w_bytes, x, yc, n, k, m);
     copy = (copy + 1) % copies;
@@ -391,7 +406,8 @@ int main(int argc, char **argv) {
   qsort(tc, (size_t)reps, sizeof(double), cmp_double);
   qsort(td, (size_t)reps, sizeof(double), cmp_double);
   printf("hyk-tune ok cand_us=%.3f default_us=%.3f cand_min_us=%.3f reps=%d copies=%lld "
-         "max_rel_err=%.3g\n",
-         tc[reps / 2], td[reps / 2], tc[0], reps, (long long)copies, worst);
+         "max_rel_err=%.3g pool_next=%lld\n",
+         tc[reps / 2], td[reps / 2], tc[0], reps, (long long)copies, worst,
+         (long long)(copy * w_bytes));
   return 0;
 }

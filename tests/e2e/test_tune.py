@@ -64,6 +64,21 @@ TINY_OPS_INT8 = {("rms_norm_quantize", 1, 512), ("rms_norm_quantize", 32, 512),
 INT8_TARGETS = ("x86-64-avx2", "x86-64-avx512")
 
 
+
+def host_l3_bytes():
+    """The L3 size sysfs reports for CPU 0 ("266240K"), 0 when none."""
+    base = "/sys/devices/system/cpu/cpu0/cache"
+    for i in range(8):
+        try:
+            level = open(f"{base}/index{i}/level").read().strip()
+            size = open(f"{base}/index{i}/size").read().strip()
+        except OSError:
+            continue
+        if level == "3":
+            unit = {"K": 1024, "M": 1 << 20}.get(size[-1:], 1)
+            return int(size.rstrip("KM")) * unit
+    return 0
+
 def tiny_ops(target):
     if target not in INT8_TARGETS:
         return TINY_OPS | {("rms_norm", 32, 512)}
@@ -166,6 +181,12 @@ def main():
             print(f"{c.passed} passed, {c.failed} failed")
             return 1
         c.check(d.get("format") == "hyc-tuning-db" and d.get("version") == 1, "format, version 1")
+        # The weight pool: twice the L3 that sysfs reports for CPU 0, within
+        # [64 MiB, 4 GiB] (a zero-padded sysfs read once left it at 64 MiB).
+        want_pool = min(max(2 * host_l3_bytes(), 64 << 20), 4 << 30)
+        got_pool = d.get("tuner", {}).get("weight_pool_bytes", d.get("weight_pool_bytes"))
+        c.check(got_pool == want_pool,
+                f"weight pool {got_pool} bytes = 2 x this host's L3 (clamped): {want_pool}")
         entries = d["entries"]
         keys = {(e["kernel"], e["n"], e["k"]) for e in entries}
         target = d["tuner"]["target"]
