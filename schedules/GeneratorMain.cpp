@@ -162,26 +162,22 @@ int main(int argc, char **argv) {
     text = buf.str();
   }
   rewritePrefetches(text);
-  const std::string tmpAsm = objPath + ".t0.s", tmpObj = objPath + ".tmp";
+  // The assembly is rewritten in place (so that, when it was asked for
+  // too, it is the text the object comes from) and removed afterwards when
+  // it was not asked for.
+  const std::string tmpObj = objPath + ".tmp";
   {
-    std::ofstream out(tmpAsm, std::ios::binary);
+    std::ofstream out(asmPath, std::ios::binary | std::ios::trunc);
     out << text;
     if (!out) {
-      std::fprintf(stderr, "hyk_halide_generators: cannot write '%s'\n", tmpAsm.c_str());
-      std::remove(tmpAsm.c_str());
+      std::fprintf(stderr, "hyk_halide_generators: cannot write '%s'\n", asmPath.c_str());
+      std::remove(asmPath.c_str());
       return 1;
     }
   }
   const char *cc = std::getenv("HYK_ASSEMBLER_CC");
   std::string driver = cc && *cc ? cc : "cc";
-  int rc = run({driver, "-c", "-x", "assembler", tmpAsm, "-o", tmpObj});
-  // The assembly asked for alongside the object is the rewritten text.
-  if (assembly && rc == 0) {
-    std::remove(asmPath.c_str());
-    if (std::rename(tmpAsm.c_str(), asmPath.c_str()) != 0)
-      rc = -1;
-  }
-  std::remove(tmpAsm.c_str());
+  int rc = run({driver, "-c", "-x", "assembler", asmPath, "-o", tmpObj});
   if (!assembly)
     std::remove(asmPath.c_str());
   if (rc != 0) {
