@@ -77,16 +77,13 @@ int run(const std::vector<std::string> &argv) {
   return WEXITSTATUS(status);
 }
 
-/// Replaces every "prefetchnta" in `text`; the number replaced.
-int rewritePrefetches(std::string &text) {
+/// Replaces every "prefetchnta" in `text` with "prefetcht0".
+void rewritePrefetches(std::string &text) {
   static const std::string from = "prefetchnta", to = "prefetcht0";
-  int count = 0;
   for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at)) {
     text.replace(at, from.size(), to);
     at += to.size();
-    ++count;
   }
-  return count;
 }
 
 int runHalide(std::vector<std::string> &args) {
@@ -129,7 +126,7 @@ int main(int argc, char **argv) {
   // Object -> assembly (once), then assemble the rewritten text ourselves.
   std::string list;
   for (const std::string &e : emits)
-    if (e != "object" && !(e == "assembly" && object))
+    if (e != "object" && e != "assembly")
       list += (list.empty() ? "" : ",") + e;
   list += (list.empty() ? "" : ",") + std::string("assembly");
   args[emitAt] = list;
