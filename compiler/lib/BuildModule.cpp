@@ -457,6 +457,21 @@ OwningOpRef<ModuleOp> hyc::buildDecodeModule(MLIRContext &ctx,
     func::CallOp::create(b, loc, hook, ValueRange{entry->getArgument(0), entry->getArgument(1)});
     func::ReturnOp::create(b, loc);
   }
+  // @set_prefetch(prefetch, pool): the runtime's prefetch hint, which the
+  // kernel library's hyk_prefetch_hint forwards to (hy_set_prefetch_fn).
+  {
+    Type ptr = LLVM::LLVMPointerType::get(&ctx);
+    auto hook = func::FuncOp::create(b, loc, "hyk_set_prefetch",
+                                     b.getFunctionType({ptr, ptr}, {}));
+    hook.setPrivate();
+    auto fn = func::FuncOp::create(b, loc, "hy_" + name + "_set_prefetch",
+                                   b.getFunctionType({ptr, ptr}, {}));
+    OpBuilder::InsertionGuard guard(b);
+    Block *entry = fn.addEntryBlock();
+    b.setInsertionPointToEnd(entry);
+    func::CallOp::create(b, loc, hook, ValueRange{entry->getArgument(0), entry->getArgument(1)});
+    func::ReturnOp::create(b, loc);
+  }
 
   plan.context = context;
   plan.arenaBytes = 0; // set by lowbit-plan-memory (lowerToLLVMDialect)

@@ -443,6 +443,7 @@ bool hyc::writeHeaders(const std::string &dir, const std::string &name,
        "        const int32_t *tokens, int32_t n, int32_t pos0, float *logits);\n";
   h += "void hy_" + name +
        "_set_parallel(hy_parallel_for_fn parallel_for, void *pool);\n";
+  h += "void hy_" + name + "_set_prefetch(hy_prefetch_fn prefetch, void *pool);\n";
   if (embeddedWeights)
     h += "/* The weights blob (compiled with --embed-weights): pass it as\n"
          " * hy_model_options_t.weights_data, with a NULL weights path. */\n"

@@ -59,6 +59,9 @@ int main(int argc, char **argv) {
 #ifdef HY_MODEL_HAS_SET_PARALLEL
   mo.set_parallel = HY_MODEL_SYM(_set_parallel);
 #endif
+#ifdef HY_MODEL_HAS_SET_PREFETCH
+  mo.set_prefetch = HY_MODEL_SYM(_set_prefetch);
+#endif
   hy_model_t *model = NULL;
   if (hy_model_open_static_ex(&HY_MODEL_SYM(_desc), HY_MODEL_SYM(_decode),
                               weights, &mo, &model) != HY_OK)

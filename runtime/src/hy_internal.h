@@ -41,6 +41,14 @@ long hy_pool_jobs(const hy_pool_t *pool);
  *  when the pool is busy (another thread's loop, or a nested call). */
 int32_t hy_pool_parallel_for(void *pool, hy_task_fn task, void *task_ctx,
                              int32_t n);
+/** hy_prefetch_fn over a hy_pool_t: the weights the next loop will read
+ *  (idle threads prefetch the front of their shares). */
+void hy_pool_prefetch(void *pool, const void *data, int64_t bytes);
+/** Bytes per thread an idle thread prefetches of one hint (0: off; the
+ *  default is half the L2 within [64 KiB, 1 MiB]). */
+void hy_pool_set_prefetch_cap(hy_pool_t *pool, int64_t bytes);
+/** Cache lines the idle threads have requested so far (for tests). */
+long hy_pool_prefetched_lines(const hy_pool_t *pool);
 /** Online CPUs (at least 1). */
 int32_t hy_cpu_count(void);
 
@@ -99,6 +107,7 @@ struct hy_model {
   hy_decode_fn decode;
   hy_prefill_fn prefill;         /* NULL: loop over decode */
   hy_set_parallel_fn set_parallel; /* NULL: the kernels use their own pool */
+  hy_set_prefetch_fn set_prefetch; /* NULL: the library gives no hints */
   hy_pool_t *pool;               /* shared per set_parallel (see model.c) */
   const uint8_t *weights;
   size_t weights_size;

@@ -24,6 +24,7 @@ enum { MAX_HOOKED_LIBRARIES = 64 };
 
 static struct {
   hy_set_parallel_fn set_parallel;
+  hy_set_prefetch_fn set_prefetch;
   hy_pool_t *pool;
   int refs;
 } hooked[MAX_HOOKED_LIBRARIES];
@@ -47,9 +48,11 @@ static hy_status_t attach_pool(hy_model_t *m, int32_t n_threads) {
     m->set_parallel = NULL;
   } else if ((s = hy_pool_create(n_threads, &m->pool)) == HY_OK) {
     hooked[free_slot].set_parallel = m->set_parallel;
+    hooked[free_slot].set_prefetch = m->set_prefetch;
     hooked[free_slot].pool = m->pool;
     hooked[free_slot].refs = 1;
     m->set_parallel(hy_pool_parallel_for, m->pool);
+    if (m->set_prefetch) m->set_prefetch(hy_pool_prefetch, m->pool);
   }
   pthread_mutex_unlock(&hooked_mu);
   return s;
@@ -61,9 +64,11 @@ static void detach_pool(hy_model_t *m) {
   for (int i = 0; i < MAX_HOOKED_LIBRARIES; ++i) {
     if (hooked[i].refs > 0 && hooked[i].pool == m->pool) {
       if (--hooked[i].refs == 0) {
+        if (hooked[i].set_prefetch) hooked[i].set_prefetch(NULL, NULL);
         hooked[i].set_parallel(NULL, NULL);
         hy_pool_release(hooked[i].pool);
         hooked[i].set_parallel = NULL;
+        hooked[i].set_prefetch = NULL;
         hooked[i].pool = NULL;
       }
       break;
@@ -229,6 +234,7 @@ static hy_status_t open_model(const hy_model_desc_t *desc, hy_decode_fn decode,
   m->decode = decode;
   m->prefill = o->prefill;
   m->set_parallel = o->set_parallel;
+  m->set_prefetch = o->set_prefetch;
   m->weights = data;
   m->weights_size = size;
   m->weights_mapped = mapped;
@@ -345,6 +351,8 @@ hy_status_t hy_model_open_dir_ex(const char *dir,
   o.prefill = (hy_prefill_fn)dlsym(dl, sym);
   snprintf(sym, sizeof sym, "hy_%s_set_parallel", name);
   o.set_parallel = (hy_set_parallel_fn)dlsym(dl, sym);
+  snprintf(sym, sizeof sym, "hy_%s_set_prefetch", name);
+  o.set_prefetch = (hy_set_prefetch_fn)dlsym(dl, sym);
   char tok_path[4096];
   const char *tok = o.tokenizer_path;
   if (!tok) {

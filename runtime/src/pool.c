@@ -4,7 +4,9 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "hy_internal.h"
@@ -42,7 +44,25 @@ enum { SPIN_ITERATIONS = 1 << 14 };
  * runs the tasks itself. A worker announces itself in `active` before it
  * reads `current` (both sequentially consistent), so once the submitter has
  * cleared `current` and seen `active` reach 0, no worker can still touch the
- * loop's state and the submitter may return. */
+ * loop's state and the submitter may return.
+ *
+ * Sleeping is the slow path: the mutex and condition variables are touched
+ * only when a thread actually sleeps (`sleepers`, `waiting`), so the
+ * hundreds of loops of a decode step, with every thread spinning between
+ * them, cost a few atomic operations each. The counters follow the usual
+ * pattern: a sleeper announces itself (under the mutex) before it checks the
+ * condition, a signaler changes the condition before it reads the counter,
+ * all sequentially consistent, so either the sleeper sees the change or the
+ * signaler sees the sleeper.
+ *
+ * Idle prefetch (hy_pool_prefetch): a model library names the weights its
+ * next kernel will read; a thread with nothing to do (a worker between loops,
+ * the submitter waiting for the last tasks of its loop) pulls the front of
+ * its own share of them into its cache, up to `prefetch_cap` bytes. Thread t
+ * starts the next loop at task t n / T, i.e. at byte t bytes / T of a weight
+ * matrix split into equal row blocks, so that is where its prefetch starts.
+ * Decode reads every weight once per token: bandwidth the idle threads would
+ * leave unused during the serial steps between matrix-vector products. */
 /* One thread's share of the current loop, alone on its cache line. */
 typedef struct share {
   _Atomic uint64_t range; /* front | end << 32 */
@@ -76,14 +96,113 @@ struct hy_pool {
   atomic_int active;
   atomic_uint generation;
   atomic_long jobs; /* loops that ran on the pool (for tests and stats) */
+  atomic_int sleepers; /* workers that may be in (or entering) work_cv */
+  atomic_int waiting;  /* 1 while the submitter may be in done_cv */
+  /* The prefetch hint: base and bytes under a sequence lock (hint_gen is
+   * odd while they change). Only prefetch instructions ever use them, which
+   * never fault, so even a torn read (two threads hinting at once) is
+   * harmless; the lock keeps it from being the rule. */
+  _Atomic(const char *) hint_base;
+  _Atomic int64_t hint_bytes;
+  atomic_uint hint_gen;
+  _Atomic int64_t prefetch_cap; /* bytes per thread and hint; 0: off */
+  /* Thread t's progress through the hint (t = 0: whoever holds `submit`). */
+  struct prefetch_cursor *cursors;
 };
+
+/* A thread's progress through the current hint, alone on its cache line. */
+typedef struct prefetch_cursor {
+  _Alignas(64) unsigned gen;
+  const char *next, *end;
+  _Atomic long lines; /* requested so far; written by its thread only */
+} prefetch_cursor_t;
+
+enum { PREFETCH_LINE = 64, PREFETCH_STEP = 4 /* lines per idle iteration */ };
+
+/* Half the L2 (a share must not evict itself), within [64 KiB, 1 MiB];
+ * 256 KiB where sysfs does not tell. */
+static int64_t default_prefetch_cap(void) {
+  int64_t l2 = 0;
+  for (int i = 0; i < 8 && l2 == 0; ++i) {
+    char path[96], buf[32];
+    snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/level", i);
+    FILE *f = fopen(path, "r");
+    if (!f) break;
+    int level = fgets(buf, sizeof buf, f) ? atoi(buf) : 0;
+    fclose(f);
+    if (level != 2) continue;
+    snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/size", i);
+    if (!(f = fopen(path, "r"))) break;
+    if (fgets(buf, sizeof buf, f)) {
+      char *unit;
+      long long v = strtoll(buf, &unit, 10);
+      l2 = v * (*unit == 'M' ? 1 << 20 : *unit == 'K' ? 1 << 10 : 1);
+    }
+    fclose(f);
+  }
+  int64_t cap = l2 > 0 ? l2 / 2 : 256 << 10;
+  return cap < 64 << 10 ? 64 << 10 : cap > 1 << 20 ? 1 << 20 : cap;
+}
+
+/* One idle step of thread t: the next few lines of its share of the hint.
+ * 0 when there is nothing (left) to prefetch. */
+static int prefetch_step(hy_pool_t *p, int32_t t, prefetch_cursor_t *c) {
+  unsigned gen = atomic_load(&p->hint_gen);
+  if (gen != c->gen && !(gen & 1)) {
+    const char *base = atomic_load(&p->hint_base);
+    const int64_t bytes = atomic_load(&p->hint_bytes);
+    c->gen = gen;
+    c->next = c->end = NULL;
+    /* A hint replaced while being read is skipped (the next one comes soon). */
+    if (base == NULL || atomic_load(&p->hint_gen) != gen) return 0;
+    const int32_t count = p->n_workers + 1;
+    int64_t len = bytes / count;
+    const int64_t cap = atomic_load_explicit(&p->prefetch_cap, memory_order_relaxed);
+    if (len > cap) len = cap;
+    c->next = base + bytes * t / count;
+    c->end = c->next + len;
+  }
+  if (c->next >= c->end) return 0;
+  for (int l = 0; l < PREFETCH_STEP; ++l)
+    __builtin_prefetch(c->next + l * PREFETCH_LINE, 0, 2);
+  c->next += PREFETCH_STEP * PREFETCH_LINE;
+  atomic_store_explicit(&c->lines,
+                        atomic_load_explicit(&c->lines, memory_order_relaxed) + PREFETCH_STEP,
+                        memory_order_relaxed);
+  return 1;
+}
+
+void hy_pool_prefetch(void *pool, const void *data, int64_t bytes) {
+  hy_pool_t *p = pool;
+  if (!p || p->n_workers == 0 ||
+      atomic_load_explicit(&p->prefetch_cap, memory_order_relaxed) == 0)
+    return;
+  if (!data || bytes <= 0) data = NULL, bytes = 0;
+  atomic_fetch_add(&p->hint_gen, 1);
+  atomic_store(&p->hint_base, (const char *)data);
+  atomic_store(&p->hint_bytes, bytes);
+  atomic_fetch_add(&p->hint_gen, 1);
+}
+
+long hy_pool_prefetched_lines(const hy_pool_t *p) {
+  long lines = 0;
+  for (int32_t t = 0; p && t <= p->n_workers; ++t)
+    lines += atomic_load_explicit(&p->cursors[t].lines, memory_order_relaxed);
+  return lines;
+}
+
+void hy_pool_set_prefetch_cap(hy_pool_t *p, int64_t bytes) {
+  if (p) atomic_store(&p->prefetch_cap, bytes < 0 ? 0 : bytes);
+}
 
 int32_t hy_cpu_count(void) {
   long n = sysconf(_SC_NPROCESSORS_ONLN);
   return n < 1 ? 1 : (n > 1024 ? 1024 : (int32_t)n);
 }
 
+/* Wakes the submitter if it sleeps; call after changing `done`/`active`. */
 static void signal_done(hy_pool_t *p) {
+  if (atomic_load(&p->waiting) == 0) return;
   pthread_mutex_lock(&p->mu);
   pthread_cond_broadcast(&p->done_cv);
   pthread_mutex_unlock(&p->mu);
@@ -141,10 +260,7 @@ static void run_tasks(hy_pool_t *p, hy_pool_t *pool, job_t *j, int32_t self) {
       int expected = 0;
       atomic_compare_exchange_strong(&j->status, &expected, rc);
     }
-    if (atomic_fetch_add_explicit(&j->done, 1, memory_order_acq_rel) + 1 ==
-            j->n &&
-        p)
-      signal_done(p);
+    if (atomic_fetch_add(&j->done, 1) + 1 == j->n && p) signal_done(p);
   }
 }
 
@@ -152,17 +268,19 @@ static void *worker_main(void *arg) {
   hy_pool_t *p = ((worker_arg_t *)arg)->pool;
   const int32_t self = ((worker_arg_t *)arg)->self;
   unsigned seen = 0;
+  prefetch_cursor_t *cursor = &p->cursors[self];
   for (;;) {
     unsigned g = atomic_load_explicit(&p->generation, memory_order_acquire);
     for (int spin = 0; g == seen && spin < SPIN_ITERATIONS; ++spin) {
-      HY_CPU_RELAX();
+      if (!prefetch_step(p, self, cursor)) HY_CPU_RELAX();
       g = atomic_load_explicit(&p->generation, memory_order_acquire);
     }
     if (g == seen) {
       pthread_mutex_lock(&p->mu);
-      while (!p->stop && (g = atomic_load_explicit(
-                              &p->generation, memory_order_acquire)) == seen)
+      atomic_fetch_add(&p->sleepers, 1);
+      while (!p->stop && (g = atomic_load(&p->generation)) == seen)
         pthread_cond_wait(&p->work_cv, &p->mu);
+      atomic_fetch_sub(&p->sleepers, 1);
       int stop = p->stop;
       pthread_mutex_unlock(&p->mu);
       if (stop) return NULL;
@@ -192,6 +310,13 @@ hy_status_t hy_pool_create(int32_t n_threads, hy_pool_t **out) {
     return hy_set_error(HY_ERR_OUT_OF_MEMORY, "out of memory");
   }
   for (int32_t t = 0; t < n_threads; ++t) atomic_init(&p->shares[t].range, 0);
+  atomic_init(&p->prefetch_cap, default_prefetch_cap());
+  p->cursors = aligned_alloc(64, (size_t)n_threads * sizeof *p->cursors);
+  if (p->cursors) memset(p->cursors, 0, (size_t)n_threads * sizeof *p->cursors);
+  if (!p->cursors) {
+    hy_pool_release(p);
+    return hy_set_error(HY_ERR_OUT_OF_MEMORY, "out of memory");
+  }
   if (n_threads > 1) {
     p->threads = calloc((size_t)n_threads - 1, sizeof *p->threads);
     p->args = calloc((size_t)n_threads - 1, sizeof *p->args);
@@ -224,6 +349,7 @@ void hy_pool_release(hy_pool_t *p) {
   free(p->threads);
   free(p->args);
   free(p->shares);
+  free(p->cursors);
   pthread_cond_destroy(&p->work_cv);
   pthread_cond_destroy(&p->done_cv);
   pthread_mutex_destroy(&p->mu);
@@ -267,26 +393,34 @@ int32_t hy_pool_parallel_for(void *pool, hy_task_fn task, void *task_ctx,
                           memory_order_relaxed);
   atomic_init(&j.status, 0);
   atomic_store(&p->current, &j);
-  pthread_mutex_lock(&p->mu);
-  atomic_fetch_add_explicit(&p->generation, 1, memory_order_release);
-  pthread_cond_broadcast(&p->work_cv);
-  pthread_mutex_unlock(&p->mu);
+  atomic_fetch_add(&p->generation, 1);
+  if (atomic_load(&p->sleepers) > 0) {
+    pthread_mutex_lock(&p->mu);
+    pthread_cond_broadcast(&p->work_cv);
+    pthread_mutex_unlock(&p->mu);
+  }
   atomic_fetch_add(&p->jobs, 1);
 
   run_tasks(NULL, p, &j, 0); /* the submitter works too; it needs no signal */
 
   /* Wait for tasks other threads took, then for them to let go of j. */
   for (int phase = 0; phase < 2; ++phase) {
+    int finished = 0;
     for (int spin = 0; spin < SPIN_ITERATIONS; ++spin) {
-      if (phase == 0 ? atomic_load(&j.done) == n : atomic_load(&p->active) == 0)
+      if ((finished = phase == 0 ? atomic_load(&j.done) == n
+                                 : atomic_load(&p->active) == 0))
         break;
-      HY_CPU_RELAX();
+      if (phase == 1 || !prefetch_step(p, 0, &p->cursors[0])) HY_CPU_RELAX();
     }
-    pthread_mutex_lock(&p->mu);
-    while (phase == 0 ? atomic_load(&j.done) != n
-                      : atomic_load(&p->active) != 0)
-      pthread_cond_wait(&p->done_cv, &p->mu);
-    pthread_mutex_unlock(&p->mu);
+    if (!finished) {
+      pthread_mutex_lock(&p->mu);
+      atomic_store(&p->waiting, 1);
+      while (phase == 0 ? atomic_load(&j.done) != n
+                        : atomic_load(&p->active) != 0)
+        pthread_cond_wait(&p->done_cv, &p->mu);
+      atomic_store(&p->waiting, 0);
+      pthread_mutex_unlock(&p->mu);
+    }
     if (phase == 0) atomic_store(&p->current, NULL);
   }
   int32_t status = atomic_load_explicit(&j.status, memory_order_relaxed);

@@ -1,5 +1,6 @@
 /* ParallelHook.c - lets the hy runtime's thread pool run the Halide kernels'
- * parallel loops (hyk_set_parallel in hyk/kernels.h).
+ * parallel loops (hyk_set_parallel in hyk/kernels.h) and take prefetch hints
+ * (hyk_set_prefetch).
  *
  * Halide calls halide_do_par_for(user_context, task, min, size, closure) for
  * every parallel loop; once a pool is installed, that call is forwarded to the
@@ -42,4 +43,16 @@ void hyk_set_parallel(hyk_parallel_for_fn parallel_for, void *pool) {
   hyk_pool_parallel_for = parallel_for;
   hyk_pool = pool;
   halide_set_custom_do_par_for(hyk_do_par_for);
+}
+
+static hyk_prefetch_fn hyk_pool_prefetch;
+static void *hyk_prefetch_pool;
+
+void hyk_set_prefetch(hyk_prefetch_fn prefetch, void *pool) {
+  hyk_pool_prefetch = prefetch;
+  hyk_prefetch_pool = prefetch ? pool : NULL;
+}
+
+void hyk_prefetch_hint(const void *data, int64_t bytes) {
+  if (hyk_pool_prefetch) hyk_pool_prefetch(hyk_prefetch_pool, data, bytes);
 }

@@ -114,6 +114,11 @@ typedef struct hy_model_options_t {
    *  at open, and the memory is no longer page cache the system can drop.
    *  0 (default): the file is mmapped. Ignored with weights_data. */
   int32_t no_mmap;
+  /** Static libraries only: the optional hy_<name>_set_prefetch from
+   *  hy_model.h, or NULL (hy_model_open_dir finds it itself). With it, the
+   *  pool's idle threads prefetch the weights the next kernel reads (see
+   *  hy_prefetch_fn in hy_abi.h); it takes effect only with set_parallel. */
+  hy_set_prefetch_fn set_prefetch;
 } hy_model_options_t;
 
 /** Fills *options with the defaults. */

@@ -81,7 +81,7 @@ typedef int32_t (*hy_decode_fn)(const uint8_t *weights, uint8_t *arena,
                                 float *logits);
 
 /* A library exports only hy_<name>_ symbols: desc, decode, prefill,
- * set_parallel and, when compiled with --embed-weights, the read-only array
+ * set_parallel, set_prefetch and, when compiled with --embed-weights, the read-only array
  * hy_<name>_weights (weights_bytes bytes, 64-byte aligned). */
 
 /** Prefill, exported as `hy_<name>_prefill`: the n tokens at positions
@@ -108,6 +108,17 @@ typedef int32_t (*hy_parallel_for_fn)(void *pool, hy_task_fn task,
                                       void *task_ctx, int32_t n);
 typedef void (*hy_set_parallel_fn)(hy_parallel_for_fn parallel_for,
                                    void *pool);
+
+/** Prefetch hook (optional export `hy_<name>_set_prefetch`, feature-detected
+ *  like set_parallel). Before each matrix-vector product of a decode step the
+ *  library calls `prefetch(pool, data, bytes)` with the weights of the next
+ *  one; the pool's idle threads (between parallel loops, or waiting for the
+ *  last tasks of one) pull the front of their shares of those bytes into
+ *  their caches. A hint: it never changes results, `data` is only read by
+ *  prefetch instructions, and a pool may ignore it. `set_prefetch(NULL, NULL)`
+ *  uninstalls it. Same calling rules as set_parallel. */
+typedef void (*hy_prefetch_fn)(void *pool, const void *data, int64_t bytes);
+typedef void (*hy_set_prefetch_fn)(hy_prefetch_fn prefetch, void *pool);
 
 #ifdef __cplusplus
 }

@@ -417,6 +417,16 @@ typedef int32_t (*hyk_parallel_for_fn)(void *pool, hyk_task_fn task,
                                        void *task_ctx, int32_t n);
 void hyk_set_parallel(hyk_parallel_for_fn parallel_for, void *pool);
 
+/* ---- Prefetch hints ------------------------------------------------------------
+ * hyk_set_prefetch installs a caller's hint function (hy_prefetch_fn in the
+ * runtime's hy_abi.h); hyk_prefetch_hint(data, bytes) forwards to it, and does
+ * nothing when none is installed. A compiled model calls it before each
+ * matrix-vector product with the weights of the next one, so that a pool's
+ * idle threads can prefetch them. Process-wide, like hyk_set_parallel. */
+typedef void (*hyk_prefetch_fn)(void *pool, const void *data, int64_t bytes);
+void hyk_set_prefetch(hyk_prefetch_fn prefetch, void *pool);
+void hyk_prefetch_hint(const void *data, int64_t bytes);
+
 /* A static, human-readable description of a status code (never NULL). */
 const char *hyk_status_message(int32_t status);
 

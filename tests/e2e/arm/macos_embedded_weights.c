@@ -17,6 +17,7 @@ int main(void) {
   mo.weights_data = HY_MODEL_SYM(_weights);
   mo.prefill = HY_MODEL_SYM(_prefill);
   mo.set_parallel = HY_MODEL_SYM(_set_parallel);
+  mo.set_prefetch = HY_MODEL_SYM(_set_prefetch);
   hy_model_t *model = NULL;
   if (hy_model_open_static_ex(&HY_MODEL_SYM(_desc), HY_MODEL_SYM(_decode), NULL, &mo,
                               &model) != HY_OK) {

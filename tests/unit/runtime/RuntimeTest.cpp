@@ -21,6 +21,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -1113,6 +1114,94 @@ TEST(Pool, RunsEveryTaskOnceNestedAndConcurrent) {
   EXPECT_EQ(hy_pool_parallel_for(pool, task, nullptr, 0), 0);
   hy_pool_release(pool);
   hy_pool_release(nullptr);
+}
+
+// A sleeping thread is woken on the slow path only (the pool skips the mutex
+// when nobody sleeps): a worker asleep before a loop must still join it, and
+// a submitter asleep waiting for a worker's long task must still be woken.
+TEST(Pool, SleepingThreadsAreWoken) {
+  hy_pool_t *pool = nullptr;
+  ASSERT_EQ(hy_pool_create(2, &pool), HY_OK);
+  struct Job {
+    std::thread::id submitter = std::this_thread::get_id();
+    std::atomic<int> byWorker{0}, ran{0};
+  };
+  // Spinning lasts well under a millisecond: after 100 ms the worker sleeps.
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  auto slow = [](void *ctx, int32_t) -> int32_t {
+    auto *j = static_cast<Job *>(ctx);
+    if (std::this_thread::get_id() != j->submitter)
+      j->byWorker++;
+    j->ran++;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    return 0;
+  };
+  Job wake;
+  ASSERT_EQ(hy_pool_parallel_for(pool, slow, &wake, 100), 0);
+  EXPECT_EQ(wake.ran.load(), 100);
+  EXPECT_GT(wake.byWorker.load(), 0) << "the sleeping worker was never woken";
+  // The submitter's own task is short and the worker's takes 100 ms: the
+  // submitter goes to sleep waiting for it and must be woken (a lost wake-up
+  // hangs here, and ctest's timeout reports it).
+  for (int round = 0; round < 3; ++round) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    auto uneven = [](void *ctx, int32_t i) -> int32_t {
+      auto *j = static_cast<Job *>(ctx);
+      j->ran++;
+      std::this_thread::sleep_for(std::chrono::milliseconds(i == 0 ? 5 : 100));
+      return 0;
+    };
+    Job wait;
+    ASSERT_EQ(hy_pool_parallel_for(pool, uneven, &wait, 2), 0);
+    EXPECT_EQ(wait.ran.load(), 2);
+  }
+  hy_pool_release(pool);
+}
+
+// Prefetch hints: idle threads request the front of their share of the
+// hinted bytes, at most the cap each; no cap, no hint, or one thread: none.
+TEST(Pool, IdleThreadsPrefetchTheHintedBytes) {
+  std::vector<uint8_t> weights(1 << 20, 1);
+  auto noop = [](void *, int32_t) -> int32_t { return 0; };
+  // Loops keep the worker spinning (idle) until it has done its share.
+  auto settle = [&](hy_pool_t *pool, long want, int tries = 5000) {
+    for (int i = 0; i < tries && hy_pool_prefetched_lines(pool) < want; ++i) {
+      hy_pool_parallel_for(pool, noop, nullptr, 2);
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    return hy_pool_prefetched_lines(pool);
+  };
+  hy_pool_t *pool = nullptr;
+  ASSERT_EQ(hy_pool_create(2, &pool), HY_OK);
+  EXPECT_EQ(hy_pool_prefetched_lines(pool), 0);
+  hy_pool_set_prefetch_cap(pool, 64 << 10);
+  hy_pool_prefetch(pool, weights.data(), (int64_t)weights.size());
+  // The worker's share is the second half; 64 KiB of it is 1024 lines. The
+  // submitter may add up to as many while it waits for the worker.
+  long lines = settle(pool, 1024);
+  EXPECT_GE(lines, 1024);
+  EXPECT_LE(lines, 2048);
+  // A hint smaller than the cap: its share, half of 32 KiB (256 lines).
+  hy_pool_prefetch(pool, weights.data(), 32 << 10);
+  long more = settle(pool, lines + 256) - lines;
+  EXPECT_GE(more, 256);
+  EXPECT_LE(more, 512);
+  lines += more;
+  // No hint (NULL or empty) and a zero cap: nothing more.
+  hy_pool_prefetch(pool, nullptr, 1 << 20);
+  EXPECT_EQ(settle(pool, lines + 1, 200), lines);
+  hy_pool_prefetch(pool, weights.data(), 0);
+  EXPECT_EQ(settle(pool, lines + 1, 200), lines);
+  hy_pool_set_prefetch_cap(pool, 0);
+  hy_pool_prefetch(pool, weights.data(), (int64_t)weights.size());
+  EXPECT_EQ(settle(pool, lines + 1, 200), lines);
+  hy_pool_release(pool);
+  // One thread: nobody is idle, hints are ignored.
+  ASSERT_EQ(hy_pool_create(1, &pool), HY_OK);
+  hy_pool_prefetch(pool, weights.data(), (int64_t)weights.size());
+  EXPECT_EQ(settle(pool, 1, 200), 0);
+  hy_pool_release(pool);
+  hy_pool_prefetch(nullptr, weights.data(), 64);
 }
 
 TEST(Pool, FakeModelSameResultsWithOneAndManyThreads) {

@@ -182,9 +182,12 @@ public:
       if (isa_lowbit(op) && !llvm::isa<WeightOp>(op))
         ops.push_back(op);
     });
+    DenseMap<Operation *, WeightOp> nextWeights = prefetchHints(ops);
     for (Operation *op : ops) {
       OpBuilder b(op);
       Emitter e{b, op->getLoc()};
+      if (WeightOp next = nextWeights.lookup(op))
+        emitPrefetchHint(e, next);
       LogicalResult result =
           llvm::TypeSwitch<Operation *, LogicalResult>(op)
               .Case([&](MatmulOp o) { return lowerMatmul(e, o); })
@@ -220,6 +223,55 @@ private:
   }
 
   Value view(Value packed) { return views.lookup(packed); }
+
+  /// The weight a matmul (plain or int8-activation) reads; null for others.
+  static Value matmulWeight(Operation *op) {
+    if (auto m = llvm::dyn_cast<MatmulOp>(op))
+      return m.getWeight();
+    if (auto m = llvm::dyn_cast<QuantizedMatmulOp>(op))
+      return m.getWeight();
+    return {};
+  }
+
+  /// Prefetch hints: each matrix-vector product (one activation row) that a
+  /// later matmul of its block follows is preceded by
+  /// hyk_prefetch_hint(that matmul's weights): the runtime's idle threads
+  /// prefetch them while this product and the serial ops after it run
+  /// (hy_prefetch_fn in hy_abi.h). Decode's layers are straight-line code,
+  /// so this names every matrix of a step but the first.
+  static DenseMap<Operation *, WeightOp> prefetchHints(ArrayRef<Operation *> ops) {
+    DenseMap<Operation *, WeightOp> next;
+    for (Operation *op : ops) {
+      Value w = matmulWeight(op);
+      if (!w)
+        continue;
+      Value x = llvm::isa<MatmulOp>(op) ? llvm::cast<MatmulOp>(op).getX()
+                                        : llvm::cast<QuantizedMatmulOp>(op).getQ();
+      auto xType = cast<MemRefType>(x.getType());
+      if (xType.getRank() != 1 && xType.getDimSize(0) != 1)
+        continue; // a GEMM over several rows: compute-bound, no hint
+      for (Operation *n = op->getNextNode(); n; n = n->getNextNode()) {
+        if (Value nw = matmulWeight(n)) {
+          if (auto def = nw.getDefiningOp<WeightOp>())
+            next[op] = def;
+          break;
+        }
+      }
+    }
+    return next;
+  }
+
+  void emitPrefetchHint(Emitter &e, WeightOp w) {
+    MLIRContext *ctx = module.getContext();
+    Type ptr = LLVM::LLVMPointerType::get(ctx), i64 = IntegerType::get(ctx, 64);
+    func::FuncOp hint =
+        kernelDecl("hyk_prefetch_hint", FunctionType::get(ctx, {ptr, i64}, {}));
+    Value at = e.gep(e.pointer(w.getBlob()),
+                     arith::ConstantIntOp::create(e.b, e.loc, i64, w.getOffset()));
+    Value bytes =
+        arith::ConstantIntOp::create(e.b, e.loc, i64, w.getType().getTotalBytes());
+    func::CallOp::create(e.b, e.loc, hint, ValueRange{at, bytes});
+  }
 
   /// Declares (once) the flat-ABI kernel `name` in the module.
   func::FuncOp kernelDecl(StringRef name, FunctionType type) {

@@ -318,3 +318,34 @@ func.func @norm_quantize(%blob: memref<4096xi8>, %x: memref<1024xf32>, %q: memre
   lowbit.rms_norm_quantize %x, %g, %q, %s {eps = 1.0e-05 : f32, groups = "q2_0c_lanes"} : memref<1024xf32>, !lowbit.packed<f32, 1x1024>, memref<1024xi8>, memref<32xf32>
   return
 }
+
+// -----
+
+// Prefetch hints: a matrix-vector product that a later matmul of its block
+// follows is preceded by hyk_prefetch_hint(that matmul's weights, their
+// bytes), taken from the blob (the next weight's view is defined later). A
+// GEMM over several rows, and the last product of the block, get none.
+// CHECK-LABEL: func.func @prefetch_hints
+// CHECK: %[[P1:.+]] = llvm.getelementptr %{{.*}}[%c8320_i64{{(_[0-9]+)?}}]
+// CHECK: call @hyk_prefetch_hint(%[[P1]], %c8320_i64{{.*}}) : (!llvm.ptr, i64) -> ()
+// CHECK: call @hyk_gemv_q2_0c_avx512(
+// CHECK: %[[P2:.+]] = llvm.getelementptr %{{.*}}[%c16640_i64]
+// CHECK: call @hyk_prefetch_hint(%[[P2]], %c8320_i64{{.*}})
+// CHECK: call @hyk_gemv_q2_0c_avx512(
+// CHECK-NOT: hyk_prefetch_hint
+// CHECK: call @hyk_gemm_q2_0c_avx512(
+// CHECK-NOT: call @hyk_prefetch_hint
+// CHECK: call @hyk_gemv_q2_0c_avx512(
+// CHECK: func.func private @hyk_prefetch_hint(!llvm.ptr, i64)
+func.func @prefetch_hints(%blob: memref<24960xi8>, %x: memref<512xf32>, %y: memref<64xf32>,
+                          %x4: memref<4x512xf32>, %y4: memref<4x64xf32>) {
+  %w0 = lowbit.weight %blob {name = "w0", offset = 0 : i64} : memref<24960xi8> -> !lowbit.packed<q2_0c, 64x512>
+  lowbit.matmul %x, %w0, %y : memref<512xf32>, !lowbit.packed<q2_0c, 64x512>, memref<64xf32>
+  lowbit.add %y, %y, %y : memref<64xf32>, memref<64xf32>, memref<64xf32>
+  %w1 = lowbit.weight %blob {name = "w1", offset = 8320 : i64} : memref<24960xi8> -> !lowbit.packed<q2_0c, 64x512>
+  lowbit.matmul %x, %w1, %y : memref<512xf32>, !lowbit.packed<q2_0c, 64x512>, memref<64xf32>
+  %w2 = lowbit.weight %blob {name = "w2", offset = 16640 : i64} : memref<24960xi8> -> !lowbit.packed<q2_0c, 64x512>
+  lowbit.matmul %x4, %w2, %y4 {hyc.kernel = "gemm_q2_0c", hyc.schedule = "default"} : memref<4x512xf32>, !lowbit.packed<q2_0c, 64x512>, memref<4x64xf32>
+  lowbit.matmul %x, %w0, %y : memref<512xf32>, !lowbit.packed<q2_0c, 64x512>, memref<64xf32>
+  return
+}
