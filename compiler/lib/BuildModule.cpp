@@ -442,29 +442,16 @@ OwningOpRef<ModuleOp> hyc::buildDecodeModule(MLIRContext &ctx,
     func::ReturnOp::create(b, loc, constI32(b, loc, 0));
   }
 
-  // @set_parallel(parallel_for, pool): lends the runtime's thread pool to the
-  // kernels (hy_set_parallel_fn in hy_abi.h; forwarded to the kernel library).
-  {
+  // The runtime's hooks, each hy_<name>_set_<what>(fn, pool) forwarding to
+  // the kernel library's hyk_set_<what>: set_parallel lends the runtime's
+  // thread pool to the kernels (hy_set_parallel_fn in hy_abi.h), set_prefetch
+  // the pool's prefetch hint that hyk_prefetch_hint calls (hy_set_prefetch_fn).
+  for (const char *what : {"parallel", "prefetch"}) {
     Type ptr = LLVM::LLVMPointerType::get(&ctx);
-    auto hook = func::FuncOp::create(b, loc, "hyk_set_parallel",
+    auto hook = func::FuncOp::create(b, loc, std::string("hyk_set_") + what,
                                      b.getFunctionType({ptr, ptr}, {}));
     hook.setPrivate();
-    auto fn = func::FuncOp::create(b, loc, "hy_" + name + "_set_parallel",
-                                   b.getFunctionType({ptr, ptr}, {}));
-    OpBuilder::InsertionGuard guard(b);
-    Block *entry = fn.addEntryBlock();
-    b.setInsertionPointToEnd(entry);
-    func::CallOp::create(b, loc, hook, ValueRange{entry->getArgument(0), entry->getArgument(1)});
-    func::ReturnOp::create(b, loc);
-  }
-  // @set_prefetch(prefetch, pool): the runtime's prefetch hint, which the
-  // kernel library's hyk_prefetch_hint forwards to (hy_set_prefetch_fn).
-  {
-    Type ptr = LLVM::LLVMPointerType::get(&ctx);
-    auto hook = func::FuncOp::create(b, loc, "hyk_set_prefetch",
-                                     b.getFunctionType({ptr, ptr}, {}));
-    hook.setPrivate();
-    auto fn = func::FuncOp::create(b, loc, "hy_" + name + "_set_prefetch",
+    auto fn = func::FuncOp::create(b, loc, "hy_" + name + "_set_" + what,
                                    b.getFunctionType({ptr, ptr}, {}));
     OpBuilder::InsertionGuard guard(b);
     Block *entry = fn.addEntryBlock();
