@@ -312,11 +312,11 @@ hy_status_t hy_pool_create(int32_t n_threads, hy_pool_t **out) {
   for (int32_t t = 0; t < n_threads; ++t) atomic_init(&p->shares[t].range, 0);
   atomic_init(&p->prefetch_cap, default_prefetch_cap());
   p->cursors = aligned_alloc(64, (size_t)n_threads * sizeof *p->cursors);
-  if (p->cursors) memset(p->cursors, 0, (size_t)n_threads * sizeof *p->cursors);
   if (!p->cursors) {
     hy_pool_release(p);
     return hy_set_error(HY_ERR_OUT_OF_MEMORY, "out of memory");
   }
+  memset(p->cursors, 0, (size_t)n_threads * sizeof *p->cursors);
   if (n_threads > 1) {
     p->threads = calloc((size_t)n_threads - 1, sizeof *p->threads);
     p->args = calloc((size_t)n_threads - 1, sizeof *p->args);
