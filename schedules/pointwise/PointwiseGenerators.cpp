@@ -165,12 +165,26 @@ public:
     const int vw = lanesOf(get_target(), vectors);
     // Each head's rotation into a scratch row first: in place, y(i) would
     // otherwise overwrite x(i) before y(i + D/2) reads it.
-    rot.compute_at(y, h).vectorize(i, vw, TailStrategy::GuardWithIf);
+    rot.compute_at(y, h);
+    // Common head sizes get their own loops: with D/2 a constant, the row
+    // splits into its two halves (`part`, unrolled), so `lo` is a constant
+    // in each and the partner of a vector of i is a dense vector too. In the
+    // generic form below the partner index is a select, which became a
+    // gather of single floats (HY's 16 heads of 128: ~5 us a call, most
+    // of the serial time of rope in a decode step).
+    const Expr half = table.dim(0).extent();
+    for (int hv : {32, 64, 128}) {
+      if (hv % vw != 0)
+        continue;
+      rot.specialize(half == hv).split(i, part, j, hv).unroll(part).vectorize(j, vw);
+      y.specialize(half == hv).split(i, part, j, hv).unroll(part).vectorize(j, vw);
+    }
+    rot.vectorize(i, vw, TailStrategy::GuardWithIf);
     y.vectorize(i, vw, TailStrategy::GuardWithIf);
   }
 
 private:
-  Var i{"i"}, h{"h"};
+  Var i{"i"}, h{"h"}, part{"part"}, j{"j"};
   Func rot{"rot"};
 };
 

@@ -114,7 +114,7 @@ TEST_P(PointwiseTest, RopeMatchesReference) {
     double base;
   } cases[] = {{16, 128, 0, 1e4},    {16, 128, 7, 1.1e6}, {4, 128, 4095, 1.1e6},
                {8, 64, 300, 1e4},    {3, 6, 2, 1e4},      {5, 34, 123456, 5e5},
-               {1, 2, 1, 10.0},      {2, 2048, 17, 1e4}};
+               {1, 2, 1, 10.0},      {2, 2048, 17, 1e4},  {3, 256, 9, 1e4}};
   for (const Case &c : cases) {
     const int64_t n = c.heads * c.d, half = c.d / 2;
     std::vector<float> x = Random(n, 3 + n + c.pos);
