@@ -212,9 +212,18 @@ private:
       t = select(part == d, I8DotActivations::digit(qi, d, nd), t);
     xs(j, s, part, b, m) = t;
 
-    rq = RDom(0, kDotGroup, 0, kChunks, 0, 4, "rq");
+    // Lane l's sum of q: its kDotGroup x kChunks code positions j, each
+    // holding 4 elements (one per plane s). In two steps, so every loop
+    // reads consecutive elements: q4, the 4 elements of each j (elements
+    // 4 j .. 4 j + 3 of the block), then the lane's j. (Summed directly over
+    // lanes, each step read every 16th byte: a gather of single bytes that
+    // made this prologue of the decode GEMVs 1-3 us a call.)
+    rs = RDom(0, 4, "rs");
+    q4(j, b, m) = 0;
+    q4(j, b, m) += q(j, rs, b, m);
+    rq = RDom(0, kDotGroup, 0, kChunks, "rq");
     qlane(lane, b, m) = 0;
-    qlane(lane, b, m) += q(rq.y * kDotBytes + lane * kDotGroup + rq.x, rq.z, b, m);
+    qlane(lane, b, m) += q4(rq.y * kDotBytes + lane * kDotGroup + rq.x, b, m);
     qstep(lane, b, m) = 3.0f * step(lane, b, m) * cast<float>(qlane(lane, b, m));
 
     Expr row = clamp(streams == 1 ? Expr(n) : streamRow(n, streams, streamTask), 0,
@@ -333,13 +342,16 @@ public:
         .reorder(j, s, part, b, m)
         .vectorize(j, kDotBytes)
         .unroll(part);
+    q4.compute_root().bound(j, 0, kCodeBytes).vectorize(j, kDotLanes);
+    q4.update().reorder(rs, j, b, m).vectorize(j, kDotLanes).unroll(rs);
     qlane.compute_root().bound(lane, 0, kDotLanes).vectorize(lane);
-    qlane.update().reorder(rq.x, lane, rq.y, rq.z, b, m).vectorize(lane);
+    qlane.update().reorder(rq.x, lane, rq.y, b, m).vectorize(lane).unroll(rq.x);
     qstep.compute_root().bound(lane, 0, kDotLanes).vectorize(lane);
     if (parallelTokens) {
       if (!prequantized)
         q.parallel(m);
       xs.parallel(m);
+      q4.update().parallel(m);
       qlane.update().parallel(m);
       qstep.parallel(m);
     }
@@ -575,10 +587,10 @@ private:
   bool prequantized = false;
   Halide::Var j{"j"}, s{"s"}, part{"part"}, b{"b"}, lane{"lane"};
   Halide::Func amax{"amax"}, inv{"inv"}, step{"step"}, step2{"step2"}, q{"q"},
-      xs{"xs"}, qlane{"qlane"}, qstep{"qstep"}, scale{"scale"}, code{"code"},
+      xs{"xs"}, q4{"q4"}, qlane{"qlane"}, qstep{"qstep"}, scale{"scale"}, code{"code"},
       ip{"ip"}, ipp{"ipp"}, pp{"pp"}, pm{"pm"}, lanesum{"lanesum"};
   Halide::Var jp{"jp"}, ch{"ch"};
-  Halide::RDom rg, rq, rd, rb, rl, rm, rp, rr;
+  Halide::RDom rg, rs, rq, rd, rb, rl, rm, rp, rr;
   /// rb's loops: over the blocks, and the halves of a block (kDotMaddubs;
   /// for kDotVnni both are the block loop).
   Halide::RVar rbBlock, rbHalf;
