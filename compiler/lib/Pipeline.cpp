@@ -93,6 +93,7 @@ bool hyc::selectKernels(ModuleOp module, const TargetInfo &target,
     lowbit::registerLowBitPasses();
     registerSCFToControlFlowPass();
     registerConvertMathToLLVMPass();
+    registerConvertVectorToLLVMPass();
     registerFinalizeMemRefToLLVMConversionPass();
     registerArithToLLVMConversionPass();
     registerConvertControlFlowToLLVMPass();
@@ -183,7 +184,7 @@ bool hyc::lowerToLLVMDialect(ModuleOp module, const TargetInfo &target,
   if (dump)
     dump("loops");
   if (!runPipeline(module,
-                   "convert-scf-to-cf,convert-math-to-llvm,"
+                   "convert-scf-to-cf,convert-vector-to-llvm,convert-math-to-llvm,"
                    "finalize-memref-to-llvm,convert-arith-to-llvm,"
                    "convert-cf-to-llvm,"
                    "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},"

@@ -349,3 +349,21 @@ func.func @prefetch_hints(%blob: memref<24960xi8>, %x: memref<512xf32>, %y: memr
   lowbit.matmul %x, %w0, %y : memref<512xf32>, !lowbit.packed<q2_0c, 64x512>, memref<64xf32>
   return
 }
+
+// -----
+
+// A Q8_0 cache row: one vector<32xf32> per block (its max |x|, the float16
+// scale in the block's first 2 bytes, the 32 rounded quotients after them).
+// CHECK-LABEL: func.func @kv_store_q8_0
+// CHECK: scf.for %[[B:.+]] = %c0 to %c2
+// CHECK: %[[X:.+]] = vector.load %{{.*}}[%{{.*}}] : memref<64xf32>, vector<32xf32>
+// CHECK: math.absf %[[X]] : vector<32xf32>
+// CHECK: vector.reduction <maximumf>
+// CHECK: arith.truncf %{{.*}} : f32 to f16
+// CHECK: math.round %{{.*}} : vector<32xf32>
+// CHECK: arith.fptosi %{{.*}} : vector<32xf32> to vector<32xi32>
+// CHECK: vector.store %{{.*}}, %{{.*}}[%{{.*}}, %{{.*}}] : memref<16x68xi8>, vector<32xi8>
+func.func @kv_store_q8_0(%k: memref<64xf32>, %kc: memref<16x68xi8>, %pos: i32) {
+  lowbit.kv_store %k, %kc, %pos : memref<64xf32>, memref<16x68xi8>, i32
+  return
+}

@@ -28,6 +28,7 @@ def ConvertLowBitToLoopsPass : Pass<"convert-lowbit-to-loops", "::mlir::ModuleOp
     "::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",
     "::mlir::math::MathDialect", "::mlir::memref::MemRefDialect",
     "::mlir::scf::SCFDialect", "::mlir::LLVM::LLVMDialect",
+    "::mlir::vector::VectorDialect",
   ];
 }
 
