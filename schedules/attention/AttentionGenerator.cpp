@@ -173,8 +173,15 @@ public:
     ssum(h, m) = 0.0f;
     ssum(h, m) += prob(rt, h, m);
 
-    // V pass in blocks of kv_split positions, then merged.
-    const int split = kv_split;
+    // V pass in blocks of kv_split positions, then merged. Decode at short
+    // contexts: blocks of a quarter of the positions (a multiple of 16, at
+    // least 32), so that both halves of a pool share the V pass from 64
+    // positions on instead of one thread doing all of it below kv_split.
+    Expr split = int(kv_split);
+    if (Decode) {
+      const int lo = std::min(32, int(kv_split));
+      split = min(max(((npos + 3) / 4 + 15) / 16 * 16, lo), int(kv_split));
+    }
     nblocks = (npos + split - 1) / split;
     // At most npos positions per block (one block holds them all for
     // prefill); the predicate trims the last block.
@@ -305,8 +312,14 @@ public:
     auto nest = [&](Stage s, Expr heads, int step, TailStrategy headTail) {
       s.split(h, ho, hi, heads, headTail).split(t, to, ti, step, TailStrategy::GuardWithIf);
       if (Decode && row_order) {
+        // Chunks of score_chunk positions, or fewer at short contexts: about
+        // 8 chunks, each of at least 16 positions (one chunk up to 31).
         Var tc("tc");
-        s.split(to, tc, to, std::max(1, int(score_chunk) / step), TailStrategy::GuardWithIf)
+        const int most = std::max(1, int(score_chunk) / step);
+        const int least = std::min(most, std::max(1, 16 / step));
+        Expr steps = (pos0 + 1 + step - 1) / step;
+        Expr chunk = clamp((steps + 7) / 8, least, most);
+        s.split(to, tc, to, chunk, TailStrategy::GuardWithIf)
             .reorder(ti, hi, ho, to, tc, m)
             .fuse(tc, m, hm);
       } else {
@@ -416,7 +429,9 @@ public:
           vsum.update().parallel(chm);
       }
     }
-    acc.compute_at(out, h).vectorize(i, vw);
+    // acc: D floats per task, on the stack (a heap allocation per head and
+    // call otherwise: D is not a constant).
+    acc.compute_at(out, h).store_in(MemoryType::Stack).vectorize(i, vw);
     acc.update().reorder(i, rc_).vectorize(i, vw);
     out.vectorize(i, vw);
     if (parallel)
