@@ -151,8 +151,9 @@ def main():
             (["--model", model, "-o", out, "--target", "aarch64-neon"], "--runner"),
             (["--model", os.path.join(tmp, "missing.gguf"), "-o", out], "missing.gguf"),
             (["--model", garbage, "-o", out, "--budget", "0.2"], "garbage.gguf"),
-            (["--model", model, "-o", os.path.join(tmp, "no-such-dir", "t.json")], "cannot write"),
-            (["--model", model, "-o", tmp], "cannot write"),
+            (["--model", model, "-o", os.path.join(tmp, "no-such-dir", "t.json")],
+             "no directory"),
+            (["--model", model, "-o", tmp], "is a directory"),
         ]
         for argv, want in cases:
             r = subprocess.run([args.hyc, "tune"] + argv, capture_output=True, text=True)

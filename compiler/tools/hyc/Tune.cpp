@@ -191,12 +191,19 @@ int hyc::driver::tuneMain(const std::vector<std::string> &args) {
   {
     std::string dir = llvm::sys::path::parent_path(opt.output).str();
     std::string journal = opt.output + ".journal";
-    if (llvm::sys::fs::is_directory(opt.output) ||
-        ::access(dir.empty() ? "." : dir.c_str(), W_OK) != 0 ||
-        (llvm::sys::fs::exists(opt.output) && ::access(opt.output.c_str(), W_OK) != 0) ||
-        (llvm::sys::fs::exists(journal) && ::access(journal.c_str(), W_OK) != 0))
-      return fail(cmd, "cannot write the output '" + opt.output + "' (and its journal '" +
-                           journal + "')");
+    std::string why;
+    if (llvm::sys::fs::is_directory(opt.output))
+      why = "it is a directory";
+    else if (!dir.empty() && !llvm::sys::fs::is_directory(dir))
+      why = "no directory '" + dir + "' (hyc tune does not create it)";
+    else if (::access(dir.empty() ? "." : dir.c_str(), W_OK) != 0)
+      why = "directory '" + (dir.empty() ? std::string(".") : dir) + "' is not writable";
+    else if (llvm::sys::fs::exists(opt.output) && ::access(opt.output.c_str(), W_OK) != 0)
+      why = "the file is not writable";
+    else if (llvm::sys::fs::exists(journal) && ::access(journal.c_str(), W_OK) != 0)
+      why = "its journal '" + journal + "' is not writable";
+    if (!why.empty())
+      return fail(cmd, "cannot write the output '" + opt.output + "': " + why);
   }
   int rc = runTuner(opt, error);
   if (rc == 1)
