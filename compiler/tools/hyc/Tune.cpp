@@ -190,14 +190,16 @@ int hyc::driver::tuneMain(const std::vector<std::string> &args) {
   // create nothing while finding out).
   {
     std::string dir = llvm::sys::path::parent_path(opt.output).str();
+    if (dir.empty())
+      dir = ".";
     std::string journal = opt.output + ".journal";
     std::string why;
     if (llvm::sys::fs::is_directory(opt.output))
       why = "it is a directory";
-    else if (!dir.empty() && !llvm::sys::fs::is_directory(dir))
+    else if (!llvm::sys::fs::is_directory(dir))
       why = "no directory '" + dir + "' (hyc tune does not create it)";
-    else if (::access(dir.empty() ? "." : dir.c_str(), W_OK) != 0)
-      why = "directory '" + (dir.empty() ? std::string(".") : dir) + "' is not writable";
+    else if (::access(dir.c_str(), W_OK) != 0)
+      why = "directory '" + dir + "' is not writable";
     else if (llvm::sys::fs::exists(opt.output) && ::access(opt.output.c_str(), W_OK) != 0)
       why = "the file is not writable";
     else if (llvm::sys::fs::exists(journal) && ::access(journal.c_str(), W_OK) != 0)
