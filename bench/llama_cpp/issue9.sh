@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # bench/llama_cpp/issue9.sh - the decode/prefill/RSS comparison of issue 9 in one
-# run: hyc (f16 and q8_0 KV cache) and llama.cpp (its default f16 cache, and
+# run: hyc (f16 and q8_0 KV cache, and the q8_0 library again with its weights
+# read into huge pages, --no-mmap) and llama.cpp (its default f16 cache, and
 # -fa 1 -ctk q8_0 -ctv q8_0) on the full-size synthetic model, 2 threads, a
-# 2048-token context. The four configurations run in ROUNDS interleaved rounds
+# 2048-token context. The five configurations run in ROUNDS interleaved rounds
 # (default 5; one run of each per round, hyc and llama.cpp side by side, the
 # order reversed every other round), so that this VM's slow minutes fall on
 # both sides of each ratio; OUT/round-N holds round N's outputs. Needs what
@@ -39,9 +40,11 @@ date -u +"start %Y-%m-%d %H:%M:%S UTC" | tee "$OUT/times"
 echo "${TUNING_DB:-default schedules}" > "$OUT/tuning"
 "$BUILD/bin/hyc" compile "$MODEL" --context 2048 "${TUNE[@]}" -o "$OUT/hy-f16"
 "$BUILD/bin/hyc" compile "$MODEL" --context 2048 --kv-cache q8_0 "${TUNE[@]}" -o "$OUT/hy-q8"
-hyc_run() { # KV ROUND_DIR
-  "$BUILD/bin/hyc" bench "$OUT/hy-$1" --threads 2 --runs 1 --pp 512 --tg 128 --ttft none \
-      --context 2048 --json "$2/hyc-$1.json" > "$2/hyc-$1.txt" 2>&1 ||
+hyc_run() { # f16|q8|q8-hp ROUND_DIR (q8-hp: the q8 library, weights read into huge pages)
+  local lib=$1 extra=()
+  if [ "$1" = q8-hp ]; then lib=q8; extra=(--no-mmap); fi
+  "$BUILD/bin/hyc" bench "$OUT/hy-$lib" --threads 2 --runs 1 --pp 512 --tg 128 --ttft none \
+      --context 2048 "${extra[@]}" --json "$2/hyc-$1.json" > "$2/hyc-$1.txt" 2>&1 ||
     { cat "$2/hyc-$1.txt" >&2; exit 1; }
   grep -E "^ +(pp512|tg128|peak RSS)" "$2/hyc-$1.txt" | sed "s/^ */  hyc $1  /"
 }
@@ -56,8 +59,10 @@ rm -rf "$OUT"/round-*
 for r in $(seq 1 "$ROUNDS"); do
   d=$OUT/round-$r
   mkdir -p "$d"
-  steps=("hyc_run f16" "llama_run f16" "hyc_run q8" "llama_run q8")
-  if [ $((r % 2)) = 0 ]; then steps=("llama_run q8" "hyc_run q8" "llama_run f16" "hyc_run f16"); fi
+  steps=("hyc_run f16" "llama_run f16" "hyc_run q8" "llama_run q8" "hyc_run q8-hp")
+  if [ $((r % 2)) = 0 ]; then
+    steps=("hyc_run q8-hp" "llama_run q8" "hyc_run q8" "llama_run f16" "hyc_run f16")
+  fi
   echo "round $r of $ROUNDS ($(date -u +%H:%M:%S) UTC)"
   for step in "${steps[@]}"; do $step "$d"; done
 done

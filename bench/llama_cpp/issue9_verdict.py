@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """The issue-9 bars, checked on what bench/llama_cpp/issue9.sh leaves in OUT.
 
-Reads, per round, hyc-f16.json and hyc-q8.json (`hyc bench --json`, schema hyc-bench/1)
-and llama.txt, llama-q8.txt (llama-bench's markdown tables): from OUT/round-1,
+Reads, per round, hyc-f16.json and hyc-q8.json (`hyc bench --json`, schema hyc-bench/1),
+hyc-q8-hp.json where the run has it (the q8_0 library with --no-mmap: weights in huge
+pages; runs before 2026-12-08 have none; a run has it in every round or in none), and
+llama.txt, llama-q8.txt (llama-bench's markdown tables): from OUT/round-1,
 OUT/round-2, ... when OUT has such directories (issue9.sh's interleaved rounds), else
 from OUT itself (one round: the layout of runs before the rounds). Then prints, for
 each hyc configuration at 2 threads, its figures, the ratios against both llama.cpp
@@ -32,7 +34,9 @@ import sys
 
 THREADS = 2
 BARS = {"decode_ratio": 1.5, "roofline": 0.80, "prefill_ratio": 1.5, "rss_mb": 700.0}
-HYC = [("f16", "hyc-f16.json"), ("q8_0", "hyc-q8.json")]
+# (name, file, required): runs before the --no-mmap configuration have no hyc-q8-hp.json.
+HYC = [("f16", "hyc-f16.json", True), ("q8_0", "hyc-q8.json", True),
+       ("q8_0 --no-mmap", "hyc-q8-hp.json", False)]
 LLAMA = [("f16", "llama.txt"), ("q8_0 -fa 1", "llama-q8.txt")]
 
 
@@ -153,8 +157,10 @@ def verdicts(rounds):
 
 def load_round(d):
     hyc, llama = {}, {}
-    for name, fname in HYC:
+    for name, fname, required in HYC:
         path = os.path.join(d, fname)
+        if not required and not os.path.exists(path):
+            continue
         try:
             with open(path) as f:
                 hyc[name] = parse_hyc(json.load(f), path)
@@ -185,7 +191,14 @@ def load(out_dir):
         dirs = round_dirs(out_dir)
     except OSError as e:
         raise InputError(f"{out_dir}: {e}") from None
-    return [load_round(d) for d in dirs]
+    rounds = [load_round(d) for d in dirs]
+    for d, (hyc, _) in zip(dirs, rounds):
+        missing = [f for n, f, _ in HYC if n in rounds[0][0] and n not in hyc]
+        extra = [f for n, f, _ in HYC if n in hyc and n not in rounds[0][0]]
+        if missing or extra:
+            raise InputError(f"{d}: {'no ' + missing[0] if missing else 'an extra ' + extra[0]}"
+                             f" (the rounds must hold the same hyc configurations)")
+    return rounds
 
 
 def report(rounds):
@@ -213,7 +226,7 @@ def report(rounds):
         for label, shown, ok in checks:
             lines.append(f"    {'PASS' if ok else 'FAIL'}  {label}: {shown}")
         met = all(ok for _, _, ok in checks)
-        lines.append(f"    => {'all four bars met' if met else 'not all bars met'} with the {name} cache")
+        lines.append(f"    => {'all four bars met' if met else 'not all bars met'} with hyc {name}")
     return "\n".join(lines)
 
 

@@ -2,7 +2,8 @@
 """bench/llama_cpp/issue9_verdict.py on made-up inputs: each bar's PASS/FAIL follows the
 figures, the ratios are taken against llama.cpp's faster configuration, the roofline at
 the run's highest bandwidth probe (not each configuration's own), issue9.sh's
-interleaved rounds (OUT/round-N) judged by the median of the per-round ratios, and bad inputs
+interleaved rounds (OUT/round-N) judged by the median of the per-round ratios, the optional
+--no-mmap configuration (hyc-q8-hp.json, in every round or none), and bad inputs
 (a missing file, another JSON schema, no 2-thread results, no 2-thread llama-bench row,
 no llama-bench table, a JSON file that is not JSON, a missing field) exit 1 with one "issue9_verdict: error:" line naming the
 file.
@@ -177,6 +178,30 @@ def main():
         check(any(l.strip().startswith("FAIL  decode >= 80% of the roofline")
                   and "67% at the run's best 45.0 GB/s" in l for l in f16),
               "rounds: roofline of the median tg at the best probe of all rounds")
+        # The --no-mmap configuration (hyc-q8-hp.json) is judged when the rounds have it:
+        # first in rounds 1 and 3 only (an error naming round 2), then in all three (tg 40
+        # each: 89% of 45 GB/s, decode median 40/24 = 1.667x, prefill 1.5x, 690 MB).
+        def write_hp(i):
+            pp, _, bw, _ = figures[i - 1][:4]
+            with open(os.path.join(d, f"round-{i}", "hyc-q8-hp.json"), "w") as f:
+                json.dump(hyc_doc(pp, 40.0, bw, 690_000_000), f)
+        write_hp(1)
+        write_hp(3)
+        rc, out, err = run(d)
+        check(rc == 1 and out == "" and "round-2: " in err
+              and "no hyc-q8-hp.json" in err,
+              f"rounds: --no-mmap results in some rounds only: exit 1 naming the round "
+              f"({err.strip()!r})")
+        write_hp(2)
+        rc, out, err = run(d)
+        hp = section(out, "q8_0 --no-mmap")
+        check(rc == 0 and err == "" and sum(l.strip().startswith("PASS") for l in hp) == 4
+              and any("1.667x" in l for l in hp)
+              and any("89% at the run's best 45.0 GB/s" in l for l in hp)
+              and any("all four bars met with hyc q8_0 --no-mmap" in l for l in hp),
+              "rounds: the --no-mmap configuration judged on its own figures, all four PASS")
+        check(sum(l.strip().startswith("FAIL") for l in section(out, "q8_0")) >= 1,
+              "rounds: q8_0's block still its own (its RSS 700.1 MB FAILs)")
         os.remove(os.path.join(d, "round-2", "llama-q8.txt"))
         rc, out, err = run(d)
         check(rc == 1 and out == "" and os.path.join("round-2", "llama-q8.txt") in err,

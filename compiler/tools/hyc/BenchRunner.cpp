@@ -35,6 +35,7 @@
 #include <vector>
 
 #include <csignal>
+#include <sys/mman.h>
 
 #if defined(__x86_64__)
 #include <emmintrin.h>
@@ -161,9 +162,32 @@ double medianOf(std::vector<double> v) {
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
+/// The probe's buffer: 2 MiB-aligned anonymous memory advised for transparent
+/// huge pages, as the runtime's --no-mmap weights are (model.c), so that the
+/// probe reads at least as fast as a decode over huge-page weights can; on
+/// this project's VMs huge pages read the same or ~1-2% faster than 4 KiB
+/// pages (bench/RESULTS.md, 2026-12-08). nullptr when out of memory.
+uint8_t *allocProbeBuffer(size_t bytes, void **mapping, size_t *mappingBytes) {
+  const size_t huge = size_t{2} << 20;
+  *mappingBytes = bytes + huge;
+  void *base = mmap(nullptr, *mappingBytes, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (base == MAP_FAILED)
+    return nullptr;
+  *mapping = base;
+  auto *p = reinterpret_cast<uint8_t *>(
+      (reinterpret_cast<uintptr_t>(base) + huge - 1) & ~static_cast<uintptr_t>(huge - 1));
+#ifdef MADV_HUGEPAGE
+  (void)madvise(p, bytes, MADV_HUGEPAGE); // advice only: 4 KiB pages if refused
+#endif
+  return p;
+}
+
 int bandwidthChild(FILE *out, const Options &o) {
   size_t bytes = static_cast<size_t>(o.bandwidthMiB) << 20;
-  uint8_t *buf = static_cast<uint8_t *>(std::aligned_alloc(64, bytes));
+  void *mapping = nullptr;
+  size_t mappingBytes = 0;
+  uint8_t *buf = allocProbeBuffer(bytes, &mapping, &mappingBytes);
   if (!buf) {
     std::fprintf(out, "error cannot allocate %lld MiB for the bandwidth test\n", o.bandwidthMiB);
     return 1;
@@ -203,7 +227,7 @@ int bandwidthChild(FILE *out, const Options &o) {
       std::fprintf(out, " %.6f", g);
     std::fprintf(out, "\n");
   }
-  std::free(buf);
+  munmap(mapping, mappingBytes);
   return 0;
 }
 
