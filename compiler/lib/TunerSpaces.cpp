@@ -27,6 +27,15 @@ TuneKnob flag(const char *name, bool def) { return {name, {0, 1}, def ? 1 : 0, t
 // prefetcher longer runs. Powers of two from 4 to 512 cover both ends for
 // N = 512 .. 120818.
 const std::vector<int64_t> kRowsPerTask = {4, 8, 16, 32, 64, 128, 256, 512};
+// The int8-activation decode GEMVs also try tasks past 512 rows: with
+// `streams` runs per task, a 512-row task restarts its S sequential streams
+// every ~16-60 us, and the hardware prefetchers have to find each one again
+// (2-core Intel Xeon VM, q8_0 library, weights in huge pages, tg128 over
+// alternated rounds: lm_head at 2048 rows and the Q2_0C GEMVs at 1024-2048
+// about 1.03x the 256/512-row tuning, within this VM's noise; bench/RESULTS.md,
+// 2026-12-08). Whether it pays depends on the machine: the search decides.
+const std::vector<int64_t> kLongRowsPerTask = {4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096};
+const std::vector<int64_t> kA8qRowsPerTask = {32, 64, 128, 256, 512, 1024, 2048};
 
 std::vector<SearchSpace> buildSpaces() {
   std::vector<SearchSpace> s;
@@ -91,7 +100,7 @@ std::vector<SearchSpace> buildSpaces() {
   // streams: a task read as 1-8 runs of rows in lockstep (a register tile
   // is one row of each run; unroll and prefetch then do not apply).
   s.push_back({"gemv_q2_0c_a8q_vnni", "avx512",
-               {knob("rows_per_task", {32, 64, 128, 256, 512}, 256),
+               {knob("rows_per_task", kA8qRowsPerTask, 256),
                 knob("unroll", {1, 2, 3, 4}, 1), flag("parallel", true),
                 knob("prefetch", {0, 1, 2, 4, 8, 16, 32, 64}, 0), knob("decode", {0, 1}, 1),
                 knob("streams", {1, 2, 4, 8}, 1)},
@@ -101,7 +110,7 @@ std::vector<SearchSpace> buildSpaces() {
   // unroll: rows sharing each activation load, 2 int16 accumulators each of
   // 16 ymm registers.
   s.push_back({"gemv_q2_0c_a8q_vnni", "avx2",
-               {knob("rows_per_task", {32, 64, 128, 256, 512}, 256),
+               {knob("rows_per_task", kA8qRowsPerTask, 256),
                 knob("unroll", {1, 2, 3, 4}, 1), flag("parallel", true),
                 knob("prefetch", {0, 1, 2, 4, 8, 16, 32, 64}, 0)},
                /*fixedShape=*/true});
@@ -133,7 +142,7 @@ std::vector<SearchSpace> buildSpaces() {
   // core, no software prefetch then).
   for (const char *isa : {"avx2", "avx512"})
     s.push_back({"gemv_q8_0_a8_vnni", isa,
-                 {knob("rows_per_task", kRowsPerTask, 64), knob("unroll", {1, 2, 4}, 1),
+                 {knob("rows_per_task", kLongRowsPerTask, 64), knob("unroll", {1, 2, 4}, 1),
                   flag("parallel", true),
                   knob("prefetch", {0, 8, 16, 32, 64, 96},
                        std::string(isa) == "avx2" ? 64 : 0),
