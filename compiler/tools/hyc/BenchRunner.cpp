@@ -164,9 +164,9 @@ double medianOf(std::vector<double> v) {
 
 /// The probe's buffer: 2 MiB-aligned anonymous memory advised for transparent
 /// huge pages, as the runtime's --no-mmap weights are (model.c), so that the
-/// probe reads at least as fast as a decode over huge-page weights can; on
-/// this project's VMs huge pages read the same or ~1-2% faster than 4 KiB
-/// pages (bench/RESULTS.md, 2026-12-08). nullptr when out of memory.
+/// probe reads at least as fast as a decode over huge-page weights can (on
+/// the 2-core Intel Xeon VM huge pages read the same or ~1-2% faster than 4
+/// KiB pages; bench/RESULTS.md, 2026-12-08). nullptr when out of memory.
 uint8_t *allocProbeBuffer(size_t bytes, void **mapping, size_t *mappingBytes) {
   const size_t huge = size_t{2} << 20;
   *mappingBytes = bytes + huge;
