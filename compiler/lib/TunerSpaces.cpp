@@ -30,10 +30,11 @@ const std::vector<int64_t> kRowsPerTask = {4, 8, 16, 32, 64, 128, 256, 512};
 // The int8-activation decode GEMVs also try tasks past 512 rows: with
 // `streams` runs per task, a 512-row task restarts its S sequential streams
 // every ~16-60 us, and the hardware prefetchers have to find each one again
-// (2-core Intel Xeon VM, q8_0 library, weights in huge pages, tg128 over
-// alternated rounds: lm_head at 2048 rows and the Q2_0C GEMVs at 1024-2048
-// about 1.03x the 256/512-row tuning, within this VM's noise; bench/RESULTS.md,
-// 2026-12-08). Whether it pays depends on the machine: the search decides.
+// (2-core Intel Xeon VM, q8_0 library, weights in huge pages: lm_head at 2048
+// rows and the Q2_0C GEMVs at 1024-2048 decoded 1.018x the 256/512-row
+// tuning, median of 60 paired rounds of hyc-ab-decode, p25 0.994, p75 1.034,
+// against 1.004 for the library with itself; bench/RESULTS.md, 2026-12-08).
+// Small and machine-dependent: the search decides.
 const std::vector<int64_t> kLongRowsPerTask = {4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096};
 const std::vector<int64_t> kA8qRowsPerTask = {32, 64, 128, 256, 512, 1024, 2048};
 
