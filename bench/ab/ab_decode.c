@@ -12,7 +12,7 @@
  * positions (0..127 by default, like tg128).
  *
  *   hyc-ab-decode DIR_A DIR_B [--threads N] [--rounds R] [--steps S]
- *                 [--positions P] [--no-mmap]
+ *                 [--positions P] [--no-mmap | --no-mmap-a | --no-mmap-b]
  *
  * Prints one line per round (tokens/s of each, B/A), then the medians and
  * the median ratio with its quartiles. Exit 0; 1 when a library cannot be
@@ -40,7 +40,7 @@ typedef struct side {
 typedef struct options {
   const char *dir[2];
   long threads, rounds, steps, positions;
-  int no_mmap;
+  int no_mmap[2]; /* per side: weights read into huge-page memory */
 } options_t;
 
 static void usage(FILE *f) {
@@ -51,7 +51,9 @@ static void usage(FILE *f) {
           "  --rounds R       alternations (default 40)\n"
           "  --steps S        decode steps per segment (default 16)\n"
           "  --positions P    reset a context before it passes P positions (default 128)\n"
-          "  --no-mmap        read both weights files into huge-page memory\n");
+          "  --no-mmap        read both weights files into huge-page memory\n"
+          "  --no-mmap-a, --no-mmap-b\n"
+          "                   only A's / only B's (e.g. one library, mapped against huge pages)\n");
 }
 
 static int parse_long(const char *flag, const char *text, long lo, long hi, long *out) {
@@ -73,7 +75,7 @@ static int parse_args(int argc, char **argv, options_t *o) {
   o->rounds = 40;
   o->steps = 16;
   o->positions = 128;
-  o->no_mmap = 0;
+  o->no_mmap[0] = o->no_mmap[1] = 0;
   for (int i = 1; i < argc; ++i) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -93,7 +95,11 @@ static int parse_args(int argc, char **argv, options_t *o) {
       if (!parse_long(a, v, 1, 1 << 24, &o->positions)) return 0;
       ++i;
     } else if (!strcmp(a, "--no-mmap")) {
-      o->no_mmap = 1;
+      o->no_mmap[0] = o->no_mmap[1] = 1;
+    } else if (!strcmp(a, "--no-mmap-a")) {
+      o->no_mmap[0] = 1;
+    } else if (!strcmp(a, "--no-mmap-b")) {
+      o->no_mmap[1] = 1;
     } else if (a[0] == '-' && a[1] != '\0') {
       fprintf(stderr, "hyc-ab-decode: error: unknown option '%s'\n", a);
       return 0;
@@ -123,13 +129,14 @@ static double now_s(void) {
   return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-static int open_side(side_t *s, const char *dir, const options_t *o) {
+static int open_side(side_t *s, int which, const options_t *o) {
+  const char *dir = o->dir[which];
   memset(s, 0, sizeof *s);
   s->dir = dir;
   hy_model_options_t mo;
   hy_model_options_init(&mo);
   mo.n_threads = (int32_t)o->threads;
-  mo.no_mmap = o->no_mmap;
+  mo.no_mmap = o->no_mmap[which];
   if (hy_model_open_dir_ex(dir, &mo, &s->model) != HY_OK) {
     fprintf(stderr, "hyc-ab-decode: error: %s: %s\n", dir, hy_last_error());
     return 0;
@@ -202,7 +209,7 @@ int main(int argc, char **argv) {
   }
   side_t side[2];
   memset(side, 0, sizeof side);
-  int ok = open_side(&side[0], o.dir[0], &o) && open_side(&side[1], o.dir[1], &o);
+  int ok = open_side(&side[0], 0, &o) && open_side(&side[1], 1, &o);
   if (ok && side[0].n_vocab != side[1].n_vocab) {
     fprintf(stderr, "hyc-ab-decode: error: %s has %zu vocabulary entries, %s %zu\n",
             o.dir[0], side[0].n_vocab, o.dir[1], side[1].n_vocab);

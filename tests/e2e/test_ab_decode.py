@@ -9,6 +9,7 @@ libraries of one shape, opened in one process):
     those lines' figures, and p25 <= median <= p75 of the ratios;
   - the contexts are reset before --positions: more steps in all than the context holds
     still decode (rounds x steps > n_ctx);
+  - --no-mmap-b: one library against itself, B's weights read into huge-page memory;
   - errors, each exiting non-zero with a "hyc-ab-decode: error:" line naming the problem:
     one directory, three directories, an unknown option, a bad number, --steps larger than
     --positions, --positions beyond the library's context, a directory that is not a
@@ -103,6 +104,14 @@ def main():
                                          if l.startswith("round ")]) == many,
               f"{many} rounds x 4 steps ({many * 4} > n_ctx {n_ctx}) decode with resets "
               f"(rc {r.returncode}, {r.stderr[-200:]!r})")
+
+        # One library against itself, B's weights in huge-page memory (--no-mmap-b).
+        r = run([args.ab, a, a, "--no-mmap-b", "--threads", "1", "--rounds", 3, "--steps", 2,
+                 "--positions", 8])
+        check(r.returncode == 0 and len([l for l in r.stdout.splitlines()
+                                         if l.startswith("round ")]) == 3,
+              f"--no-mmap-b: one library mapped against huge pages (rc {r.returncode}, "
+              f"{r.stderr[-200:]!r})")
 
         # A third library of another vocabulary: the tiny config with a larger vocab.
         other = os.path.join(tmp, "other.gguf")
